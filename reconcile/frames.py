@@ -1,0 +1,87 @@
+"""The snapshot frames both clients produce and the engine consumes: column names and dtypes.
+
+Both sides use the same concept names for the mapped fields (SPEC §3), so a diff is a join on the
+link and a comparison column by column. Values are already normalised when a frame is built:
+strings trimmed, empty strings as null, `email_key` case-folded, dates as `pl.Date`.
+
+A null means *empty*. A field the source payload did not return at all is *unknown*, which is not
+the same (SPEC §5: never written, never clears anything): its concept name is listed in the row's
+`unknown_fields`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+#: The mapped fields, by concept name, in SPEC §3 order (email is the match key, listed apart).
+GIVEN_NAME: Final = "given_name"
+FAMILY_NAME: Final = "family_name"
+PHONE: Final = "phone"
+ADDRESS_LINE1: Final = "address_line1"
+ADDRESS_POSTAL_CODE: Final = "address_postal_code"
+ADDRESS_CITY: Final = "address_city"
+ADDRESS_COUNTRY: Final = "address_country"
+EMPLOYMENT_ID: Final = "employment_id"
+HIRE_DATE: Final = "hire_date"
+JOB_TITLE: Final = "job_title"
+
+#: The address travels as one unit: these four columns are compared and written together.
+ADDRESS_FIELDS: Final = (ADDRESS_LINE1, ADDRESS_POSTAL_CODE, ADDRESS_CITY, ADDRESS_COUNTRY)
+
+MAPPED_FIELDS: Final = (
+    GIVEN_NAME,
+    FAMILY_NAME,
+    PHONE,
+    *ADDRESS_FIELDS,
+    EMPLOYMENT_ID,
+    HIRE_DATE,
+    JOB_TITLE,
+)
+
+_MAPPED_DTYPES: Final[dict[str, pl.DataType]] = {
+    GIVEN_NAME: pl.String(),
+    FAMILY_NAME: pl.String(),
+    PHONE: pl.String(),
+    ADDRESS_LINE1: pl.String(),
+    ADDRESS_POSTAL_CODE: pl.String(),
+    ADDRESS_CITY: pl.String(),
+    ADDRESS_COUNTRY: pl.String(),
+    EMPLOYMENT_ID: pl.String(),
+    HIRE_DATE: pl.Date(),
+    JOB_TITLE: pl.String(),
+}
+
+#: One row per Huma user (active or deactivated) from `GET /users` + `GET /users/{id}`.
+HUMA_USERS_SCHEMA: Final = pl.Schema(
+    {
+        "huma_id": pl.String(),
+        "email": pl.String(),
+        "email_key": pl.String(),
+        **_MAPPED_DTYPES,
+        "active": pl.Boolean(),
+        "deactivated_at": pl.Datetime("us", "UTC"),
+        "unknown_fields": pl.List(pl.String()),
+    }
+)
+
+#: One row per Entra user (members and guests, enabled or not) from Graph `GET /users`.
+ENTRA_USERS_SCHEMA: Final = pl.Schema(
+    {
+        "entra_id": pl.String(),
+        "user_principal_name": pl.String(),
+        "mail": pl.String(),
+        "email_key": pl.String(),
+        **_MAPPED_DTYPES,
+        "account_enabled": pl.Boolean(),
+        "user_type": pl.String(),
+        "on_premises_sync_enabled": pl.Boolean(),
+        "unknown_fields": pl.List(pl.String()),
+    }
+)
+
+
+def empty_frame(schema: pl.Schema) -> pl.DataFrame:
+    """An empty frame with exactly `schema` (all-null columns otherwise get the wrong dtype)."""
+    return pl.DataFrame(schema=schema)
