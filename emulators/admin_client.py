@@ -1,0 +1,69 @@
+"""A small client of an emulator's `/_emulator` admin endpoints, for tests, the demo and benchmarks.
+
+Standard library only (the emulators stay independent of the product and its HTTP client), and
+it verifies TLS against the emulators' CA bundle like any other client.
+"""
+
+from __future__ import annotations
+
+import ssl
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+class AdminClient:
+    """Reads and changes one emulator's state, request log and settings."""
+
+    def __init__(self, base_url: str, ca_bundle: Path, *, timeout: float = 120.0) -> None:
+        self._base = base_url.rstrip("/") + "/_emulator"
+        self._context = ssl.create_default_context(cafile=str(ca_bundle))
+        self._timeout = timeout
+
+    def state(self) -> dict[str, Any]:
+        """The emulator's whole state (its state-file format)."""
+        return self._call("GET", "/state")
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Replace the emulator's state."""
+        self._call("PUT", "/state", state)
+
+    def requests(
+        self, *, since: int = 0, method: str | None = None, path_prefix: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Request-log entries after `since`, optionally filtered."""
+        query = {"since": since, "method": method, "path_prefix": path_prefix}
+        query = {k: v for k, v in query.items() if v is not None}
+        return self._call("GET", "/requests?" + urllib.parse.urlencode(query))["requests"]
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")
+
+    def settings(self) -> dict[str, Any]:
+        return self._call("GET", "/settings")
+
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change settings while running (nested keys, as in `emulators.settings`)."""
+        return self._call("PATCH", "/settings", changes)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """Any other `/_emulator` endpoint (an emulator's control routes)."""
+        return self._call(method, path, body)
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else orjson.dumps(body)
+        request = urllib.request.Request(self._base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(
+                request, context=self._context, timeout=self._timeout
+            ) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")
+            raise RuntimeError(f"{method} {path} failed with {exc.code}: {detail}") from None
+        return orjson.loads(payload) if payload else None

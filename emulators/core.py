@@ -1,0 +1,174 @@
+"""What every emulator shares: settings, clock, fault dice, request log and the admin endpoints.
+
+An emulator subclasses `Emulator`, supplies its API routes, its state loader and exporter and its
+error envelopes, and gets an ASGI app with fault injection, a request log and these admin endpoints
+(never faulted, never logged, for tests and the demo; the product never calls them):
+
+| Method and path | What it does |
+|---|---|
+| `GET /_emulator/state` | the current state, in the emulator's state-file format |
+| `PUT /_emulator/state` | replace the state with the body (same format) |
+| `GET /_emulator/requests?since=N&method=M&path_prefix=P` | the request log after entry N |
+| `DELETE /_emulator/requests` | clear the request log |
+| `GET /_emulator/settings`, `PATCH /_emulator/settings` | read or change settings while running |
+
+plus whatever `control_routes()` adds under `/_emulator` (e.g. deactivating a Huma user, which
+Huma's API cannot do but its administrators can).
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from emulators.clock import Clock
+from emulators.faults import FaultInjector, FaultMiddleware
+from emulators.requestlog import RequestLog, RequestLogMiddleware
+from emulators.settings import EmulatorSettings, apply_changes, settings_to_dict
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Scope
+
+    from emulators.faults import Fault
+
+logger = logging.getLogger(__name__)
+
+
+class JSONResponse(Response):
+    """A JSON response encoded with orjson (several times faster than the standard library)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class Emulator(abc.ABC):
+    """Base of the Huma and Entra/Graph emulators."""
+
+    #: Short name used on the command line and in messages ("huma", "entra").
+    name: ClassVar[str]
+
+    def __init__(self, settings: EmulatorSettings | None = None) -> None:
+        self.settings = settings if settings is not None else self.default_settings()
+        self.clock = Clock(self.settings.time_scale)
+        self.faults = FaultInjector(self.settings.faults)
+        self.log = RequestLog()
+
+    # -- what an emulator supplies -------------------------------------------------------------
+
+    @classmethod
+    def default_settings(cls) -> EmulatorSettings:
+        return EmulatorSettings()
+
+    @abc.abstractmethod
+    def api_routes(self) -> list[BaseRoute]:
+        """The service's own endpoints."""
+
+    def control_routes(self) -> list[BaseRoute]:
+        """Extra admin endpoints, mounted under `/_emulator`."""
+        return []
+
+    @abc.abstractmethod
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Replace the whole state with `state` (the emulator's documented state-file format).
+
+        Raises:
+            ValueError: when the state is malformed; the old state is kept then.
+        """
+
+    @abc.abstractmethod
+    def export_state(self) -> dict[str, Any]:
+        """The whole state in the format `load_state` reads."""
+
+    @abc.abstractmethod
+    def fault_response(self, fault: Fault, scope: Scope) -> Response:
+        """The service's answer to an injected 429 or 5xx."""
+
+    @abc.abstractmethod
+    def error_response(self, status: int, scope: Scope) -> Response:
+        """The service's answer to an unknown path (404), a wrong method (405) or a crash (500)."""
+
+    def is_auth_path(self, path: str) -> bool:
+        """Whether `path` is a token endpoint (bodies carry secrets; faults only if asked)."""
+        return False
+
+    # -- shared behaviour ----------------------------------------------------------------------
+
+    def faults_apply(self, path: str) -> bool:
+        if path.startswith("/_emulator"):
+            return False
+        return self.settings.faults.include_auth or not self.is_auth_path(path)
+
+    def update_settings(self, changes: Mapping[str, Any]) -> None:
+        """Change settings while running; raises ValueError (changing nothing) on a bad key."""
+        apply_changes(self.settings, changes)
+        self.clock.scale = self.settings.time_scale
+
+    def build_app(self) -> ASGIApp:
+        """The ASGI app: API and admin routes, wrapped in fault injection and the request log."""
+        admin = Mount("/_emulator", routes=[*self._admin_routes(), *self.control_routes()])
+
+        async def on_http_error(request: Request, exc: Exception) -> Response:
+            status = exc.status_code if isinstance(exc, HTTPException) else 500
+            if status == 500:
+                logger.exception("%s emulator crashed on %s", self.name, request.url.path)
+            return self.error_response(status, request.scope)
+
+        app = Starlette(
+            routes=[*self.api_routes(), admin],
+            exception_handlers={HTTPException: on_http_error, Exception: on_http_error},
+        )
+        return RequestLogMiddleware(FaultMiddleware(app, self), self)
+
+    def _admin_routes(self) -> list[BaseRoute]:
+        async def get_state(request: Request) -> Response:
+            return JSONResponse(self.export_state())
+
+        async def put_state(request: Request) -> Response:
+            try:
+                self.load_state(orjson.loads(await request.body()))
+            except (ValueError, orjson.JSONDecodeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return Response(status_code=204)
+
+        async def get_requests(request: Request) -> Response:
+            q = request.query_params
+            entries = self.log.entries(
+                since=int(q.get("since", 0)),
+                method=q.get("method"),
+                path_prefix=q.get("path_prefix"),
+            )
+            return JSONResponse({"requests": entries})
+
+        async def clear_requests(request: Request) -> Response:
+            self.log.clear()
+            return Response(status_code=204)
+
+        async def get_settings(request: Request) -> Response:
+            return JSONResponse(settings_to_dict(self.settings))
+
+        async def patch_settings(request: Request) -> Response:
+            try:
+                self.update_settings(orjson.loads(await request.body()))
+            except (ValueError, orjson.JSONDecodeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse(settings_to_dict(self.settings))
+
+        return [
+            Route("/state", get_state, methods=["GET"]),
+            Route("/state", put_state, methods=["PUT"]),
+            Route("/requests", get_requests, methods=["GET"]),
+            Route("/requests", clear_requests, methods=["DELETE"]),
+            Route("/settings", get_settings, methods=["GET"]),
+            Route("/settings", patch_settings, methods=["PATCH"]),
+        ]
