@@ -10,26 +10,26 @@ export UV_COMPILE_BYTECODE := 1
 .PHONY: demo test lint format sync bench-emulators
 
 demo: sync
-	$(UV) run --frozen huma-entra-sync demo
+	$(UV) run --no-sync huma-entra-sync demo
 
 test: sync
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync ruff format --check .
+	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
 lint: sync
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen ruff format --check .
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync ruff format --check .
 
 format: sync
-	$(UV) run --frozen ruff format .
-	$(UV) run --frozen ruff check --fix .
+	$(UV) run --no-sync ruff format .
+	$(UV) run --no-sync ruff check --fix .
 
 sync: $(UV)
 	$(UV) sync --frozen
 
 bench-emulators: sync
-	$(UV) run --frozen python -m benchmarks.emulators
+	$(UV) run --no-sync python -m benchmarks.emulators
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools

@@ -1,0 +1,37 @@
+"""`huma-entra-sync`: the one console script, for people and cron (SPEC §11)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from emulators.cli import add_up_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="huma-entra-sync",
+        description="Keep Huma employees and Microsoft Entra ID users in agreement.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    emulators = commands.add_parser(
+        "emulators",
+        help="run local emulators of Huma and Entra ID / Microsoft Graph until stopped",
+        description="Start the Huma and Entra/Graph emulators over HTTPS and print, as export "
+        "lines, the environment a client needs to reach them.",
+    )
+    add_up_arguments(emulators)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "emulators":
+        from emulators.cli import run_up
+
+        return run_up(args)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
