@@ -1,0 +1,65 @@
+"""Typed errors of the outside systems, carrying what an administrator needs and no secrets.
+
+Every error names the service, the HTTP status, the service's own error code and message, and the
+request id to quote to the vendor's support. `AuthenticationError` adds the action a person must
+take (a new client secret, a missing consent, a wrong tenant id).
+"""
+
+from __future__ import annotations
+
+
+class RemoteError(Exception):
+    """An outside system answered with an error, or could not be reached.
+
+    Attributes:
+        service: "huma", "graph" or "entra" (the authority).
+        status: the HTTP status, or None when no answer arrived.
+        code: the service's error code (`Request_BadRequest`, `field:invalid-format`, …).
+        message: the service's error message.
+        request_id: the service's request id, when it gave one.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.service = service
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        status = f" {self.status}" if self.status is not None else ""
+        code = f" {self.code}" if self.code else ""
+        request_id = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{self.service} answered{status}{code}: {self.message}{request_id}"
+
+
+class RemoteUnavailable(RemoteError):
+    """The service kept failing (5xx, throttling or broken connections) after every retry."""
+
+
+class AuthenticationError(RemoteError):
+    """The credentials or the consent are wrong; a person must act.
+
+    Attributes:
+        action: what to do about it, in words an administrator can follow.
+    """
+
+    def __init__(self, service: str, message: str, *, action: str, **details: object) -> None:
+        self.action = action
+        super().__init__(service, message, **details)  # type: ignore[arg-type]
+
+    def _describe(self) -> str:
+        return f"{super()._describe()} — {self.action}"
+
+
+class SnapshotIncomplete(RemoteError):
+    """A full snapshot could not be read consistently; planning on it would be unsafe."""

@@ -1,0 +1,170 @@
+"""Access tokens for Microsoft Graph from Entra ID, through MSAL.
+
+One `msal.ConfidentialClientApplication` per (authority, app, credential) per process, so MSAL's
+token cache does its job. MSAL talks over our own httpx-based client (`MsalHttpClient`), because
+MSAL's default `requests` session ignores `SSL_CERT_FILE` (and prefers `REQUESTS_CA_BUNDLE` from the
+environment over the `verify=` it is given): with ours, MSAL trusts exactly what every other client
+of the product trusts. MSAL's error dicts become `AuthenticationError`s that say what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import threading
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import msal
+
+from resources.errors import AuthenticationError, RemoteError
+from resources.http import new_http_client
+
+logger = logging.getLogger(__name__)
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+MICROSOFT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+
+#: AADSTS codes an administrator can act on -> what to do.
+_ACTIONS = {
+    7000215: "the client secret is wrong: copy the secret's *value* (not its id) from the app "
+    "registration's Certificates & secrets into ENTRA_CLIENT_SECRET, or create a new one",
+    7000222: "the client secret has expired: create a new client secret in the app registration "
+    "(Certificates & secrets) and update ENTRA_CLIENT_SECRET",
+    700016: "no such application in this tenant: check ENTRA_CLIENT_ID (the Application (client) "
+    "ID) and ENTRA_TENANT_ID",
+    90002: "no such tenant: check ENTRA_TENANT_ID (the Directory (tenant) ID on the app's "
+    "overview page)",
+    700027: "the certificate assertion was refused: upload the certificate to the app registration "
+    "and check its thumbprint",
+    700024: "the certificate assertion is not valid now: check the machine's clock and the "
+    "certificate's dates",
+}
+_DEFAULT_ACTION = "check ENTRA_TENANT_ID, ENTRA_CLIENT_ID and the client secret or certificate"
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientCertificate:
+    """A certificate credential: PEM private key and the certificate's SHA-1 thumbprint (hex)."""
+
+    private_key_pem: str
+    thumbprint: str
+
+    def __repr__(self) -> str:
+        return f"ClientCertificate(thumbprint={self.thumbprint!r})"
+
+
+class MsalHttpClient:
+    """MSAL's `http_client` interface (`get`, `post`) over httpx and our TLS trust."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._http = new_http_client(timeout_seconds=timeout_seconds)
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
+        return self._http.get(url, params=params, headers=headers)
+
+    def post(
+        self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any
+    ) -> httpx.Response:
+        if isinstance(data, Mapping):
+            return self._http.post(url, params=params, data=dict(data), headers=headers)
+        return self._http.post(url, params=params, content=data, headers=headers)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+_APPS: dict[tuple[str, str, str], msal.ConfidentialClientApplication] = {}
+_APPS_LOCK = threading.Lock()
+
+
+class GraphTokenProvider:
+    """Client-credentials tokens for Graph, cached by MSAL until shortly before they expire."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str | None = None,
+        certificate: ClientCertificate | None = None,
+        authority_host: str = MICROSOFT_AUTHORITY_HOST,
+        timeout_seconds: float = 30.0,
+    ) -> None:
+        if (client_secret is None) == (certificate is None):
+            raise ValueError("give exactly one of a client secret or a client certificate")
+        self.tenant_id = tenant_id
+        self.client_id = client_id
+        self.authority = f"{authority_host.rstrip('/')}/{tenant_id}"
+        credential: Any = client_secret
+        if certificate is not None:
+            credential = {
+                "private_key": certificate.private_key_pem,
+                "thumbprint": certificate.thumbprint,
+            }
+        fingerprint = hashlib.sha256(repr(credential).encode()).hexdigest()
+        key = (self.authority, client_id, fingerprint)
+        with _APPS_LOCK:
+            if key not in _APPS:
+                _APPS[key] = msal.ConfidentialClientApplication(
+                    client_id,
+                    client_credential=credential,
+                    authority=self.authority,
+                    http_client=MsalHttpClient(timeout_seconds),
+                    # Instance discovery asks Microsoft about the host: only for Microsoft's own.
+                    instance_discovery=_is_microsoft_host(authority_host),
+                )
+            self._app = _APPS[key]
+
+    def __repr__(self) -> str:
+        return f"GraphTokenProvider(authority={self.authority!r}, client_id={self.client_id!r})"
+
+    def token(self) -> str:
+        """A valid access token for Graph (from MSAL's cache when it has one).
+
+        Raises:
+            AuthenticationError: Entra ID refused the credentials; the message says what to do.
+            RemoteError: Entra ID could not be reached or failed.
+        """
+        try:
+            result = self._app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
+        except ValueError as exc:  # MSAL's way of saying the authority could not be discovered
+            raise AuthenticationError(
+                "entra",
+                f"the authority {self.authority} refused discovery: {exc}",
+                action=_ACTIONS[90002],
+            ) from None
+        except httpx.HTTPError as exc:
+            raise RemoteError("entra", f"token request failed: {type(exc).__name__}") from None
+        if "access_token" in result:
+            return result["access_token"]
+        raise _authentication_error(result)
+
+    def forget(self, token: str) -> None:
+        """Drop `token` from MSAL's cache (Graph refused it before its expiry)."""
+        cache = self._app.token_cache
+        for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+            if item.get("secret") == token:
+                cache.remove_at(item)
+
+
+def _is_microsoft_host(authority_host: str) -> bool:
+    host = urllib.parse.urlparse(authority_host).hostname or ""
+    return host == "login.microsoftonline.com" or host.endswith(".microsoftonline.com")
+
+
+def _authentication_error(result: Mapping[str, Any]) -> AuthenticationError:
+    codes = result.get("error_codes") or []
+    action = next((_ACTIONS[c] for c in codes if c in _ACTIONS), _DEFAULT_ACTION)
+    description = str(result.get("error_description") or result.get("error") or "")
+    first_line = description.splitlines()[0] if description else "no description"
+    return AuthenticationError(
+        "entra",
+        f"Entra ID refused the token request: {first_line}",
+        action=action,
+        code=result.get("error"),
+        request_id=result.get("correlation_id"),
+    )

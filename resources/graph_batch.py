@@ -1,0 +1,245 @@
+"""Graph writes in `$batch`es: every change applied once, every outcome reported.
+
+Changes go out in batches of at most 20, paced to the write quota. Answers come back in any order
+and are matched by id. Only items answered 429, 503 or 504 (not done, "try again"), or 424 (not
+done, its dependency failed) are sent again, after the longest `Retry-After` of the batch, or an
+exponential backoff with jitter when none was given. Any other error is final and reported with
+Graph's code and message, never retried. When a whole batch's answer is lost (a broken
+connection), no item is resent blindly: each target is re-read, and only changes not found there
+are sent again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import httpx
+
+from resources.graph_client import GraphClient, graph_error_fields, report_to_pacer
+from resources.http import backoff_seconds
+
+logger = logging.getLogger(__name__)
+
+BATCH_LIMIT = 20
+_TRY_AGAIN = frozenset({429, 503, 504, 424})
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphWrite:
+    """One write: `key` is the caller's id for it (e.g. a plan row's change id)."""
+
+    key: str
+    method: Literal["PATCH", "POST"]
+    url: str
+    body: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphWriteOutcome:
+    """What became of one write.
+
+    Attributes:
+        ok: whether the change is in Graph now.
+        status: Graph's status for the last attempt (None when no answer ever arrived).
+        code / message / request_id: Graph's error, for failures.
+        body: the created object, for a successful POST.
+        attempts: how many times it was sent.
+        verified: the answer was lost and the outcome was established by re-reading the target.
+    """
+
+    key: str
+    ok: bool
+    status: int | None
+    code: str | None = None
+    message: str | None = None
+    request_id: str | None = None
+    body: Mapping[str, Any] | None = None
+    attempts: int = 0
+    verified: bool = False
+
+
+class BatchExecutor:
+    """Applies `GraphWrite`s through `POST /$batch` with the guarantees of the module docstring."""
+
+    def __init__(self, client: GraphClient, *, max_attempts: int = 8) -> None:
+        self._client = client
+        self._max_attempts = max_attempts
+        self._random = random.Random()
+
+    def run(self, writes: Sequence[GraphWrite]) -> list[GraphWriteOutcome]:
+        """Apply `writes`; returns one outcome per write, in the same order."""
+        if len({w.key for w in writes}) != len(writes):
+            raise ValueError("every write needs a distinct key")
+        outcomes: dict[str, GraphWriteOutcome] = {}
+        attempts: dict[str, int] = dict.fromkeys((w.key for w in writes), 0)
+        pending = deque(writes)
+        round_number = 0
+        while pending:
+            chunk = [pending.popleft() for _ in range(min(BATCH_LIMIT, len(pending)))]
+            for write in chunk:
+                attempts[write.key] += 1
+            retry_again, wait = self._send_batch(chunk, attempts, outcomes)
+            for write in reversed(retry_again):
+                if attempts[write.key] < self._max_attempts:
+                    pending.appendleft(write)
+                else:
+                    last = outcomes[write.key]
+                    outcomes[write.key] = dataclasses.replace(
+                        last, message=f"gave up after {last.attempts} attempts: {last.message}"
+                    )
+            if retry_again:
+                round_number += 1
+                delay = wait if wait is not None else self._backoff(round_number)
+                self._client.pacer.throttled(delay, write=True)
+        return [outcomes[w.key] for w in writes]
+
+    def _send_batch(
+        self,
+        chunk: list[GraphWrite],
+        attempts: dict[str, int],
+        outcomes: dict[str, GraphWriteOutcome],
+    ) -> tuple[list[GraphWrite], float | None]:
+        """Send one batch; record final outcomes; return what to resend and how long to wait."""
+        by_id = {str(i): write for i, write in enumerate(chunk, start=1)}
+        self._client.pacer.acquire(resource_units=len(chunk), writes=len(chunk))
+        payload = {
+            "requests": [
+                {
+                    "id": request_id,
+                    "method": w.method,
+                    "url": w.url,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": dict(w.body),
+                }
+                for request_id, w in by_id.items()
+            ]
+        }
+        try:
+            response = self._client.http.post("/$batch", json=payload)
+        except httpx.TransportError as exc:
+            logger.warning("a $batch of %d lost its answer (%s); re-reading", len(chunk), exc)
+            return self._settle_lost(chunk, attempts, outcomes), None
+        if response.status_code in _TRY_AGAIN:
+            for write in chunk:
+                outcomes[write.key] = _failure(write, attempts, response.status_code, {}, {})
+            return chunk, graph_error_fields(response.status_code, {}, response.headers)[
+                "retry_after"
+            ]
+        if response.status_code != 200:
+            error = graph_error_fields(response.status_code, _json(response), response.headers)
+            raise RuntimeError(f"Graph refused the $batch itself: {error['message']}")
+        retry_again: list[GraphWrite] = []
+        waits: list[float] = []
+        answered = set()
+        for item in response.json().get("responses", []):
+            write = by_id.get(str(item.get("id")))
+            if write is None:
+                continue
+            answered.add(write.key)
+            status = int(item.get("status", 0))
+            headers = item.get("headers") or {}
+            body = item.get("body") or {}
+            if 200 <= status < 300:
+                outcomes[write.key] = GraphWriteOutcome(
+                    write.key, True, status, body=body or None, attempts=attempts[write.key]
+                )
+                continue
+            outcomes[write.key] = _failure(write, attempts, status, body, headers)
+            if status in _TRY_AGAIN:
+                retry_again.append(write)
+                asked = graph_error_fields(status, body, headers)["retry_after"]
+                if asked is not None:
+                    waits.append(asked)
+        # An item the batch did not answer was not processed as far as we can know: re-read it.
+        unanswered = [w for w in chunk if w.key not in answered]
+        if unanswered:
+            retry_again += self._settle_lost(unanswered, attempts, outcomes)
+        if not retry_again:
+            report_to_pacer(self._client.pacer, response, None, write=True)
+        return retry_again, max(waits) if waits else None
+
+    def _settle_lost(
+        self,
+        writes: list[GraphWrite],
+        attempts: dict[str, int],
+        outcomes: dict[str, GraphWriteOutcome],
+    ) -> list[GraphWrite]:
+        """Re-read each target; record the writes found applied, return the others to resend."""
+        resend = []
+        for write in writes:
+            applied, body = self._is_applied(write)
+            if applied:
+                outcomes[write.key] = GraphWriteOutcome(
+                    write.key, True, None, body=body, attempts=attempts[write.key], verified=True
+                )
+            else:
+                outcomes[write.key] = GraphWriteOutcome(
+                    write.key,
+                    False,
+                    None,
+                    message="the answer was lost",
+                    attempts=attempts[write.key],
+                )
+                resend.append(write)
+        return resend
+
+    def _is_applied(self, write: GraphWrite) -> tuple[bool, Mapping[str, Any] | None]:
+        if write.method == "POST":
+            upn = str(write.body.get("userPrincipalName", ""))
+            found = self._client.get_user(upn, ("id", "userPrincipalName")) if upn else None
+            return found is not None, found
+        properties = tuple(write.body)
+        current = self._client.get_user(write.url.rsplit("/", 1)[-1], properties)
+        if current is None:
+            return False, None
+        return all(current.get(p) == write.body[p] for p in properties), None
+
+    def _backoff(self, round_number: int) -> float:
+        return backoff_seconds(round_number - 1, self._client.retry, self._random)
+
+
+def _failure(
+    write: GraphWrite,
+    attempts: dict[str, int],
+    status: int,
+    body: Any,
+    headers: Mapping[str, str],
+) -> GraphWriteOutcome:
+    error = graph_error_fields(status, body, headers)
+    return GraphWriteOutcome(
+        write.key,
+        False,
+        status,
+        code=error["code"],
+        message=error["message"],
+        request_id=error["request_id"],
+        attempts=attempts[write.key],
+    )
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {}
+
+
+def split_hire_date(write: GraphWrite) -> list[GraphWrite]:
+    """A PATCH carrying `employeeHireDate` as two writes, so its refusal cannot sink the rest.
+
+    Graph documents `employeeHireDate` as not writable with application permissions in some
+    tenants: sent alone, its failure is reported on its own key (`<key>#employeeHireDate`).
+    """
+    if write.method != "PATCH" or "employeeHireDate" not in write.body or len(write.body) == 1:
+        return [write]
+    rest = {k: v for k, v in write.body.items() if k != "employeeHireDate"}
+    hire = {"employeeHireDate": write.body["employeeHireDate"]}
+    return [
+        dataclasses.replace(write, body=rest),
+        dataclasses.replace(write, key=f"{write.key}#employeeHireDate", body=hire),
+    ]

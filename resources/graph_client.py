@@ -1,0 +1,248 @@
+"""Microsoft Graph v1.0: user snapshots, verified domains, and single requests, paced and retried.
+
+Reads list `GET /users` with an explicit `$select` and `$top=999`, following the whole
+`@odata.nextLink` until it is absent. Every request is paced to the app's throttling budget
+(`GraphPacer`) and retried on 429/503/504 after `Retry-After`. Writes in bulk go through
+`resources.graph_batch.BatchExecutor`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from resources.errors import AuthenticationError, RemoteError
+from resources.graph_auth import GraphTokenProvider
+from resources.graph_pacing import GraphPacer
+from resources.http import RetryPolicy, new_http_client, retry_after_seconds, send_with_retries
+
+logger = logging.getLogger(__name__)
+
+GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
+#: Every mapped property (SPEC §3) and what scoping and safety need; all are `$select`-only or
+#: default properties, and none is refused in a collection.
+USER_SELECT = (
+    "id",
+    "userPrincipalName",
+    "mail",
+    "givenName",
+    "surname",
+    "mobilePhone",
+    "streetAddress",
+    "postalCode",
+    "city",
+    "country",
+    "employeeId",
+    "employeeHireDate",
+    "jobTitle",
+    "accountEnabled",
+    "userType",
+    "onPremisesSyncEnabled",
+)
+PAGE_SIZE = 999  # Graph's maximum `$top` for users
+_CONSENT_ACTION = (
+    "grant the app the Microsoft Graph application permission User.ReadWrite.All and click "
+    "'Grant admin consent' in its API permissions"
+)
+
+
+class GraphApiError(RemoteError):
+    """Graph refused a request; `detail_codes` holds `details[].code` (e.g. `ObjectConflict`)."""
+
+    def __init__(self, message: str, *, detail_codes: tuple[str, ...] = (), **details: Any) -> None:
+        self.detail_codes = detail_codes
+        super().__init__("graph", message, **details)
+
+
+class _GraphAuth(httpx.Auth):
+    """Bearer tokens from MSAL; a 401 drops the token from MSAL's cache and retries once."""
+
+    def __init__(self, tokens: GraphTokenProvider) -> None:
+        self._tokens = tokens
+
+    def sync_auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        token = self._tokens.token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            self._tokens.forget(token)
+            request.headers["Authorization"] = f"Bearer {self._tokens.token()}"
+            yield request
+
+
+class _PacedHooks:
+    """Spends the request's cost before each attempt and reports throttling to the pacer."""
+
+    def __init__(self, pacer: GraphPacer, resource_units: float, writes: float) -> None:
+        self._pacer = pacer
+        self._resource_units = resource_units
+        self._writes = writes
+
+    def before_attempt(self) -> None:
+        self._pacer.acquire(resource_units=self._resource_units, writes=self._writes)
+
+    def after_response(self, response: httpx.Response, retry_in: float | None) -> None:
+        report_to_pacer(self._pacer, response, retry_in, write=bool(self._writes))
+
+
+def report_to_pacer(
+    pacer: GraphPacer, response: httpx.Response, retry_in: float | None, *, write: bool
+) -> None:
+    """Tell the pacer about a response: a throttle to back off from, or a usage reading."""
+    if response.status_code == 429:
+        pacer.throttled(retry_in if retry_in is not None else 1.0, write=write)
+        return
+    percentage = response.headers.get("x-ms-throttle-limit-percentage")
+    try:
+        reading = float(percentage) if percentage is not None else None
+    except ValueError:
+        reading = None
+    pacer.observed(limit_percentage=reading, write=write)
+
+
+class GraphClient:
+    """Plain I/O against Microsoft Graph for one app in one tenant (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        tokens: GraphTokenProvider,
+        base_url: str = GRAPH_BASE_URL,
+        pacer: GraphPacer | None = None,
+        timeout_seconds: float = 60.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.pacer = pacer or GraphPacer()
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.http = new_http_client(
+            base_url=base_url.rstrip("/"),
+            timeout_seconds=timeout_seconds,
+            auth=_GraphAuth(tokens),
+        )
+
+    def __repr__(self) -> str:
+        return f"GraphClient(base_url={str(self.http.base_url)!r})"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def iter_user_pages(
+        self, select: Sequence[str] = USER_SELECT, page_size: int = PAGE_SIZE
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every page of `GET /users`, following `@odata.nextLink` (used whole) to the end."""
+        url: str = "/users"
+        params: dict[str, Any] | None = {"$select": ",".join(select), "$top": page_size}
+        page_number = 0
+        while url:
+            page_number += 1
+            body = self.request_json("GET", url, params=params, what=f"users page {page_number}")
+            yield body.get("value", [])
+            url = body.get("@odata.nextLink") or ""
+            params = None  # the next link carries the whole query
+
+    def list_users(self, select: Sequence[str] = USER_SELECT) -> list[dict[str, Any]]:
+        """Every user (members and guests, enabled or not) with the `select`ed properties."""
+        return [user for page in self.iter_user_pages(select) for user in page]
+
+    def get_user(self, user: str, select: Sequence[str]) -> dict[str, Any] | None:
+        """One user by object id or userPrincipalName, or None when it does not exist."""
+        response = self.send("GET", f"/users/{user}", params={"$select": ",".join(select)})
+        if response.status_code == 404:
+            return None
+        raise_for_graph(response, f"GET /users/{user}")
+        return response.json()
+
+    def verified_domains(self) -> list[str]:
+        """The tenant's verified domain names (a new user's UPN must use one)."""
+        body = self.request_json("GET", "/domains", what="domains")
+        return sorted(d["id"].casefold() for d in body.get("value", []) if d.get("isVerified"))
+
+    # -- single requests -----------------------------------------------------------------------
+
+    def request_json(
+        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, what: str
+    ) -> Any:
+        response = self.send(method, url, params=params, what=what)
+        raise_for_graph(response, what)
+        return response.json()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        what: str | None = None,
+    ) -> httpx.Response:
+        """One request, paced and retried; a write is never resent after a lost answer."""
+        write = method != "GET"
+        return send_with_retries(
+            lambda: self.http.request(method, url, params=params, json=json),
+            service="graph",
+            what=what or f"{method} {url}",
+            policy=self.retry,
+            idempotent=not write,
+            sleep=self.sleep,
+            hooks=_PacedHooks(self.pacer, resource_units=1, writes=1 if write else 0),
+        )
+
+
+def raise_for_graph(response: httpx.Response, what: str) -> None:
+    """Raise the typed error for a Graph error answer; return quietly on success."""
+    if response.is_success:
+        return
+    error = graph_error_fields(response.status_code, _json_or_empty(response), response.headers)
+    if response.status_code == 403 and error["code"] == "Authorization_RequestDenied":
+        raise AuthenticationError(
+            "graph",
+            f"{what}: {error['message']}",
+            action=_CONSENT_ACTION,
+            status=403,
+            code=error["code"],
+            request_id=error["request_id"],
+        )
+    raise GraphApiError(
+        f"{what}: {error['message']}",
+        status=response.status_code,
+        code=error["code"],
+        request_id=error["request_id"],
+        detail_codes=error["detail_codes"],
+    )
+
+
+def graph_error_fields(
+    status: int, body: Any, headers: Mapping[str, str] | httpx.Headers
+) -> dict[str, Any]:
+    """Code, message, request id and detail codes of a Graph error envelope (also in `$batch`)."""
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    inner = error.get("innerError") or error.get("innererror") or {}
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return {
+        "code": error.get("code"),
+        "message": error.get("message") or f"HTTP {status}",
+        "request_id": inner.get("request-id") or lowered.get("request-id"),
+        "detail_codes": tuple(d.get("code", "") for d in error.get("details") or ()),
+        "retry_after": retry_after_seconds(lowered),
+    }
+
+
+def _json_or_empty(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {}

@@ -1,0 +1,168 @@
+"""HTTP plumbing both clients share: TLS trust, timeouts, and retries that honour `Retry-After`.
+
+Retries are for answers that say "try again" (429, 502, 503, 504 and, for idempotent reads, 500
+and broken connections). A write whose answer was lost is never resent blindly: the caller is told
+the outcome is unknown and decides after re-reading the target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import logging
+import os
+import random
+import ssl
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+import httpx
+
+from resources.errors import RemoteUnavailable
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "huma-entra-sync/0.1"
+#: Answers that mean "not now": safe to repeat for any request, the service did not act on it.
+RETRY_STATUSES = frozenset({429, 503, 504})
+#: Answers that also are worth repeating for reads (a read has no effect to duplicate).
+RETRY_STATUSES_FOR_READS = RETRY_STATUSES | {500, 502}
+
+
+def tls_context() -> ssl.SSLContext:
+    """A verifying TLS context that trusts `SSL_CERT_FILE` when it is set (SPEC §11).
+
+    Verification is never turned off: there is deliberately no parameter to do so.
+    """
+    cafile = os.environ.get("SSL_CERT_FILE")
+    return ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
+
+
+def new_http_client(
+    *, base_url: str = "", timeout_seconds: float, max_connections: int = 10, **kwargs: object
+) -> httpx.Client:
+    """An `httpx.Client` with explicit timeouts, a bounded pool and our TLS trust."""
+    return httpx.Client(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0)),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        verify=tls_context(),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying.
+
+    Attributes:
+        max_attempts: attempts per request, the first included.
+        base_delay: first backoff step when the service gives no `Retry-After`, in seconds.
+        max_delay: the longest backoff step without `Retry-After`.
+        max_retry_after: the longest `Retry-After` honoured; a longer one ends the retries
+            (Graph has been seen asking for up to 315 s, so this is not set low).
+    """
+
+    max_attempts: int = 8
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 900.0
+
+
+def retry_after_seconds(headers: httpx.Headers | dict[str, str]) -> float | None:
+    """The wait a `Retry-After` header asks for (delay-seconds or an HTTP date), or None."""
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def backoff_seconds(attempt: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter for retry number `attempt` (0-based)."""
+    ceiling = min(policy.max_delay, policy.base_delay * (2**attempt))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+class RetryHooks(Protocol):
+    """Optional callbacks around each attempt (Graph's pacer uses them)."""
+
+    def before_attempt(self) -> None:
+        """Called before each attempt; may block."""
+
+    def after_response(self, response: httpx.Response, retry_in: float | None) -> None:
+        """Called with every response; `retry_in` is the wait before a retry, if one follows."""
+
+
+def send_with_retries(
+    send: Callable[[], httpx.Response],
+    *,
+    service: str,
+    what: str,
+    policy: RetryPolicy,
+    idempotent: bool,
+    sleep: Callable[[float], None] = time.sleep,
+    hooks: RetryHooks | None = None,
+) -> httpx.Response:
+    """Send a request until it gets an answer that is not "try again", within `policy`.
+
+    Args:
+        send: sends the request once and returns the response (status not checked).
+        service: the service's name, for errors and logs.
+        what: a short description of the request for logs ("GET /users page 3"), no secrets.
+        idempotent: whether repeating the request cannot change the outcome (reads); for
+            non-idempotent requests, a broken connection is raised at once as `httpx.TransportError`
+            because the request may have been applied.
+        hooks: callbacks around each attempt, e.g. to pace requests to a quota.
+
+    Returns:
+        The first response whose status is not a retryable one (it may be a 4xx or 5xx).
+
+    Raises:
+        RemoteUnavailable: when every attempt was throttled, failed or broke.
+        httpx.TransportError: a non-idempotent request lost its connection (outcome unknown).
+    """
+    retryable = RETRY_STATUSES_FOR_READS if idempotent else RETRY_STATUSES
+    last_problem = ""
+    attempts = 0
+    for attempt in range(policy.max_attempts):
+        attempts += 1
+        if hooks is not None:
+            hooks.before_attempt()
+        try:
+            response = send()
+        except httpx.TransportError as exc:
+            if not idempotent:
+                raise
+            last_problem = f"{type(exc).__name__}: {exc}"
+            delay = backoff_seconds(attempt, policy)
+        else:
+            if response.status_code not in retryable:
+                if hooks is not None:
+                    hooks.after_response(response, None)
+                return response
+            last_problem = f"HTTP {response.status_code}"
+            asked = retry_after_seconds(response.headers)
+            if asked is not None and asked > policy.max_retry_after:
+                last_problem += f", asked to wait {asked:.0f} s"
+                break
+            delay = asked if asked is not None else backoff_seconds(attempt, policy)
+            if hooks is not None:
+                hooks.after_response(response, delay)
+        if attempt + 1 < policy.max_attempts:
+            logger.info("%s %s: %s; retrying in %.1f s", service, what, last_problem, delay)
+            sleep(delay)
+    raise RemoteUnavailable(service, f"{what} gave up after {attempts} attempts ({last_problem})")

@@ -1,0 +1,112 @@
+"""Huma's OAuth2 client-credentials flow as an `httpx.Auth`: one token, cached, renewed in time.
+
+The token is fetched at `POST /auth/oauth/token` and reused until shortly before it expires. A 401
+on an API call (Huma revoked or expired the token early) triggers exactly one fresh token and one
+resend. Threads share the token; only one of them fetches a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Generator
+
+import httpx
+
+from resources.errors import AuthenticationError
+from resources.http import RetryPolicy, send_with_retries
+
+logger = logging.getLogger(__name__)
+
+_KEY_ACTION = (
+    "check HUMA_CLIENT_ID and HUMA_CLIENT_SECRET; if the key was deleted, deactivated or its "
+    "secret lost, add a new API key under System settings → Open API in Huma and update both"
+)
+
+
+class HumaTokenAuth(httpx.Auth):
+    """Bearer tokens from Huma's token endpoint, for every request of an `httpx.Client`."""
+
+    def __init__(
+        self,
+        *,
+        token_client: httpx.Client,
+        client_id: str,
+        client_secret: str,
+        retry: RetryPolicy,
+        renew_margin_seconds: float = 60.0,
+    ) -> None:
+        self._token_client = token_client
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._retry = retry
+        self._renew_margin = renew_margin_seconds
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self.tokens_fetched = 0
+
+    def __repr__(self) -> str:
+        return f"HumaTokenAuth(client_id={self._client_id!r})"
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        token = self._current_token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            logger.info("Huma answered 401 to a valid-looking token; fetching a new one")
+            request.headers["Authorization"] = f"Bearer {self._current_token(stale=token)}"
+            yield request
+
+    def _current_token(self, stale: str | None = None) -> str:
+        with self._lock:
+            usable = self._token is not None and time.monotonic() < self._expires_at
+            if usable and self._token != stale:
+                return self._token  # type: ignore[return-value]
+            self._token, lifetime = self._fetch()
+            # Renew a margin before expiry (never more than half the lifetime early).
+            self._expires_at = time.monotonic() + max(lifetime - self._renew_margin, lifetime / 2)
+            return self._token
+
+    def _fetch(self) -> tuple[str, float]:
+        response = send_with_retries(
+            lambda: self._token_client.post(
+                "/auth/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret,
+                },
+            ),
+            service="huma",
+            what="POST /auth/oauth/token",
+            policy=self._retry,
+            # Asking for a token twice is harmless: it is a read for our purposes.
+            idempotent=True,
+        )
+        if response.status_code != 200:
+            raise _token_error(response)
+        self.tokens_fetched += 1
+        body = response.json()
+        return body["access_token"], float(body["expires_in"])
+
+
+def _token_error(response: httpx.Response) -> AuthenticationError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    code = body.get("error") or body.get("errorCode")
+    message = body.get("error_description") or body.get("errorMessage") or response.reason_phrase
+    if body.get("fields"):
+        message = f"{message} (fields: {', '.join(map(str, body['fields']))})"
+    return AuthenticationError(
+        "huma",
+        f"the API key was refused: {message}",
+        action=_KEY_ACTION,
+        status=response.status_code,
+        code=code,
+    )
