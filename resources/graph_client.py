@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from resources.errors import AuthenticationError, RemoteError
-from resources.graph_auth import GraphTokenProvider
 from resources.graph_pacing import GraphPacer
 from resources.http import RetryPolicy, new_http_client, retry_after_seconds, send_with_retries
 
@@ -58,10 +57,18 @@ class GraphApiError(RemoteError):
         super().__init__("graph", message, **details)
 
 
+class TokenSource(Protocol):
+    """Where access tokens come from (`GraphTokenProvider`, or a fake in tests)."""
+
+    def token(self) -> str: ...
+
+    def forget(self, token: str) -> None: ...
+
+
 class _GraphAuth(httpx.Auth):
     """Bearer tokens from MSAL; a 401 drops the token from MSAL's cache and retries once."""
 
-    def __init__(self, tokens: GraphTokenProvider) -> None:
+    def __init__(self, tokens: TokenSource) -> None:
         self._tokens = tokens
 
     def sync_auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
@@ -110,12 +117,13 @@ class GraphClient:
     def __init__(
         self,
         *,
-        tokens: GraphTokenProvider,
+        tokens: TokenSource,
         base_url: str = GRAPH_BASE_URL,
         pacer: GraphPacer | None = None,
         timeout_seconds: float = 60.0,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.pacer = pacer or GraphPacer()
         self.retry = retry or RetryPolicy()
@@ -124,6 +132,7 @@ class GraphClient:
             base_url=base_url.rstrip("/"),
             timeout_seconds=timeout_seconds,
             auth=_GraphAuth(tokens),
+            transport=transport,
         )
 
     def __repr__(self) -> str:

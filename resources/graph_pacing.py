@@ -43,7 +43,9 @@ class _Bucket:
         self.updated = now
 
     def wait_for(self, amount: float) -> float:
-        return 0.0 if self.level >= amount else (amount - self.level) / self.rate
+        # The tolerance stops float rounding from asking for ever smaller waits.
+        shortfall = amount - self.level
+        return 0.0 if shortfall <= 1e-9 else shortfall / self.rate
 
 
 class GraphPacer:

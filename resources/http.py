@@ -43,7 +43,10 @@ def tls_context() -> ssl.SSLContext:
 def new_http_client(
     *, base_url: str = "", timeout_seconds: float, max_connections: int = 10, **kwargs: object
 ) -> httpx.Client:
-    """An `httpx.Client` with explicit timeouts, a bounded pool and our TLS trust."""
+    """An `httpx.Client` with explicit timeouts, a bounded pool and our TLS trust.
+
+    `kwargs` go to `httpx.Client` (`auth`, and `transport` for `httpx.MockTransport` fakes).
+    """
     return httpx.Client(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0)),
