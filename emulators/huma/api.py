@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
     from emulators.huma.app import HumaEmulator, HumaWorld
 
-_JSON = "application/json"
 _UNIQUE_FIELDS = ("email", "phone", "employmentId")
 
 
@@ -78,7 +77,7 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
         user, refusal = find_user(world, request.path_params["id"], "id")
         if refusal is not None:
             return refusal
-        return Response(world.renderer.details_json(user["id"], today()), media_type=_JSON)
+        return JSONResponse(world.renderer.details(user, today()))
 
     async def patch_user(request: Request) -> Response:
         world, refusal = authorised(request)
@@ -95,8 +94,9 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
         if taken:
             return errors.invalid_fields(taken)
         if changes:
-            world.store.put({**user, **changes})
-        return Response(world.renderer.details_json(user["id"], today()), media_type=_JSON)
+            user = {**user, **changes}
+            world.store.put(user)
+        return JSONResponse(world.renderer.details(user, today()))
 
     async def create_user(request: Request) -> Response:
         world, refusal = authorised(request)

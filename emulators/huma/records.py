@@ -62,6 +62,9 @@ _USER_KEYS = frozenset(
         "hiddenFields",
     }
 )
+_STATUS_KEYS = frozenset({"active", "deactivatedAt"})
+_ADDRESS_KEY_SET = frozenset(ADDRESS_KEYS)
+_ADDRESS_REQUIRED = ("line1", "postalCode", "city", "country")
 _POSITION_KEYS = frozenset(
     {"id", "titleId", "contractStartDate", "contractEndDate", "percentage", "contractType"}
 )
@@ -99,7 +102,7 @@ def _text(value: Any, where: str, *, optional: bool = False) -> str | None:
 def _only(obj: Any, allowed: frozenset[str], where: str) -> Mapping[str, Any]:
     if not isinstance(obj, Mapping):
         raise ValueError(f"{where} must be an object")
-    unknown = set(obj) - allowed
+    unknown = obj.keys() - allowed
     if unknown:
         raise ValueError(f"{where} has unknown properties {sorted(unknown)}")
     return obj
@@ -142,35 +145,47 @@ def check_api_key(obj: Any) -> dict[str, Any]:
 def check_address(obj: Any, where: str) -> dict[str, Any] | None:
     if obj is None:
         return None
-    obj = _only(obj, frozenset(ADDRESS_KEYS), f"{where} address")
-    address = {k: _text(obj.get(k), f"{where} address {k}", optional=True) for k in ADDRESS_KEYS}
-    for key in ("line1", "postalCode", "city", "country"):
+    try:
+        return _address(obj)
+    except ValueError as exc:
+        raise ValueError(f"{where} address: {exc}") from None
+
+
+def _address(obj: Any) -> dict[str, Any]:
+    obj = _only(obj, _ADDRESS_KEY_SET, "the address")
+    address = {k: _text(obj.get(k), k, optional=True) for k in ADDRESS_KEYS}
+    for key in _ADDRESS_REQUIRED:
         if not address[key]:
-            raise ValueError(f"{where} address needs {key} (Huma's Address requires it)")
+            raise ValueError(f"needs {key} (Huma's Address requires it)")
     return address
 
 
 def check_position(obj: Any, where: str, job_titles: Mapping[str, Any]) -> dict[str, Any]:
-    obj = _only(obj, _POSITION_KEYS, f"{where} position")
-    here = f"{where} position {obj.get('id')!r}"
-    title_id = check_uuid(obj.get("titleId"), f"{here} titleId")
+    try:
+        return _position(obj, job_titles)
+    except ValueError as exc:
+        position_id = obj.get("id") if isinstance(obj, Mapping) else None
+        raise ValueError(f"{where} position {position_id!r}: {exc}") from None
+
+
+def _position(obj: Any, job_titles: Mapping[str, Any]) -> dict[str, Any]:
+    obj = _only(obj, _POSITION_KEYS, "the position")
+    title_id = check_uuid(obj.get("titleId"), "titleId")
     if title_id not in job_titles:
-        raise ValueError(f"{here}: unknown job title {title_id}")
+        raise ValueError(f"unknown job title {title_id}")
     if obj.get("contractType") not in CONTRACT_TYPES:
-        raise ValueError(f"{here}: contractType must be one of {sorted(CONTRACT_TYPES)}")
+        raise ValueError(f"contractType must be one of {sorted(CONTRACT_TYPES)}")
     percentage = obj.get("percentage", 100)
     if percentage is not None and (
-        not isinstance(percentage, int)
-        or isinstance(percentage, bool)
-        or not 0 <= percentage <= 100
+        type(percentage) is not int or not 0 <= percentage <= 100  # bool is no percentage
     ):
-        raise ValueError(f"{here}: percentage must be an integer 0-100")
+        raise ValueError("percentage must be an integer 0-100")
     end = obj.get("contractEndDate")
     return {
-        "id": check_uuid(obj.get("id"), f"{here} id"),
+        "id": check_uuid(obj.get("id"), "id"),
         "titleId": title_id,
-        "contractStartDate": check_date(obj.get("contractStartDate"), f"{here} start"),
-        "contractEndDate": None if end is None else check_date(end, f"{here} end"),
+        "contractStartDate": check_date(obj.get("contractStartDate"), "contractStartDate"),
+        "contractEndDate": None if end is None else check_date(end, "contractEndDate"),
         "percentage": percentage,
         "contractType": obj["contractType"],
     }
@@ -180,41 +195,50 @@ def check_user(
     obj: Any, groups: Mapping[str, Any], job_titles: Mapping[str, Any]
 ) -> dict[str, Any]:
     """One user of the state file, normalised; raises ValueError naming the first problem."""
-    where = f"user {obj.get('id') if isinstance(obj, Mapping) else obj!r}"
-    obj = _only(obj, _USER_KEYS, where)
-    user_id = check_uuid(obj.get("id"), f"{where} id")
+    try:
+        return _user(obj, groups, job_titles)
+    except ValueError as exc:
+        user_id = obj.get("id") if isinstance(obj, Mapping) else obj
+        raise ValueError(f"user {user_id!r}: {exc}") from None
+
+
+def _user(obj: Any, groups: Mapping[str, Any], job_titles: Mapping[str, Any]) -> dict[str, Any]:
+    # Messages are built only on failure: a 1,000,000-user state is checked in seconds.
+    obj = _only(obj, _USER_KEYS, "the user")
+    user_id = check_uuid(obj.get("id"), "id")
     status = obj.get("status") or {"active": True}
-    status = _only(status, frozenset({"active", "deactivatedAt"}), f"{where} status")
+    status = _only(status, _STATUS_KEYS, "status")
     if not isinstance(status.get("active"), bool):
-        raise ValueError(f"{where}: status.active must be a boolean")
-    deactivated_at = _text(status.get("deactivatedAt"), f"{where} deactivatedAt", optional=True)
+        raise ValueError("status.active must be a boolean")
+    deactivated_at = _text(status.get("deactivatedAt"), "deactivatedAt", optional=True)
     if deactivated_at is not None:
         try:
             dt.datetime.fromisoformat(deactivated_at)
         except ValueError:
-            raise ValueError(f"{where}: deactivatedAt must be an ISO date-time") from None
-    member_of = [check_uuid(g, f"{where} group") for g in obj.get("groups") or []]
+            raise ValueError("deactivatedAt must be an ISO date-time") from None
+    member_of = [check_uuid(g, "group") for g in obj.get("groups") or ()]
     unknown = [g for g in member_of if g not in groups]
     if unknown:
-        raise ValueError(f"{where}: unknown groups {unknown}")
-    hidden = list(obj.get("hiddenFields") or [])
-    if not set(hidden) <= HIDEABLE_FIELDS:
-        raise ValueError(f"{where}: hiddenFields may only name {sorted(HIDEABLE_FIELDS)}")
-    given = _text(obj.get("givenName"), f"{where} givenName")
-    family = _text(obj.get("familyName"), f"{where} familyName")
-    email = _text(obj.get("email"), f"{where} email")
+        raise ValueError(f"unknown groups {unknown}")
+    hidden = list(obj.get("hiddenFields") or ())
+    if not HIDEABLE_FIELDS.issuperset(hidden):
+        raise ValueError(f"hiddenFields may only name {sorted(HIDEABLE_FIELDS)}")
+    given = _text(obj.get("givenName"), "givenName")
+    family = _text(obj.get("familyName"), "familyName")
+    email = _text(obj.get("email"), "email")
     if not (given and family and email):
-        raise ValueError(f"{where}: givenName, familyName and email are required")
+        raise ValueError("givenName, familyName and email are required")
+    address = obj.get("homeAddress")
     return {
         "id": user_id,
         "givenName": given,
         "familyName": family,
         "email": email,
-        "phone": _text(obj.get("phone"), f"{where} phone", optional=True),
-        "homeAddress": check_address(obj.get("homeAddress"), where),
-        "employmentId": _text(obj.get("employmentId"), f"{where} employmentId", optional=True),
+        "phone": _text(obj.get("phone"), "phone", optional=True),
+        "homeAddress": None if address is None else _address(address),
+        "employmentId": _text(obj.get("employmentId"), "employmentId", optional=True),
         "status": {"active": status["active"], "deactivatedAt": deactivated_at},
         "groups": list(dict.fromkeys(member_of)),
-        "positions": [check_position(p, where, job_titles) for p in obj.get("positions") or []],
+        "positions": [_position(p, job_titles) for p in obj.get("positions") or ()],
         "hiddenFields": hidden,
     }

@@ -69,15 +69,11 @@ class UserStore:
         self._index: dict[str, dict[str, set[str]]] = {name: {} for name in UNIQUE_KEYS}
         self._order: list[tuple[str, str]] = []
         self._lists: dict[Hashable, list[str]] = {}
-        #: Bumped on every write; renderers cache per user and check it through `version_of`.
-        self._versions: dict[str, int] = {}
-        self._clock = 0
         for user in users:
             if user["id"] in self.users:
                 raise ValueError(f"user {user['id']} appears twice")
             self.users[user["id"]] = user
             self._index_user(user)
-            self._versions[user["id"]] = 0
         self._order = sorted(sort_key(u) for u in self.users.values())
 
     def __len__(self) -> int:
@@ -88,9 +84,6 @@ class UserStore:
 
     def get(self, user_id: str) -> dict[str, Any] | None:
         return self.users.get(user_id)
-
-    def version_of(self, user_id: str) -> int:
-        return self._versions.get(user_id, -1)
 
     def holders(self, key: str, value: str | None) -> set[str]:
         """Ids of the users whose unique key `key` ("email", "phone", "employmentId") is `value`
@@ -108,14 +101,14 @@ class UserStore:
         self.users[user["id"]] = user
         self._index_user(user)
         bisect.insort(self._order, sort_key(user))
-        self._touch(user["id"])
+        self._lists.clear()
 
     def delete(self, user_id: str) -> dict[str, Any] | None:
         old = self.users.pop(user_id, None)
         if old is not None:
             self._unindex_user(old)
             self._remove_from_order(old)
-            self._touch(user_id)
+            self._lists.clear()
         return old
 
     def ordered_ids(
@@ -135,11 +128,6 @@ class UserStore:
                 ids.reverse()
             self._lists[(cache_key, descending)] = ids
         return ids
-
-    def _touch(self, user_id: str) -> None:
-        self._clock += 1
-        self._versions[user_id] = self._clock
-        self._lists.clear()
 
     def _index_user(self, user: dict[str, Any]) -> None:
         for name, key_of in UNIQUE_KEYS.items():

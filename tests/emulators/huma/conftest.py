@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -186,9 +187,13 @@ class HumaFixture:
     ca_bundle: Path
     admin: AdminClient
 
+    @functools.cached_property
+    def _tls(self) -> ssl.SSLContext:
+        # Made once: the bundle holds the system's CAs too, and reading it costs milliseconds.
+        return ssl.create_default_context(cafile=str(self.ca_bundle))
+
     def client(self, **kwargs: Any) -> httpx.Client:
-        verify = ssl.create_default_context(cafile=str(self.ca_bundle))
-        return httpx.Client(base_url=self.url, verify=verify, timeout=10, **kwargs)
+        return httpx.Client(base_url=self.url, verify=self._tls, timeout=10, **kwargs)
 
     def token(self, client_id: str | None = None, secret: str | None = None) -> str:
         with self.client() as client:
