@@ -1,8 +1,8 @@
 """Huma's user endpoints: `GET|POST /users`, `GET|PATCH /users/{id}`, `GET /users/{id}/positions`.
 
-Every call checks the bearer token first (401), then the path id (400 when it is not a UUID, 404
-when no such user), then the query or body (400 naming the fields). Choices where the spec and
-Huma's pages are silent:
+Every call checks the bearer token first (401), then the query or body (400 naming the fields),
+then the path id (400 when it is not a UUID, 404 when no such user), as a Spring service does
+(validation before the handler). Choices where the spec and Huma's pages are silent:
 - `me` is the API key's service user, which has no user profile: `GET /users/me` is a 404.
 - Email, phone and employment ID stay unique in the organisation (Huma's help pages): a write
   that would duplicate one is a 400 `field:invalid-format` naming the field.
@@ -80,16 +80,19 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
         return JSONResponse(world.renderer.details(user, today()))
 
     async def patch_user(request: Request) -> Response:
+        # The body is read first: after this await, nothing yields until the write is done, so
+        # concurrent writes to one user cannot interleave.
+        body, ok = await _json_body(request)
         world, refusal = authorised(request)
         if refusal is not None:
             return refusal
-        user, refusal = find_user(world, request.path_params["id"], "id")
-        if refusal is not None:
-            return refusal
-        body, ok = await _json_body(request)
+        # Spring checks the body before the handler looks the user up.
         changes, bad = inputs.check_details_input(body) if ok else ({}, [])
         if not ok or bad:
             return errors.invalid_fields(bad)
+        user, refusal = find_user(world, request.path_params["id"], "id")
+        if refusal is not None:
+            return refusal
         taken = _duplicates(world, changes, user["id"])
         if taken:
             return errors.invalid_fields(taken)
@@ -99,10 +102,10 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
         return JSONResponse(world.renderer.details(user, today()))
 
     async def create_user(request: Request) -> Response:
+        body, ok = await _json_body(request)
         world, refusal = authorised(request)
         if refusal is not None:
             return refusal
-        body, ok = await _json_body(request)
         fields, bad = inputs.check_user_input(body) if ok else ({}, [])
         if not ok or bad:
             return errors.invalid_fields(bad)
@@ -135,15 +138,15 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
         world, refusal = authorised(request)
         if refusal is not None:
             return refusal
-        user, refusal = find_user(world, request.path_params["userId"], "userId")
-        if refusal is not None:
-            return refusal
         limit = inputs.query_int(request.query_params.get("limit"), DEFAULT_LIMIT)
         offset = inputs.query_int(request.query_params.get("offset"), 0)
         if limit is None or offset is None:
             return errors.invalid_fields(
                 name for name, v in (("limit", limit), ("offset", offset)) if v is None
             )
+        user, refusal = find_user(world, request.path_params["userId"], "userId")
+        if refusal is not None:
+            return refusal
         on = today()
         positions = positions_in_order(user)
         items = [position_summary(p, world.org, on) for p in positions[offset : offset + limit]]
