@@ -135,4 +135,6 @@ def _filter(
         )
     if not tests:
         return None
+    if len(tests) == 1:
+        return tests[0]
     return lambda user: all(test(user) for test in tests)

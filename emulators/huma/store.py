@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 _PHONE_NOISE = re.compile(r"[^\d+]")
@@ -117,13 +117,19 @@ class UserStore:
         keep: Callable[[dict[str, Any]], bool] | None,
         *,
         descending: bool = False,
-    ) -> list[str]:
-        """User ids in list order (or its reverse), only those `keep` accepts; cached under
-        `cache_key` until the next write, so paging through a filter costs one pass in all."""
+    ) -> Sequence[str]:
+        """User ids in list order (or its reverse), only those `keep` accepts.
+
+        Without a filter this is a view of the maintained order (a page costs its own length,
+        even right after a write); a filtered list is cached under `cache_key` until the next
+        write, so paging through a filter costs one pass in all.
+        """
+        if keep is None:
+            return _OrderView(self._order, descending)
         ids = self._lists.get((cache_key, descending))
         if ids is None:
             users = self.users
-            ids = [uid for _, uid in self._order if keep is None or keep(users[uid])]
+            ids = [uid for _, uid in self._order if keep(users[uid])]
             if descending:
                 ids.reverse()
             self._lists[(cache_key, descending)] = ids
@@ -149,3 +155,21 @@ class UserStore:
         at = bisect.bisect_left(self._order, key)
         if at < len(self._order) and self._order[at] == key:
             del self._order[at]
+
+
+class _OrderView(Sequence[str]):
+    """The ids of a sorted `(key, id)` list, ascending or descending, without copying it."""
+
+    def __init__(self, order: list[tuple[str, str]], descending: bool) -> None:
+        self._order = order
+        self._descending = descending
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._order)))]
+        if self._descending:
+            index = len(self._order) - 1 - index if index >= 0 else -1 - index
+        return self._order[index][1]

@@ -170,3 +170,13 @@ def test_the_spec_checker_rejects_an_answer_that_breaks_the_schema(huma, api, sp
 
     with pytest.raises(OpenAPIError):
         spec.check(broken)
+
+
+def test_a_filtered_list_follows_a_write_between_pages(huma, api, spec, uid_of) -> None:
+    before = spec.check(api.get("/users", params={"isActive": "false", "limit": 1}))
+    huma.admin.call("POST", f"/users/{uid_of('Carla Eng')}/deactivate")
+    after = spec.check(api.get("/users", params={"isActive": "false", "limit": 1, "offset": 1}))
+
+    assert before["total"] == 1
+    assert after["total"] == 2
+    assert after["items"][0]["id"] == uid_of("Carla Eng")
