@@ -19,8 +19,10 @@ Huma's API cannot do but its administrators can).
 from __future__ import annotations
 
 import abc
+import contextlib
+import gc
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
@@ -41,6 +43,22 @@ if TYPE_CHECKING:
     from emulators.faults import Fault
 
 logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large state is built.
+
+    Building a million-user state makes millions of objects at once; the collector would rescan
+    them again and again (about half the load time). Reference counting still frees garbage.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class JSONResponse(Response):
@@ -135,8 +153,10 @@ class Emulator(abc.ABC):
             return JSONResponse(self.export_state())
 
         async def put_state(request: Request) -> Response:
+            body = await request.body()
             try:
-                self.load_state(orjson.loads(await request.body()))
+                with cyclic_gc_paused():
+                    self.load_state(orjson.loads(body))
             except (ValueError, orjson.JSONDecodeError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             return Response(status_code=204)

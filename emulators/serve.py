@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import uvicorn
 
+from emulators.core import cyclic_gc_paused
 from emulators.tls import ensure_certificates
 
 if TYPE_CHECKING:
@@ -81,7 +82,8 @@ def serve(
     if settings:
         emulator.update_settings(settings)
     if state_file is not None:
-        emulator.load_state(orjson.loads(state_file.read_bytes()))
+        with cyclic_gc_paused():
+            emulator.load_state(orjson.loads(state_file.read_bytes()))
     tls = ensure_certificates(tls_dir)
     sock = listening_socket(host, port)
     config = uvicorn.Config(

@@ -1,0 +1,175 @@
+"""The Huma organisation held in memory: users indexed by id and by their unique keys, kept in
+list order, with the ordered id lists of `GET /users` cached between pages.
+
+Costs per request, so a 100,000-user snapshot stays linear: a detail is one dict lookup; a list
+page slices a cached ordered id list. The base order (by name, id as tie-break) is maintained
+with bisection on every write; the filtered lists are rebuilt lazily after a write (one pass over
+the base order), never re-sorted.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import Any
+
+_PHONE_NOISE = re.compile(r"[^\d+]")
+
+
+def sort_key(user: dict[str, Any]) -> tuple[str, str]:
+    """Huma lists people by name (given name first, as it shows them), id as tie-break."""
+    return (f"{user['givenName']} {user['familyName']}".casefold(), user["id"])
+
+
+def email_key(email: str | None) -> str | None:
+    return email.strip().casefold() if email and email.strip() else None
+
+
+def phone_key(phone: str | None) -> str | None:
+    """Phones are compared by digits and `+` only (`+47 912 34 567` = `+4791234567`)."""
+    digits = _PHONE_NOISE.sub("", phone or "")
+    return digits or None
+
+
+def employment_id_key(employment_id: str | None) -> str | None:
+    return employment_id.strip() if employment_id and employment_id.strip() else None
+
+
+#: The unique keys of a user: name -> function of the record giving the compared value.
+UNIQUE_KEYS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "email": lambda u: email_key(u["email"]),
+    "phone": lambda u: phone_key(u["phone"]),
+    "employmentId": lambda u: employment_id_key(u["employmentId"]),
+}
+
+
+@dataclasses.dataclass
+class Organization:
+    """Everything but the users: the organisation, its API keys, groups and job titles."""
+
+    id: str
+    name: str
+    api_keys: dict[str, dict[str, Any]]
+    groups: dict[str, dict[str, Any]]
+    job_titles: dict[str, dict[str, Any]]
+
+
+class UserStore:
+    """All users of one organisation, with indexes and cached list orders.
+
+    Records are kept in the state-file format (`records.check_user`). Every change goes through
+    `put` or `delete`, which keep the indexes and the order right and drop the caches; a stored
+    record is never changed in place (its old keys are needed to unindex it): put a changed copy.
+    """
+
+    def __init__(self, users: list[dict[str, Any]]) -> None:
+        self.users: dict[str, dict[str, Any]] = {}
+        self._index: dict[str, dict[str, set[str]]] = {name: {} for name in UNIQUE_KEYS}
+        self._order: list[tuple[str, str]] = []
+        self._lists: dict[Hashable, list[str]] = {}
+        for user in users:
+            if user["id"] in self.users:
+                raise ValueError(f"user {user['id']} appears twice")
+            self.users[user["id"]] = user
+            self._index_user(user)
+        self._order = sorted(sort_key(u) for u in self.users.values())
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.users.values())
+
+    def get(self, user_id: str) -> dict[str, Any] | None:
+        return self.users.get(user_id)
+
+    def holders(self, key: str, value: str | None) -> set[str]:
+        """Ids of the users whose unique key `key` ("email", "phone", "employmentId") is `value`
+        (compared the way Huma compares it)."""
+        normalise = {"email": email_key, "phone": phone_key, "employmentId": employment_id_key}
+        compared = normalise[key](value)
+        return set(self._index[key].get(compared, ())) if compared else set()
+
+    def put(self, user: dict[str, Any]) -> None:
+        """Insert or replace a user record (already checked)."""
+        old = self.users.get(user["id"])
+        if old is not None:
+            self._unindex_user(old)
+            self._remove_from_order(old)
+        self.users[user["id"]] = user
+        self._index_user(user)
+        bisect.insort(self._order, sort_key(user))
+        self._lists.clear()
+
+    def delete(self, user_id: str) -> dict[str, Any] | None:
+        old = self.users.pop(user_id, None)
+        if old is not None:
+            self._unindex_user(old)
+            self._remove_from_order(old)
+            self._lists.clear()
+        return old
+
+    def ordered_ids(
+        self,
+        cache_key: Hashable,
+        keep: Callable[[dict[str, Any]], bool] | None,
+        *,
+        descending: bool = False,
+    ) -> Sequence[str]:
+        """User ids in list order (or its reverse), only those `keep` accepts.
+
+        Without a filter this is a view of the maintained order (a page costs its own length,
+        even right after a write); a filtered list is cached under `cache_key` until the next
+        write, so paging through a filter costs one pass in all.
+        """
+        if keep is None:
+            return _OrderView(self._order, descending)
+        ids = self._lists.get((cache_key, descending))
+        if ids is None:
+            users = self.users
+            ids = [uid for _, uid in self._order if keep(users[uid])]
+            if descending:
+                ids.reverse()
+            self._lists[(cache_key, descending)] = ids
+        return ids
+
+    def _index_user(self, user: dict[str, Any]) -> None:
+        for name, key_of in UNIQUE_KEYS.items():
+            value = key_of(user)
+            if value is not None:
+                self._index[name].setdefault(value, set()).add(user["id"])
+
+    def _unindex_user(self, user: dict[str, Any]) -> None:
+        for name, key_of in UNIQUE_KEYS.items():
+            value = key_of(user)
+            holders = self._index[name].get(value) if value is not None else None
+            if holders is not None:
+                holders.discard(user["id"])
+                if not holders:
+                    del self._index[name][value]
+
+    def _remove_from_order(self, user: dict[str, Any]) -> None:
+        key = sort_key(user)
+        at = bisect.bisect_left(self._order, key)
+        if at < len(self._order) and self._order[at] == key:
+            del self._order[at]
+
+
+class _OrderView(Sequence[str]):
+    """The ids of a sorted `(key, id)` list, ascending or descending, without copying it."""
+
+    def __init__(self, order: list[tuple[str, str]], descending: bool) -> None:
+        self._order = order
+        self._descending = descending
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._order)))]
+        if self._descending:
+            index = len(self._order) - 1 - index if index >= 0 else -1 - index
+        return self._order[index][1]
