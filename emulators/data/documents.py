@@ -10,7 +10,7 @@ from typing import Any
 
 from emulators.data.company import JOB_TITLES, Company
 from emulators.data.people import Person
-from emulators.data.randomness import iso_date
+from emulators.data.randomness import iso_date, iso_midnight
 
 
 def huma_user(p: Person, company: Company) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def entra_member(p: Person) -> dict[str, Any]:
         "country": e.get("country", country),
         "usageLocation": p.address[3],
         "employeeId": e.get("employment_id", p.employment_id),
-        "employeeHireDate": f"{iso_date(e.get('hire', p.hire_day))}T00:00:00Z",
+        "employeeHireDate": iso_midnight(e.get("hire", p.hire_day)),
         "jobTitle": JOB_TITLES[e.get("title", p.current.title)],
         "accountEnabled": p.enabled,
         "userType": "Member",

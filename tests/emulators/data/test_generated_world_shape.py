@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -159,12 +160,13 @@ def test_huma_keys_repeat_only_where_the_manifest_says(world: World, field, dupl
     assert _repeated([u[field] for u in users.values()]) == deliberate != set()
 
 
-def test_ids_and_entra_names_are_unique(world: World) -> None:
+def test_ids_are_version_4_uuids_and_ids_and_entra_names_unique(world: World) -> None:
     entra = entra_users(world)
     huma = world.huma["users"]
     ids = [u["id"] for u in huma + entra] + [p["id"] for u in huma for p in u["positions"]]
 
     assert _repeated(ids) == set()
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
     assert _repeated([u["userPrincipalName"] for u in entra]) == set()
     assert _repeated([u["mail"] for u in entra]) == set()
 
