@@ -160,7 +160,7 @@ def test_huma_keys_repeat_only_where_the_manifest_says(world: World, field, dupl
     assert _repeated([u[field] for u in users.values()]) == deliberate != set()
 
 
-def test_ids_are_version_4_uuids_and_ids_and_entra_names_unique(world: World) -> None:
+def test_ids_are_unique_version_4_uuids_and_entra_names_unique(world: World) -> None:
     entra = entra_users(world)
     huma = world.huma["users"]
     ids = [u["id"] for u in huma + entra] + [p["id"] for u in huma for p in u["positions"]]
