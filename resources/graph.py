@@ -92,6 +92,10 @@ class GraphResource(ResourceWithSecrets):
         return self._client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the client's connections (Dagster does it after each run)."""
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -13,7 +13,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from resources.base import ResourceWithSecrets
-from resources.huma_client import HumaClient
+from resources.huma_client import HumaClient, Progress
 from resources.huma_snapshot import huma_users_frame
 
 
@@ -62,14 +62,22 @@ class HumaResource(ResourceWithSecrets):
         return self._client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the client's connections (Dagster does it after each run)."""
         if self._client is not None:
             self._client.close()
             self._client = None
 
-    def snapshot(self) -> HumaSnapshot:
-        """Every user (active and deactivated) with the details SPEC §3 maps."""
+    def snapshot(self, *, progress: Progress | None = None) -> HumaSnapshot:
+        """Every user (active and deactivated) with the details SPEC §3 maps.
+
+        Args:
+            progress: see `HumaClient.scan_users`.
+        """
         started = time.perf_counter()
-        scan = self.client().scan_users()
+        scan = self.client().scan_users(progress)
         payloads = list(scan.details.values())
         raw = pl.DataFrame(
             {

@@ -26,6 +26,14 @@ from resources.huma_auth import HumaTokenAuth
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50  # Huma's maximum `limit`
+_DETAILS_PER_REPORT = 500
+
+#: `progress(stage, done, total)`: see `HumaClient.scan_users`.
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,22 +103,31 @@ class HumaClient:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def scan_users(self) -> HumaScan:
-        """Every user's details, read consistently (see the module docstring)."""
+    def scan_users(self, progress: Progress | None = None) -> HumaScan:
+        """Every user's details, read consistently (see the module docstring).
+
+        Args:
+            progress: called as `progress(stage, done, total)` after each list page ("list") and
+                every few hundred details ("details"), e.g. to log a long scan's progress.
+        """
+        report = progress or _no_progress
         details: dict[str, dict[str, Any]] = {}
         vanished: set[str] = set()
         list_requests = detail_requests = 0
         with concurrent.futures.ThreadPoolExecutor(self._max_concurrency) as pool:
             for attempt in range(1, self._max_passes + 1):
-                ids, totals, pages = self._list_pass()
+                ids, totals, pages = self._list_pass(report)
                 list_requests += pages
                 missing = [i for i in ids if i not in details and i not in vanished]
                 detail_requests += len(missing)
-                for user_id, payload in zip(missing, pool.map(self.get_user, missing), strict=True):
+                payloads = pool.map(self.get_user, missing)
+                for done, (user_id, payload) in enumerate(zip(missing, payloads, strict=True), 1):
                     if payload is None:
                         vanished.add(user_id)
                     else:
                         details[user_id] = payload
+                    if done % _DETAILS_PER_REPORT == 0 or done == len(missing):
+                        report("details", done, len(missing))
                 consistent = (
                     len(set(totals)) == 1 and len(ids) == totals[0] and not (vanished & set(ids))
                 )
@@ -128,7 +145,7 @@ class HumaClient:
             kept = {i: p for i, p in details.items() if i in set(ids) and i not in vanished}
             return HumaScan(kept, False, self._max_passes, list_requests, detail_requests)
 
-    def _list_pass(self) -> tuple[list[str], list[int], int]:
+    def _list_pass(self, report: Progress) -> tuple[list[str], list[int], int]:
         """One pass over `GET /users`: distinct ids in order, the totals seen, pages read."""
         ids: dict[str, None] = {}
         totals: list[int] = []
@@ -140,6 +157,7 @@ class HumaClient:
             items = page["items"]
             ids.update((item["id"], None) for item in items)
             offset += len(items)
+            report("list", offset, totals[-1])
             if not items or offset >= totals[-1]:
                 return list(ids), totals, pages
 

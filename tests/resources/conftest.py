@@ -1,0 +1,84 @@
+"""The clients' world: both emulators over real TLS, loaded with a generated company.
+
+The emulators run as child processes for the whole session; every test starts from the same
+generated state, default settings and an empty request log. `SSL_CERT_FILE` points at the
+emulators' CA bundle for the session, as SPEC §11 says clients are configured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from emulators.admin_client import AdminClient
+from emulators.data import World, generate_world
+from emulators.launcher import Emulators
+from emulators.settings import EmulatorSettings, settings_to_dict
+
+WORLD_USERS = 240
+WORLD_SEED = 11
+
+
+@dataclasses.dataclass
+class Outside:
+    """The running emulators and the world they were loaded with."""
+
+    emulators: Emulators
+    world: World
+
+    @property
+    def huma(self) -> AdminClient:
+        return self.emulators.admin("huma")
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.emulators.environment()
+
+    def huma_settings(self, **faults: Any) -> None:
+        self.huma.update_settings({"faults": faults})
+
+
+@pytest.fixture(scope="session")
+def world() -> World:
+    return generate_world(users=WORLD_USERS, seed=WORLD_SEED)
+
+
+@pytest.fixture(scope="session")
+def outside_session(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outside]:
+    state_dir = tmp_path_factory.mktemp("emulators")
+    huma_state = state_dir / "huma-state.json"
+    huma_state.write_bytes(orjson.dumps(world.huma))
+    with Emulators(state_dir=state_dir, huma_state=huma_state, entra_state=None) as emulators:
+        previous = os.environ.get("SSL_CERT_FILE")
+        os.environ["SSL_CERT_FILE"] = str(emulators.ca_bundle)
+        try:
+            yield Outside(emulators, world)
+        finally:
+            if previous is None:
+                os.environ.pop("SSL_CERT_FILE", None)
+            else:
+                os.environ["SSL_CERT_FILE"] = previous
+
+
+@pytest.fixture
+def outside(outside_session: Outside) -> Outside:
+    """The emulators, reset to the generated world with default settings."""
+    defaults = settings_to_dict(EmulatorSettings())
+    outside_session.huma.update_settings(defaults)
+    outside_session.huma.load_state(outside_session.world.huma)
+    outside_session.huma.clear_requests()
+    return outside_session
+
+
+def huma_credentials(outside: Outside) -> dict[str, str]:
+    key = outside.world.huma["apiKeys"][0]
+    return {
+        "base_url": outside.emulators.huma_url,
+        "client_id": key["clientId"],
+        "client_secret": key["clientSecret"],
+    }
