@@ -118,15 +118,12 @@ class Emulators:
 
     def environment(self) -> dict[str, str]:
         """The environment a client of these emulators needs (SPEC §11 names), with credentials."""
-        huma = self.admin("huma").state()
-        entra = self.admin("entra").state()
-        return client_environment(
-            huma,
-            entra,
-            huma_url=self.huma_url,
-            entra_url=self.entra_url,
-            ca_bundle=self.ca_bundle,
-        )
+        env = {"SSL_CERT_FILE": str(self.ca_bundle)}
+        if self.huma is not None:
+            env |= huma_environment(self.admin("huma").state(), self.huma_url)
+        if self.entra is not None:
+            env |= entra_environment(self.admin("entra").state(), self.entra_url)
+        return env
 
     def _spawn(
         self, name: str, port: int, state: Path, settings: dict[str, Any] | None
@@ -160,32 +157,31 @@ def _read_ready_line(process: subprocess.Popen, name: str) -> bytes:
     raise RuntimeError(f"the {name} emulator did not start within {_READY_TIMEOUT:.0f} s")
 
 
-def client_environment(
-    huma_state: dict[str, Any],
-    entra_state: dict[str, Any],
-    *,
-    huma_url: str,
-    entra_url: str,
-    ca_bundle: Path,
-) -> dict[str, str]:
-    """The SPEC §11 variables for the first API key, tenant, app and group of the two states."""
-    api_key = huma_state["apiKeys"][0]
-    tenant = entra_state["tenants"][0]
-    app = tenant["applications"][0]
+def huma_environment(state: dict[str, Any], url: str) -> dict[str, str]:
+    """The SPEC §11 Huma variables for the state's first API key and group."""
+    api_key = state["apiKeys"][0]
     env = {
-        "HUMA_BASE_URL": huma_url,
+        "HUMA_BASE_URL": url,
         "HUMA_CLIENT_ID": api_key["clientId"],
         "HUMA_CLIENT_SECRET": api_key["clientSecret"],
+    }
+    if state.get("groups"):
+        env["HUMA_DEFAULT_GROUP_ID"] = state["groups"][0]["id"]
+    return env
+
+
+def entra_environment(state: dict[str, Any], url: str) -> dict[str, str]:
+    """The SPEC §11 Entra variables for the state's first tenant and application."""
+    tenant = state["tenants"][0]
+    app = tenant["applications"][0]
+    env = {
         "ENTRA_TENANT_ID": tenant["id"],
         "ENTRA_CLIENT_ID": app["appId"],
-        "ENTRA_AUTHORITY_HOST": entra_url,
-        "GRAPH_BASE_URL": f"{entra_url}/v1.0",
-        "SSL_CERT_FILE": str(ca_bundle),
+        "ENTRA_AUTHORITY_HOST": url,
+        "GRAPH_BASE_URL": f"{url}/v1.0",
     }
     if app.get("secrets"):
         env["ENTRA_CLIENT_SECRET"] = app["secrets"][0]["secretText"]
-    if huma_state.get("groups"):
-        env["HUMA_DEFAULT_GROUP_ID"] = huma_state["groups"][0]["id"]
     return env
 
 
