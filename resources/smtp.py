@@ -1,0 +1,89 @@
+"""`SmtpResource`: sends a message through the company's mail relay (STARTTLS, login, retries).
+
+Only sending lives here: what the report says is `assets`' business (a pure render). A failed send
+raises `RemoteError` after its retries; the caller records it, and the run's results stand.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+import time
+from email.message import EmailMessage
+from typing import ClassVar
+
+from resources.base import ResourceWithSecrets
+from resources.errors import RemoteError
+from resources.http import RetryPolicy, backoff_seconds, tls_context
+
+logger = logging.getLogger(__name__)
+
+_TRANSIENT = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    ConnectionError,
+    socket.timeout,
+)
+
+
+class SmtpResource(ResourceWithSecrets):
+    """An SMTP relay. STARTTLS (verified against `SSL_CERT_FILE` when set) unless `starttls` is
+    off for a relay on the same host; login when a username is given."""
+
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"password"})
+
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    timeout_seconds: float = 30.0
+    max_attempts: int = 3
+
+    def send(self, *, message: EmailMessage) -> None:
+        """Send `message` to the recipients in its headers.
+
+        Raises:
+            RemoteError: the relay refused the message, or kept failing after the retries.
+        """
+        policy = RetryPolicy(max_attempts=self.max_attempts, base_delay=1.0, max_delay=10.0)
+        problem = ""
+        for attempt in range(self.max_attempts):
+            try:
+                self._send_once(message)
+                return
+            except smtplib.SMTPResponseException as exc:
+                problem = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                if not 400 <= exc.smtp_code < 500:  # a 5xx answer is final
+                    raise RemoteError(
+                        "smtp", f"the relay refused the message: {problem}", status=exc.smtp_code
+                    ) from None
+            except ssl.SSLError as exc:  # an untrusted or wrong certificate is not transient
+                raise RemoteError("smtp", f"TLS with the relay failed: {exc}") from None
+            except smtplib.SMTPRecipientsRefused as exc:
+                raise RemoteError(
+                    "smtp", f"the relay refused the recipients {sorted(exc.recipients)}"
+                ) from None
+            except (*_TRANSIENT, smtplib.SMTPException) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            if attempt + 1 < self.max_attempts:
+                delay = backoff_seconds(attempt, policy)
+                logger.warning("sending the report failed (%s); retrying in %.1f s", problem, delay)
+                time.sleep(delay)
+        raise RemoteError("smtp", f"sending failed after {self.max_attempts} attempts: {problem}")
+
+    def _send_once(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
+            smtp.ehlo()
+            if self.starttls:
+                smtp.starttls(context=tls_context())
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
+
+
+def _text(error: bytes | str) -> str:
+    return error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
