@@ -42,13 +42,14 @@ class Emulators:
 
     Args:
         state_dir: holds `tls/`, the local CA made on first start.
-        huma_state / entra_state: state files to load (the formats are in `emulators/README.md`).
+        huma_state / entra_state: state files to load (the formats are in `emulators/README.md`);
+            None starts only the other emulator (a test of one emulator needs no other).
         persist: write each emulator's state back to its file when it stops.
     """
 
     state_dir: Path
-    huma_state: Path
-    entra_state: Path
+    huma_state: Path | None
+    entra_state: Path | None
     host: str = "127.0.0.1"
     huma_port: int = 0
     entra_port: int = 0
@@ -63,10 +64,12 @@ class Emulators:
         # Made here, before the children start, so they never race to create the CA.
         self.tls = ensure_certificates(self.state_dir / "tls")
         try:
-            self.huma = self._spawn("huma", self.huma_port, self.huma_state, self.huma_settings)
-            self.entra = self._spawn(
-                "entra", self.entra_port, self.entra_state, self.entra_settings
-            )
+            if self.huma_state is not None:
+                self.huma = self._spawn("huma", self.huma_port, self.huma_state, self.huma_settings)
+            if self.entra_state is not None:
+                self.entra = self._spawn(
+                    "entra", self.entra_port, self.entra_state, self.entra_settings
+                )
         except BaseException:
             self.stop()
             raise
