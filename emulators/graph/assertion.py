@@ -121,6 +121,9 @@ def _find_certificate(header: dict[str, Any], app: dict[str, Any]):
     wanted_sha1 = header.get("x5t")
     if not isinstance(wanted_sha256, str) and not isinstance(wanted_sha1, str):
         return None, None, None
+    # MSAL (through PyJWT) keeps the base64 padding; the JOSE spec drops it. Entra takes both.
+    wanted_sha256 = wanted_sha256.rstrip("=") if isinstance(wanted_sha256, str) else None
+    wanted_sha1 = wanted_sha1.rstrip("=") if isinstance(wanted_sha1, str) else None
     shown = jose.b64url_decode(wanted_sha256 or wanted_sha1).hex().upper()
     for registration in app.get("certificates") or []:
         certificate = x509.load_pem_x509_certificate(registration["pem"].encode())

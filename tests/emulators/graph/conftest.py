@@ -69,7 +69,7 @@ class Certificate:
             serialization.NoEncryption(),
         ).decode()
         cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-        return cls(key_pem, cert_pem, cert.fingerprint(hashes.SHA1()).hex())  # noqa: S303
+        return cls(key_pem, cert_pem, cert.fingerprint(hashes.SHA1()).hex())
 
 
 @functools.cache
@@ -215,6 +215,14 @@ class Entra:
     admin: AdminClient
     tenant_id: str = uid("fjordline")
     app_id: str = uid("huma-app")
+    uid = staticmethod(uid)
+    certificate = staticmethod(app_certificate)
+    new_certificate = staticmethod(Certificate.make)
+    scope = GRAPH_SCOPE
+
+    @property
+    def authority(self) -> str:
+        return f"{self.url}/{self.tenant_id}"
 
     @functools.cached_property
     def tls(self) -> ssl.SSLContext:
@@ -266,8 +274,13 @@ def graph(entra: Entra) -> Iterator[httpx.Client]:
         yield client
 
 
-def assert_graph_error(response: httpx.Response, status: int, code: str, message: str) -> dict:
-    """Check Graph's error envelope and return its `error` object."""
+@pytest.fixture
+def graph_error():
+    """`graph_error(response, status, code, message)` checks Graph's envelope, returns `error`."""
+    return _graph_error
+
+
+def _graph_error(response: httpx.Response, status: int, code: str, message: str) -> dict:
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert (error["code"], error["message"]) == (code, message)
