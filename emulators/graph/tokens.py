@@ -67,7 +67,7 @@ class TokenIssuer:
             "iss": f"https://sts.windows.net/{tenant_id}/",
             "iat": now,
             "nbf": now,
-            "exp": now + max(1, round(lifetime_real)),
+            "exp": now + round(lifetime_real),
             "aio": uuid.uuid4().hex,
             "app_displayname": app_name,
             "appid": app_id,

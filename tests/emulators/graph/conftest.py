@@ -281,7 +281,7 @@ def graph_error():
 
 
 def _graph_error(response: httpx.Response, status: int, code: str, message: str) -> dict:
-    assert response.status_code == status, response.text
+    assert response.status_code == status, response.text[:600]
     error = response.json()["error"]
     assert (error["code"], error["message"]) == (code, message)
     inner = error["innerError"]
