@@ -16,7 +16,7 @@ def _get_item(i, upn):
     return {"id": str(i), "method": "GET", "url": f"/users/{upn}?%24select=id,displayName"}
 
 
-def _names(entra):
+def _names(entra) -> list[str]:
     return [f"numbered.person{i:03d}@fjordline.no" for i in range(20)]
 
 
@@ -30,7 +30,7 @@ def test_batch_answers_every_item_shuffled(entra, graph):
     assert [a["id"] for a in answers] != [str(i) for i in range(20)]
     by_id = {a["id"]: a for a in answers}
     assert sorted(by_id, key=int) == [str(i) for i in range(20)]
-    for i, upn in enumerate(upns):
+    for i in range(len(upns)):
         answer = by_id[str(i)]
         assert answer["status"] == 200
         assert answer["body"]["displayName"] == f"Numbered Person{i:03d}"
