@@ -114,3 +114,15 @@ def test_injected_throttle_on_plain_requests(entra, graph):
     assert response.headers["Retry-After"] == "7"
     assert response.json()["error"]["code"] == "TooManyRequests"
     assert entra.admin.requests()[-1]["fault"] == "throttle"
+
+
+def test_throttling_settings_are_checked(entra):
+    with pytest.raises(RuntimeError, match="unknown setting 'throttling.bogus'"):
+        entra.admin.update_settings({"throttling": {"bogus": 1}})
+    settings = entra.admin.update_settings({"throttling": {"resource_units_per_10s": None}})
+    assert settings["throttling"] == {
+        "enabled": True,
+        "resource_units_per_10s": None,
+        "writes_per_150s": 3000,
+    }
+    assert settings["deny_app_only_hire_date_writes"] is False
