@@ -14,7 +14,9 @@ import time
 import uuid
 
 import msal
+import orjson
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -224,8 +226,6 @@ def test_discovery_document(entra):
 def _assertion(entra, *, audience=None, issuer=None, lifetime=600, offset=0.0, alg="PS256"):
     cert = entra.certificate()
     key = serialization.load_pem_private_key(cert.key_pem.encode(), password=None)
-    from cryptography import x509
-
     certificate = x509.load_pem_x509_certificate(cert.cert_pem.encode())
     header = {
         "alg": alg,
@@ -242,8 +242,6 @@ def _assertion(entra, *, audience=None, issuer=None, lifetime=600, offset=0.0, a
         "nbf": now,
         "jti": str(uuid.uuid4()),
     }
-    import orjson
-
     signing_input = (
         f"{jose.b64url_encode(orjson.dumps(header))}.{jose.b64url_encode(orjson.dumps(payload))}"
     )

@@ -117,7 +117,7 @@ def test_injected_throttle_on_plain_requests(entra, graph):
 
 
 def test_throttling_settings_are_checked(entra):
-    with pytest.raises(RuntimeError, match="unknown setting 'throttling.bogus'"):
+    with pytest.raises(RuntimeError, match=r"unknown setting 'throttling\.bogus'"):
         entra.admin.update_settings({"throttling": {"bogus": 1}})
     settings = entra.admin.update_settings({"throttling": {"resource_units_per_10s": None}})
     assert settings["throttling"] == {
