@@ -9,6 +9,7 @@ as a child of the batch's log entry; the batch needs a valid token.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 
@@ -165,3 +166,23 @@ def test_batch_needs_a_token(entra, graph_error):
     with entra.client() as client:
         response = client.post(f"{entra.url}/v1.0/$batch", json={"requests": []})
     graph_error(response, 401, "InvalidAuthenticationToken", "Access token is empty.")
+
+
+@pytest.mark.parametrize(
+    ("phase", "applied"),
+    [pytest.param("before", False, id="before"), pytest.param("after", True, id="after")],
+)
+def test_dropped_batch_connection(entra, graph, phase, applied):
+    entra.admin.update_settings({"faults": {"drop_rate": 1.0, "drop_phase": phase}})
+    patch = {
+        "id": "1",
+        "method": "PATCH",
+        "url": "/users/anne.berg@fjordline.no",
+        "headers": {"Content-Type": "application/json"},
+        "body": {"jobTitle": "Dropped"},
+    }
+    with pytest.raises(httpx.RemoteProtocolError):
+        graph.post("/$batch", json={"requests": [patch]})
+    assert (entra.stored("anne.berg@fjordline.no")["jobTitle"] == "Dropped") is applied
+    batch = next(e for e in entra.admin.requests() if e["path"] == "/v1.0/$batch")
+    assert batch["fault"] == f"drop_{phase}"
