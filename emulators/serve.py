@@ -95,6 +95,8 @@ def serve(
         lifespan="off",
         server_header=False,
         date_header=False,
+        # Idle keep-alive connections of clients still alive must not hold a stop up.
+        timeout_graceful_shutdown=1,
     )
     bound_port = sock.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from resources.graph_batch import BatchExecutor, GraphWrite, GraphWriteOutcome, 
 from resources.graph_client import GRAPH_BASE_URL, GraphClient
 from resources.graph_pacing import GraphBudget, GraphPacer
 from resources.graph_snapshot import entra_users_frame
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +63,9 @@ class GraphResource(ResourceWithSecrets):
     timeout_seconds: float = 60.0
     resource_units_per_10s: int = 3500
     writes_per_150s: int = 3000
+    #: The quota windows; Graph's are 10 s and 150 s (shorter ones pace a scaled emulator).
+    resource_unit_window_seconds: float = 10.0
+    write_window_seconds: float = 150.0
 
     _client: GraphClient | None = PrivateAttr(default=None)
 
@@ -123,9 +129,30 @@ class GraphResource(ResourceWithSecrets):
             seconds=time.perf_counter() - started,
         )
 
-    def verified_domains(self) -> list[str]:
-        """The tenant's verified domains, lower case."""
-        return self.client().verified_domains()
+    def verified_domains(self, *, users: pl.DataFrame) -> list[str]:
+        """The tenant's verified domains, lower case.
+
+        Read from `GET /domains` when the app may (`Domain.Read.All`); otherwise the domains of
+        the members' userPrincipalNames, each of which Graph only accepts on a verified domain
+        (a verified domain no member uses yet is then unknown, and creates on it are blocked).
+
+        Args:
+            users: the Entra snapshot's users (`ENTRA_USERS_SCHEMA`), for the fallback.
+        """
+        domains = self.client().verified_domains()
+        if domains is not None:
+            return domains
+        logger.info("the app may not read /domains (Domain.Read.All); using members' UPN domains")
+        members = users.filter(pl.col("user_type") == "Member")
+        return sorted(
+            members.select(
+                pl.col("user_principal_name").str.split("@").list.last().str.to_lowercase()
+            )
+            .drop_nulls()
+            .unique()
+            .to_series()
+            .to_list()
+        )
 
     def write(self, *, writes: Sequence[GraphWrite]) -> list[GraphWriteOutcome]:
         """Apply writes through `$batch`; `employeeHireDate` goes in a write of its own.

@@ -105,19 +105,44 @@ class GraphTokenProvider:
                 "private_key": certificate.private_key_pem,
                 "thumbprint": certificate.thumbprint,
             }
-        fingerprint = hashlib.sha256(repr(credential).encode()).hexdigest()
-        key = (self.authority, client_id, fingerprint)
+        self._credential = credential
+        self._key = (
+            self.authority,
+            client_id,
+            hashlib.sha256(repr(credential).encode()).hexdigest(),
+        )
+        self._authority_host = authority_host
+        self._timeout = timeout_seconds
+
+    def _application(self) -> msal.ConfidentialClientApplication:
+        """The process's MSAL app for this authority, app and credential (made on first use).
+
+        Raises:
+            AuthenticationError: the authority refused discovery (an unknown tenant, mostly).
+        """
         with _APPS_LOCK:
-            if key not in _APPS:
-                _APPS[key] = msal.ConfidentialClientApplication(
-                    client_id,
-                    client_credential=credential,
+            app = _APPS.get(self._key)
+            if app is not None:
+                return app
+            http_client = MsalHttpClient(self._timeout)
+            try:
+                app = msal.ConfidentialClientApplication(
+                    self.client_id,
+                    client_credential=self._credential,
                     authority=self.authority,
-                    http_client=MsalHttpClient(timeout_seconds),
+                    http_client=http_client,
                     # Instance discovery asks Microsoft about the host: only for Microsoft's own.
-                    instance_discovery=_is_microsoft_host(authority_host),
+                    instance_discovery=_is_microsoft_host(self._authority_host),
                 )
-            self._app = _APPS[key]
+            except ValueError as exc:  # MSAL's way of saying discovery failed
+                http_client.close()
+                raise AuthenticationError(
+                    "entra",
+                    f"the authority {self.authority} refused discovery: {str(exc).splitlines()[0]}",
+                    action=_ACTIONS[90002],
+                ) from None
+            _APPS[self._key] = app
+            return app
 
     def __repr__(self) -> str:
         return f"GraphTokenProvider(authority={self.authority!r}, client_id={self.client_id!r})"
@@ -129,14 +154,9 @@ class GraphTokenProvider:
             AuthenticationError: Entra ID refused the credentials; the message says what to do.
             RemoteError: Entra ID could not be reached or failed.
         """
+        app = self._application()
         try:
-            result = self._app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
-        except ValueError as exc:  # MSAL's way of saying the authority could not be discovered
-            raise AuthenticationError(
-                "entra",
-                f"the authority {self.authority} refused discovery: {exc}",
-                action=_ACTIONS[90002],
-            ) from None
+            result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
         except httpx.HTTPError as exc:
             raise RemoteError("entra", f"token request failed: {type(exc).__name__}") from None
         if "access_token" in result:
@@ -145,7 +165,7 @@ class GraphTokenProvider:
 
     def forget(self, token: str) -> None:
         """Drop `token` from MSAL's cache (Graph refused it before its expiry)."""
-        cache = self._app.token_cache
+        cache = self._application().token_cache
         for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
             if item.get("secret") == token:
                 cache.remove_at(item)

@@ -175,9 +175,17 @@ class GraphClient:
         raise_for_graph(response, f"GET /users/{user}")
         return response.json()
 
-    def verified_domains(self) -> list[str]:
-        """The tenant's verified domain names (a new user's UPN must use one)."""
-        body = self.request_json("GET", "/domains", what="domains")
+    def verified_domains(self) -> list[str] | None:
+        """The tenant's verified domain names, or None when the app may not read domains.
+
+        `GET /domains` needs `Domain.Read.All` (or a `Directory.*` permission), which Huma's
+        setup does not ask for: without it, the caller falls back to what the users show.
+        """
+        response = self.send("GET", "/domains", what="GET /domains")
+        if response.status_code == 403:
+            return None
+        raise_for_graph(response, "GET /domains")
+        body = response.json()
         return sorted(d["id"].casefold() for d in body.get("value", []) if d.get("isVerified"))
 
     # -- single requests -----------------------------------------------------------------------

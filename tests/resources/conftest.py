@@ -17,11 +17,13 @@ import pytest
 
 from emulators.admin_client import AdminClient
 from emulators.data import World, generate_world
+from emulators.graph.settings import GraphSettings
 from emulators.launcher import Emulators
 from emulators.settings import EmulatorSettings, settings_to_dict
 
 WORLD_USERS = 240
 WORLD_SEED = 11
+GRAPH_DEFAULTS = settings_to_dict(GraphSettings())
 
 
 @dataclasses.dataclass
@@ -36,11 +38,22 @@ class Outside:
         return self.emulators.admin("huma")
 
     @property
+    def entra(self) -> AdminClient:
+        return self.emulators.admin("entra")
+
+    @property
+    def tenant(self) -> dict[str, Any]:
+        return self.world.entra["tenants"][0]
+
+    @property
     def env(self) -> dict[str, str]:
         return self.emulators.environment()
 
     def huma_settings(self, **faults: Any) -> None:
         self.huma.update_settings({"faults": faults})
+
+    def entra_settings(self, **faults: Any) -> None:
+        self.entra.update_settings({"faults": faults})
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +66,11 @@ def outside_session(world: World, tmp_path_factory: pytest.TempPathFactory) -> I
     state_dir = tmp_path_factory.mktemp("emulators")
     huma_state = state_dir / "huma-state.json"
     huma_state.write_bytes(orjson.dumps(world.huma))
-    with Emulators(state_dir=state_dir, huma_state=huma_state, entra_state=None) as emulators:
+    entra_state = state_dir / "entra-state.json"
+    entra_state.write_bytes(orjson.dumps(world.entra))
+    with Emulators(
+        state_dir=state_dir, huma_state=huma_state, entra_state=entra_state
+    ) as emulators:
         previous = os.environ.get("SSL_CERT_FILE")
         os.environ["SSL_CERT_FILE"] = str(emulators.ca_bundle)
         try:
@@ -72,7 +89,23 @@ def outside(outside_session: Outside) -> Outside:
     outside_session.huma.update_settings(defaults)
     outside_session.huma.load_state(outside_session.world.huma)
     outside_session.huma.clear_requests()
+    outside_session.entra.update_settings(GRAPH_DEFAULTS)
+    outside_session.entra.load_state(outside_session.world.entra)
+    outside_session.entra.clear_requests()
     return outside_session
+
+
+def graph_credentials(outside: Outside, **overrides: Any) -> dict[str, Any]:
+    """`GraphResource` configuration for the world's tenant and app."""
+    tenant = outside.tenant
+    app = tenant["applications"][0]
+    return {
+        "tenant_id": tenant["id"],
+        "client_id": app["appId"],
+        "client_secret": app["secrets"][0]["secretText"],
+        "authority_host": outside.emulators.entra_url,
+        "graph_base_url": f"{outside.emulators.entra_url}/v1.0",
+    } | overrides
 
 
 def huma_credentials(outside: Outside) -> dict[str, str]:
