@@ -54,11 +54,15 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _DropsAreIntended(logging.Filter):
-    # A dropped connection is a fault the emulator injects on purpose; uvicorn reports it as an
-    # application error, which would only be noise in the emulator's output.
+class _ExpectedNoise(logging.Filter):
+    # A dropped connection is a fault the emulator injects on purpose, and clients' idle
+    # keep-alive connections are cut at shutdown; uvicorn reports both as errors, which would
+    # only be noise in the emulator's output.
+    _EXPECTED = ("without completing response", "timeout graceful shutdown exceeded")
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "without completing response" not in record.getMessage()
+        message = record.getMessage()
+        return not any(expected in message for expected in self._EXPECTED)
 
 
 def serve(
@@ -77,7 +81,7 @@ def serve(
         persist: on exit, write the emulator's state back to `state_file` (atomically).
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("uvicorn.error").addFilter(_DropsAreIntended())
+    logging.getLogger("uvicorn.error").addFilter(_ExpectedNoise())
     emulator = create_emulator(name)
     if settings:
         emulator.update_settings(settings)

@@ -87,7 +87,10 @@ class GraphResource(ResourceWithSecrets):
                 timeout_seconds=self.timeout_seconds,
             )
             budget = GraphBudget(
-                resource_units=self.resource_units_per_10s, writes=self.writes_per_150s
+                resource_units=self.resource_units_per_10s,
+                resource_unit_window=self.resource_unit_window_seconds,
+                writes=self.writes_per_150s,
+                write_window=self.write_window_seconds,
             )
             self._client = GraphClient(
                 tokens=tokens,

@@ -51,15 +51,20 @@ class HumaTokenAuth(httpx.Auth):
         return f"HumaTokenAuth(client_id={self._client_id!r})"
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        token = self._current_token()
+        token = self.token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
             logger.info("Huma answered 401 to a valid-looking token; fetching a new one")
-            request.headers["Authorization"] = f"Bearer {self._current_token(stale=token)}"
+            request.headers["Authorization"] = f"Bearer {self.token(stale=token)}"
             yield request
 
-    def _current_token(self, stale: str | None = None) -> str:
+    def token(self, stale: str | None = None) -> str:
+        """A valid access token: the cached one, or a new one when it is near expiry.
+
+        Args:
+            stale: a token Huma refused; a new one is fetched unless another thread already did.
+        """
         with self._lock:
             usable = self._token is not None and time.monotonic() < self._expires_at
             if usable and self._token != stale:
