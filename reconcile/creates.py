@@ -166,7 +166,9 @@ def entra_creates(
         .when(~pl.col("email").str.contains(_UPN_LOCAL_PART))
         .then(pl.lit("Entra does not accept this address's local part in a user principal name"))
         .when(pl.col("email_key").is_in(taken.get_column("address").implode()))
-        .then(pl.lit("an Entra user outside the sync (guest, out of scope or held out) has it"))
+        .then(
+            pl.lit("an Entra user already has this address (a guest, another user's, or held out)")
+        )
         .otherwise(_NULL)
     )
     automatic = policy.create_entra_users_automatically

@@ -22,7 +22,7 @@ from reconcile.policy import Policy
 from reconcile.reporting import conflicts_frame, field_diffs_frame
 from reconcile.scope import in_scope
 from reconcile.state import SyncState
-from reconcile.uniqueness import block_huma_duplicates
+from reconcile.uniqueness import block_duplicates
 from reconcile.validation import validate_snapshots
 from reconcile.vocabulary import CREATE_HUMA
 
@@ -126,7 +126,7 @@ def plan_run(
         ]
     )
     planned = rows.with_change_ids(
-        rows.group_automatic_updates(block_huma_duplicates(candidates, huma))
+        rows.group_automatic_updates(block_duplicates(candidates, huma, entra))
     )
     planned = apply_decisions(planned, state.decisions)
     users_in_scope = matching.pairs.height + matching.huma_only.height + entra_only.height

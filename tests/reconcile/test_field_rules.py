@@ -13,8 +13,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import polars as pl
 import pytest
 
+from reconcile.builders import (
+    baseline_frame,
+    entra_frame,
+    entra_user,
+    huma_frame,
+    huma_user,
+    links_frame,
+    state_with,
+)
+from reconcile.engine import plan_run
 from reconcile.fields import ADDRESS
 from reconcile.policy import Policy
 from reconcile.vocabulary import (
@@ -34,7 +45,7 @@ from reconcile.vocabulary import (
     UPDATE_ENTRA,
     UPDATE_HUMA,
 )
-from tests.reconcile.plan_helpers import diff_of, only_row, plan_pair
+from tests.reconcile.plan_helpers import CONTEXT, diff_of, only_row, plan_pair
 
 _ADDRESS_NO = '{"city":"Oslo","country":"NO","line1":"Storgata 1","postal_code":"0155"}'
 
@@ -303,3 +314,24 @@ def test_rows_a_person_decides_stay_one_per_field() -> None:
 
     assert result.sync_plan.get_column("action").to_list() == [RESOLVE_CONFLICT] * 2
     assert sorted(result.sync_plan.get_column("fields").to_list()) == [["given_name"], ["phone"]]
+
+
+def test_a_pushed_phone_another_entra_user_has_is_blocked() -> None:
+    # Pushing it would leave two Entra users with one phone, and both held out next run.
+    result = plan_run(
+        huma_frame(huma_user("h1", phone="+4799999999")),
+        entra_frame(
+            entra_user("e1"),
+            entra_user("e2", "bob@example.com", phone="+4799999999", employment_id="E2"),
+        ),
+        state_with(
+            links=links_frame(("h1", "e1")),
+            baseline=baseline_frame([{"huma_id": "h1", "field": "phone", "agreed": "+4790000001"}]),
+        ),
+        Policy(),
+        CONTEXT,
+    )
+
+    row = result.sync_plan.filter(pl.col("huma_id") == "h1").row(0, named=True)
+    assert (row["action"], row["status"]) == (UPDATE_ENTRA, BLOCKED)
+    assert row["blocked_reason"] == "phone +4799999999 is already used by Entra user e2"

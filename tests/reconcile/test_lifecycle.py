@@ -73,7 +73,7 @@ def _plan(huma: list[dict], entra: list[dict], policy: dict[str, Any], **state: 
             [entra_user("g1", user_type="Guest")],
             {},
             BLOCKED,
-            "outside the sync",
+            "already has this address",
             id="address-held-by-a-guest",
         ),
         pytest.param(
@@ -88,7 +88,7 @@ def _plan(huma: list[dict], entra: list[dict], policy: dict[str, Any], **state: 
             ],
             {},
             BLOCKED,
-            "outside the sync",
+            "already has this address",
             id="address-held-as-upn",
         ),
     ],
