@@ -3,7 +3,8 @@
 Pins, for any two small snapshots, kept state and policy: planning is deterministic (and does not
 depend on row order); applying the auto-approved rows and planning again yields no auto-approved
 row (convergence); no row deletes anything, writes `employeeId` to Entra, touches a locked user,
-or, approved as it stands, makes two Huma users share an email, phone or employment ID.
+or, approved as it stands, makes two Huma users share an email, phone or employment ID; for linked
+users the engine plans exactly what an independent plain-Python reading of the rules plans.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from reconcile.fields import UNITS
 from reconcile.frames import EMPLOYMENT_ID
 from reconcile.next_state import next_state
 from reconcile.policy import Policy
+from reconcile.reference import plan_linked
 from reconcile.simulation import apply_to_snapshots
 from reconcile.state import SyncState
 from reconcile.vocabulary import (
@@ -44,12 +46,20 @@ from reconcile.vocabulary import (
     HUMA_TO_ENTRA,
     REJECTED,
     RESOLVE_CONFLICT,
+    UPDATE_ENTRA,
+    UPDATE_HUMA,
 )
 from tests.reconcile.plan_helpers import CONTEXT
 
 _PEOPLE = ("ann", "bo", "cy", "di")
-_PHONES = st.sampled_from([None, "+471", "+472", "+473"])
-_IDS = st.sampled_from([None, "E1", "E2", "E3"])
+
+
+def _key(person: str, prefix: str) -> st.SearchStrategy[str | None]:
+    """Mostly the person's own values (keys stay unique), now and then one everybody shares."""
+    own = [f"{prefix}{person}1", f"{prefix}{person}2"]
+    return st.sampled_from([None, *own, *own, f"{prefix}shared"])
+
+
 _NAMES = st.sampled_from(["Ann", "Bo", "Cy"])
 _COUNTRIES = st.sampled_from([None, "NO", "SE"])
 _ENTRA_COUNTRIES = st.sampled_from([None, "NO", "SE", "Norway"])
@@ -65,12 +75,12 @@ def _huma(draw: st.DrawFn, person: str) -> dict[str, Any]:
         f"h-{person}",
         draw(st.sampled_from([f"{person}@example.com", f"{person}@gmail.com"])),
         given_name=draw(_NAMES),
-        phone=draw(_PHONES),
-        employment_id=draw(_IDS),
+        phone=draw(_key(person, "+47")),
+        employment_id=draw(_key(person, "E")),
         address_country=draw(_COUNTRIES),
         address_city=draw(st.sampled_from(["Oslo", "Bergen"])),
         job_title=draw(_TITLES),
-        active=draw(st.booleans()),
+        active=draw(st.sampled_from([True, True, True, False])),
         unknown_fields=draw(_UNKNOWN),
     )
 
@@ -81,13 +91,13 @@ def _entra(draw: st.DrawFn, person: str) -> dict[str, Any]:
         f"e-{person}",
         f"{person}@example.com",
         given_name=draw(st.sampled_from(["Ann", "Bo", "Cy", None])),
-        phone=draw(_PHONES),
-        employment_id=draw(_IDS),
+        phone=draw(_key(person, "+47")),
+        employment_id=draw(_key(person, "E")),
         address_country=draw(_ENTRA_COUNTRIES),
         address_city=draw(st.sampled_from(["Oslo", None])),
         job_title=draw(_TITLES),
-        account_enabled=draw(st.booleans()),
-        user_type=draw(st.sampled_from(["Member", "Member", "Guest"])),
+        account_enabled=draw(st.sampled_from([True, True, True, False])),
+        user_type=draw(st.sampled_from(["Member"] * 5 + ["Guest"])),
         on_premises_sync_enabled=draw(st.sampled_from([None, None, True])),
         unknown_fields=draw(_UNKNOWN),
     )
@@ -121,7 +131,7 @@ def worlds(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame, SyncState, Poli
         if draw(st.booleans()):
             links.append((f"h-{person}", f"e-{person}"))
             for field in draw(st.lists(st.sampled_from(["phone", "job_title", "given_name"]))):
-                value = draw(st.one_of(_PHONES, _TITLES, _NAMES))
+                value = draw(st.one_of(_key(person, "+47"), _TITLES, _NAMES))
                 baseline.append({"huma_id": f"h-{person}", "field": field, "agreed": value})
     unique_baseline = list({(row["huma_id"], row["field"]): row for row in baseline}.values())
     state = state_with(links=links_frame(*links), baseline=baseline_frame(unique_baseline))
@@ -210,3 +220,44 @@ def test_approving_the_plan_as_it_stands_never_makes_huma_users_share_a_key(worl
     for key, users in _holders(huma_after).items():
         if len(users) > 1:
             assert users == before[key], (key, users)
+
+
+@st.composite
+def linked_worlds(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame, SyncState, Policy]:
+    """Everyone in both systems and linked, with a baseline for a random part of the fields."""
+    huma, entra, baseline = [], [], []
+    people = _PEOPLE[: draw(st.integers(1, len(_PEOPLE)))]
+    for person in people:
+        huma.append(draw(_huma(person)))
+        entra.append(draw(_entra(person)))
+        for field in draw(st.lists(st.sampled_from([u.name for u in UNITS]), unique=True)):
+            value = draw(st.one_of(_key(person, "+47"), _TITLES, _NAMES, st.just("2020-01-01")))
+            seen = draw(st.one_of(st.just(value), _TITLES))
+            baseline.append(
+                {
+                    "huma_id": f"h-{person}",
+                    "field": field,
+                    "has_agreed": draw(st.booleans()),
+                    "agreed": value,
+                    "huma_seen": seen,
+                }
+            )
+    links = links_frame(*((f"h-{p}", f"e-{p}") for p in people))
+    state = state_with(links=links, baseline=baseline_frame(baseline))
+    return huma_frame(*huma), entra_frame(*entra), state, draw(_policy())
+
+
+@_EXAMPLES
+@given(linked_worlds())
+def test_the_engine_agrees_with_the_plain_python_reading_of_the_rules(world: Any) -> None:
+    huma, entra, state, policy = world
+    pair_actions = [UPDATE_ENTRA, UPDATE_HUMA, RESOLVE_CONFLICT]
+
+    engine = _plan(world).sync_plan.filter(pl.col("action").is_in(pair_actions))
+    reference = plan_linked(
+        huma.to_dicts(), entra.to_dicts(), state.links.to_dicts(), state.baseline.to_dicts(), policy
+    )
+
+    assert sorted(engine.select("change_id", "action", "status").rows()) == sorted(
+        (row["change_id"], row["action"], row["status"]) for row in reference
+    )
