@@ -107,7 +107,7 @@ def unit_json(unit_name: str, text: pl.Expr) -> pl.Expr:
         return text.fill_null(pl.lit("null"))
     # json_encode of {"v": text} gives `{"v":<literal>}`; cut the 5-character head and the brace.
     encoded = pl.struct(v=text).struct.json_encode()
-    return encoded.str.slice(5, encoded.str.len_bytes() - 6)
+    return encoded.str.slice(5, encoded.str.len_chars() - 6)
 
 
 def unit_unknown(unit: Unit, column: str = "unknown_fields") -> pl.Expr:

@@ -25,7 +25,7 @@ _KEY: Final = ("action", "direction", "huma_id", "entra_id", "email_key")
 
 def _merge_objects(column: str) -> pl.Expr:
     """Join one-field JSON objects (already in key order) into one object."""
-    inner = pl.col(column).str.slice(1, pl.col(column).str.len_bytes() - 2)
+    inner = pl.col(column).str.slice(1, pl.col(column).str.len_chars() - 2)
     return pl.concat_str(pl.lit("{"), inner.str.join(","), pl.lit("}")).alias(column)
 
 

@@ -162,3 +162,17 @@ def test_a_huma_create_from_a_non_iso_address_leaves_the_address_out() -> None:
 
     assert ADDRESS not in row["fields"]
     assert huma_create_followup_body(row) == {}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("Bjørn", id="non-ascii"),
+        pytest.param('Ann "Annie"', id="quotes"),
+        pytest.param("Ann\\Lee", id="backslash"),
+    ],
+)
+def test_values_survive_the_json_of_the_plan(name: str) -> None:
+    row = _update_entra({"given_name": name}, {"given_name": "Ann"})
+
+    assert graph_patch_body(row)["givenName"] == name

@@ -60,7 +60,7 @@ def _key(person: str, prefix: str) -> st.SearchStrategy[str | None]:
     return st.sampled_from([None, *own, *own, f"{prefix}shared"])
 
 
-_NAMES = st.sampled_from(["Ann", "Bo", "Cy"])
+_NAMES = st.sampled_from(["Ann", "Bjørn", "Åse"])
 _COUNTRIES = st.sampled_from([None, "NO", "SE"])
 _ENTRA_COUNTRIES = st.sampled_from([None, "NO", "SE", "Norway"])
 _TITLES = st.sampled_from([None, "Engineer", "Lead"])
@@ -90,7 +90,7 @@ def _entra(draw: st.DrawFn, person: str) -> dict[str, Any]:
     return entra_user(
         f"e-{person}",
         f"{person}@example.com",
-        given_name=draw(st.sampled_from(["Ann", "Bo", "Cy", None])),
+        given_name=draw(st.sampled_from(["Ann", "Bjørn", "Åse", None])),
         phone=draw(_key(person, "+47")),
         employment_id=draw(_key(person, "E")),
         address_country=draw(_ENTRA_COUNTRIES),
