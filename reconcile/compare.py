@@ -12,6 +12,7 @@ import polars as pl
 from reconcile.fields import UNITS, unit_json, unit_text, unit_unknown
 from reconcile.frames import ADDRESS_CITY, ADDRESS_COUNTRY, ADDRESS_LINE1, ADDRESS_POSTAL_CODE
 from reconcile.frames import MAPPED_FIELDS as _MAPPED
+from reconcile.state import baseline_rows
 
 #: Columns of the long difference frame (before the baseline join).
 DIFF_COLUMNS = (
@@ -72,7 +73,8 @@ def differing_pairs(pairs: pl.LazyFrame) -> pl.DataFrame:
     any_field = pl.any_horizontal(_differs(unit.columns) for unit in UNITS)
     email = pl.col("h_email_key").ne_missing(pl.col("e_email_key"))
     lifecycle = ~pl.col("active") | ~pl.col("account_enabled").fill_null(value=True)
-    return pairs.filter(any_field | email | lifecycle).collect()
+    # Streaming keeps the million-row join from being materialised before the filter.
+    return pairs.filter(any_field | email | lifecycle).collect(engine="streaming")
 
 
 def field_differences(differing: pl.DataFrame) -> pl.DataFrame:
@@ -123,18 +125,18 @@ def email_mismatches(differing: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def with_baseline(diffs: pl.DataFrame, baseline: pl.DataFrame) -> pl.DataFrame:
+def with_baseline(diffs: pl.DataFrame, baseline: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Attach each difference's kept baseline row (B and the last-seen values).
 
     Args:
         diffs: Output of `field_differences`.
-        baseline: The kept baseline (`BASELINE_SCHEMA`).
+        baseline: The kept baseline (`BASELINE_SCHEMA`), eager or lazy.
 
     Returns:
         `diffs` plus `has_row`, `has_agreed` (never null), `agreed`, `huma_seen`.
     """
-    # Narrow the (large) baseline to the (few) differing keys before the left join.
-    relevant = baseline.join(diffs.select("huma_id", "field"), on=["huma_id", "field"], how="semi")
+    # Only the (few) differing users' rows of the (large) baseline are read.
+    relevant = baseline_rows(baseline, diffs.get_column("huma_id"))
     return diffs.join(
         relevant.select(
             "huma_id",

@@ -138,6 +138,8 @@ def entra_creates(
         `SYNC_PLAN_SCHEMA` rows (null `change_id`).
     """
     active = huma_only.filter(pl.col("active"))
+    if active.height == 0:
+        return pl.DataFrame(schema=SYNC_PLAN_SCHEMA)
     wanted = active.get_column("email_key").implode()
     taken = pl.concat(
         [
@@ -205,6 +207,8 @@ def huma_creates(
     Returns:
         `SYNC_PLAN_SCHEMA` rows (null `change_id`), `pending` or `blocked`.
     """
+    if candidates.height == 0:
+        return pl.DataFrame(schema=SYNC_PLAN_SCHEMA)
     country_ok = pl.col(ADDRESS_COUNTRY).is_in(sorted(ISO_3166_ALPHA2)).fill_null(value=False)
     complete = pl.all_horizontal(
         pl.col(c).is_not_null() for c in (ADDRESS_LINE1, ADDRESS_POSTAL_CODE, ADDRESS_CITY)

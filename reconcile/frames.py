@@ -87,21 +87,21 @@ def empty_frame(schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def require_schema(frame: pl.DataFrame, schema: pl.Schema, what: str) -> None:
+def require_schema(frame: pl.DataFrame | pl.LazyFrame, schema: pl.Schema, what: str) -> None:
     """Raise when `frame` does not have exactly `schema` (names, order aside, and dtypes).
 
     A frame that breaks the contract is a bug in its producer, not bad data: it is refused whole
     rather than reported row by row.
 
     Args:
-        frame: The frame handed over.
+        frame: The frame handed over (a lazy frame is checked without being collected).
         schema: The agreed schema.
         what: The frame's name, for the message.
 
     Raises:
         ValueError: Naming the missing, unexpected and mistyped columns.
     """
-    actual = dict(frame.schema)
+    actual = dict(frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema)
     expected = dict(schema)
     missing = sorted(set(expected) - set(actual))
     extra = sorted(set(actual) - set(expected))

@@ -16,8 +16,9 @@ import polars as pl
 
 from reconcile.creates import huma_creates
 from reconcile.fields import UNITS, unit_text, unit_unknown
-from reconcile.outputs import NOTICES_SCHEMA
+from reconcile.outputs import NOTICES_SCHEMA, SYNC_PLAN_SCHEMA
 from reconcile.policy import Policy
+from reconcile.state import baseline_rows
 from reconcile.vocabulary import (
     KIND_RECREATE,
     NOTICE_DELETED_IN_ENTRA,
@@ -75,7 +76,9 @@ def entra_missing_notices(entra_missing: pl.DataFrame, huma_all: pl.DataFrame) -
     )
 
 
-def _changed_since_seen(candidates: pl.DataFrame, baseline: pl.DataFrame) -> pl.DataFrame:
+def _changed_since_seen(
+    candidates: pl.DataFrame, baseline: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
     """`huma_id`, `changed` (true when any field moved, or nothing was ever seen)."""
     current = pl.concat(
         [
@@ -88,7 +91,8 @@ def _changed_since_seen(candidates: pl.DataFrame, baseline: pl.DataFrame) -> pl.
             for unit in UNITS
         ]
     )
-    compared = current.join(baseline, on=["huma_id", "field"]).filter(~pl.col("unknown"))
+    kept = baseline_rows(baseline, candidates.get_column("huma_id"))
+    compared = current.join(kept, on=["huma_id", "field"]).filter(~pl.col("unknown"))
     moved = compared.group_by("huma_id").agg(
         (~pl.col("entra_seen").eq_missing(pl.col("value"))).any().alias("changed")
     )
@@ -104,7 +108,7 @@ def deleted_in_huma(
     huma_missing: pl.DataFrame,
     entra_all: pl.DataFrame,
     entra_valid: pl.DataFrame,
-    baseline: pl.DataFrame,
+    baseline: pl.DataFrame | pl.LazyFrame,
     huma_all: pl.DataFrame,
     policy: Policy,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -121,6 +125,8 @@ def deleted_in_huma(
     Returns:
         `(rows, notices)`: `recreate_huma` plan rows (null `change_id`) and one notice per user.
     """
+    if huma_missing.height == 0:
+        return pl.DataFrame(schema=SYNC_PLAN_SCHEMA), pl.DataFrame(schema=NOTICES_SCHEMA)
     known = huma_missing.join(
         entra_all.select("entra_id", "email_key", "account_enabled"), on="entra_id", how="left"
     ).with_columns(valid=pl.col("entra_id").is_in(entra_valid.get_column("entra_id").implode()))

@@ -30,6 +30,7 @@ from reconcile.state import (
     DELETED_HUMA_USERS_SCHEMA,
     LINKS_SCHEMA,
     SyncState,
+    baseline_rows,
 )
 from reconcile.vocabulary import (
     APPLIED,
@@ -107,7 +108,11 @@ def _next_baseline(state: SyncState, result: PlanResult, applied_ids: pl.DataFra
             h=pl.when(pl.col("to_huma").fill_null(value=False)).then("h_new").otherwise("h"),
             e=pl.when(pl.col("to_entra").fill_null(value=False)).then("e_new").otherwise("e"),
         )
-        .join(state.baseline, on=_KEY, how="left")
+        .join(
+            baseline_rows(state.baseline, result.user_links.get_column("huma_id")),
+            on=_KEY,
+            how="left",
+        )
     )
     agree = pl.col("h").eq_missing(pl.col("e"))
     had_row = pl.col("has_agreed").is_not_null()
@@ -126,11 +131,13 @@ def _next_baseline(state: SyncState, result: PlanResult, applied_ids: pl.DataFra
         applied_ids, on="change_id", how="semi"
     )
     kept = (
-        state.baseline.join(updated.select(_KEY), on=_KEY, how="anti")
-        .join(created.select(_KEY), on=_KEY, how="anti")
-        .join(replaced.select("huma_id"), on="huma_id", how="anti")
+        state.baseline.lazy()
+        .join(updated.lazy().select(_KEY), on=_KEY, how="anti")
+        .join(created.lazy().select(_KEY), on=_KEY, how="anti")
+        .join(replaced.lazy().select("huma_id"), on="huma_id", how="anti")
     )
-    return pl.concat([kept, updated, created]).select(BASELINE_SCHEMA.names()).sort(_KEY)
+    rows = pl.concat([kept, updated.lazy(), created.lazy()])
+    return rows.select(BASELINE_SCHEMA.names()).sort(_KEY).collect()
 
 
 def _created_baseline(result: PlanResult, applied_ids: pl.DataFrame) -> pl.DataFrame:

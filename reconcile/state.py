@@ -85,14 +85,15 @@ class SyncState:
 
     Attributes:
         links: `LINKS_SCHEMA`.
-        baseline: `BASELINE_SCHEMA`.
+        baseline: `BASELINE_SCHEMA`. It may be a `LazyFrame` over storage (seven rows per linked
+            user add up): planning then reads only the rows of users whose fields differ.
         activation: `ACTIVATION_SCHEMA`.
         deleted_huma_users: `DELETED_HUMA_USERS_SCHEMA`.
         decisions: `DECISIONS_SCHEMA`.
     """
 
     links: pl.DataFrame
-    baseline: pl.DataFrame
+    baseline: pl.DataFrame | pl.LazyFrame
     activation: pl.DataFrame
     deleted_huma_users: pl.DataFrame
     decisions: pl.DataFrame
@@ -115,6 +116,21 @@ STATE_SCHEMAS: Final = {
     "deleted_huma_users": DELETED_HUMA_USERS_SCHEMA,
     "decisions": DECISIONS_SCHEMA,
 }
+
+
+def baseline_rows(baseline: pl.DataFrame | pl.LazyFrame, huma_ids: pl.Series) -> pl.DataFrame:
+    """The baseline rows of the given Huma users, read without materialising the rest.
+
+    Args:
+        baseline: The kept baseline, eager or lazy.
+        huma_ids: The users wanted.
+
+    Returns:
+        Their rows (`BASELINE_SCHEMA`).
+    """
+    wanted = pl.col("huma_id").is_in(huma_ids.unique().implode())
+    # Streaming: a lazy scan is filtered batch by batch, never loaded whole.
+    return baseline.lazy().filter(wanted).collect(engine="streaming")
 
 
 def empty_state() -> SyncState:

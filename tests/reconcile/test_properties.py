@@ -1,15 +1,17 @@
 """Properties of planning over generated worlds (Hypothesis).
 
-Pins, for any two small snapshots, kept state and policy: planning is deterministic (and does not
-depend on row order); applying the auto-approved rows and planning again yields no auto-approved
-row (convergence); no row deletes anything, writes `employeeId` to Entra, touches a locked user,
-or, approved as it stands, makes two Huma users share an email, phone or employment ID; for linked
-users the engine plans exactly what an independent plain-Python reading of the rules plans.
+Pins, for any two small snapshots, kept state and policy: planning is deterministic (and depends
+neither on row order nor on the baseline being held in memory or scanned lazily); applying the
+auto-approved rows and planning again yields no auto-approved row (convergence); no row deletes
+anything, writes `employeeId` to Entra, touches a locked user, or, approved as it stands, makes
+two Huma users share an email, phone or employment ID; for linked users the engine plans exactly
+what an independent plain-Python reading of the rules plans.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -149,10 +151,13 @@ def test_planning_is_deterministic(world: Any) -> None:
     first, second = _plan(world), _plan(world)
     huma, entra, state, policy = world
     reversed_rows = plan_run(huma.reverse(), entra.reverse(), state, policy, CONTEXT)
+    lazy_state = replace(state, baseline=state.baseline.lazy())
+    from_storage = plan_run(huma, entra, lazy_state, policy, CONTEXT)
 
     for name in ("validation_failures", "field_diffs", "conflicts", "sync_plan", "notices"):
         assert getattr(first, name).equals(getattr(second, name)), name
     assert first.sync_plan.equals(reversed_rows.sync_plan)
+    assert first.sync_plan.equals(from_storage.sync_plan)
 
 
 @_EXAMPLES
