@@ -9,64 +9,53 @@ mass-change guard. Creates, lifecycle notices, decisions and the snapshot guard 
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections import Counter
 from typing import Any
 
 from reconcile.countries import ISO_3166_ALPHA2
 from reconcile.fields import ADDRESS, ADDRESS_KEYS, UNITS, Unit
 from reconcile.policy import Policy
+from reconcile.reference_rows import block_clashes, identified
 from reconcile.vocabulary import ASK, ENTRA_TO_HUMA, HUMA_TO_ENTRA
 
-_HUMA_LIMITS = {
-    "given_name": 64,
-    "family_name": 64,
-    "phone": 64,
-    "address_line1": 1024,
-    "address_postal_code": 40,
-    "address_city": 128,
-    "job_title": 128,
-    "employment_id": 16,
+# Per side: required columns, unique columns (over non-null values), length limits, ISO country.
+# fmt: off
+_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, int], bool]] = {
+    "huma": (
+        ("huma_id", "email", "email_key", "given_name", "family_name", "active"),
+        ("huma_id", "email_key", "phone", "employment_id"),
+        {"given_name": 64, "family_name": 64, "phone": 64, "address_line1": 1024,
+         "address_postal_code": 40, "address_city": 128, "job_title": 128, "employment_id": 16},
+        True,
+    ),
+    "entra": (
+        ("entra_id", "user_principal_name", "email_key"),
+        ("entra_id", "email_key", "phone", "employment_id"),
+        {"employment_id": 16},
+        False,
+    ),
 }
+# fmt: on
 _ACTIONS = {"write_entra": "update_entra", "write_huma": "update_huma", "ask": "resolve_conflict"}
 _DIRECTIONS = {"write_entra": HUMA_TO_ENTRA, "write_huma": ENTRA_TO_HUMA}
 
 
-def _breaks(
-    row: dict, required: Iterable[str], duplicated: Iterable[str], limits: dict[str, int], iso: bool
-) -> bool:
-    country = row.get("address_country")
-    return (
-        any(row[key] is None for key in required)
-        or any(row[key] is not None for key in duplicated)
-        or any(row[key] is not None and len(row[key]) > limit for key, limit in limits.items())
-        or (iso and country is not None and country not in ISO_3166_ALPHA2)
-    )
-
-
-def _failing(
-    rows: list[dict],
-    required: Iterable[str],
-    unique: Iterable[str],
-    limits: dict[str, int],
-    iso: bool,
-) -> set[int]:
-    """Positions of rows breaking any rule (unique keys over non-null values)."""
+def _valid(rows: list[dict], side: str) -> list[dict]:
+    """The rows breaking none of the side's rules."""
+    required, unique, limits, iso = _RULES[side]
     counts = {key: Counter(row[key] for row in rows if row[key] is not None) for key in unique}
-    return {
-        position
-        for position, row in enumerate(rows)
-        if _breaks(row, required, [k for k in unique if counts[k][row[k]] > 1], limits, iso)
-    }
 
+    def breaks(row: dict) -> bool:
+        country = row.get("address_country")
+        return (
+            any(row[key] is None for key in required)
+            or any(row[key] is not None and counts[key][row[key]] > 1 for key in unique)
+            or any(row[key] is not None and len(row[key]) > cap for key, cap in limits.items())
+            or (iso and country is not None and country not in ISO_3166_ALPHA2)
+        )
 
-def _valid_huma(rows: list[dict]) -> list[dict]:
-    required = ("huma_id", "email", "email_key", "given_name", "family_name", "active")
-    unique = ("huma_id", "email_key", "phone", "employment_id")
-    bad = _failing(rows, required, unique, _HUMA_LIMITS, iso=True)
-    return [row for position, row in enumerate(rows) if position not in bad]
+    return [row for row in rows if not breaks(row)]
 
 
 def _in_scope(row: dict, policy: Policy) -> bool:
@@ -75,13 +64,6 @@ def _in_scope(row: dict, policy: Policy) -> bool:
         return False
     domain = row["email_key"].rpartition("@")[2] if row["email_key"] else None
     return not policy.entra_scope_domains or domain in policy.entra_scope_domains
-
-
-def _valid_entra(rows: list[dict]) -> list[dict]:
-    required = ("entra_id", "user_principal_name", "email_key")
-    unique = ("entra_id", "email_key", "phone", "employment_id")
-    bad = _failing(rows, required, unique, {"employment_id": 16}, iso=False)
-    return [row for position, row in enumerate(rows) if position not in bad]
 
 
 def _text(row: dict, unit: Unit) -> str | None:
@@ -211,70 +193,6 @@ def _candidates(
     return rows
 
 
-def _block_clashes(
-    rows: list[dict],
-    snapshot: list[dict],
-    id_key: str,
-    target_side: str,
-    keys: tuple[str, ...],
-    value_key: str,
-) -> None:
-    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for row in snapshot:
-        for key in keys:
-            if row[key] is not None:
-                holders[key, row[key]].add(row[id_key])
-    writes = [
-        (row, row["fields"][0], row[value_key])
-        for row in rows
-        if row["status"] != "blocked"
-        and row["direction"] in (target_side, None)
-        and row["fields"][0] in keys
-        and row[value_key] is not None
-    ]
-    counts = Counter((key, value) for _, key, value in writes)
-    for row, key, value in writes:
-        if holders[key, value] - {row[id_key]} or counts[key, value] > 1:
-            row["status"] = "blocked"
-
-
-def _sha(*parts: str | None) -> str:
-    text = "\x1f".join(part or "" for part in parts)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _identified(rows: list[dict]) -> list[dict]:
-    """Automatic updates merged per user and direction; every row with its change id."""
-    plan, grouped = [], defaultdict(list)
-    for row in rows:
-        key = (row["action"], row["direction"], row["huma_id"], row["entra_id"], row["email_key"])
-        if row["status"] == "auto_approved":
-            grouped[key].append(row)
-            continue
-        conflict = f"{row['huma_values']}\x1f{row['entra_values']}"
-        written = row["to_values"] if row["direction"] else conflict
-        plan.append({**row, "change_id": _sha(*key, row["fields"][0], written)})
-    for key, members in grouped.items():
-        members.sort(key=lambda member: member["fields"][0])
-        fields = [member["fields"][0] for member in members]
-        to_values = "{" + ",".join(member["to_values"][1:-1] for member in members) + "}"
-        action, direction, huma_id, entra_id, email_key = key
-        plan.append(
-            {
-                "action": action,
-                "direction": direction,
-                "huma_id": huma_id,
-                "entra_id": entra_id,
-                "email_key": email_key,
-                "fields": fields,
-                "to_values": to_values,
-                "status": "auto_approved",
-                "change_id": _sha(*key, ",".join(fields), to_values),
-            }
-        )
-    return plan
-
-
 def plan_linked(
     huma_rows: list[dict],
     entra_rows: list[dict],
@@ -294,13 +212,13 @@ def plan_linked(
     Returns:
         The plan rows, in no particular order.
     """
-    huma = _valid_huma(huma_rows)
-    entra = _valid_entra([row for row in entra_rows if _in_scope(row, policy)])
+    huma = _valid(huma_rows, "huma")
+    entra = _valid([row for row in entra_rows if _in_scope(row, policy)], "entra")
     baseline = {(row["huma_id"], row["field"]): row for row in baseline_rows}
     rows = _candidates(huma, entra, links, baseline, policy)
-    _block_clashes(rows, huma_rows, "huma_id", ENTRA_TO_HUMA, ("phone", "employment_id"), "e")
-    _block_clashes(rows, entra_rows, "entra_id", HUMA_TO_ENTRA, ("phone",), "h")
-    plan = _identified(rows)
+    block_clashes(rows, huma_rows, "huma_id", ENTRA_TO_HUMA, ("phone", "employment_id"), "e")
+    block_clashes(rows, entra_rows, "entra_id", HUMA_TO_ENTRA, ("phone",), "h")
+    plan = identified(rows)
     # Users on one side only would count too; this planner sees linked users alone.
     valid_h, valid_e = {row["huma_id"] for row in huma}, {row["entra_id"] for row in entra}
     in_scope = sum(link["huma_id"] in valid_h and link["entra_id"] in valid_e for link in links)

@@ -53,3 +53,15 @@ def diff_of(result: PlanResult, field: str) -> dict[str, Any]:
     rows = result.field_diffs.filter(pl.col("field") == field)
     assert rows.height == 1, result.field_diffs
     return rows.row(0, named=True)
+
+
+def plan_users(
+    huma: list[dict[str, Any]],
+    entra: list[dict[str, Any]],
+    policy: Mapping[str, Any],
+    **state: pl.DataFrame,
+) -> PlanResult:
+    """Plan the given snapshot rows with a policy from settings and state frames by name."""
+    return plan_run(
+        huma_frame(*huma), entra_frame(*entra), state_with(**state), Policy(**policy), CONTEXT
+    )
