@@ -9,13 +9,17 @@ An approved conflict takes the winner's side: its direction and from/to values a
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
 
 import polars as pl
 
+from reconcile.state import DECISIONS_SCHEMA
 from reconcile.vocabulary import (
     APPROVE,
     APPROVED,
+    AWAITING_DECISION,
     ENTRA,
     ENTRA_TO_HUMA,
     HUMA,
@@ -120,3 +124,50 @@ def apply_decisions(rows: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame
         decided_at=pl.when(approve | reject).then(pl.col("d_at")).otherwise(pl.col("decided_at")),
         decided_by=pl.when(approve | reject).then(pl.col("d_by")).otherwise(pl.col("decided_by")),
     ).drop("_row", "_fields", *_DECIDED)
+
+
+def decision_row(
+    row: Mapping[str, Any],
+    *,
+    verdict: str,
+    decided_at: datetime,
+    decided_by: str,
+    winner: str | None = None,
+) -> pl.DataFrame:
+    """Record a person's decision on a plan row that awaits one (what the CLI stores).
+
+    Args:
+        row: A `sync_plan` row (as a mapping) whose status is `pending` or `stale`.
+        verdict: `approve` or `reject`.
+        decided_at: When (timezone-aware).
+        decided_by: Who.
+        winner: `huma` or `entra`; required to approve a `resolve_conflict` row.
+
+    Returns:
+        One `DECISIONS_SCHEMA` row holding the values the decision was made on.
+
+    Raises:
+        ValueError: When the row awaits no decision, or the verdict or winner does not fit it.
+    """
+    if row["status"] not in AWAITING_DECISION:
+        raise ValueError(f"plan row {row['change_id']} is {row['status']}, not awaiting a decision")
+    if verdict not in (APPROVE, REJECT):
+        raise ValueError(f"verdict must be {APPROVE!r} or {REJECT!r}, not {verdict!r}")
+    if winner not in (None, HUMA, ENTRA):
+        raise ValueError(f"winner must be {HUMA!r} or {ENTRA!r}, not {winner!r}")
+    if verdict == APPROVE and row["action"] == RESOLVE_CONFLICT and winner is None:
+        raise ValueError("approving a conflict needs the winning side (huma or entra)")
+    decision = {
+        "change_id": row["change_id"],
+        "action": row["action"],
+        "huma_id": row["huma_id"],
+        "entra_id": row["entra_id"],
+        "fields": list(row["fields"]),
+        "verdict": verdict,
+        "winner": winner,
+        "huma_values": row["huma_values"],
+        "entra_values": row["entra_values"],
+        "decided_at": decided_at,
+        "decided_by": decided_by,
+    }
+    return pl.DataFrame([decision], schema=DECISIONS_SCHEMA)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from reconcile.builders import RUN_AT, decisions_frame
+from reconcile.decisions import decision_row
 from reconcile.vocabulary import (
     APPROVE,
     APPROVED,
@@ -138,3 +139,34 @@ def test_a_decision_about_another_change_is_ignored() -> None:
     result = plan_pair(*_ENTRA_EDIT, _AGREED, decisions=decisions_frame([other]))
 
     assert only_row(result)["status"] == PENDING
+
+
+def test_a_recorded_decision_settles_its_row_next_run() -> None:
+    row = _pending(_CONFLICT)
+
+    decision = decision_row(
+        row, verdict=APPROVE, winner=ENTRA, decided_at=RUN_AT, decided_by="admin@example.com"
+    )
+
+    assert (
+        plan_pair(*_CONFLICT, _AGREED, decisions=decision).sync_plan.row(0, named=True)["status"]
+        == APPROVED
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "decision", "message"),
+    [
+        pytest.param({}, {"verdict": APPROVE}, "needs the winning side", id="conflict-no-winner"),
+        pytest.param({}, {"verdict": "maybe"}, "verdict must be", id="unknown-verdict"),
+        pytest.param({}, {"verdict": APPROVE, "winner": "both"}, "winner must be", id="winner"),
+        pytest.param({"status": "auto_approved"}, {"verdict": REJECT}, "not awaiting", id="auto"),
+    ],
+)
+def test_a_decision_that_does_not_fit_its_row_is_refused(
+    changes: dict[str, Any], decision: dict[str, Any], message: str
+) -> None:
+    row = {**_pending(_CONFLICT), **changes}
+
+    with pytest.raises(ValueError, match=message):
+        decision_row(row, decided_at=RUN_AT, decided_by="admin@example.com", **decision)
