@@ -18,146 +18,25 @@ from datetime import datetime
 
 import polars as pl
 
-from reconcile.compare import pair_frame
+from reconcile.baseline import baseline_changes, next_baseline
 from reconcile.context import RunContext
 from reconcile.engine import PlanResult
-from reconcile.fields import UNITS, unit_text, unit_unknown
 from reconcile.frames import require_schema
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.state import (
     ACTIVATION_SCHEMA,
-    BASELINE_SCHEMA,
     DELETED_HUMA_USERS_SCHEMA,
     LINKS_SCHEMA,
     SyncState,
-    baseline_rows,
 )
 from reconcile.vocabulary import (
     APPLIED,
     CREATE_ENTRA,
     CREATE_HUMA,
-    ENTRA_TO_HUMA,
     GUARD_MASS_CHANGE,
-    HUMA_TO_ENTRA,
     NOTICE_DELETED_IN_HUMA,
     RECREATE_HUMA,
-    RESOLVE_CONFLICT,
-    UPDATE_ENTRA,
-    UPDATE_HUMA,
 )
-
-_KEY = ["huma_id", "field"]
-
-
-def _observed(result: PlanResult) -> pl.DataFrame:
-    """`huma_id`, `field`, `h`, `e` of every present, unlocked pair and field both sides know."""
-    pairs = result.user_links.select("huma_id", "entra_id")
-    frame = pair_frame(pairs, result.huma_users, result.entra_users).filter(pl.col("active"))
-    parts = [
-        frame.filter(~unit_unknown(unit, "h_unknown") & ~unit_unknown(unit, "e_unknown")).select(
-            "huma_id",
-            pl.lit(unit.name).alias("field"),
-            unit_text(unit, "h_").alias("h"),
-            unit_text(unit, "e_").alias("e"),
-        )
-        for unit in UNITS
-    ]
-    return pl.concat(parts).collect()
-
-
-def _field_values(rows: pl.DataFrame) -> pl.DataFrame:
-    """`huma_id`, `direction`, `field`, `value` (canonical text) per field of the rows' writes."""
-    parts = [
-        rows.filter(pl.col("fields").list.contains(unit.name)).select(
-            "huma_id",
-            "direction",
-            pl.lit(unit.name).alias("field"),
-            pl.col("to_values").str.json_path_match(f"$.{unit.name}").alias("value"),
-        )
-        for unit in UNITS
-    ]
-    return pl.concat(parts)
-
-
-def _next_baseline(state: SyncState, result: PlanResult, applied_ids: pl.DataFrame) -> pl.DataFrame:
-    pair_rows = result.sync_plan.filter(
-        pl.col("action").is_in([UPDATE_ENTRA, UPDATE_HUMA, RESOLVE_CONFLICT])
-    )
-    written = (
-        _field_values(pair_rows.join(applied_ids, on="change_id", how="semi"))
-        .group_by(_KEY)
-        .agg(
-            pl.col("value").filter(pl.col("direction") == ENTRA_TO_HUMA).first().alias("h_new"),
-            (pl.col("direction") == ENTRA_TO_HUMA).any().alias("to_huma"),
-            pl.col("value").filter(pl.col("direction") == HUMA_TO_ENTRA).first().alias("e_new"),
-            (pl.col("direction") == HUMA_TO_ENTRA).any().alias("to_entra"),
-        )
-    )
-    held = (
-        pair_rows.join(applied_ids, on="change_id", how="anti")
-        .select("huma_id", pl.col("fields").alias("field"))
-        .explode("field")
-        .unique()
-        .with_columns(hold=pl.lit(value=True))
-    )
-    now = (
-        _observed(result)
-        .join(written, on=_KEY, how="left")
-        .join(held, on=_KEY, how="left")
-        .with_columns(
-            h=pl.when(pl.col("to_huma").fill_null(value=False)).then("h_new").otherwise("h"),
-            e=pl.when(pl.col("to_entra").fill_null(value=False)).then("e_new").otherwise("e"),
-        )
-        .join(
-            baseline_rows(state.baseline, result.user_links.get_column("huma_id")),
-            on=_KEY,
-            how="left",
-        )
-    )
-    agree = pl.col("h").eq_missing(pl.col("e"))
-    had_row = pl.col("has_agreed").is_not_null()
-    updated = now.select(
-        *_KEY,
-        (pl.col("has_agreed").fill_null(value=False) | agree).alias("has_agreed"),
-        pl.when(agree).then("h").otherwise("agreed").alias("agreed"),
-        pl.when(pl.col("hold").fill_null(value=False) & had_row)
-        .then("huma_seen")
-        .otherwise("h")
-        .alias("huma_seen"),
-        pl.col("e").alias("entra_seen"),
-    )
-    created = _created_baseline(result, applied_ids)
-    replaced = result.sync_plan.filter(pl.col("action") == RECREATE_HUMA).join(
-        applied_ids, on="change_id", how="semi"
-    )
-    kept = (
-        state.baseline.lazy()
-        .join(updated.lazy().select(_KEY), on=_KEY, how="anti")
-        .join(created.lazy().select(_KEY), on=_KEY, how="anti")
-        .join(replaced.lazy().select("huma_id"), on="huma_id", how="anti")
-    )
-    rows = pl.concat([kept, updated.lazy(), created.lazy()])
-    return rows.select(BASELINE_SCHEMA.names()).sort(_KEY).collect()
-
-
-def _created_baseline(result: PlanResult, applied_ids: pl.DataFrame) -> pl.DataFrame:
-    """Baseline rows of users created this run: what was sent is what both sides now hold."""
-    rows = (
-        result.sync_plan.filter(pl.col("action").is_in([CREATE_ENTRA, CREATE_HUMA, RECREATE_HUMA]))
-        .join(applied_ids, on="change_id")
-        .with_columns(
-            huma_id=pl.when(pl.col("action") == CREATE_ENTRA)
-            .then("huma_id")
-            .otherwise("created_id")
-        )
-    )
-    return _field_values(rows).select(
-        *_KEY,
-        pl.lit(value=True).alias("has_agreed"),
-        pl.col("value").alias("agreed"),
-        pl.col("value").alias("huma_seen"),
-        pl.col("value").alias("entra_seen"),
-    )
 
 
 def _next_links(result: PlanResult, outcomes: pl.DataFrame, run_at: datetime) -> pl.DataFrame:
@@ -167,7 +46,10 @@ def _next_links(result: PlanResult, outcomes: pl.DataFrame, run_at: datetime) ->
         on="change_id",
     ).filter(pl.col("action").is_in([CREATE_ENTRA, CREATE_HUMA, RECREATE_HUMA]))
     new = created.select(
-        pl.when(pl.col("action") == CREATE_ENTRA).then("huma_id").otherwise("created_id"),
+        pl.when(pl.col("action") == CREATE_ENTRA)
+        .then("huma_id")
+        .otherwise("created_id")
+        .alias("huma_id"),
         pl.when(pl.col("action") == CREATE_ENTRA)
         .then("created_id")
         .otherwise("entra_id")
@@ -219,7 +101,13 @@ def next_state(
         activation = pl.DataFrame({"activated_at": [context.run_at]}, schema=ACTIVATION_SCHEMA)
     return SyncState(
         links=_next_links(result, outcomes, context.run_at),
-        baseline=_next_baseline(state, result, applied_ids),
+        baseline=next_baseline(
+            state.baseline,
+            baseline_changes(state.baseline, result, applied_ids),
+            result.sync_plan.filter(pl.col("action") == RECREATE_HUMA)
+            .join(applied_ids, on="change_id", how="semi")
+            .get_column("huma_id"),
+        ),
         activation=activation,
         deleted_huma_users=pl.concat([state.deleted_huma_users, deleted]),
         decisions=state.decisions,

@@ -218,3 +218,18 @@ def test_a_simulated_apply_converges_in_one_run() -> None:
 
     assert _row(state, "phone")["agreed"] == "+47 1"
     assert plan_run(huma, entra, state, policy, CONTEXT).sync_plan.height == 0
+
+
+def test_a_lazy_baseline_gives_the_same_next_baseline_lazily() -> None:
+    agreed = [{"field": "phone", "agreed": "+47 1"}, {"field": "job_title", "agreed": "Boss"}]
+    result = plan_pair({"phone": "+47 2"}, {"phone": "+47 1"}, agreed)
+    eager = state_with(links=result.user_links, baseline=_baseline(agreed))
+    lazy = replace(eager, baseline=eager.baseline.lazy())
+    outcomes = _outcomes(result, APPLIED)
+
+    from_memory = next_state(eager, result, outcomes, CONTEXT).baseline
+    from_storage = next_state(lazy, result, outcomes, CONTEXT).baseline
+
+    assert isinstance(from_storage, pl.LazyFrame)
+    assert from_storage.collect().sort("field").equals(from_memory.sort("field"))
+    assert _row(replace(eager, baseline=from_memory), "phone")["agreed"] == "+47 2"
