@@ -39,11 +39,6 @@ class Unit:
     directions: frozenset[str]
     position: bool = False
 
-    @property
-    def two_way(self) -> bool:
-        """Whether both directions are allowed."""
-        return len(self.directions) == 2
-
 
 ADDRESS: Final = "address"
 _BOTH: Final = frozenset({HUMA_TO_ENTRA, ENTRA_TO_HUMA})

@@ -122,7 +122,3 @@ class Policy:
                 raise ValueError("entra_scope_domains must be a list of domain names")
             values["entra_scope_domains"] = frozenset(domains)
         return cls(**values)
-
-    def direction_for_inconsistency(self, unit_name: str) -> str:
-        """The configured initial direction of one field (`ask` when a person decides)."""
-        return self.initial_direction[unit_name]

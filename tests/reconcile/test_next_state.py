@@ -74,6 +74,8 @@ def test_a_first_run_agrees_on_every_field_in_sync_and_stamps_the_activation() -
     assert state.baseline.get_column("has_agreed").all()
     assert _row(state, "hire_date")["agreed"] == "2020-01-01"
     assert state.activation.rows() == [(RUN_AT,)]
+    assert state.activated
+    assert not empty_state().activated
 
 
 def test_a_difference_is_seen_but_not_agreed() -> None:
