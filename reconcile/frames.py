@@ -85,3 +85,33 @@ ENTRA_USERS_SCHEMA: Final = pl.Schema(
 def empty_frame(schema: pl.Schema) -> pl.DataFrame:
     """An empty frame with exactly `schema` (all-null columns otherwise get the wrong dtype)."""
     return pl.DataFrame(schema=schema)
+
+
+def require_schema(frame: pl.DataFrame | pl.LazyFrame, schema: pl.Schema, what: str) -> None:
+    """Raise when `frame` does not have exactly `schema` (names, order aside, and dtypes).
+
+    A frame that breaks the contract is a bug in its producer, not bad data: it is refused whole
+    rather than reported row by row.
+
+    Args:
+        frame: The frame handed over (a lazy frame is checked without being collected).
+        schema: The agreed schema.
+        what: The frame's name, for the message.
+
+    Raises:
+        ValueError: Naming the missing, unexpected and mistyped columns.
+    """
+    actual = dict(frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema)
+    expected = dict(schema)
+    missing = sorted(set(expected) - set(actual))
+    extra = sorted(set(actual) - set(expected))
+    mistyped = sorted(
+        f"{name}: {actual[name]} (expected {dtype})"
+        for name, dtype in expected.items()
+        if name in actual and actual[name] != dtype
+    )
+    if missing or extra or mistyped:
+        raise ValueError(
+            f"{what} does not match its schema: missing {missing}, unexpected {extra}, "
+            f"mistyped {mistyped}"
+        )

@@ -1,0 +1,192 @@
+"""Plan rows for linked pairs: one candidate per decided difference that writes something.
+
+A candidate is a plan row (`SYNC_PLAN_SCHEMA`) without its `change_id`, one field per row. Before
+it becomes a row, a write the target cannot take is settled here:
+
+* Entra users synchronised from on-premises AD take no writes (Graph refuses them);
+* Huma takes an address only from an ISO 3166-1 alpha-2 country with line 1, postal code and city
+  (SPEC §3 and Huma's `AddressUpdateInput`), and never an empty given or family name.
+
+A write the target cannot take is `blocked` with the reason. A field a person would settle whose
+one side cannot be written is offered the other way only (or blocked when neither can be).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from reconcile.countries import ISO_3166_ALPHA2
+from reconcile.fields import ADDRESS, one_entry_object
+from reconcile.frames import FAMILY_NAME, GIVEN_NAME
+from reconcile.outputs import SYNC_PLAN_SCHEMA
+from reconcile.policy import Policy
+from reconcile.vocabulary import (
+    AUTO_APPROVED,
+    BLOCKED,
+    BOTH_CHANGED,
+    ENTRA_CHANGED,
+    ENTRA_TO_HUMA,
+    FIRST_SYNC,
+    HUMA_CHANGED,
+    HUMA_TO_ENTRA,
+    MISSING_VALUE,
+    OUT_ASK,
+    OUT_WRITE_ENTRA,
+    OUT_WRITE_HUMA,
+    PENDING,
+    RESOLVE_CONFLICT,
+    UPDATE_ENTRA,
+    UPDATE_HUMA,
+)
+
+_NULL = pl.lit(None, pl.String)
+
+
+def _entra_block() -> pl.Expr:
+    return (
+        pl.when(pl.col("entra_on_premises"))
+        .then(pl.lit("the Entra user is synchronised from on-premises AD; change it there"))
+        .otherwise(_NULL)
+    )
+
+
+def _huma_block() -> pl.Expr:
+    field, e = pl.col("field"), pl.col("e")
+    country_ok = pl.col("e_country").is_in(sorted(ISO_3166_ALPHA2)).fill_null(value=False)
+    return (
+        pl.when((field == ADDRESS) & ~country_ok)
+        .then(
+            pl.format(
+                "Entra's country {} is not an ISO 3166-1 alpha-2 code; Huma takes no such address",
+                pl.col("e_country").fill_null("(empty)"),
+            )
+        )
+        .when((field == ADDRESS) & ~pl.col("e_address_complete"))
+        .then(pl.lit("Huma needs line 1, postal code, city and country of an address"))
+        .when(field.is_in([GIVEN_NAME, FAMILY_NAME]) & e.is_null())
+        .then(pl.format("{} is required in Huma and cannot be emptied", field))
+        .otherwise(_NULL)
+    )
+
+
+def _reason(policy: Policy) -> pl.Expr:
+    field, case = pl.col("field"), pl.col("case")
+    initial = pl.col("field").replace_strict(dict(policy.initial_direction), return_dtype=pl.String)
+    return (
+        pl.when(pl.col("gated"))
+        .then(pl.format("{} changed in Huma after the connection was activated", field))
+        .when(case == HUMA_CHANGED)
+        .then(
+            pl.format(
+                "Huma changed {} since both sides agreed; Huma's changes flow to Entra", field
+            )
+        )
+        .when(case == ENTRA_CHANGED)
+        .then(
+            pl.format(
+                "Entra changed {} since both sides agreed; it comes into Huma on approval", field
+            )
+        )
+        .when(case == BOTH_CHANGED)
+        .then(
+            pl.format("both sides changed {} since they agreed; a person chooses the side", field)
+        )
+        .when(case == FIRST_SYNC)
+        .then(
+            pl.format(
+                "first sync: Huma and Entra differ on {}; initial direction: {}", field, initial
+            )
+        )
+        .when((case == MISSING_VALUE) & pl.col("e").is_null())
+        .then(pl.format("first sync: {} is empty in Entra; filled from Huma", field))
+        .otherwise(pl.format("first sync: {} is empty in Huma; filled from Entra", field))
+    )
+
+
+def pair_candidates(decided: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Candidate plan rows for the decided differences that write (or ask to write) something.
+
+    Args:
+        decided: Output of `decide.decide`.
+        policy: The connection's policy (auto-apply of Entra → Huma writes).
+
+    Returns:
+        `SYNC_PLAN_SCHEMA` rows (null `change_id`), one field each.
+    """
+    rows = decided.filter(pl.col("outcome").is_in([OUT_WRITE_ENTRA, OUT_WRITE_HUMA, OUT_ASK]))
+    entra_block, huma_block = pl.col("entra_block"), pl.col("huma_block")
+    outcome = pl.col("outcome")
+    # A two-way question with one unwritable side becomes a yes/no question about the other side.
+    settled = (
+        pl.when((outcome == OUT_ASK) & entra_block.is_not_null() & huma_block.is_null())
+        .then(pl.lit(OUT_WRITE_HUMA))
+        .when((outcome == OUT_ASK) & huma_block.is_not_null() & entra_block.is_null())
+        .then(pl.lit(OUT_WRITE_ENTRA))
+        .otherwise(outcome)
+    )
+    blocked_reason = (
+        pl.when(outcome == OUT_WRITE_ENTRA)
+        .then(entra_block)
+        .when(outcome == OUT_WRITE_HUMA)
+        .then(huma_block)
+        .when(entra_block.is_not_null() & huma_block.is_not_null())
+        .then(pl.format("{}; {}", huma_block, entra_block))
+        .otherwise(_NULL)
+    )
+    auto_huma = policy.auto_apply_entra_to_huma
+    status = (
+        pl.when(pl.col("blocked_reason").is_not_null())
+        .then(pl.lit(BLOCKED))
+        .when(pl.col("asks_person") | (outcome == OUT_ASK))
+        .then(pl.lit(PENDING))
+        .when(outcome == OUT_WRITE_HUMA)
+        .then(pl.lit(AUTO_APPROVED if auto_huma else PENDING))
+        .otherwise(pl.lit(AUTO_APPROVED))
+    )
+    one = one_entry_object(pl.col("field"), pl.col("h_json"))
+    other = one_entry_object(pl.col("field"), pl.col("e_json"))
+    return (
+        rows.with_columns(entra_block=_entra_block(), huma_block=_huma_block())
+        .with_columns(outcome=settled)
+        .with_columns(blocked_reason=blocked_reason, huma_values=one, entra_values=other)
+        .with_columns(status=status)
+        .select(
+            pl.lit(None, pl.String).alias("change_id"),
+            pl.when(outcome == OUT_WRITE_ENTRA)
+            .then(pl.lit(UPDATE_ENTRA))
+            .when(outcome == OUT_WRITE_HUMA)
+            .then(pl.lit(UPDATE_HUMA))
+            .otherwise(pl.lit(RESOLVE_CONFLICT))
+            .alias("action"),
+            pl.when(outcome == OUT_WRITE_ENTRA)
+            .then(pl.lit(HUMA_TO_ENTRA))
+            .when(outcome == OUT_WRITE_HUMA)
+            .then(pl.lit(ENTRA_TO_HUMA))
+            .otherwise(_NULL)
+            .alias("direction"),
+            "huma_id",
+            "entra_id",
+            "email_key",
+            pl.concat_list(pl.col("field")).alias("fields"),
+            "huma_values",
+            "entra_values",
+            pl.when(outcome == OUT_WRITE_ENTRA)
+            .then(pl.col("entra_values"))
+            .when(outcome == OUT_WRITE_HUMA)
+            .then(pl.col("huma_values"))
+            .otherwise(_NULL)
+            .alias("from_values"),
+            pl.when(outcome == OUT_WRITE_ENTRA)
+            .then(pl.col("huma_values"))
+            .when(outcome == OUT_WRITE_HUMA)
+            .then(pl.col("entra_values"))
+            .otherwise(_NULL)
+            .alias("to_values"),
+            _reason(policy).alias("reason"),
+            "status",
+            "blocked_reason",
+            "decision_kind",
+            pl.lit(None, SYNC_PLAN_SCHEMA["decided_at"]).alias("decided_at"),
+            pl.lit(None, pl.String).alias("decided_by"),
+        )
+    )

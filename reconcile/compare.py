@@ -1,0 +1,154 @@
+"""Field-level comparison of linked pairs: one long row per pair and differing field.
+
+Most pairs agree on every field, so the comparison first keeps only pairs with any difference
+(cheap typed comparisons over the whole frame) and builds canonical texts and the baseline join
+for those alone. A field a payload did not return (unknown, SPEC §5) is never compared.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from reconcile.fields import UNITS, unit_json, unit_text, unit_unknown
+from reconcile.frames import ADDRESS_CITY, ADDRESS_COUNTRY, ADDRESS_LINE1, ADDRESS_POSTAL_CODE
+from reconcile.frames import MAPPED_FIELDS as _MAPPED
+from reconcile.state import baseline_rows
+
+#: Columns of the long difference frame (before the baseline join).
+DIFF_COLUMNS = (
+    "huma_id",
+    "entra_id",
+    "email_key",
+    "field",
+    "h",
+    "e",
+    "h_json",
+    "e_json",
+    "entra_on_premises",
+    "e_country",
+    "e_address_complete",
+)
+
+
+def pair_frame(
+    pairs: pl.DataFrame, huma_valid: pl.DataFrame, entra_valid: pl.DataFrame
+) -> pl.LazyFrame:
+    """Both users of every pair side by side: Huma columns prefixed `h_`, Entra ones `e_`.
+
+    Args:
+        pairs: `huma_id`, `entra_id` of present, valid pairs.
+        huma_valid: Valid Huma users.
+        entra_valid: Valid in-scope Entra users.
+
+    Returns:
+        A lazy frame with `huma_id`, `entra_id`, `active`, `account_enabled`,
+        `entra_on_premises`, `h_email_key`, `e_email_key`, `h_<field>`, `e_<field>`,
+        `h_unknown`, `e_unknown`.
+    """
+    huma = huma_valid.lazy().select(
+        "huma_id",
+        "active",
+        pl.col("email_key").alias("h_email_key"),
+        *(pl.col(name).alias(f"h_{name}") for name in _MAPPED),
+        pl.col("unknown_fields").alias("h_unknown"),
+    )
+    entra = entra_valid.lazy().select(
+        "entra_id",
+        "account_enabled",
+        pl.col("on_premises_sync_enabled").fill_null(value=False).alias("entra_on_premises"),
+        pl.col("email_key").alias("e_email_key"),
+        *(pl.col(name).alias(f"e_{name}") for name in _MAPPED),
+        pl.col("unknown_fields").alias("e_unknown"),
+    )
+    return pairs.lazy().join(huma, on="huma_id").join(entra, on="entra_id")
+
+
+def _differs(unit_columns: tuple[str, ...]) -> pl.Expr:
+    return pl.any_horizontal(pl.col(f"h_{c}").ne_missing(pl.col(f"e_{c}")) for c in unit_columns)
+
+
+def differing_pairs(pairs: pl.LazyFrame) -> pl.DataFrame:
+    """The pairs (full width) that need a look: a differing field or email key, a deactivated
+    Huma user (locked) or a disabled Entra user (reported)."""
+    any_field = pl.any_horizontal(_differs(unit.columns) for unit in UNITS)
+    email = pl.col("h_email_key").ne_missing(pl.col("e_email_key"))
+    lifecycle = ~pl.col("active") | ~pl.col("account_enabled").fill_null(value=True)
+    # Streaming keeps the million-row join from being materialised before the filter.
+    return pairs.filter(any_field | email | lifecycle).collect(engine="streaming")
+
+
+def field_differences(differing: pl.DataFrame) -> pl.DataFrame:
+    """One row per differing pair and field whose value both payloads returned.
+
+    Args:
+        differing: Output of `differing_pairs`.
+
+    Returns:
+        `DIFF_COLUMNS`: canonical texts `h`/`e`, their JSON literals, and what the Entra → Huma
+        address rule needs (`e_country`, `e_address_complete`).
+    """
+    complete = pl.all_horizontal(
+        pl.col(f"e_{c}").is_not_null()
+        for c in (ADDRESS_LINE1, ADDRESS_POSTAL_CODE, ADDRESS_CITY, ADDRESS_COUNTRY)
+    )
+    parts = []
+    for unit in UNITS:
+        known = ~unit_unknown(unit, "h_unknown") & ~unit_unknown(unit, "e_unknown")
+        rows = differing.lazy().filter(_differs(unit.columns) & known)
+        parts.append(
+            rows.select(
+                "huma_id",
+                "entra_id",
+                pl.col("h_email_key").alias("email_key"),
+                pl.lit(unit.name).alias("field"),
+                unit_text(unit, "h_").alias("h"),
+                unit_text(unit, "e_").alias("e"),
+                "entra_on_premises",
+                pl.col(f"e_{ADDRESS_COUNTRY}").alias("e_country"),
+                complete.alias("e_address_complete"),
+            ).with_columns(
+                unit_json(unit.name, pl.col("h")).alias("h_json"),
+                unit_json(unit.name, pl.col("e")).alias("e_json"),
+            )
+        )
+    return pl.concat(parts).select(DIFF_COLUMNS).collect()
+
+
+def email_mismatches(differing: pl.DataFrame) -> pl.DataFrame:
+    """Linked pairs whose email keys differ: `huma_id`, `entra_id`, `h`, `e` (the two keys)."""
+    return differing.filter(pl.col("h_email_key").ne_missing(pl.col("e_email_key"))).select(
+        "huma_id",
+        "entra_id",
+        pl.col("h_email_key").alias("email_key"),
+        pl.col("h_email_key").alias("h"),
+        pl.col("e_email_key").alias("e"),
+    )
+
+
+def with_baseline(diffs: pl.DataFrame, baseline: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Attach each difference's kept baseline row (B and the last-seen values).
+
+    Args:
+        diffs: Output of `field_differences`.
+        baseline: The kept baseline (`BASELINE_SCHEMA`), eager or lazy.
+
+    Returns:
+        `diffs` plus `has_row`, `has_agreed` (never null), `agreed`, `huma_seen`.
+    """
+    # Only the (few) differing users' rows of the (large) baseline are read.
+    relevant = baseline_rows(baseline, diffs.get_column("huma_id"))
+    return diffs.join(
+        relevant.select(
+            "huma_id",
+            "field",
+            pl.lit(value=True).alias("has_row"),
+            "has_agreed",
+            "agreed",
+            "huma_seen",
+        ),
+        on=["huma_id", "field"],
+        how="left",
+    ).with_columns(
+        pl.col("has_row").fill_null(value=False),
+        pl.col("has_agreed").fill_null(value=False),
+    )

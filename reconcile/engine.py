@@ -1,0 +1,156 @@
+"""`plan_run`: the whole reconciliation of one run, from two snapshots and the kept state to a plan.
+
+Pure: frames in, frames out, no I/O, no clock, no randomness. The same inputs give equal frames.
+Pipeline: scope → validate → match → compare and decide (§5) → lifecycle (§6) → uniqueness →
+group and identify → people's decisions → guards (§7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from reconcile import compare, creates, guards, lifecycle, rows
+from reconcile.changes import pair_candidates
+from reconcile.context import RunContext
+from reconcile.decide import decide
+from reconcile.decisions import apply_decisions
+from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA, require_schema
+from reconcile.matching import match_users
+from reconcile.policy import Policy
+from reconcile.reporting import conflicts_frame, field_diffs_frame
+from reconcile.scope import in_scope
+from reconcile.state import SyncState
+from reconcile.uniqueness import block_duplicates
+from reconcile.validation import validate_snapshots
+from reconcile.vocabulary import CREATE_HUMA
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Everything one planning run produces (schemas in `reconcile.outputs`).
+
+    Attributes:
+        huma_users: The valid Huma users (`HUMA_USERS_SCHEMA`).
+        entra_users: The valid in-scope Entra users (`ENTRA_USERS_SCHEMA`).
+        validation_failures: Users held out, one row per failed check.
+        user_links: Links after matching (`LINKS_SCHEMA`); creates add theirs in `next_state`.
+        field_diffs: One row per linked pair and differing field.
+        conflicts: Fields both sides changed, and email mismatches of linked pairs.
+        sync_plan: One row per intended change.
+        guard_trips: Guards that tripped (enforced or overridden).
+        notices: Users left alone on purpose (locked, deleted, disabled, out of scope).
+    """
+
+    huma_users: pl.DataFrame
+    entra_users: pl.DataFrame
+    validation_failures: pl.DataFrame
+    user_links: pl.DataFrame
+    field_diffs: pl.DataFrame
+    conflicts: pl.DataFrame
+    sync_plan: pl.DataFrame
+    guard_trips: pl.DataFrame
+    notices: pl.DataFrame
+
+    @property
+    def writes_stopped(self) -> bool:
+        """Whether a guard stopped this run's writes (tripped and not overridden)."""
+        return bool(self.guard_trips.filter(~pl.col("overridden")).height)
+
+
+def plan_run(
+    huma: pl.DataFrame,
+    entra: pl.DataFrame,
+    state: SyncState,
+    policy: Policy,
+    context: RunContext,
+) -> PlanResult:
+    """Plan one run: decide every change SPEC §3-7 calls for, and nothing else.
+
+    Args:
+        huma: The Huma snapshot (`HUMA_USERS_SCHEMA`, every user, deactivated ones included).
+        entra: The Entra snapshot (`ENTRA_USERS_SCHEMA`, guests and disabled users included).
+        state: What the connection kept from earlier runs (`empty_state()` on the first run).
+        policy: The connection's policy.
+        context: The run's time, tenant domains, previous snapshot sizes and guard overrides.
+
+    Returns:
+        The `PlanResult`.
+
+    Raises:
+        ValueError: When a snapshot does not match its schema.
+    """
+    require_schema(huma, HUMA_USERS_SCHEMA, "Huma snapshot")
+    require_schema(entra, ENTRA_USERS_SCHEMA, "Entra snapshot")
+    entra_in_scope = entra.filter(in_scope(policy))
+    huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope)
+    matching = match_users(
+        links=state.links,
+        huma_valid=huma_valid,
+        entra_valid=entra_valid,
+        huma_all_ids=huma.get_column("huma_id"),
+        entra_all_ids=entra.get_column("entra_id"),
+        entra_in_scope_ids=entra_in_scope.get_column("entra_id"),
+        run_at=context.run_at,
+    )
+    pairs = compare.pair_frame(matching.pairs, huma_valid, entra_valid)
+    interesting = compare.differing_pairs(pairs)
+    statuses = interesting.select(
+        "huma_id", "entra_id", pl.col("h_email_key").alias("email_key"), "active", "account_enabled"
+    )
+    unlocked = interesting.filter(pl.col("active"))
+    diffs = compare.with_baseline(compare.field_differences(unlocked), state.baseline)
+    decided = decide(diffs, policy)
+    recreates, deleted_notices = lifecycle.deleted_in_huma(
+        huma_missing=matching.huma_missing,
+        entra_all=entra,
+        entra_valid=entra_valid,
+        baseline=state.baseline,
+        huma_all=huma,
+        policy=policy,
+    )
+    entra_only = matching.entra_only.filter(pl.col("account_enabled").fill_null(value=False))
+    candidates = pl.concat(
+        [
+            pair_candidates(decided, policy),
+            creates.entra_creates(matching.huma_only, entra, policy, context),
+            creates.huma_creates(
+                entra_only,
+                action=CREATE_HUMA,
+                huma_all=huma,
+                policy=policy,
+                reason="in Entra only: create the user in Huma?",
+            ),
+            recreates,
+        ]
+    )
+    planned = rows.with_change_ids(
+        rows.group_automatic_updates(block_duplicates(candidates, huma, entra))
+    )
+    planned = apply_decisions(planned, state.decisions)
+    users_in_scope = matching.pairs.height + matching.huma_only.height + entra_only.height
+    trips = guards.snapshot_trips(
+        huma_count=huma.height, entra_count=entra.height, policy=policy, context=context
+    )
+    trips += guards.mass_change_trips(planned, users_in_scope=users_in_scope, policy=policy)
+    planned, guard_trips = guards.enforce(planned, trips, context)
+    notices = pl.concat(
+        [
+            lifecycle.pair_notices(statuses),
+            lifecycle.entra_missing_notices(matching.entra_missing, huma),
+            deleted_notices,
+        ]
+    ).sort("kind", "email_key", "huma_id", nulls_last=True)
+    mismatches = compare.email_mismatches(unlocked)
+    return PlanResult(
+        huma_users=huma_valid,
+        entra_users=entra_valid,
+        validation_failures=failures,
+        user_links=matching.links,
+        field_diffs=field_diffs_frame(decided, mismatches, planned),
+        conflicts=conflicts_frame(decided, mismatches, planned),
+        sync_plan=rows.sort_plan(planned),
+        guard_trips=guard_trips.sort("guard", "side", nulls_last=True),
+        notices=notices,
+    )

@@ -1,0 +1,134 @@
+"""The two guards of SPEC §7, which stop a run's writes and say why.
+
+* Snapshot guard: a side's snapshot came back partial, or has more than the policy's share fewer
+  users than in the previous run. The snapshot cannot be trusted (users "missing" from it would
+  look deleted), so every row that could still be written or asked about is blocked.
+* Mass-change guard: the run would write to more than the policy's share of the users in scope
+  (and more than its minimum count). Rows that would be written are blocked; questions to people
+  stay pending.
+
+A guard a person overrode for this run (`RunContext.guard_overrides`) is reported, not enforced.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from reconcile.context import RunContext
+from reconcile.outputs import GUARD_TRIPS_SCHEMA
+from reconcile.policy import Policy
+from reconcile.vocabulary import (
+    AWAITING_DECISION,
+    BLOCKED,
+    ENTRA,
+    GUARD_MASS_CHANGE,
+    GUARD_SNAPSHOT_PARTIAL,
+    GUARD_SNAPSHOT_SHRINK,
+    HUMA,
+    WRITABLE_STATUSES,
+)
+
+
+def snapshot_trips(
+    *, huma_count: int, entra_count: int, policy: Policy, context: RunContext
+) -> list[dict[str, object]]:
+    """The snapshot guard's trips (`GUARD_TRIPS_SCHEMA` rows) for this run's snapshot sizes."""
+    trips: list[dict[str, object]] = []
+    sides = (
+        (HUMA, huma_count, context.previous_huma_count, context.huma_partial),
+        (ENTRA, entra_count, context.previous_entra_count, context.entra_partial),
+    )
+    for side, count, previous, partial in sides:
+        if partial:
+            trips.append(
+                {
+                    "guard": GUARD_SNAPSHOT_PARTIAL,
+                    "side": side,
+                    "observed": float(count),
+                    "threshold": None,
+                    "message": f"the {side} snapshot is partial ({count} users read)",
+                }
+            )
+        if previous:
+            shrink = (previous - count) / previous
+            if shrink > policy.snapshot_max_shrink:
+                trips.append(
+                    {
+                        "guard": GUARD_SNAPSHOT_SHRINK,
+                        "side": side,
+                        "observed": shrink,
+                        "threshold": policy.snapshot_max_shrink,
+                        "message": (
+                            f"the {side} snapshot shrank from {previous} to {count} users "
+                            f"({shrink:.1%}, more than {policy.snapshot_max_shrink:.1%})"
+                        ),
+                    }
+                )
+    return trips
+
+
+def mass_change_trips(
+    rows: pl.DataFrame, *, users_in_scope: int, policy: Policy
+) -> list[dict[str, object]]:
+    """The mass-change guard's trip, if the writable rows touch too many users.
+
+    Args:
+        rows: The plan rows.
+        users_in_scope: Everyone the run considered: linked pairs plus users on one side only.
+        policy: Thresholds.
+
+    Returns:
+        Zero or one `GUARD_TRIPS_SCHEMA` row.
+    """
+    writable = rows.filter(pl.col("status").is_in(WRITABLE_STATUSES))
+    changed = writable.select(pl.coalesce("huma_id", "entra_id").n_unique()).item()
+    share = changed / users_in_scope if users_in_scope else 0.0
+    if changed <= policy.mass_change_min_users or share <= policy.mass_change_max_share:
+        return []
+    return [
+        {
+            "guard": GUARD_MASS_CHANGE,
+            "side": None,
+            "observed": share,
+            "threshold": policy.mass_change_max_share,
+            "message": (
+                f"the run would change {changed} of {users_in_scope} users ({share:.1%}, more "
+                f"than {policy.mass_change_max_share:.1%})"
+            ),
+        }
+    ]
+
+
+def enforce(
+    rows: pl.DataFrame, trips: list[dict[str, object]], context: RunContext
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Block the rows the tripped, non-overridden guards stop.
+
+    Args:
+        rows: The plan rows.
+        trips: Trips from `snapshot_trips` and `mass_change_trips`.
+        context: The run's overrides.
+
+    Returns:
+        `(rows, guard_trips)`: rows with guard blocks applied, and the trips as a frame.
+    """
+    frame = pl.DataFrame(
+        [{**trip, "overridden": trip["guard"] in context.guard_overrides} for trip in trips],
+        schema=GUARD_TRIPS_SCHEMA,
+    )
+    enforced = frame.filter(~pl.col("overridden"))
+    snapshot = enforced.filter(pl.col("guard") != GUARD_MASS_CHANGE)
+    mass = enforced.filter(pl.col("guard") == GUARD_MASS_CHANGE)
+    for stopped, statuses in (
+        (snapshot, (*WRITABLE_STATUSES, *AWAITING_DECISION)),
+        (mass, WRITABLE_STATUSES),
+    ):
+        if stopped.height == 0:
+            continue
+        why = "guard: " + "; ".join(stopped.get_column("message").to_list())
+        hit = pl.col("status").is_in(statuses)
+        rows = rows.with_columns(
+            blocked_reason=pl.when(hit).then(pl.lit(why)).otherwise(pl.col("blocked_reason")),
+            status=pl.when(hit).then(pl.lit(BLOCKED)).otherwise(pl.col("status")),
+        )
+    return rows, frame

@@ -1,0 +1,125 @@
+"""Schemas of the frames a planning run returns, and of the apply step's outcomes.
+
+Every frame is built against its schema, so an empty frame still has the right dtypes and the
+history database can store each one 1:1. Values in `*_values` columns are JSON objects mapping a
+field to its canonical value (strings; dates `YYYY-MM-DD`; the address as an object with `city`,
+`country`, `line1`, `postal_code`), keys sorted.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+_TIMESTAMP: Final = pl.Datetime("us", "UTC")
+
+#: One row per failed check: the user is held out of planning and listed (SPEC §4, issue 4.1).
+#: `side`: `huma` / `entra`; `user_id`: the side's id; `rule`: `required`, `unique`,
+#: `max_length`, `iso_country`.
+VALIDATION_FAILURES_SCHEMA: Final = pl.Schema(
+    {
+        "side": pl.String(),
+        "user_id": pl.String(),
+        "email_key": pl.String(),
+        "field": pl.String(),
+        "value": pl.String(),
+        "rule": pl.String(),
+        "message": pl.String(),
+    }
+)
+
+#: One row per linked pair and differing field (both sides known), with the three values, the
+#: SPEC §5 `case`, the engine's `outcome` (see `vocabulary.OUT_*`) and the plan row it fed (if any).
+FIELD_DIFFS_SCHEMA: Final = pl.Schema(
+    {
+        "huma_id": pl.String(),
+        "entra_id": pl.String(),
+        "email_key": pl.String(),
+        "field": pl.String(),
+        "huma_value": pl.String(),
+        "entra_value": pl.String(),
+        "has_agreed": pl.Boolean(),
+        "agreed_value": pl.String(),
+        "case": pl.String(),
+        "outcome": pl.String(),
+        "change_id": pl.String(),
+    }
+)
+
+#: One row per conflict: a field both sides changed since they agreed (`both_changed`), or the
+#: email of a linked pair differing (`email_mismatch`, never written: fix it in one system).
+CONFLICTS_SCHEMA: Final = pl.Schema(
+    {
+        "huma_id": pl.String(),
+        "entra_id": pl.String(),
+        "email_key": pl.String(),
+        "field": pl.String(),
+        "huma_value": pl.String(),
+        "entra_value": pl.String(),
+        "agreed_value": pl.String(),
+        "case": pl.String(),
+        "change_id": pl.String(),
+    }
+)
+
+#: One row per intended change (SPEC §7). `direction` is null only on an undecided
+#: `resolve_conflict` row. `huma_values`/`entra_values`: both sides' current values of `fields`
+#: (for creates, the source side's values); `from_values`: the target's current values;
+#: `to_values`: what is written. `decision_kind` is set on every row that needs a person.
+SYNC_PLAN_SCHEMA: Final = pl.Schema(
+    {
+        "change_id": pl.String(),
+        "action": pl.String(),
+        "direction": pl.String(),
+        "huma_id": pl.String(),
+        "entra_id": pl.String(),
+        "email_key": pl.String(),
+        "fields": pl.List(pl.String()),
+        "huma_values": pl.String(),
+        "entra_values": pl.String(),
+        "from_values": pl.String(),
+        "to_values": pl.String(),
+        "reason": pl.String(),
+        "status": pl.String(),
+        "blocked_reason": pl.String(),
+        "decision_kind": pl.String(),
+        "decided_at": _TIMESTAMP,
+        "decided_by": pl.String(),
+    }
+)
+
+#: One row per guard evaluated that tripped; `overridden` rows were let through by a person.
+GUARD_TRIPS_SCHEMA: Final = pl.Schema(
+    {
+        "guard": pl.String(),
+        "side": pl.String(),
+        "observed": pl.Float64(),
+        "threshold": pl.Float64(),
+        "message": pl.String(),
+        "overridden": pl.Boolean(),
+    }
+)
+
+#: One row per user the plan leaves alone on purpose (locked, deleted, disabled, out of scope).
+NOTICES_SCHEMA: Final = pl.Schema(
+    {
+        "kind": pl.String(),
+        "huma_id": pl.String(),
+        "entra_id": pl.String(),
+        "email_key": pl.String(),
+        "message": pl.String(),
+    }
+)
+
+#: What the apply step reports per plan row it attempted: `status` `applied` or `failed`,
+#: `created_id` the new user's id for a create (set even when a create's follow-up PATCH failed),
+#: `error` the remote error of a failure.
+APPLY_OUTCOMES_SCHEMA: Final = pl.Schema(
+    {
+        "change_id": pl.String(),
+        "status": pl.String(),
+        "created_id": pl.String(),
+        "error": pl.String(),
+    }
+)

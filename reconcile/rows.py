@@ -1,0 +1,107 @@
+"""Final shape of plan rows: automatic updates grouped per user, and stable change ids.
+
+Automatic updates of one user in one direction become one row (one PATCH, which also spares
+Graph's write quota); rows a person decides stay one per field, so each can be decided alone.
+
+`change_id` is the first 32 hex digits of a SHA-256 over the row's connection-independent content:
+action, direction, both user ids, the email key, the fields and the values to write (for an
+undecided conflict, both sides' values). The same change planned twice has the same id; a change
+whose values to write moved gets a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final
+
+import polars as pl
+
+from reconcile.outputs import SYNC_PLAN_SCHEMA
+from reconcile.vocabulary import AUTO_APPROVED, RESOLVE_CONFLICT, UPDATE_ENTRA, UPDATE_HUMA
+
+_SEPARATOR: Final = "\x1f"  # the ASCII unit separator cannot occur in JSON text
+_KEY: Final = ("action", "direction", "huma_id", "entra_id", "email_key")
+
+
+def _merge_objects(column: str) -> pl.Expr:
+    """Join one-field JSON objects (already in key order) into one object."""
+    inner = pl.col(column).str.slice(1, pl.col(column).str.len_chars() - 2)
+    return pl.concat_str(pl.lit("{"), inner.str.join(","), pl.lit("}")).alias(column)
+
+
+def group_automatic_updates(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per user and direction for the automatic updates; other rows unchanged.
+
+    Args:
+        rows: Candidate plan rows, one field each for updates.
+
+    Returns:
+        The rows, automatic updates merged (fields and values in field-name order).
+    """
+    automatic = (pl.col("status") == AUTO_APPROVED) & pl.col("action").is_in(
+        [UPDATE_ENTRA, UPDATE_HUMA]
+    )
+    single = rows.filter(automatic).with_columns(pl.col("fields").list.first().alias("_field"))
+    grouped = (
+        single.sort([*_KEY, "_field"], nulls_last=True)
+        .group_by(_KEY, maintain_order=True)
+        .agg(
+            pl.col("_field").alias("fields"),
+            _merge_objects("huma_values"),
+            _merge_objects("entra_values"),
+            _merge_objects("from_values"),
+            _merge_objects("to_values"),
+            pl.col("reason").str.join("; "),
+            pl.col("decision_kind").first(),
+        )
+        .with_columns(
+            change_id=pl.lit(None, pl.String),
+            status=pl.lit(AUTO_APPROVED),
+            blocked_reason=pl.lit(None, pl.String),
+            decided_at=pl.lit(None, SYNC_PLAN_SCHEMA["decided_at"]),
+            decided_by=pl.lit(None, pl.String),
+        )
+        .select(SYNC_PLAN_SCHEMA.names())
+    )
+    return pl.concat([rows.filter(~automatic), grouped])
+
+
+def _sha(contents: pl.Series) -> pl.Series:
+    return pl.Series(
+        [hashlib.sha256(text.encode()).hexdigest()[:32] for text in contents], dtype=pl.String
+    )
+
+
+def with_change_ids(rows: pl.DataFrame) -> pl.DataFrame:
+    """Fill `change_id` from each row's content (see the module docstring).
+
+    Args:
+        rows: Plan rows.
+
+    Returns:
+        The same rows with `change_id` set.
+    """
+    conflict = pl.col("action") == RESOLVE_CONFLICT
+    written = (
+        pl.when(conflict)
+        .then(pl.concat_str("huma_values", "entra_values", separator=_SEPARATOR))
+        .otherwise(pl.col("to_values"))
+    )
+    content = pl.concat_str(
+        *(pl.col(name).fill_null("") for name in _KEY),
+        pl.col("fields").list.join(","),
+        written.fill_null(""),
+        separator=_SEPARATOR,
+    )
+    return rows.with_columns(change_id=content.map_batches(_sha, return_dtype=pl.String))
+
+
+def sort_plan(rows: pl.DataFrame) -> pl.DataFrame:
+    """The plan's fixed order: email key, action, fields, id (equal input, equal frame)."""
+    return rows.sort(
+        pl.col("email_key"),
+        pl.col("action"),
+        pl.col("fields").list.join(","),
+        pl.col("change_id"),
+        nulls_last=True,
+    )

@@ -1,0 +1,138 @@
+"""The state kept between runs: links, baseline, activation, known deletions, decisions.
+
+The history database persists each frame 1:1 (same columns, same types) and hands them back as a
+`SyncState`; `empty_state()` is the state of a connection's first run. Values in the baseline and
+the decisions are canonical texts (see `reconcile.fields`): dates `YYYY-MM-DD`, the address as one
+unit `address` holding compact sorted JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import polars as pl
+
+from reconcile.frames import empty_frame, require_schema
+
+_TIMESTAMP: Final = pl.Datetime("us", "UTC")
+
+#: One row per linked pair: the same person in both systems (SPEC §4). Never removed, except when
+#: a deleted Huma user is re-created: the link then moves to the new Huma id.
+#: `linked_by`: `email` (matched), or the plan action that created the other side.
+LINKS_SCHEMA: Final = pl.Schema(
+    {
+        "huma_id": pl.String(),
+        "entra_id": pl.String(),
+        "linked_at": _TIMESTAMP,
+        "linked_by": pl.String(),
+    }
+)
+
+#: One row per linked Huma user and field (unit), once both sides' values have been seen.
+#: `has_agreed` false means "no B yet" (then `agreed` is null); true with a null `agreed` means
+#: both sides agreed on an empty value. `huma_seen`/`entra_seen`: each side's value when last seen
+#: (the position rule of SPEC §5 and the deleted-user rule of §6 read them). Links are 1:1, so the
+#: Huma id names the link.
+BASELINE_SCHEMA: Final = pl.Schema(
+    {
+        "huma_id": pl.String(),
+        "field": pl.String(),
+        "has_agreed": pl.Boolean(),
+        "agreed": pl.String(),
+        "huma_seen": pl.String(),
+        "entra_seen": pl.String(),
+    }
+)
+
+#: Zero rows before the connection's first completed run; one row after.
+ACTIVATION_SCHEMA: Final = pl.Schema({"activated_at": _TIMESTAMP})
+
+#: One row per linked Huma user found missing from a complete Huma snapshot (deleted in Huma).
+DELETED_HUMA_USERS_SCHEMA: Final = pl.Schema(
+    {
+        "huma_id": pl.String(),
+        "entra_id": pl.String(),
+        "email_key": pl.String(),
+        "detected_at": _TIMESTAMP,
+    }
+)
+
+#: One row per decision a person made on a plan row. `verdict`: `approve` / `reject`; `winner`
+#: (`huma` / `entra`) names the side that wins a `resolve_conflict` row. `huma_values` and
+#: `entra_values` are the row's values when it was decided (JSON, as in the plan); when either
+#: side has moved since, the decision is stale and the row is asked again.
+DECISIONS_SCHEMA: Final = pl.Schema(
+    {
+        "change_id": pl.String(),
+        "action": pl.String(),
+        "huma_id": pl.String(),
+        "entra_id": pl.String(),
+        "fields": pl.List(pl.String()),
+        "verdict": pl.String(),
+        "winner": pl.String(),
+        "huma_values": pl.String(),
+        "entra_values": pl.String(),
+        "decided_at": _TIMESTAMP,
+        "decided_by": pl.String(),
+    }
+)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """Everything a connection remembers between runs.
+
+    Attributes:
+        links: `LINKS_SCHEMA`.
+        baseline: `BASELINE_SCHEMA`. It may be a `LazyFrame` over storage (seven rows per linked
+            user add up): planning then reads only the rows of users whose fields differ.
+        activation: `ACTIVATION_SCHEMA`.
+        deleted_huma_users: `DELETED_HUMA_USERS_SCHEMA`.
+        decisions: `DECISIONS_SCHEMA`.
+    """
+
+    links: pl.DataFrame
+    baseline: pl.DataFrame | pl.LazyFrame
+    activation: pl.DataFrame
+    deleted_huma_users: pl.DataFrame
+    decisions: pl.DataFrame
+
+    def __post_init__(self) -> None:
+        """Refuse frames that do not match their schemas."""
+        for name, schema in STATE_SCHEMAS.items():
+            require_schema(getattr(self, name), schema, f"state.{name}")
+
+    @property
+    def activated(self) -> bool:
+        """Whether a run has completed before (false on the first run)."""
+        return self.activation.height > 0
+
+
+STATE_SCHEMAS: Final = {
+    "links": LINKS_SCHEMA,
+    "baseline": BASELINE_SCHEMA,
+    "activation": ACTIVATION_SCHEMA,
+    "deleted_huma_users": DELETED_HUMA_USERS_SCHEMA,
+    "decisions": DECISIONS_SCHEMA,
+}
+
+
+def baseline_rows(baseline: pl.DataFrame | pl.LazyFrame, huma_ids: pl.Series) -> pl.DataFrame:
+    """The baseline rows of the given Huma users, read without materialising the rest.
+
+    Args:
+        baseline: The kept baseline, eager or lazy.
+        huma_ids: The users wanted.
+
+    Returns:
+        Their rows (`BASELINE_SCHEMA`).
+    """
+    wanted = pl.col("huma_id").is_in(huma_ids.unique().implode())
+    # Streaming: a lazy scan is filtered batch by batch, never loaded whole.
+    return baseline.lazy().filter(wanted).collect(engine="streaming")
+
+
+def empty_state() -> SyncState:
+    """The state of a connection that has never run: no links, no baseline, no decisions."""
+    return SyncState(**{name: empty_frame(schema) for name, schema in STATE_SCHEMAS.items()})

@@ -1,0 +1,152 @@
+"""Uniqueness over the plan: no write may make two users of one side share a key.
+
+Huma requires phone and employment ID to be unique (SPEC §3, §6); on the Entra side the phone is
+checked too, because a pushed phone an Entra user already has would hold both out of the next
+run (validation demands unique keys on each side). Email is covered where creates are planned.
+
+The check is conservative so that *any* subset of the remaining rows can be applied safely: a
+value written to a user must differ from every other user's current value on that side (valid or
+not) and from every other value the plan writes to that side. A clash blocks every row involved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import polars as pl
+
+from reconcile.fields import HUMA_UNIQUE_FIELDS
+from reconcile.frames import PHONE
+from reconcile.vocabulary import (
+    BLOCKED,
+    CREATE_ENTRA,
+    CREATE_HUMA,
+    RECREATE_HUMA,
+    REJECTED,
+    RESOLVE_CONFLICT,
+    UPDATE_ENTRA,
+    UPDATE_HUMA,
+)
+
+
+@dataclass(frozen=True)
+class _Side:
+    name: str  # as written in reasons
+    id_column: str
+    writes: tuple[str, ...]  # actions that may write this side
+    creates: tuple[str, ...]
+    source: str  # the plan column holding the values a write to this side sends
+    keys: tuple[str, ...]
+
+
+_HUMA: Final = _Side(
+    "Huma",
+    "huma_id",
+    (UPDATE_HUMA, RESOLVE_CONFLICT, CREATE_HUMA, RECREATE_HUMA),
+    (CREATE_HUMA, RECREATE_HUMA),
+    "entra_values",
+    HUMA_UNIQUE_FIELDS,
+)
+_ENTRA: Final = _Side(
+    "Entra",
+    "entra_id",
+    (UPDATE_ENTRA, RESOLVE_CONFLICT, CREATE_ENTRA),
+    (CREATE_ENTRA,),
+    "huma_values",
+    (PHONE,),
+)
+
+
+def _writes(rows: pl.DataFrame, side: _Side) -> pl.DataFrame:
+    """`row`, `target` (the user written, null for a create), `field`, `value` per write."""
+    live = rows.with_row_index("row").filter(
+        pl.col("action").is_in(side.writes) & ~pl.col("status").is_in([BLOCKED, REJECTED])
+    )
+    parts = [
+        live.filter(pl.col("fields").list.contains(name)).select(
+            "row",
+            pl.when(pl.col("action").is_in(side.creates))
+            .then(pl.lit(None, pl.String))
+            .otherwise(pl.col(side.id_column))
+            .alias("target"),
+            pl.lit(name).alias("field"),
+            # For a conflict: the value this side gets if the other side wins.
+            pl.col(side.source).str.json_path_match(f"$.{name}").alias("value"),
+        )
+        for name in side.keys
+    ]
+    return pl.concat(parts).drop_nulls("value")
+
+
+def _clashes(writes: pl.DataFrame, snapshot: pl.DataFrame, side: _Side) -> pl.DataFrame:
+    """`row`, `clash` (the reason) for every write that clashes."""
+    values = writes.select("field", "value").unique()
+    existing = pl.concat(
+        [
+            snapshot.select(
+                pl.col(side.id_column).alias("holder"),
+                pl.lit(name).alias("field"),
+                pl.col(name).alias("value"),
+            )
+            for name in side.keys
+        ]
+    ).join(values, on=["field", "value"], how="semi")
+    held = (
+        writes.join(existing, on=["field", "value"])
+        .filter(pl.col("target").is_null() | (pl.col("holder") != pl.col("target")))
+        .group_by("row", "field", "value")
+        .agg(pl.col("holder").min())
+        .select(
+            "row",
+            pl.format(
+                "{} {} is already used by {} user {}", "field", "value", pl.lit(side.name), "holder"
+            ).alias("clash"),
+        )
+    )
+    twice = writes.filter(pl.len().over("field", "value") > 1).select(
+        "row",
+        pl.format("{} {} would go to two {} users", "field", "value", pl.lit(side.name)).alias(
+            "clash"
+        ),
+    )
+    return (
+        pl.concat([held, twice])
+        .sort("row", "clash")
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("clash").str.join("; "))
+    )
+
+
+def _block(rows: pl.DataFrame, snapshot: pl.DataFrame, side: _Side) -> pl.DataFrame:
+    writes = _writes(rows, side)
+    if writes.height == 0:
+        return rows
+    clashes = _clashes(writes, snapshot, side)
+    return (
+        rows.with_row_index("row")
+        .join(clashes, on="row", how="left", maintain_order="left")
+        .with_columns(
+            status=pl.when(pl.col("clash").is_not_null())
+            .then(pl.lit(BLOCKED))
+            .otherwise(pl.col("status")),
+            blocked_reason=pl.coalesce("blocked_reason", "clash"),
+        )
+        .drop("row", "clash")
+    )
+
+
+def block_duplicates(
+    rows: pl.DataFrame, huma_all: pl.DataFrame, entra_all: pl.DataFrame
+) -> pl.DataFrame:
+    """Block the plan rows whose writes would make two users of one side share a key.
+
+    Args:
+        rows: Candidate plan rows (`SYNC_PLAN_SCHEMA`).
+        huma_all: The whole Huma snapshot, valid or not.
+        entra_all: The whole Entra snapshot, guests and invalid users included.
+
+    Returns:
+        `rows`, in the same order, with clashing rows `blocked` and the reason given.
+    """
+    return _block(_block(rows, huma_all, _HUMA), entra_all, _ENTRA)
