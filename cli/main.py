@@ -21,6 +21,15 @@ def build_parser() -> argparse.ArgumentParser:
         "lines, the environment a client needs to reach them.",
     )
     add_up_arguments(emulators)
+    demo = commands.add_parser(
+        "demo",
+        help="start the emulators with a generated company and show what a run would do",
+        description="The embedded default: emulators of Huma and Entra ID / Graph, a generated "
+        "company, the real clients and the reconciliation engine.",
+    )
+    from cli.demo import add_arguments as add_demo_arguments
+
+    add_demo_arguments(demo)
     return parser
 
 
@@ -30,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         from emulators.cli import run_up
 
         return run_up(args)
+    if args.command == "demo":
+        from cli.demo import run as run_demo
+
+        return run_demo(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 
