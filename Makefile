@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 # Bytecode compiled at install: `import dagster` costs 1.8 s per start without it.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint format sync bench-emulators
+.PHONY: demo test lint format sync bench bench-emulators
 
 demo: sync
 	$(UV) run --no-sync huma-entra-sync demo
@@ -28,8 +28,15 @@ format: sync
 sync: $(UV)
 	$(UV) sync --frozen
 
+# Benchmarks print tables; they take minutes and are not part of CI.
+bench: sync
+	$(UV) run --no-sync python -m benchmarks.engine
+	$(UV) run --no-sync python -m benchmarks.snapshots
+	$(UV) run --no-sync python -m benchmarks.graph_writes
+
 bench-emulators: sync
-	$(UV) run --no-sync python -m benchmarks.emulators
+	$(UV) run --no-sync python -m benchmarks.emulators_huma
+	$(UV) run --no-sync python -m benchmarks.emulators_graph
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
