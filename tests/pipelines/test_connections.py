@@ -1,0 +1,148 @@
+"""Connections come from a documented file or from the environment, and never carry a secret.
+
+Pins: a file declares several connections with their own credentials (by variable name), policy,
+recipients and schedule; secrets written in the file, unknown keys, bad names and bad policies
+are refused with the connection and key named; variables are read when a run needs them, not
+when the file loads, and a missing one is named; without a file, one `default` connection comes
+from SPEC §11's variables.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pipelines.connections import ConnectionsError, load_connections
+
+TWO_CONNECTIONS = """
+connections:
+  fjordline:
+    huma:
+      client_id_env: FJ_HUMA_ID
+      client_secret_env: FJ_HUMA_SECRET
+    entra:
+      tenant_id: 5b3c0000-0000-4000-8000-000000000001
+      client_id: 7a1d0000-0000-4000-8000-000000000002
+      client_secret_env: FJ_ENTRA_SECRET
+    report:
+      recipients: [it@fjordline.no, hr@fjordline.no]
+      sender: sync@fjordline.no
+    schedule: {cron: "30 1 * * *", timezone: Europe/Oslo}
+    policy:
+      create_entra_users_automatically: true
+      huma_default_group_id: g-1
+  havbris:
+    huma:
+      base_url: https://huma.example
+      client_id_env: HB_HUMA_ID
+      client_secret_env: HB_HUMA_SECRET
+    entra:
+      tenant_id_env: HB_TENANT
+      client_id_env: HB_CLIENT
+      client_secret_env: HB_ENTRA_SECRET
+"""
+
+
+def _file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "connections.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_file_declares_several_connections(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FJ_HUMA_SECRET", "s3cret")
+
+    fjordline, havbris = load_connections(_file(tmp_path, TWO_CONNECTIONS))
+
+    assert (fjordline.name, havbris.name) == ("fjordline", "havbris")
+    assert fjordline.huma.client_secret.resolve("x") == "s3cret"
+    assert fjordline.entra.tenant_id.resolve("x") == "5b3c0000-0000-4000-8000-000000000001"
+    assert fjordline.report.resolved("x") == (
+        ("it@fjordline.no", "hr@fjordline.no"),
+        "sync@fjordline.no",
+    )
+    assert (fjordline.cron, fjordline.timezone) == ("30 1 * * *", "Europe/Oslo")
+    assert fjordline.policy.create_entra_users_automatically
+    assert fjordline.resolved_policy().huma_default_group_id == "g-1"
+    assert not havbris.policy.create_entra_users_automatically
+    assert (havbris.cron, havbris.timezone) == ("0 2 * * *", "UTC")
+    assert havbris.huma.base_url.resolve("x") == "https://huma.example"
+
+
+def test_variables_are_read_when_needed_and_a_missing_one_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("HB_ENTRA_SECRET", raising=False)
+    [_, havbris] = load_connections(_file(tmp_path, TWO_CONNECTIONS))  # loads without it
+
+    with pytest.raises(ConnectionsError, match="HB_ENTRA_SECRET is not set"):
+        havbris.entra.client_secret.resolve("connection havbris: entra client secret")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            TWO_CONNECTIONS.replace("client_secret_env: FJ_HUMA_SECRET", "client_secret: abc"),
+            "secrets are never written in the file",
+            id="secret-in-the-file",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace("report:", "reprot:"),
+            "unknown keys ['reprot']",
+            id="typo-in-a-section-name",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace("fjordline:", "Fjord Line:"),
+            "lower case",
+            id="bad-connection-name",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace("create_entra_users_automatically: true", "create_users: true"),
+            "fjordline', policy",
+            id="unknown-policy-key",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace("      client_id_env: HB_HUMA_ID\n", ""),
+            "client_id (or client_id_env) is required",
+            id="missing-client-id",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace(
+                "tenant_id_env: HB_TENANT", "tenant_id_env: HB_TENANT\n      tenant_id: x"
+            ),
+            "not both",
+            id="literal-and-env",
+        ),
+        pytest.param("connections: {}\n", "must map names", id="no-connections"),
+    ],
+)
+def test_a_bad_file_is_refused_with_the_place_named(tmp_path, text: str, message: str) -> None:
+    with pytest.raises(ConnectionsError, match=re.escape(message)):
+        load_connections(_file(tmp_path, text))
+
+
+def test_without_a_file_one_default_connection_comes_from_the_environment(monkeypatch) -> None:
+    environ = {
+        "HUMA_BASE_URL": "https://huma.local",
+        "HUMA_CLIENT_ID": "id",
+        "HUMA_CLIENT_SECRET": "s",
+        "ENTRA_TENANT_ID": "t",
+        "ENTRA_CLIENT_ID": "c",
+        "ENTRA_CLIENT_SECRET": "e",
+        "REPORT_TO": "a@x.no, b@x.no",
+        "HUMA_DEFAULT_GROUP_ID": "g-9",
+    }
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    [default] = load_connections(None)
+
+    assert default.name == "default"
+    assert default.huma.base_url.resolve("x") == "https://huma.local"
+    assert default.entra.client_secret.resolve("x") == "e"
+    assert default.entra.authority_host.resolve("x") == "https://login.microsoftonline.com"
+    assert default.report.resolved("x")[0] == ("a@x.no", "b@x.no")
+    assert default.resolved_policy().huma_default_group_id == "g-9"
+    monkeypatch.setenv("HUMA_CLIENT_SECRET", "rotated")
+    assert default.huma.client_secret.resolve("x") == "rotated"  # read at run time
