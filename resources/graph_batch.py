@@ -47,6 +47,7 @@ class GraphWriteOutcome:
         ok: whether the change is in Graph now.
         status: Graph's status for the last attempt (None when no answer ever arrived).
         code / message / request_id: Graph's error, for failures.
+        detail_codes: the error's `details[].code` (e.g. `ObjectConflict` for a taken UPN).
         body: the created object, for a successful POST.
         attempts: how many times it was sent.
         verified: the answer was lost and the outcome was established by re-reading the target.
@@ -61,6 +62,7 @@ class GraphWriteOutcome:
     body: Mapping[str, Any] | None = None
     attempts: int = 0
     verified: bool = False
+    detail_codes: tuple[str, ...] = ()
 
 
 class BatchExecutor:
@@ -219,6 +221,7 @@ def _failure(
         message=error["message"],
         request_id=error["request_id"],
         attempts=attempts[write.key],
+        detail_codes=error["detail_codes"],
     )
 
 
