@@ -209,7 +209,7 @@ def test_open_intents_of_an_interrupted_run_are_settled_by_re_reading(outside, r
                 "system": w.system,
                 "operation": w.operation,
                 "target_id": w.target_id,
-                "request": __import__("orjson").dumps(w.journal_request()).decode(),
+                "request": orjson.dumps(w.journal_request()).decode(),
             }
             for w in pending
         ]
