@@ -59,7 +59,8 @@ def _duration(span: timedelta) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
-def _environment(*, html: bool) -> jinja2.Environment:
+def environment(*, html: bool) -> jinja2.Environment:
+    """The templates' environment: `StrictUndefined` always, escaping only for HTML."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=html,
@@ -74,8 +75,8 @@ def _environment(*, html: bool) -> jinja2.Environment:
     return env
 
 
-_HTML_ENV: Final = _environment(html=True)
-_TEXT_ENV: Final = _environment(html=False)
+_HTML_ENV: Final = environment(html=True)
+_TEXT_ENV: Final = environment(html=False)
 
 
 def summary(report: RunReport) -> str:
