@@ -157,6 +157,7 @@ def test_both_parts_carry_counts_decisions_and_failures() -> None:
         assert "Request_BadRequest" in part
         assert "req-42" in part
         assert "run-1" in part
+    assert "\n\nHow to decide" in rendered.text
 
 
 def test_names_and_remote_messages_escaped_in_html_verbatim_in_text() -> None:
