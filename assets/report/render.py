@@ -1,0 +1,146 @@
+"""`render_report`: a `RunReport` → the email's subject, HTML and text parts, and the CSV.
+
+Pure. Both templates run under `StrictUndefined`, so a misspelt name fails the render instead
+of leaving a blank; the HTML environment escapes every value (names and remote messages are
+data from outside), the text one does not (plain text has nothing to escape, and `&lt;` there
+would only garble a name).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+import jinja2
+
+from assets.report import labels
+from assets.report.attachment import csv_bytes
+from assets.report.model import MODE_DRY_RUN, MODE_ROLLBACK, OUTCOME_FAILED, RunReport
+from reconcile.vocabulary import GUARD_MASS_CHANGE
+
+TEMPLATES: Final = Path(__file__).parent / "templates"
+PRODUCT: Final = "Huma ↔ Entra ID"
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """The rendered report: what the message carries and what is kept as files per run."""
+
+    subject: str
+    html: str
+    text: str
+    csv_name: str
+    csv_bytes: bytes
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character (newlines included) turned into one space."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _duration(span: timedelta) -> str:
+    seconds = max(0, round(span.total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def environment(*, html: bool) -> jinja2.Environment:
+    """The templates' environment: `StrictUndefined` always, escaping only for HTML."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=html,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["label"] = labels.label
+    env.filters["when"] = _when
+    env.filters["plural"] = _plural
+    return env
+
+
+_HTML_ENV: Final = environment(html=True)
+_TEXT_ENV: Final = environment(html=False)
+
+
+def summary(report: RunReport) -> str:
+    """The outcome at a glance: what the subject says after the connection's name."""
+    waiting = f"{report.waiting} waiting for you" if report.waiting else ""
+    if report.outcome == OUTCOME_FAILED:
+        parts = ["the run failed", waiting]
+    elif report.writes_stopped:
+        stopped = {
+            "mass-change guard" if trip.guard == GUARD_MASS_CHANGE else "snapshot guard"
+            for trip in report.guard_trips
+            if not trip.overridden
+        }
+        parts = [f"stopped by the {' and the '.join(sorted(stopped))}, nothing written", waiting]
+    else:
+        changes = _plural(report.applied, "change")
+        if report.mode == MODE_DRY_RUN:
+            done = f"{changes} would be applied" if report.applied else ""
+        elif report.mode == MODE_ROLLBACK:
+            done = f"{changes} rolled back" if report.applied else ""
+        else:
+            done = f"{changes} applied" if report.applied else ""
+        failed = f"{report.failed} failed" if report.failed else ""
+        parts = [done, waiting, failed]
+        if not any(parts):
+            parts = ["in agreement, nothing to do"]
+    return ", ".join(part for part in parts if part)
+
+
+def subject(report: RunReport) -> str:
+    """The subject line, e.g. `Huma ↔ Entra ID (acme): 12 changes applied, 3 waiting for you`."""
+    mode = {MODE_DRY_RUN: ", dry run", MODE_ROLLBACK: ", rollback"}.get(report.mode, "")
+    return one_line(f"{PRODUCT} ({report.connection}){mode}: {summary(report)}")
+
+
+def csv_name(report: RunReport) -> str:
+    """The attachment's file name: connection and run id, reduced to safe characters."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{report.connection}-{report.run_id}").strip("-.")
+    return f"huma-entra-sync-{safe or 'run'}.csv"
+
+
+def render_report(report: RunReport) -> RenderedEmail:
+    """Render the email of one run.
+
+    Args:
+        report: The run's report model.
+
+    Returns:
+        The subject (one line), the HTML and text bodies, and the CSV attachment.
+
+    Raises:
+        jinja2.UndefinedError: A template names something the model does not have.
+    """
+    context = {
+        "report": report,
+        "product": PRODUCT,
+        "summary": summary(report),
+        "duration": _duration(report.ended_at - report.started_at),
+        "csv_name": csv_name(report),
+    }
+    return RenderedEmail(
+        subject=subject(report),
+        html=_HTML_ENV.get_template("report.html.j2").render(context),
+        text=_TEXT_ENV.get_template("report.txt.j2").render(context),
+        csv_name=context["csv_name"],
+        csv_bytes=csv_bytes(report),
+    )

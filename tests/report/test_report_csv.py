@@ -1,0 +1,115 @@
+"""The CSV attachment: every failure, decision waiting and blocked change, safe in a spreadsheet.
+
+Pins: a cell that starts like a formula (`=`, `+`, `-`, `@`, tab, CR, LF, and their full-width
+forms) gets a leading `'`, whatever column it is in (names and remote messages included); other
+cells are untouched; the file is UTF-8 with a BOM and reads back through `csv` row for row,
+with every row of the sections the email caps.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from assets.report.attachment import COLUMNS, neutralise
+from assets.report.render import render_report
+from tests.report.report_frames import outcome, outcomes, plan, plan_row, report_of
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        pytest.param('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")', id="equals"),
+        pytest.param("+4790000001", "'+4790000001", id="plus"),
+        pytest.param("-2+3", "'-2+3", id="minus"),
+        pytest.param("@SUM(A1)", "'@SUM(A1)", id="at"),
+        pytest.param("\t=1", "'\t=1", id="tab"),
+        pytest.param("\r=1", "'\r=1", id="carriage-return"),
+        pytest.param("\uff1d1+1", "'\uff1d1+1", id="full-width-equals"),
+        pytest.param("Ann Lee", "Ann Lee", id="name"),
+        pytest.param("ann@example.com", "ann@example.com", id="email"),
+        pytest.param("1+1=2", "1+1=2", id="formula-sign-inside"),
+        pytest.param("", "", id="empty"),
+        pytest.param("Åse Øvrebø", "Åse Øvrebø", id="non-ascii"),
+    ],
+)
+def test_neutralise(cell: str, expected: str) -> None:
+    assert neutralise(cell) == expected
+
+
+def _read(data: bytes) -> list[dict[str, str]]:
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_round_trip_with_dangerous_names_and_messages() -> None:
+    pending = plan_row(
+        "n1",
+        "create_entra",
+        "pending",
+        email="new@example.com",
+        fields=("given_name",),
+        huma={"display_name": "=cmd|' /C calc'!A0", "given_name": "=cmd"},
+        kind="create",
+    )
+    failing = plan_row("f1", email="cy@example.com")
+    blocked = plan_row("b1", "create_huma", "blocked", blocked_reason="-no default group")
+    report = report_of(
+        plan(pending, failing, blocked),
+        outcomes(outcome("f1", "failed", error="@SUM(1+1) refused", remote_status=400)),
+    )
+
+    rows = _read(render_report(report).csv_bytes)
+
+    assert [(r["section"], r["change_id"]) for r in rows] == [
+        ("failure", "f1"),
+        ("decision", "n1"),
+        ("blocked", "b1"),
+    ]
+    assert list(rows[0]) == list(COLUMNS)
+    assert rows[0]["error"] == "'@SUM(1+1) refused"
+    assert rows[0]["remote_status"] == "400"
+    assert rows[1]["name"] == "'=cmd|' /C calc'!A0"
+    assert rows[1]["huma_values"] == "given_name: =cmd"
+    assert rows[1]["approve_command"] == (
+        "huma-entra-sync decisions approve --connection acme --id n1"
+    )
+    assert rows[2]["reason"] == "'-no default group"
+    assert rows[0]["user"] == "cy@example.com"
+
+
+def test_every_row_of_a_capped_section() -> None:
+    failed = [plan_row(f"f{i}", email=f"q{i}@example.com") for i in range(6)]
+    results = [outcome(r["change_id"], "failed", error="no") for r in failed]
+
+    rows = _read(
+        render_report(report_of(plan(*failed), outcomes(*results), max_listed=2)).csv_bytes
+    )
+
+    assert [r["change_id"] for r in rows] == [f"f{i}" for i in range(6)]
+
+
+def test_a_conflict_lists_one_approval_per_winning_side() -> None:
+    conflict = plan_row(
+        "c1",
+        "resolve_conflict",
+        "pending",
+        fields=("phone",),
+        huma={"phone": "+4711"},
+        entra={"phone": "+4722"},
+        kind="conflict",
+    )
+
+    [row] = _read(render_report(report_of(plan(conflict))).csv_bytes)
+
+    assert row["approve_command"].splitlines() == [
+        "huma-entra-sync decisions approve --connection acme --id c1 --winner huma",
+        "huma-entra-sync decisions approve --connection acme --id c1 --winner entra",
+    ]
+    assert (row["huma_values"], row["entra_values"]) == ("phone: +4711", "phone: +4722")
+
+
+def test_an_empty_run_has_only_the_header() -> None:
+    assert _read(render_report(report_of()).csv_bytes) == []
