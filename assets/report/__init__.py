@@ -5,7 +5,7 @@
 * `assets.report.render.render_report(report) -> RenderedEmail`: subject, HTML, text, CSV.
 * `assets.report.message.email_message(rendered, sender=, recipients=)`: the message
   `SmtpResource.send` takes; `write_report_files(rendered, directory)` keeps it with the run.
-* `assets.report.results.APPLY_RESULTS_SCHEMA`: what the apply step hands over per change.
+* `assets.apply.results.APPLY_RESULTS_SCHEMA`: what the apply step hands over per change.
 
 No Dagster, no I/O beyond `write_report_files`: the asset that sends the email is a thin wrapper.
 """

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import polars as pl
 
+from assets.apply.results import APPLY_RESULTS_SCHEMA
 from assets.report import commands, sections
 from assets.report.model import (
     MODE_DRY_RUN,
@@ -26,7 +27,6 @@ from assets.report.model import (
     KindCommand,
     RunReport,
 )
-from assets.report.results import APPLY_RESULTS_SCHEMA
 from reconcile.frames import require_schema
 from reconcile.outputs import (
     APPLY_OUTCOMES_SCHEMA,

@@ -9,9 +9,9 @@ from typing import Any, Final
 
 import polars as pl
 
+from assets.apply.results import APPLY_RESULTS_SCHEMA
 from assets.report.build import build_run_report
 from assets.report.model import RunReport
-from assets.report.results import APPLY_RESULTS_SCHEMA
 from reconcile.outputs import (
     GUARD_TRIPS_SCHEMA,
     NOTICES_SCHEMA,
