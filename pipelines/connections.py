@@ -74,7 +74,7 @@ class HumaSettings:
     base_url: Setting
     client_id: Setting
     client_secret: Setting
-    #: The group new Huma users join; overrides the policy's `huma_default_group_id` when set.
+    #: The group new Huma users join (overrides the policy's `huma_default_group_id` when set).
     default_group_id: Setting = Setting()
 
 
@@ -113,13 +113,6 @@ class Connection:
     policy: Policy
     cron: str = DEFAULT_CRON
     timezone: str = DEFAULT_TIMEZONE
-
-    def resolved_policy(self) -> Policy:
-        """The policy, with the default Huma group read now when it comes from the env."""
-        group = self.huma.default_group_id.resolve(f"connection {self.name}: huma default group")
-        if not group:
-            return self.policy
-        return dataclasses.replace(self.policy, huma_default_group_id=group)
 
 
 def load_connections(

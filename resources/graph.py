@@ -34,6 +34,7 @@ class EntraSnapshot:
         complete: whether every page was read (a failure raises, so this is True when returned).
         requests: pages read.
         seconds: wall time of the whole snapshot.
+        verified_domains: the tenant's verified domains (see `GraphResource.verified_domains`).
     """
 
     users: pl.DataFrame
@@ -41,6 +42,7 @@ class EntraSnapshot:
     complete: bool
     requests: int
     seconds: float
+    verified_domains: tuple[str, ...] = ()
 
 
 class GraphResource(ResourceWithSecrets):
@@ -110,7 +112,8 @@ class GraphResource(ResourceWithSecrets):
             self._client = None
 
     def snapshot(self) -> EntraSnapshot:
-        """Every user of the tenant with the properties SPEC §3 maps (guests included)."""
+        """Every user of the tenant with the properties SPEC §3 maps (guests included), and the
+        tenant's verified domains."""
         started = time.perf_counter()
         users: list[dict] = []
         pages = 0
@@ -124,12 +127,14 @@ class GraphResource(ResourceWithSecrets):
             },
             schema={"entra_id": pl.String, "payload": pl.String},
         )
+        frame = entra_users_frame(users)
         return EntraSnapshot(
-            users=entra_users_frame(users),
+            users=frame,
             raw=raw,
             complete=True,
             requests=pages,
             seconds=time.perf_counter() - started,
+            verified_domains=tuple(self.verified_domains(users=frame)),
         )
 
     def verified_domains(self, *, users: pl.DataFrame) -> list[str]:

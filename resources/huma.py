@@ -44,6 +44,8 @@ class HumaResource(ResourceWithSecrets):
     base_url: str = "https://openapi.humahr.com"
     client_id: str
     client_secret: str
+    #: The group users created in Huma join (`POST /users` requires one); overrides the policy's.
+    default_group_id: str | None = None
     max_concurrency: int = 16
     timeout_seconds: float = 30.0
 

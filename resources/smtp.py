@@ -34,7 +34,8 @@ class SmtpResource(ResourceWithSecrets):
 
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"password"})
 
-    host: str
+    #: Empty: no relay configured (reports are then only kept as files).
+    host: str = ""
     port: int = 587
     username: str | None = None
     password: str | None = None

@@ -65,7 +65,7 @@ def test_a_file_declares_several_connections(tmp_path: Path, monkeypatch) -> Non
     )
     assert (fjordline.cron, fjordline.timezone) == ("30 1 * * *", "Europe/Oslo")
     assert fjordline.policy.create_entra_users_automatically
-    assert fjordline.resolved_policy().huma_default_group_id == "g-1"
+    assert fjordline.policy.huma_default_group_id == "g-1"
     assert not havbris.policy.create_entra_users_automatically
     assert (havbris.cron, havbris.timezone) == ("0 2 * * *", "UTC")
     assert havbris.huma.base_url.resolve("x") == "https://huma.example"
@@ -143,6 +143,6 @@ def test_without_a_file_one_default_connection_comes_from_the_environment(monkey
     assert default.entra.client_secret.resolve("x") == "e"
     assert default.entra.authority_host.resolve("x") == "https://login.microsoftonline.com"
     assert default.report.resolved("x")[0] == ("a@x.no", "b@x.no")
-    assert default.resolved_policy().huma_default_group_id == "g-9"
+    assert default.huma.default_group_id.resolve("x") == "g-9"
     monkeypatch.setenv("HUMA_CLIENT_SECRET", "rotated")
     assert default.huma.client_secret.resolve("x") == "rotated"  # read at run time

@@ -1,0 +1,248 @@
+"""The planning step of a connection: validated snapshots, links, diffs, conflicts and the plan.
+
+One multi-asset around `reconcile.engine.plan_run` (pure): it loads the connection's state from the
+history, plans, keeps the outputs with the run, and shows each in the UI. The validated snapshots
+carry blocking checks (schema and unique keys of the rows that go on, with the users held out as
+failure cases); the plan carries warning checks for the guards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandera.errors
+import polars as pl
+
+from assets.keys import (
+    CONFLICTS,
+    ENTRA_USERS,
+    ENTRA_USERS_RAW,
+    FIELD_DIFFS,
+    HISTORY,
+    HUMA_USERS,
+    HUMA_USERS_RAW,
+    SYNC_PLAN,
+    USER_LINKS,
+    VALIDATION_FAILURES,
+)
+from assets.metadata import counts, frame_metadata, markdown_table
+from assets.run_options import run_options
+from reconcile.context import RunContext
+from reconcile.engine import PlanResult, plan_run
+from reconcile.policy import Policy
+from reconcile.state import SyncState
+from reconcile.validation import EntraUsersModel, HumaUsersModel
+from reconcile.vocabulary import GUARD_MASS_CHANGE, GUARD_SNAPSHOT_PARTIAL, GUARD_SNAPSHOT_SHRINK
+from resources.graph import EntraSnapshot
+from resources.huma import HumaSnapshot
+
+SCHEMA_AND_KEYS = "schema_and_unique_keys"
+MASS_CHANGE_GUARD = "mass_change_guard"
+SNAPSHOT_GUARD = "snapshot_guard"
+
+_DESCRIPTIONS = {
+    HUMA_USERS: "One row per valid Huma user: the Huma snapshot without the users validation "
+    "holds out (missing names or email, duplicate email/phone/employment ID, non-ISO country).",
+    ENTRA_USERS: "One row per valid Entra user in scope (members, no guests): the Entra snapshot "
+    "without the users validation holds out.",
+    VALIDATION_FAILURES: "One row per failed check of a held-out user: side, user id, field, "
+    "value, rule and message.",
+    USER_LINKS: "One row per linked pair: the same person in Huma and Entra (Huma id ↔ Entra id).",
+    FIELD_DIFFS: "One row per linked pair and differing field: Huma's, Entra's and the agreed "
+    "value, the case of SPEC §5 and what the engine does about it.",
+    CONFLICTS: "One row per conflict: a field both sides changed since they agreed, or a linked "
+    "pair whose emails differ.",
+    SYNC_PLAN: "One row per intended change: user, fields, from and to values, direction, reason "
+    "and status (auto_approved, pending, blocked, …).",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """What the apply and report steps need from planning: the plan, and what it was made on."""
+
+    result: PlanResult
+    state: SyncState
+    context: RunContext
+
+
+def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
+    """The planning multi-asset of the connection named `connection`."""
+
+    def key(name: str) -> dg.AssetKey:
+        return dg.AssetKey([connection, name])
+
+    outs = {
+        name: dg.AssetOut(
+            key=key(name),
+            description=text,
+            group_name=connection,
+            kinds={"polars"},
+            tags={"connection": connection},
+        )
+        for name, text in _DESCRIPTIONS.items()
+    }
+    checks = [
+        dg.AssetCheckSpec(
+            SCHEMA_AND_KEYS,
+            asset=key(HUMA_USERS),
+            blocking=True,
+            description="The rows that go on match the snapshot schema, with unique "
+            "email, phone and employment ID; held-out users are the failure cases.",
+        ),
+        dg.AssetCheckSpec(
+            SCHEMA_AND_KEYS,
+            asset=key(ENTRA_USERS),
+            blocking=True,
+            description="The rows that go on match the snapshot schema, with unique "
+            "email key, phone and employment ID.",
+        ),
+        dg.AssetCheckSpec(
+            MASS_CHANGE_GUARD,
+            asset=key(SYNC_PLAN),
+            description="The plan changes no more than the policy's share of users.",
+        ),
+        dg.AssetCheckSpec(
+            SNAPSHOT_GUARD,
+            asset=key(SYNC_PLAN),
+            description="Neither snapshot shrank beyond the policy's threshold or "
+            "came back partial.",
+        ),
+    ]
+
+    @dg.multi_asset(
+        name=f"{connection}__plan",
+        outs=outs,
+        ins={
+            "huma_raw": dg.AssetIn(key(HUMA_USERS_RAW)),
+            "entra_raw": dg.AssetIn(key(ENTRA_USERS_RAW)),
+        },
+        required_resource_keys={HISTORY},
+        check_specs=checks,
+    )
+    def plan(context: dg.AssetExecutionContext, huma_raw: HumaSnapshot, entra_raw: EntraSnapshot):
+        history = context.resources.history
+        options = run_options(context.run.tags)
+        state = history.load_state(connection=connection)
+        previous = history.previous_snapshot(connection=connection)
+        run_context = RunContext(
+            run_at=datetime.now(UTC),
+            verified_domains=frozenset(entra_raw.verified_domains),
+            previous_huma_count=previous.huma_count if previous else None,
+            previous_entra_count=previous.entra_count if previous else None,
+            huma_partial=not huma_raw.complete,
+            entra_partial=not entra_raw.complete,
+            guard_overrides=options.guard_overrides,
+        )
+        result = plan_run(huma_raw.users, entra_raw.users, state, policy, run_context)
+        if not options.dry_run:
+            history.record_plan(run_id=context.run_id, connection=connection, result=result)
+        yield from _outputs(result, RunPlan(result, state, run_context))
+        yield from _check_results(connection, result)
+
+    return plan
+
+
+def _outputs(result: PlanResult, run_plan: RunPlan):
+    failures = result.validation_failures
+    yield dg.Output(
+        result.huma_users,
+        HUMA_USERS,
+        metadata=frame_metadata(
+            result.huma_users,
+            held_out=failures.filter(pl.col("side") == "huma")["user_id"].n_unique(),
+        ),
+    )
+    yield dg.Output(
+        result.entra_users,
+        ENTRA_USERS,
+        metadata=frame_metadata(
+            result.entra_users,
+            held_out=failures.filter(pl.col("side") == "entra")["user_id"].n_unique(),
+        ),
+    )
+    yield dg.Output(
+        failures,
+        VALIDATION_FAILURES,
+        metadata=frame_metadata(failures, by=("side", "field", "rule")),
+    )
+    yield dg.Output(
+        result.user_links, USER_LINKS, metadata=frame_metadata(result.user_links, by=("linked_by",))
+    )
+    yield dg.Output(
+        result.field_diffs,
+        FIELD_DIFFS,
+        metadata=frame_metadata(result.field_diffs, by=("field", "case", "outcome")),
+    )
+    yield dg.Output(
+        result.conflicts, CONFLICTS, metadata=frame_metadata(result.conflicts, by=("field", "case"))
+    )
+    plan = result.sync_plan
+    yield dg.Output(
+        run_plan,
+        SYNC_PLAN,
+        metadata=frame_metadata(
+            plan,
+            by=("action", "status"),
+            waiting=plan.filter(pl.col("status").is_in(["pending", "stale"])).height,
+            writes_stopped=result.writes_stopped,
+            notices=dg.MetadataValue.md(markdown_table(counts(result.notices, ("kind",)))),
+        ),
+    )
+
+
+def _check_results(connection: str, result: PlanResult):
+    for side, name, model, frame in (
+        ("huma", HUMA_USERS, HumaUsersModel, result.huma_users),
+        ("entra", ENTRA_USERS, EntraUsersModel, result.entra_users),
+    ):
+        problems = _schema_problems(model, frame)
+        held_out = result.validation_failures.filter(pl.col("side") == side)
+        yield dg.AssetCheckResult(
+            asset_key=dg.AssetKey([connection, name]),
+            check_name=SCHEMA_AND_KEYS,
+            passed=not problems,
+            metadata={
+                "problems": dg.MetadataValue.md(markdown_table(problems)),
+                "held_out_users": held_out["user_id"].n_unique(),
+                "failure_cases": dg.MetadataValue.md(
+                    markdown_table(held_out.select("user_id", "field", "rule", "message"))
+                ),
+            },
+        )
+    trips = result.guard_trips
+    for check, guards in (
+        (MASS_CHANGE_GUARD, (GUARD_MASS_CHANGE,)),
+        (SNAPSHOT_GUARD, (GUARD_SNAPSHOT_SHRINK, GUARD_SNAPSHOT_PARTIAL)),
+    ):
+        tripped = trips.filter(pl.col("guard").is_in(guards))
+        yield dg.AssetCheckResult(
+            asset_key=dg.AssetKey([connection, SYNC_PLAN]),
+            check_name=check,
+            passed=tripped.height == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "trips": dg.MetadataValue.md(
+                    markdown_table(
+                        tripped.select(
+                            "guard", "side", "observed", "threshold", "overridden", "message"
+                        )
+                    )
+                )
+            },
+        )
+
+
+def _schema_problems(model: type, frame: pl.DataFrame) -> pl.DataFrame:
+    """Pandera's failure cases for `frame` (empty when it passes)."""
+    try:
+        model.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        return pl.DataFrame(errors.failure_cases).select(
+            pl.col("column").cast(pl.String),
+            pl.col("check").cast(pl.String),
+            pl.col("failure_case").cast(pl.String),
+        )
+    return pl.DataFrame(schema={"column": pl.String, "check": pl.String, "failure_case": pl.String})

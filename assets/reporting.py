@@ -1,0 +1,112 @@
+"""The report step of a connection: the result email, the files kept with the run, the run closed.
+
+The report is rendered from the plan and the apply step's results (a pure render), kept as files,
+and sent to the connection's recipients. A failed send is recorded with the run and never loses
+the run's results: they are already in the history, and the report is on disk. A dry run keeps
+its report as a file and sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from assets.keys import (
+    APPLIED_CHANGES,
+    HISTORY,
+    REPORTS,
+    SMTP,
+    SYNC_PLAN,
+    SYNC_REPORT,
+    recipients_resource_key,
+)
+from assets.planning import RunPlan
+from assets.report.build import build_run_report
+from assets.report.message import email_message, write_report_files
+from assets.report.render import render_report
+from assets.run_options import run_options
+from resources.errors import RemoteError
+
+logger = logging.getLogger(__name__)
+
+
+def reporting_asset(connection: str) -> dg.AssetsDefinition:
+    """The `sync_report` asset of the connection named `connection`."""
+    recipients_key = recipients_resource_key(connection)
+
+    @dg.asset(
+        key=dg.AssetKey([connection, SYNC_REPORT]),
+        ins={
+            "run_plan": dg.AssetIn(dg.AssetKey([connection, SYNC_PLAN])),
+            "results": dg.AssetIn(dg.AssetKey([connection, APPLIED_CHANGES])),
+        },
+        group_name=connection,
+        required_resource_keys={HISTORY, SMTP, REPORTS, recipients_key},
+        kinds={"email", "jinja"},
+        tags={"connection": connection},
+    )
+    def sync_report(
+        context: dg.AssetExecutionContext, run_plan: RunPlan, results: pl.DataFrame
+    ) -> dg.Output[dict[str, str]]:
+        """One result report per run: counts per action and status, created users, updated
+        fields, failures, decisions waiting, held-out and locked users, guard trips; emailed to
+        the connection's recipients and kept as files (HTML, text, CSV)."""
+        options = run_options(context.run.tags)
+        result = run_plan.result
+        reports = context.resources.reports
+        report = build_run_report(
+            connection=connection,
+            run_id=context.run_id,
+            mode=options.mode,
+            started_at=run_plan.context.run_at,
+            ended_at=datetime.now(UTC),
+            outcome="completed",
+            plan=result.sync_plan,
+            outcomes=results,
+            validation_failures=result.validation_failures,
+            notices=result.notices,
+            guard_trips=result.guard_trips,
+            dagster_run_url=reports.run_url(context.run_id),
+        )
+        rendered = render_report(report)
+        files = write_report_files(rendered, reports.run_folder(connection, context.run_id))
+        email_status = _send(context, rendered, recipients_key, dry_run=options.dry_run)
+        if not options.dry_run:
+            context.resources.history.finish_run(
+                run_id=context.run_id,
+                outcome="completed",
+                report_path=str(files.html),
+                email_status=email_status,
+            )
+        return dg.Output(
+            {"subject": rendered.subject, "html": str(files.html), "email": email_status},
+            metadata={
+                "subject": rendered.subject,
+                "report": dg.MetadataValue.path(str(files.html)),
+                "email": email_status,
+            },
+        )
+
+    return sync_report
+
+
+def _send(
+    context: dg.AssetExecutionContext, rendered, recipients_key: str, *, dry_run: bool
+) -> str:
+    """Send the report; returns what happened, in words (recorded with the run)."""
+    if dry_run:
+        return "not sent: dry run"
+    addresses = getattr(context.resources, recipients_key)
+    smtp = context.resources.smtp
+    if not smtp.host or not addresses.addresses():
+        return "not sent: no mail relay or no recipients configured"
+    try:
+        message = email_message(rendered, sender=addresses.sender, recipients=addresses.addresses())
+        smtp.send(message=message)
+    except (RemoteError, ValueError) as exc:
+        context.log.warning("the report could not be sent: %s", exc)
+        return f"failed: {exc}"
+    return f"sent to {len(addresses.addresses())} recipients"

@@ -1,0 +1,57 @@
+"""What a run is asked to do, read from its tags: a dry run, guard overrides.
+
+Tags rather than per-asset config because every step of a run must agree on them, and because
+they show on the run in the Dagster UI: `huma-entra-sync run --dry-run` and the launchpad set the
+same tags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from reconcile.vocabulary import GUARDS
+
+DRY_RUN_TAG = "huma-entra-sync/dry-run"
+OVERRIDE_GUARDS_TAG = "huma-entra-sync/override-guards"
+CONNECTION_TAG = "huma-entra-sync/connection"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """A run's options.
+
+    Attributes:
+        dry_run: plan and report everything, write nothing (not to Huma, Entra or the history).
+        guard_overrides: guards a person let through for this run (`reconcile.vocabulary.GUARDS`).
+    """
+
+    dry_run: bool = False
+    guard_overrides: frozenset[str] = frozenset()
+
+    @property
+    def mode(self) -> str:
+        return "dry_run" if self.dry_run else "apply"
+
+    def as_tags(self) -> dict[str, str]:
+        """The tags that ask a run for these options."""
+        tags = {DRY_RUN_TAG: "true"} if self.dry_run else {}
+        if self.guard_overrides:
+            tags[OVERRIDE_GUARDS_TAG] = ",".join(sorted(self.guard_overrides))
+        return tags
+
+
+def run_options(tags: Mapping[str, str]) -> RunOptions:
+    """The options a run's tags ask for.
+
+    Raises:
+        ValueError: an override names an unknown guard.
+    """
+    overrides = frozenset(
+        name.strip() for name in tags.get(OVERRIDE_GUARDS_TAG, "").split(",") if name.strip()
+    )
+    unknown = sorted(overrides - set(GUARDS))
+    if unknown:
+        raise ValueError(f"unknown guards {unknown} in {OVERRIDE_GUARDS_TAG}; known: {GUARDS}")
+    dry_run = tags.get(DRY_RUN_TAG, "false").strip().lower() in ("1", "true", "yes")
+    return RunOptions(dry_run=dry_run, guard_overrides=overrides)

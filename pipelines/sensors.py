@@ -1,0 +1,83 @@
+"""The run-failure sensor: a connection's recipients hear about a failed run, with the error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.message import EmailMessage
+
+import dagster as dg
+
+from assets.keys import REPORTS, SMTP, job_name, recipients_resource_key
+from pipelines.connections import Connection
+from resources.errors import RemoteError
+
+
+def failure_message(
+    connection: str,
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    run_id: str,
+    error: str,
+    run_url: str | None,
+) -> EmailMessage:
+    """The email telling a connection's recipients that its run failed, and why."""
+    message = EmailMessage()
+    message["Subject"] = f"Huma ↔ Entra ID ({connection}): the run failed"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Auto-Submitted"] = "auto-generated"
+    lines = [
+        f"The reconciliation run {run_id} of connection {connection} failed before it finished.",
+        "",
+        "Error:",
+        error,
+        "",
+        "Changes that were applied before the failure are recorded in the history; the next run "
+        "settles any change whose outcome is unknown before it sends anything.",
+    ]
+    if run_url:
+        lines += ["", f"The run in Dagster: {run_url}"]
+    message.set_content("\n".join(lines))
+    return message
+
+
+def failure_sensor(
+    connections: Sequence[Connection], jobs: Sequence[dg.UnresolvedAssetJobDefinition]
+) -> dg.SensorDefinition:
+    """One sensor for every connection's job."""
+    by_job = {job_name(c.name): c.name for c in connections}
+
+    @dg.run_failure_sensor(
+        name="email_on_run_failure",
+        monitored_jobs=list(jobs),
+        required_resource_keys={
+            SMTP,
+            REPORTS,
+            *(recipients_resource_key(c.name) for c in connections),
+        },
+        description="Emails a connection's recipients when its run fails, with the error.",
+    )
+    def email_on_run_failure(context: dg.RunFailureSensorContext) -> None:
+        connection = by_job.get(context.dagster_run.job_name)
+        if connection is None:
+            return
+        addresses = getattr(context.resources, recipients_resource_key(connection))
+        smtp = context.resources.smtp
+        if not smtp.host or not addresses.addresses():
+            context.log.info("no mail relay or recipients for %s: nothing sent", connection)
+            return
+        message = failure_message(
+            connection,
+            sender=addresses.sender,
+            recipients=addresses.addresses(),
+            run_id=context.dagster_run.run_id,
+            error=context.failure_event.message or "unknown error",
+            run_url=context.resources.reports.run_url(context.dagster_run.run_id),
+        )
+        try:
+            smtp.send(message=message)
+        except RemoteError as exc:
+            context.log.warning("the failure email for %s could not be sent: %s", connection, exc)
+
+    return email_on_run_failure
