@@ -16,17 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from emulators.data import write_world
-from emulators.launcher import Emulators
-from reconcile.context import RunContext
-from reconcile.engine import plan_run
-from reconcile.policy import Policy
-from reconcile.state import empty_state
-from resources.graph import GraphResource
-from resources.huma import HumaResource
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def _emulated_company(users: int, seed: int) -> Iterator[dict[str, str]]:
+    from emulators.data import write_world
+    from emulators.launcher import Emulators
+
     with tempfile.TemporaryDirectory(prefix="huma-entra-sync-demo-") as folder:
         state_dir = Path(folder)
         huma_state, entra_state = write_world(state_dir, users=users, seed=seed)
@@ -54,6 +50,13 @@ def _emulated_company(users: int, seed: int) -> Iterator[dict[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the process exit code."""
+    from reconcile.context import RunContext
+    from reconcile.engine import plan_run
+    from reconcile.policy import Policy
+    from reconcile.state import empty_state
+    from resources.graph import GraphResource
+    from resources.huma import HumaResource
+
     started = time.perf_counter()
     print(f"Starting the Huma and Entra ID / Graph emulators with {args.users} generated people…")
     with _emulated_company(args.users, args.seed) as env:
@@ -88,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_snapshots(huma: pl.DataFrame, entra: pl.DataFrame, domains: list[str]) -> None:
+    import polars as pl
+
     print("\nSnapshots (read with the real clients)")
     active = huma.filter(pl.col("active")).height
     print(f"  Huma:  {huma.height} people, {active} active, {huma.height - active} deactivated")
@@ -100,6 +105,8 @@ def _print_snapshots(huma: pl.DataFrame, entra: pl.DataFrame, domains: list[str]
 
 
 def _print_plan(result) -> None:
+    import polars as pl
+
     plan = result.sync_plan
     print("\nThe first run's plan (activation: nothing pushed yet without a decision)")
     if plan.height:

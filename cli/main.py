@@ -1,49 +1,54 @@
-"""`huma-entra-sync`: the one console script, for people and cron (SPEC §11)."""
+"""`huma-entra-sync`: the one console script, for people and cron (SPEC §11).
+
+Each command lives in its own module, imported only when that command runs (importing Dagster
+costs a second; `--help` should not).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+
+#: command -> (module, one-line help, description)
+COMMANDS = {
+    "run": (
+        "cli.run",
+        "run a connection's reconciliation now (the job the schedule runs)",
+        "Execute the connection's nightly job in this process, print a summary, and exit "
+        "non-zero when the run fails.",
+    ),
+    "emulators": (
+        "cli.emulators",
+        "run local emulators of Huma and Entra ID / Microsoft Graph until stopped",
+        "Start the Huma and Entra/Graph emulators over HTTPS and print, as export lines, the "
+        "environment a client needs to reach them.",
+    ),
+    "demo": (
+        "cli.demo",
+        "start the emulators with a generated company and show what a run does",
+        "The embedded default: emulators of Huma and Entra ID / Graph, a generated company, the "
+        "real clients and the reconciliation engine.",
+    ),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emulators.cli import add_up_arguments
-
     parser = argparse.ArgumentParser(
         prog="huma-entra-sync",
         description="Keep Huma employees and Microsoft Entra ID users in agreement.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    emulators = commands.add_parser(
-        "emulators",
-        help="run local emulators of Huma and Entra ID / Microsoft Graph until stopped",
-        description="Start the Huma and Entra/Graph emulators over HTTPS and print, as export "
-        "lines, the environment a client needs to reach them.",
-    )
-    add_up_arguments(emulators)
-    demo = commands.add_parser(
-        "demo",
-        help="start the emulators with a generated company and show what a run would do",
-        description="The embedded default: emulators of Huma and Entra ID / Graph, a generated "
-        "company, the real clients and the reconciliation engine.",
-    )
-    from cli.demo import add_arguments as add_demo_arguments
-
-    add_demo_arguments(demo)
+    for name, (module, help_text, description) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=description)
+        importlib.import_module(module).add_arguments(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "emulators":
-        from emulators.cli import run_up
-
-        return run_up(args)
-    if args.command == "demo":
-        from cli.demo import run as run_demo
-
-        return run_demo(args)
-    raise AssertionError(f"unhandled command {args.command}")
+    module = importlib.import_module(COMMANDS[args.command][0])
+    return module.run(args)
 
 
 if __name__ == "__main__":

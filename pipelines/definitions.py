@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets import connection_assets
+from assets.connection import connection_assets
 from assets.keys import job_name
 from assets.run_options import CONNECTION_TAG
 from pipelines.connections import Connection, load_connections

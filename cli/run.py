@@ -1,0 +1,74 @@
+"""`huma-entra-sync run`: the same Dagster job the schedule runs, in this process.
+
+Prints a summary (the report's subject, where the report is, how many changes were applied and
+failed) and exits non-zero when the run fails, so cron and CI can tell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from assets.keys import APPLIED_CHANGES, SYNC_REPORT, job_name
+from assets.run_options import RunOptions
+from reconcile.vocabulary import GUARDS
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--connection", help="the connection to run (default: the only one)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="plan and report everything, write nothing"
+    )
+    parser.add_argument(
+        "--override-guard",
+        action="append",
+        default=[],
+        choices=GUARDS,
+        metavar="GUARD",
+        help=f"let a tripped guard through for this run ({', '.join(GUARDS)})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute the connection's job in-process; returns the exit code."""
+    from cli.instance import dagster_instance
+    from pipelines.definitions import CONNECTIONS, defs
+
+    names = [c.name for c in CONNECTIONS]
+    connection = args.connection or (names[0] if len(names) == 1 else None)
+    if connection not in names:
+        print(f"choose a connection with --connection: {', '.join(names)}", file=sys.stderr)
+        return 2
+    options = RunOptions(dry_run=args.dry_run, guard_overrides=frozenset(args.override_guard))
+    result = defs.get_job_def(job_name(connection)).execute_in_process(
+        instance=dagster_instance(), tags=options.as_tags(), raise_on_error=False
+    )
+    return _summarise(connection, result)
+
+
+def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:
+    import dagster as dg
+
+    run_id = result.run_id
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_failure), None)
+        message = failure.message if failure is not None else "unknown error"
+        print(f"{connection}: run {run_id} FAILED: {message}", file=sys.stderr)
+        return 1
+    applied = result.asset_value(dg.AssetKey([connection, APPLIED_CHANGES]))
+    report = result.asset_value(dg.AssetKey([connection, SYNC_REPORT]))
+    counts = applied.get_column("status").value_counts() if applied.height else None
+    done = dict(counts.iter_rows()) if counts is not None else {}
+    print(f"{connection}: run {run_id} finished")
+    print(f"  {report['subject']}")
+    print(
+        f"  changes sent: {applied.height} ({done.get('applied', 0)} applied, "
+        f"{done.get('failed', 0)} failed)"
+    )
+    print(f"  report: {report['html']}")
+    print(f"  email: {report['email']}")
+    return 0
