@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ from emulators.data import World, generate_world
 from emulators.graph.settings import GraphSettings
 from emulators.launcher import Emulators
 from emulators.settings import EmulatorSettings, settings_to_dict
+from resources.graph import GraphResource
 
 WORLD_USERS = 240
 WORLD_SEED = 11
@@ -54,6 +55,20 @@ class Outside:
 
     def entra_settings(self, **faults: Any) -> None:
         self.entra.update_settings({"faults": faults})
+
+
+@pytest.fixture
+def graph_resource() -> Iterator[Callable[..., GraphResource]]:
+    """Makes `GraphResource`s and closes them after the test, as Dagster would after a run."""
+    made: list[GraphResource] = []
+
+    def make(**config: Any) -> GraphResource:
+        made.append(GraphResource(**config))
+        return made[-1]
+
+    yield make
+    for resource in made:
+        resource.close()
 
 
 @pytest.fixture(scope="session")

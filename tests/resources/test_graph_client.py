@@ -9,29 +9,13 @@ what an administrator must do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from resources.errors import AuthenticationError
-from resources.graph import GraphResource
 from tests.resources.conftest import Outside, graph_credentials
 from tests.resources.graph_oracle import expected_entra_rows
-
-
-@pytest.fixture
-def graph_resource() -> Iterator[Callable[..., GraphResource]]:
-    """Makes `GraphResource`s and closes them after the test, as Dagster would after a run."""
-    made: list[GraphResource] = []
-
-    def make(**config: Any) -> GraphResource:
-        made.append(GraphResource(**config))
-        return made[-1]
-
-    yield make
-    for resource in made:
-        resource.close()
 
 
 def _by_id(frame) -> dict[str, dict[str, Any]]:

@@ -10,27 +10,10 @@ of 429s, each applied once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-
-from resources.graph import GraphResource
 from resources.graph_batch import GraphWrite
 from tests.resources.conftest import Outside, graph_credentials
-
-
-@pytest.fixture
-def graph_resource() -> Iterator[Callable[..., GraphResource]]:
-    made: list[GraphResource] = []
-
-    def make(**config: Any) -> GraphResource:
-        made.append(GraphResource(**config))
-        return made[-1]
-
-    yield make
-    for resource in made:
-        resource.close()
 
 
 def _members(outside: Outside, *, synced: bool) -> list[dict[str, Any]]:
