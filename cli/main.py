@@ -30,6 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.demo import add_arguments as add_demo_arguments
 
     add_demo_arguments(demo)
+    login = commands.add_parser(
+        "login",
+        help="sign in once to Entra ID for the 'with user account' authorization type",
+        description="Sign in with a device code (a page to open in any browser and a code to "
+        "enter) and keep the token cache in a file only you can read; runs then act as you.",
+    )
+    from cli.login import add_arguments as add_login_arguments
+
+    add_login_arguments(login)
     return parser
 
 
@@ -43,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli.demo import run as run_demo
 
         return run_demo(args)
+    if args.command == "login":
+        from cli.login import run as run_login
+
+        return run_login(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

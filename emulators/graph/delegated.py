@@ -15,8 +15,8 @@ is redeemed: while nobody has signed in, polls are answered `authorization_pendi
 
 Device-code polls (all 400): `authorization_pending` (AADSTS70016) until a person decides,
 `authorization_declined` (AADSTS65004) once declined, `expired_token` (AADSTS70020) after
-`expires_in` (for as long again; then the code is unknown), `bad_verification_code`
-(AADSTS70018) for an unknown or already redeemed code.
+`expires_in` (for as long again, at least 5 minutes; then the code is unknown),
+`bad_verification_code` (AADSTS70018) for an unknown or already redeemed code.
 
 A refresh token is redeemed for a new access token, ID token and refresh token; the old one stays
 valid (Entra's refresh-tokens page: it does not revoke refresh tokens used to get new ones).

@@ -23,6 +23,9 @@ Status = Literal["pending", "approved", "declined"]
 #: Entra's user codes are 9 letters and digits ("FRWQDE7YL"); these leave out look-alikes.
 _USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _LIMIT = 10_000
+#: An expired code is answered `expired_token` for its lifetime again, and at least this long
+#: (real seconds), so a client that polls a little late learns that it expired.
+_REMEMBER_EXPIRED = 300.0
 
 
 @dataclasses.dataclass
@@ -84,7 +87,7 @@ class DeviceCodes:
             app_id=app_id,
             scope=scope,
             expires_at=now + lifetime,
-            forget_at=now + 2 * lifetime,
+            forget_at=now + lifetime + max(lifetime, _REMEMBER_EXPIRED),
         )
         self._by_device[entry.device_code] = entry
         self._by_user[user_code] = entry
