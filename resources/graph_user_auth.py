@@ -18,9 +18,7 @@ Administrator role for the integration to write.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -76,26 +74,6 @@ class _Session:
 #: cache is read and written under one lock, and MSAL's HTTP client lives as long as the process.
 _SESSIONS: dict[tuple[str, str, Path], _Session] = {}
 _SESSIONS_LOCK = threading.Lock()
-
-
-class _MaskDeviceCodes(logging.Filter):
-    """Masks device codes in MSAL's token-cache events.
-
-    MSAL 1.39 logs each event at DEBUG with secrets and tokens masked, but not the request's
-    `device_code` (nor the `code` it repeats it in). The code is redeemed by then and useless,
-    yet a credential has no place in a log.
-    """
-
-    _CODE = re.compile(r'("(?:device_code|code)": )"[^"]*"')
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg, record.args = record.getMessage(), None
-        record.msg = self._CODE.sub(r'\1"********"', str(record.msg))
-        return True
-
-
-logging.getLogger("msal.token_cache").addFilter(_MaskDeviceCodes())
 
 
 def default_token_cache_path(tenant_id: str, client_id: str) -> Path:
@@ -237,6 +215,9 @@ class DelegatedTokenProvider:
                     f"the authority {self.authority} refused discovery: {str(exc).splitlines()[0]}",
                     action=ENTRA_ACTIONS[90002],
                 ) from None
+            except httpx.HTTPError as exc:  # discovery happens when the app is made
+                http_client.close()
+                raise RemoteError("entra", f"discovery failed: {type(exc).__name__}") from None
         return self._session.app
 
 

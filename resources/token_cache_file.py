@@ -7,7 +7,8 @@ flushed to disk and renamed over the old one: a reader (another run, the CLI) se
 or the new one, never half of one. The file is read again whenever it changed on disk, so a
 `huma-entra-sync login` takes effect in processes already running. Two processes refreshing at
 once each write their cache and the last rename wins; since Entra keeps a refresh token valid
-after it was used to get a new one, the other process's token keeps working.
+after it was used to get a new one, the other process's token keeps working. MSAL's own debug
+log of cache events is filtered so that no device code reaches a log either.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -25,6 +27,26 @@ logger = logging.getLogger(__name__)
 
 _PRIVATE_FILE = 0o600
 _PRIVATE_FOLDER = 0o700
+
+
+class _MaskDeviceCodes(logging.Filter):
+    """Masks device codes in MSAL's token-cache events.
+
+    MSAL 1.39 logs each event at DEBUG with secrets and tokens masked, but not the request's
+    `device_code` (nor the `code` it repeats it in). The code is redeemed by then and useless,
+    yet a credential has no place in a log.
+    """
+
+    _CODE = re.compile(r'("(?:device_code|code)": )"[^"]*"')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg, record.args = record.getMessage(), None
+        record.msg = self._CODE.sub(r'\1"********"', str(record.msg))
+        return True
+
+
+logging.getLogger("msal.token_cache").addFilter(_MaskDeviceCodes())
 
 
 class TokenCacheFile:
