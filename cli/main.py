@@ -24,6 +24,12 @@ COMMANDS = {
         "Start the Huma and Entra/Graph emulators over HTTPS and print, as export lines, the "
         "environment a client needs to reach them.",
     ),
+    "login": (
+        "cli.login",
+        "sign in once to Entra ID for the 'with user account' authorization type",
+        "Sign in with a device code (a page to open in any browser and a code to enter) and keep "
+        "the token cache in a file only you can read; runs then act as you.",
+    ),
     "demo": (
         "cli.demo",
         "start the emulators with a generated company and show what a run does",

@@ -20,6 +20,7 @@ from resources.graph_batch import BatchExecutor, GraphWrite, GraphWriteOutcome, 
 from resources.graph_client import GRAPH_BASE_URL, GraphClient
 from resources.graph_pacing import GraphBudget, GraphPacer
 from resources.graph_snapshot import entra_users_frame
+from resources.graph_user_auth import DelegatedTokenProvider, default_token_cache_path
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +52,18 @@ class GraphResource(ResourceWithSecrets):
     Give either `client_secret` or `certificate_path` (a PEM file with the private key) and
     `certificate_thumbprint`. The pacing fields are Graph's documented quota for an app in a
     tenant; lower them only to share the quota with other apps.
+
+    `auth_type` is Huma's authorization type: "service_to_service" (the above) or
+    "user_account": delegated, as the person who ran `huma-entra-sync login`, whose token cache
+    is `token_cache_path` (default: `graph_user_auth.default_token_cache_path`); no secret then.
     """
 
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"client_secret"})
 
     tenant_id: str
     client_id: str
+    auth_type: str = "service_to_service"
+    token_cache_path: str | None = None
     client_secret: str | None = None
     certificate_path: str | None = None
     certificate_thumbprint: str | None = None
@@ -80,7 +87,7 @@ class GraphResource(ResourceWithSecrets):
                     private_key_pem=Path(self.certificate_path).read_text(),
                     thumbprint=self.certificate_thumbprint or "",
                 )
-            tokens = GraphTokenProvider(
+            tokens = self._delegated_tokens() or GraphTokenProvider(
                 tenant_id=self.tenant_id,
                 client_id=self.client_id,
                 client_secret=self.client_secret or None,
@@ -101,6 +108,23 @@ class GraphResource(ResourceWithSecrets):
                 timeout_seconds=self.timeout_seconds,
             )
         return self._client
+
+    def _delegated_tokens(self) -> DelegatedTokenProvider | None:
+        """The provider of the "user_account" type, None for "service_to_service"."""
+        if self.auth_type == "service_to_service":
+            return None
+        if self.auth_type != "user_account":
+            raise ValueError(
+                f"auth_type must be 'service_to_service' or 'user_account', not {self.auth_type!r}"
+            )
+        return DelegatedTokenProvider(
+            tenant_id=self.tenant_id,
+            client_id=self.client_id,
+            cache_path=self.token_cache_path
+            or default_token_cache_path(self.tenant_id, self.client_id),
+            authority_host=self.authority_host,
+            timeout_seconds=self.timeout_seconds,
+        )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.close()

@@ -1,10 +1,12 @@
 """Access tokens for Microsoft Graph from Entra ID, through MSAL.
 
 One `msal.ConfidentialClientApplication` per (authority, app, credential) per process, so MSAL's
-token cache does its job. MSAL talks over our own httpx-based client (`MsalHttpClient`), because
-MSAL's default `requests` session ignores `SSL_CERT_FILE` (and prefers `REQUESTS_CA_BUNDLE` from the
-environment over the `verify=` it is given): with ours, MSAL trusts exactly what every other client
-of the product trusts. MSAL's error dicts become `AuthenticationError`s that say what to do.
+token cache does its job: the "service to service" type of Huma's help page (the "with user
+account" type is `resources.graph_user_auth`). MSAL talks over our own httpx-based client
+(`MsalHttpClient`), because MSAL's default `requests` session ignores `SSL_CERT_FILE` (and prefers
+`REQUESTS_CA_BUNDLE` from the environment over the `verify=` it is given): with ours, MSAL trusts
+exactly what every other client of the product trusts. MSAL's error dicts become
+`AuthenticationError`s that say what to do.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ logger = logging.getLogger(__name__)
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 MICROSOFT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 
-#: AADSTS codes an administrator can act on -> what to do.
-_ACTIONS = {
+#: AADSTS codes an administrator can act on -> what to do (client credentials).
+ENTRA_ACTIONS = {
     7000215: "the client secret is wrong: copy the secret's *value* (not its id) from the app "
     "registration's Certificates & secrets into ENTRA_CLIENT_SECRET, or create a new one",
     7000222: "the client secret has expired: create a new client secret in the app registration "
@@ -132,14 +134,14 @@ class GraphTokenProvider:
                     authority=self.authority,
                     http_client=http_client,
                     # Instance discovery asks Microsoft about the host: only for Microsoft's own.
-                    instance_discovery=_is_microsoft_host(self._authority_host),
+                    instance_discovery=is_microsoft_host(self._authority_host),
                 )
             except ValueError as exc:  # MSAL's way of saying discovery failed
                 http_client.close()
                 raise AuthenticationError(
                     "entra",
                     f"the authority {self.authority} refused discovery: {str(exc).splitlines()[0]}",
-                    action=_ACTIONS[90002],
+                    action=ENTRA_ACTIONS[90002],
                 ) from None
             _APPS[self._key] = app
             return app
@@ -171,14 +173,15 @@ class GraphTokenProvider:
                 cache.remove_at(item)
 
 
-def _is_microsoft_host(authority_host: str) -> bool:
+def is_microsoft_host(authority_host: str) -> bool:
+    """Whether MSAL may ask Microsoft about this authority host (instance discovery)."""
     host = urllib.parse.urlparse(authority_host).hostname or ""
     return host == "login.microsoftonline.com" or host.endswith(".microsoftonline.com")
 
 
 def _authentication_error(result: Mapping[str, Any]) -> AuthenticationError:
     codes = result.get("error_codes") or []
-    action = next((_ACTIONS[c] for c in codes if c in _ACTIONS), _DEFAULT_ACTION)
+    action = next((ENTRA_ACTIONS[c] for c in codes if c in ENTRA_ACTIONS), _DEFAULT_ACTION)
     description = str(result.get("error_description") or result.get("error") or "")
     first_line = description.splitlines()[0] if description else "no description"
     return AuthenticationError(

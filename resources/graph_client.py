@@ -45,7 +45,9 @@ USER_SELECT = (
 PAGE_SIZE = 999  # Graph's maximum `$top` for users
 _CONSENT_ACTION = (
     "grant the app the Microsoft Graph application permission User.ReadWrite.All and click "
-    "'Grant admin consent' in its API permissions"
+    "'Grant admin consent' in its API permissions; with a user account (`huma-entra-sync "
+    "login`), the person signed in needs the User Administrator or Global Administrator role, "
+    "and the app the delegated permission User.ReadWrite.All with admin consent"
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 
@@ -55,11 +56,57 @@ UNSUPPORTED_GRANT = "The app requested an unsupported grant type '{grant}'."
 POST_ONLY = "The endpoint only accepts POST, OPTIONS requests. Received a GET request."
 TRANSIENT = "A transient error has occurred. Please try again."
 
+# The delegated flows (device code, refresh token); see `emulators.graph.delegated`.
+DEVICE_PENDING = "OAuth 2.0 device flow error. Authorization is pending. Continue polling."
+DEVICE_EXPIRED = (
+    "The provided value for the input parameter 'device_code' is not valid. This device code has "
+    "expired."
+)
+DEVICE_DECLINED = "User declined to consent to access the app."
+DEVICE_UNKNOWN = "The provided value for the input parameter 'device_code' is not valid."
+PUBLIC_CLIENT_WITH_CREDENTIAL = (
+    "Client is public so neither 'client_assertion' nor 'client_secret' should be presented."
+)
+MALFORMED = "Invalid request. Request is malformed or invalid."
+GRANT_INVALID = "Provided grant is invalid or malformed."
+GRANT_REVOKED = (
+    "The provided grant has expired due to it being revoked, a fresh auth token is needed. The "
+    "user might have changed or reset their password. The grant was issued on '{issued}' and the "
+    "TokensValidFrom date (before which tokens are not valid) for this user is '{valid_from}'."
+)
+GRANT_INACTIVE = (
+    "The refresh token has expired due to inactivity. The token was issued on {issued} and was "
+    "inactive for {inactive}."
+)
+USER_NOT_FOUND = (
+    "The user account {{EUII Hidden}} does not exist in the {tenant} directory. To sign into this "
+    "application, the account must be added to the directory."
+)
+USER_DISABLED = "The user account is disabled."
+NO_CONSENT = (
+    "The user or administrator has not consented to use the application with ID '{app}' named "
+    "'{name}'. Send an interactive authorization request for this user and resource."
+)
+ADMIN_CONSENT_REQUIRED = "The grant requires admin permission."
+UNKNOWN_SCOPE = (
+    "The application '{app}' asked for scope '{scope}' that doesn't exist on the resource "
+    "'00000003-0000-0000-c000-000000000000'. Contact the app vendor."
+)
+
 
 def aadsts_response(
-    request: Request, status: int, error: str, code: int, message: str
+    request: Request,
+    status: int,
+    error: str,
+    code: int,
+    message: str,
+    *,
+    suberror: str | None = None,
 ) -> JSONResponse:
-    """An Entra ID error answer; the correlation id echoes the client's `client-request-id`."""
+    """An Entra ID error answer; the correlation id echoes the client's `client-request-id`.
+
+    `suberror` (e.g. `consent_required`) is the hint Entra adds to some `invalid_grant` answers.
+    """
     now = datetime.now(UTC)
     timestamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
     trace_id = str(uuid.uuid4())
@@ -77,5 +124,38 @@ def aadsts_response(
         "correlation_id": correlation_id,
         "error_uri": f"{request.url.scheme}://{request.url.netloc}/error?code={code}",
     }
+    if suberror:
+        body["suberror"] = suberror
     headers = {"x-ms-request-id": trace_id, "client-request-id": correlation_id}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def parse_time(value: Any) -> float | None:
+    """A Graph DateTimeOffset as Unix time (any number of fraction digits), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    if "." in text:
+        head, _, tail = text.partition(".")
+        digits = "".join(c for c in tail if c.isdigit())
+        zone = tail[len(digits) :]
+        text = f"{head}.{(digits + '000000')[:6]}{zone}"
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
+def entra_time(moment: float) -> str:
+    """Entra's timestamps in messages: seven fraction digits, UTC."""
+    stamp = datetime.fromtimestamp(moment, UTC)
+    return f"{stamp:%Y-%m-%dT%H:%M:%S}.{stamp.microsecond:06d}0Z"
+
+
+def timespan(seconds: float) -> str:
+    """A .NET TimeSpan as Entra prints it: `d.hh:mm:ss`."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{days}.{hours:02d}:{minutes:02d}:{secs:02d}"

@@ -1,8 +1,9 @@
 """`EntraEmulator`: the Entra ID authority and Microsoft Graph v1.0 on one HTTPS server.
 
 Clients use `ENTRA_AUTHORITY_HOST=https://HOST:PORT` and `GRAPH_BASE_URL=https://HOST:PORT/v1.0`.
-The authority lives in `authority.py`, Graph's pipeline in `service.py` (users, domains) and
-`batch.py`; this module wires them to HTTP, fault injection and the request log.
+The authority lives in `authority.py` (the delegated flows in `delegated.py`), Graph's pipeline in
+`service.py` (users, domains) and `batch.py`; this module wires them to HTTP, fault injection and
+the request log.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from emulators.graph import aadsts, errors
 from emulators.graph.authority import Authority
 from emulators.graph.batch import BatchRunner, json_or_none
 from emulators.graph.control import control_routes
+from emulators.graph.delegated import DelegatedGrants
 from emulators.graph.directory import Directory
 from emulators.graph.errors import GraphError
 from emulators.graph.messages import GRAPH_JSON, GraphRequest, GraphResponse
@@ -53,6 +55,7 @@ class EntraEmulator(Emulator):
         self.tokens = TokenIssuer()
         self.throttle = Throttle()
         self.authority = Authority(self)
+        self.delegated = DelegatedGrants(self, self.authority)
         self.graph = GraphService(self)
         self.batch = BatchRunner(self)
 
@@ -63,6 +66,7 @@ class EntraEmulator(Emulator):
     def api_routes(self) -> list[BaseRoute]:
         return [
             *self.authority.routes(),
+            *self.delegated.routes(),
             Route("/v1.0/{path:path}", self._graph_endpoint, methods=_METHODS),
         ]
 
@@ -81,6 +85,7 @@ class EntraEmulator(Emulator):
                 gc.enable()
         self.throttle.reset()
         self.graph.reader.forget()
+        self.delegated.codes.clear()
 
     def export_state(self) -> dict[str, Any]:
         return self.directory.export()

@@ -1,14 +1,16 @@
-"""The Entra ID authority endpoints MSAL's client-credentials flow uses.
+"""The Entra ID authority endpoints MSAL uses.
 
 | Method and path | What it does |
 |---|---|
 | `GET /{tenant}/v2.0/.well-known/openid-configuration` | OIDC discovery (MSAL's tenant discovery) |
-| `POST /{tenant}/oauth2/v2.0/token` | `client_credentials`, with a secret or a certificate |
+| `POST /{tenant}/oauth2/v2.0/token` | client credentials (secret, certificate); delegated grants |
 | `GET /{tenant}/discovery/v2.0/keys` | the key access tokens are signed with |
 
 `{tenant}` is the tenant id or any of its domain names. URLs in answers are built from the
-request's host, so whatever address the client used is the authority's address.
-The device-code and refresh-token grants have their place in `_GRANTS` for later.
+request's host, so whatever address the client used is the authority's address. The delegated
+grants (device code, refresh token) are in `emulators.graph.delegated`. The request log
+keeps no body of a token request, only its non-secret parameters (`grant_type`, `client_id`,
+`scope`) under `oauth`: never a secret, assertion, code or token.
 """
 
 from __future__ import annotations
@@ -25,54 +27,22 @@ from emulators.core import JSONResponse
 from emulators.graph import aadsts
 from emulators.graph.aadsts import aadsts_response
 from emulators.graph.assertion import AssertionRejected, check_assertion
+from emulators.graph.delegated import DEVICE_CODE_GRANT
+from emulators.graph.discovery import openid_configuration
+from emulators.requestlog import ENTRY_SCOPE_KEY
 
 if TYPE_CHECKING:
     from emulators.graph.app import EntraEmulator
     from emulators.graph.directory import Tenant
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: Token-request parameters the request log may keep.
+_LOGGED_PARAMETERS = ("grant_type", "client_id", "scope")
 GRAPH_RESOURCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
 
 
 def _origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
-
-
-def openid_configuration(origin: str, tenant_id: str) -> dict[str, Any]:
-    """Entra's v2.0 discovery document for one tenant, on `origin`."""
-    base = f"{origin}/{tenant_id}"
-    return {
-        "token_endpoint": f"{base}/oauth2/v2.0/token",
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_post",
-            "private_key_jwt",
-            "client_secret_basic",
-        ],
-        "jwks_uri": f"{base}/discovery/v2.0/keys",
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": f"{base}/v2.0",
-        "request_uri_parameter_supported": False,
-        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-        "http_logout_supported": True,
-        "frontchannel_logout_supported": True,
-        "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
-        "claims_supported": [
-            *("sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce"),
-            *("preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"),
-        ],
-        "kerberos_endpoint": f"{base}/kerberos",
-        "tenant_region_scope": "EU",
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }
 
 
 class Authority:
@@ -91,43 +61,56 @@ class Authority:
             Route("/{tenant}/oauth2/v2.0/token", self.token_get, methods=["GET"]),
         ]
 
-    def _tenant(self, request: Request) -> Tenant | None:
+    def tenant_of(self, request: Request) -> Tenant | None:
         return self._emulator.directory.tenant(request.path_params["tenant"])
 
-    def _unknown_tenant(self, request: Request, error: str) -> Response:
+    def unknown_tenant(self, request: Request, error: str) -> Response:
         message = aadsts.TENANT_NOT_FOUND.format(tenant=request.path_params["tenant"])
         return aadsts_response(request, 400, error, 90002, message)
 
+    def unknown_app(self, request: Request, tenant: Tenant, client_id: str) -> Response:
+        message = aadsts.APP_NOT_FOUND.format(app=client_id, directory=tenant.display_name)
+        return aadsts_response(request, 400, "unauthorized_client", 700016, message)
+
+    @staticmethod
+    async def form(request: Request) -> dict[str, str]:
+        """The form parameters of a POST (logged without secrets)."""
+        # Parsed here: starlette's form parser needs python-multipart, which the emulators avoid.
+        params = dict(urllib.parse.parse_qsl((await request.body()).decode("utf-8", "replace")))
+        entry = request.scope.get(ENTRY_SCOPE_KEY)
+        if entry is not None:
+            entry["oauth"] = {k: params[k] for k in _LOGGED_PARAMETERS if k in params}
+        return params
+
     async def discovery(self, request: Request) -> Response:
-        tenant = self._tenant(request)
+        tenant = self.tenant_of(request)
         if tenant is None:
-            return self._unknown_tenant(request, "invalid_tenant")
+            return self.unknown_tenant(request, "invalid_tenant")
         return JSONResponse(openid_configuration(_origin(request), tenant.id))
 
     async def keys(self, request: Request) -> Response:
-        if self._tenant(request) is None:
-            return self._unknown_tenant(request, "invalid_tenant")
+        if self.tenant_of(request) is None:
+            return self.unknown_tenant(request, "invalid_tenant")
         return JSONResponse(self._emulator.tokens.jwks())
 
     async def token_get(self, request: Request) -> Response:
         return aadsts_response(request, 400, "invalid_request", 900561, aadsts.POST_ONLY)
 
     async def token(self, request: Request) -> Response:
-        # Parsed here: starlette's form parser needs python-multipart, which the emulators avoid.
-        params = dict(urllib.parse.parse_qsl((await request.body()).decode("utf-8", "replace")))
-        tenant = self._tenant(request)
+        params = await self.form(request)
+        tenant = self.tenant_of(request)
         if tenant is None:
-            return self._unknown_tenant(request, "invalid_request")
+            return self.unknown_tenant(request, "invalid_request")
         grant = params.get("grant_type")
         if not grant:
-            return self._missing(request, "grant_type")
+            return self.missing(request, "grant_type")
         handler = _GRANTS.get(grant)
         if handler is None:
             message = aadsts.UNSUPPORTED_GRANT.format(grant=grant)
             return aadsts_response(request, 400, "unsupported_grant_type", 70003, message)
         return handler(self, request, tenant, params)
 
-    def _missing(self, request: Request, name: str) -> Response:
+    def missing(self, request: Request, name: str) -> Response:
         message = aadsts.MISSING_PARAMETER.format(name=name)
         return aadsts_response(request, 400, "invalid_request", 900144, message)
 
@@ -136,12 +119,11 @@ class Authority:
     ) -> Response:
         client_id = params.get("client_id")
         if not client_id:
-            return self._missing(request, "client_id")
+            return self.missing(request, "client_id")
         app = tenant.applications.get(client_id)
         if app is None:
-            message = aadsts.APP_NOT_FOUND.format(app=client_id, directory=tenant.display_name)
-            return aadsts_response(request, 400, "unauthorized_client", 700016, message)
-        refused = self._check_credential(request, tenant, app, params)
+            return self.unknown_app(request, tenant, client_id)
+        refused = self.check_credential(request, tenant, app, params)
         if refused is not None:
             return refused
         refused = self._check_scope(request, tenant, params.get("scope"))
@@ -149,9 +131,10 @@ class Authority:
             return refused
         return self._issue(request, tenant, app, "2" if "client_assertion" in params else "1")
 
-    def _check_credential(
+    def check_credential(
         self, request: Request, tenant: Tenant, app: dict[str, Any], params: dict[str, str]
     ) -> Response | None:
+        """None when the confidential client authenticated, else Entra's refusal."""
         app_id = app["appId"]
         if params.get("client_secret"):
             matching = [
@@ -186,7 +169,7 @@ class Authority:
 
     def _check_scope(self, request: Request, tenant: Tenant, scope: str | None) -> Response | None:
         if not scope:
-            return self._missing(request, "scope")
+            return self.missing(request, "scope")
         scopes = scope.split()
         if len(scopes) != 1:
             message = aadsts.SCOPE_INVALID.format(scope=scope)
@@ -231,6 +214,17 @@ def _past(moment: str | None) -> bool:
     return datetime.fromisoformat(moment.replace("Z", "+00:00")) <= datetime.now(UTC)
 
 
-#: grant_type -> handler; "urn:ietf:params:oauth:grant-type:device_code" and "refresh_token"
-#: join here when the delegated flows are emulated.
-_GRANTS = {"client_credentials": Authority._client_credentials}
+def _device_code(authority: Authority, request: Request, tenant: Tenant, params: dict[str, str]):
+    return authority._emulator.delegated.redeem_device_code(request, tenant, params)
+
+
+def _refresh_token(authority: Authority, request: Request, tenant: Tenant, params: dict[str, str]):
+    return authority._emulator.delegated.redeem_refresh_token(request, tenant, params)
+
+
+#: grant_type -> handler.
+_GRANTS = {
+    "client_credentials": Authority._client_credentials,
+    DEVICE_CODE_GRANT: _device_code,
+    "refresh_token": _refresh_token,
+}

@@ -8,11 +8,19 @@
 - `DELETE /_emulator/tenants/{tenant}/users/{user}`: delete a user, as an admin in the portal.
 - `POST /_emulator/tenants/{tenant}/tokens`: mint an access token, body
   `{"appId", "roles"?, "lifetimeSeconds"?}` (real seconds; negative: already expired).
+- `GET /_emulator/tenants/{tenant}/device-codes`: the codes waiting for a person to sign in.
+- `POST /_emulator/tenants/{tenant}/device-codes/{user_code}`: what a person does on the sign-in
+  page, `{"user": id or userPrincipalName, "decision": "approve" | "decline"}` (see
+  `emulators.graph.device_codes.decide`).
+- `POST /_emulator/tenants/{tenant}/users/{user}/revoke-sign-in-sessions`: what Graph's
+  `revokeSignInSessions` does: `signInSessionsValidFromDateTime` = now, so every refresh token
+  issued before is refused.
 - `DELETE /_emulator/throttling`: refill every throttling bucket.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import orjson
@@ -21,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulators.core import JSONResponse
+from emulators.graph.device_codes import DecisionRefused, decide
 
 if TYPE_CHECKING:
     from emulators.graph.app import EntraEmulator
@@ -89,6 +98,40 @@ def control_routes(emulator: EntraEmulator) -> list[BaseRoute]:
         )
         return JSONResponse({"access_token": token})
 
+    async def device_codes(request: Request) -> Response:
+        tenant, missing = tenant_or_404(request)
+        if missing:
+            return missing
+        pending = emulator.delegated.codes.pending(tenant.id)
+        return JSONResponse({"value": [entry.view() for entry in pending]})
+
+    async def decide_device_code(request: Request) -> Response:
+        tenant, missing = tenant_or_404(request)
+        if missing:
+            return missing
+        spec = orjson.loads(await request.body() or b"{}")
+        if not isinstance(spec, dict):
+            return JSONResponse({"error": "give an object"}, status_code=400)
+        try:
+            entry = decide(
+                emulator.delegated.codes,
+                tenant,
+                request.path_params["code"],
+                decision=str(spec.get("decision", "approve")),
+                user_key=spec.get("user"),
+            )
+        except DecisionRefused as exc:
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        return JSONResponse(entry.view())
+
+    async def revoke_sessions(request: Request) -> Response:
+        tenant, user, missing = user_or_404(request)
+        if missing:
+            return missing
+        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        tenant.users.update(user, {"signInSessionsValidFromDateTime": now})
+        return JSONResponse({"value": True, "signInSessionsValidFromDateTime": now})
+
     async def reset_throttling(request: Request) -> Response:
         emulator.throttle.reset()
         return Response(status_code=204)
@@ -99,5 +142,8 @@ def control_routes(emulator: EntraEmulator) -> list[BaseRoute]:
         Route(user_path, patch_user, methods=["PATCH"]),
         Route(user_path, delete_user, methods=["DELETE"]),
         Route("/tenants/{tenant}/tokens", mint_token, methods=["POST"]),
+        Route("/tenants/{tenant}/device-codes", device_codes, methods=["GET"]),
+        Route("/tenants/{tenant}/device-codes/{code}", decide_device_code, methods=["POST"]),
+        Route(f"{user_path}/revoke-sign-in-sessions", revoke_sessions, methods=["POST"]),
         Route("/throttling", reset_throttling, methods=["DELETE"]),
     ]

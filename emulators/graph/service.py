@@ -1,9 +1,15 @@
 """Graph's request pipeline, shared by top-level calls and `$batch` items.
 
 For each call: authenticate the bearer token (401), find the route (400 for an unknown segment,
-405 for a wrong method), charge the app+tenant throttle (429), check the app's permissions (403),
-run the handler, and add Graph's headers (`request-id`, `client-request-id`,
-`x-ms-resource-unit`, `x-ms-throttle-limit-percentage`, ...) and error envelope.
+405 for a wrong method), charge the app+tenant throttle (429), check the permissions (403), run
+the handler, and add Graph's headers (`request-id`, `client-request-id`, `x-ms-resource-unit`,
+`x-ms-throttle-limit-percentage`, ...) and error envelope.
+
+An app-only token needs one of the application permissions (`roles`) a call lists. A delegated
+token needs one of them among its delegated permissions (`scp`), and the signed-in user must be
+allowed too: any member may read, but creating, updating and deleting users takes the User
+Administrator or Global Administrator role, looked up in the directory at each call (so taking
+the role away stops writes at once, while reads go on).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from emulators.graph import errors
+from emulators.graph.delegation import USER_WRITER_ROLES, roles_of
 from emulators.graph.errors import GraphError, error_body
 from emulators.graph.messages import GRAPH_JSON, GraphRequest, GraphResponse
 from emulators.graph.throttling import request_cost
@@ -24,14 +31,19 @@ if TYPE_CHECKING:
     from emulators.graph.app import EntraEmulator
     from emulators.graph.directory import Tenant
 
+#: A delegated-only permission that lets an app do what the signed-in user may do.
+AS_USER = "Directory.AccessAsUser.All"
 READ_USERS = frozenset(
     {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-    | {"User.ReadBasic.All", "User.ReadUpdate.All"}
+    | {"User.ReadBasic.All", "User.ReadUpdate.All", AS_USER}
 )
-UPDATE_USERS = frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All", "User.ReadUpdate.All"})
-CREATE_USERS = frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"})
+UPDATE_USERS = frozenset(
+    {"User.ReadWrite.All", "Directory.ReadWrite.All", "User.ReadUpdate.All", AS_USER}
+)
+CREATE_USERS = frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All", AS_USER})
 READ_DOMAINS = frozenset(
     {"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+    | {AS_USER}
 )
 _USER = re.compile(r"^/users/([^/]+)$")
 _DOMAIN = re.compile(r"^/domains/([^/]+)$")
@@ -161,36 +173,48 @@ class GraphService:
             headers["x-ms-throttle-limit-percentage"] = f"{verdict.usage:.1f}"
 
     @staticmethod
-    def _need(caller: Caller, permissions: frozenset[str]) -> None:
-        if not caller.roles & permissions:
+    def _need(
+        caller: Caller, tenant: Tenant, permissions: frozenset[str], *, writes_users: bool = False
+    ) -> None:
+        """Raise 403 unless the token, and for a delegated one its user, may do the call."""
+        if caller.user_id is None:
+            if not caller.roles & permissions:
+                raise errors.denied()
+            return
+        if not caller.scopes & permissions:
             raise errors.denied()
+        if writes_users:
+            user = tenant.users.by_id.get(caller.user_id)
+            if user is None or not roles_of(user) & USER_WRITER_ROLES:
+                raise errors.denied()
 
     def _list(self, request, caller, tenant, path) -> GraphResponse:
-        self._need(caller, READ_USERS)
+        self._need(caller, tenant, READ_USERS)
         return self.reader.list(tenant, request)
 
     def _count(self, request, caller, tenant, path) -> GraphResponse:
-        self._need(caller, READ_USERS)
+        self._need(caller, tenant, READ_USERS)
         return self.reader.count(tenant, request)
 
     def _get(self, request, caller, tenant, path) -> GraphResponse:
-        self._need(caller, READ_USERS)
+        self._need(caller, tenant, READ_USERS)
         return self.reader.get(tenant, _key(path), request)
 
     def _update(self, request, caller, tenant, path) -> GraphResponse:
-        self._need(caller, UPDATE_USERS)
-        return self.writer.update(tenant, _key(path), request)
+        self._need(caller, tenant, UPDATE_USERS, writes_users=True)
+        app_only = caller.user_id is None
+        return self.writer.update(tenant, _key(path), request, app_only=app_only)
 
     def _delete(self, request, caller, tenant, path) -> GraphResponse:
-        self._need(caller, CREATE_USERS)
+        self._need(caller, tenant, CREATE_USERS, writes_users=True)
         return self.writer.delete(tenant, _key(path))
 
     def _create(self, request, caller, tenant, path) -> GraphResponse:
-        self._need(caller, CREATE_USERS)
-        return self.writer.create(tenant, request)
+        self._need(caller, tenant, CREATE_USERS, writes_users=True)
+        return self.writer.create(tenant, request, app_only=caller.user_id is None)
 
     def _domains(self, request, caller, tenant, path) -> GraphResponse:
-        self._need(caller, READ_DOMAINS)
+        self._need(caller, tenant, READ_DOMAINS)
         if path == "/domains":
             context = f"{request.base_url}/$metadata#domains"
             value = [domain_view(d) for d in tenant.domains]

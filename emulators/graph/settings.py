@@ -31,3 +31,9 @@ class GraphSettings(EmulatorSettings):
     #: Refuse `employeeHireDate` writes from app-only tokens with 403, as the user-update page
     #: documents; off by default because many tenants accept them.
     deny_app_only_hire_date_writes: bool = False
+    #: How long a device code waits for a person to sign in (Entra: 15 minutes), emulated s.
+    device_code_lifetime_seconds: float = 900.0
+    #: The polling `interval` a device code asks for (Entra: 5), emulated s; at least 1 real s.
+    device_code_interval_seconds: float = 5.0
+    #: A refresh token expires after this long unused (Entra: 90 days), emulated s.
+    refresh_token_lifetime_seconds: float = 7_776_000.0

@@ -1,9 +1,10 @@
 """Access tokens: issued by the authority, checked by Graph.
 
-Tokens are JWTs shaped like Entra's app-only v1 tokens for Graph (`aud`, `iss`, `tid`, `appid`,
-`roles`, `exp`, ...), signed RS256 with a key made when the emulator starts (published at
-`/{tenant}/discovery/v2.0/keys`). Lifetimes are emulated seconds (`token_lifetime_seconds`),
-turned into real seconds for `exp` and `expires_in`, since clients live in real time.
+Tokens are JWTs shaped like Entra's v1 tokens for Graph, signed RS256 with a key made when the
+emulator starts (published at `/{tenant}/discovery/v2.0/keys`): app-only tokens carry the app's
+`roles`; delegated tokens (`emulators.graph.user_tokens`) carry `scp` and the signed-in user's
+`oid`. Lifetimes are emulated seconds (`token_lifetime_seconds`), turned into real seconds for
+`exp` and `expires_in`, since clients live in real time.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from emulators.graph import jose
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
+#: Graph's application id: the `aud` of delegated tokens asked for through the v2 endpoint.
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 _CACHE_LIMIT = 10_000
 
 
@@ -32,12 +35,16 @@ class TokenRejected(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Caller:
-    """Who a valid token speaks for."""
+    """Who a valid token speaks for: an app alone (`roles`), or an app acting as a user."""
 
     tenant_id: str
     app_id: str
     roles: frozenset[str]
     expires_at: float  # real Unix time
+    #: The signed-in user's object id, for delegated tokens; None for app-only ones.
+    user_id: str | None = None
+    #: The delegated permissions (`scp`) of a delegated token.
+    scopes: frozenset[str] = frozenset()
 
 
 class TokenIssuer:
@@ -81,6 +88,10 @@ class TokenIssuer:
             "uti": uuid.uuid4().hex[:22],
             "ver": "1.0",
         }
+        return self.sign(payload)
+
+    def sign(self, payload: dict[str, Any]) -> str:
+        """`payload` as a compact JWT signed with the emulator's key (access and ID tokens)."""
         header = {"typ": "JWT", "alg": "RS256", "x5t": self.kid, "kid": self.kid}
         return jose.sign_rs256(self._key, header, payload)
 
@@ -109,15 +120,18 @@ class TokenIssuer:
             self._key.public_key(), "RS256", signing_input, signature
         ):
             raise TokenRejected(expired=False)
-        if payload.get("aud") != GRAPH_AUDIENCE:
+        if payload.get("aud") not in (GRAPH_AUDIENCE, GRAPH_APP_ID):
             raise TokenRejected(expired=False)
         if time.time() < payload.get("nbf", 0):
             raise TokenRejected(expired=True)
+        delegated = isinstance(payload.get("scp"), str)
         return Caller(
             tenant_id=payload["tid"],
             app_id=payload["appid"],
             roles=frozenset(payload.get("roles") or ()),
             expires_at=float(payload["exp"]),
+            user_id=payload.get("oid") if delegated else None,
+            scopes=frozenset(payload["scp"].split()) if delegated else frozenset(),
         )
 
     def jwks(self) -> dict[str, Any]:

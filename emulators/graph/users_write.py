@@ -122,7 +122,7 @@ class UserWriter:
     def __init__(self, settings: GraphSettings) -> None:
         self._settings = settings
 
-    def _changes(self, body: Any, request: GraphRequest) -> dict[str, Any]:
+    def _changes(self, body: Any, request: GraphRequest, *, app_only: bool) -> dict[str, Any]:
         if request.bad_json or not isinstance(body, dict):
             raise bad_request(errors.BAD_JSON, code="BadRequest")
         changes: dict[str, Any] = {}
@@ -136,7 +136,8 @@ class UserWriter:
             if name not in schema.WRITABLE:
                 raise bad_request(errors.UNKNOWN_PROPERTY.format(name=name), code="BadRequest")
             changes[name] = _clean(name, value)
-        if "employeeHireDate" in changes and self._settings.deny_app_only_hire_date_writes:
+        hire_date_denied = app_only and self._settings.deny_app_only_hire_date_writes
+        if "employeeHireDate" in changes and hire_date_denied:
             raise errors.denied()
         return changes
 
@@ -156,11 +157,14 @@ class UserWriter:
             if owner is not None and owner != uid:
                 raise conflict("proxyAddresses")
 
-    def update(self, tenant: Tenant, key: str, request: GraphRequest) -> GraphResponse:
+    def update(
+        self, tenant: Tenant, key: str, request: GraphRequest, *, app_only: bool = True
+    ) -> GraphResponse:
+        """`PATCH /users/{key}`; `app_only` tells an app-only token from a delegated one."""
         user = tenant.users.find(key)
         if user is None:
             raise errors.not_found(key)
-        changes = self._changes(request.body, request)
+        changes = self._changes(request.body, request, app_only=app_only)
         if user.get("onPremisesSyncEnabled") and any(
             n in schema.ON_PREMISES_MASTERED for n in changes
         ):
@@ -174,8 +178,11 @@ class UserWriter:
         tenant.users.update(user, changes)
         return GraphResponse(204)
 
-    def create(self, tenant: Tenant, request: GraphRequest) -> GraphResponse:
-        changes = self._changes(request.body, request)
+    def create(
+        self, tenant: Tenant, request: GraphRequest, *, app_only: bool = True
+    ) -> GraphResponse:
+        """`POST /users`; `app_only` tells an app-only token from a delegated one."""
+        changes = self._changes(request.body, request, app_only=app_only)
         for name in schema.REQUIRED_ON_CREATE:
             if changes.get(name) is None:
                 raise bad_request(errors.REQUIRED_MISSING)
