@@ -146,6 +146,8 @@ class StoreBase:
         if not self.read_only:
             self.migrate()
             return
+        if not self.path.exists():
+            raise HistoryNotReady(f"no history database at {self.path}: no run has written one yet")
         version = self.schema_version()
         check_known(version, self.path)
         if version < LATEST_VERSION:

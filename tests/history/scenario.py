@@ -140,9 +140,7 @@ def run_night(
     state = store.load_state(connection=connection)
     previous = store.previous_snapshots(connection=connection, before_run_id=run_id)
     store.begin_run(run_id=run_id, connection=connection, mode="apply", started_at=run_at)
-    store.record_snapshot(
-        run_id=run_id, side="huma", users=huma, raw=raw_payloads(huma, "huma_id")
-    )
+    store.record_snapshot(run_id=run_id, side="huma", users=huma, raw=raw_payloads(huma, "huma_id"))
     store.record_snapshot(
         run_id=run_id, side="entra", users=entra, raw=raw_payloads(entra, "entra_id")
     )
@@ -171,9 +169,9 @@ def run_night(
     return night
 
 
-def reject_di_create(store: HistoryStore, night_1: Night) -> None:
-    """Between the nights, a person rejects creating Di in Huma."""
-    row = night_1.result.sync_plan.filter(pl.col("action") == CREATE_HUMA).row(0, named=True)
+def reject_di_create(store: HistoryStore, sync_plan: pl.DataFrame) -> None:
+    """Between the nights, a person rejects creating Di in Huma (a row of night 1's plan)."""
+    row = sync_plan.filter(pl.col("action") == CREATE_HUMA).row(0, named=True)
     decided = decision_row(
         row, verdict=REJECT, decided_at=NIGHT_1 + timedelta(hours=8), decided_by="hr@example.com"
     )
@@ -185,7 +183,7 @@ def populate(store: HistoryStore) -> tuple[Night, Night, Night]:
     first = run_night(
         store, connection=ACME, run_id="acme-1", run_at=NIGHT_1, snapshots=acme_snapshots(1)
     )
-    reject_di_create(store, first)
+    reject_di_create(store, first.result.sync_plan)
     second = run_night(
         store, connection=ACME, run_id="acme-2", run_at=NIGHT_2, snapshots=acme_snapshots(2)
     )

@@ -1,0 +1,36 @@
+"""Fixtures of the history tests: a fresh file per test, and one populated file shared read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from resources.history import HistoryStore, read_only_store
+from tests.history.scenario import Night, populate
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> HistoryStore:
+    """A store over a file that does not exist yet."""
+    return HistoryStore(tmp_path / "history.duckdb", lock_timeout_seconds=5)
+
+
+@dataclass(frozen=True)
+class Populated:
+    """The scenario's file (read it only), a read-only store over it, and its nights."""
+
+    path: Path
+    reader: HistoryStore
+    acme_1: Night
+    acme_2: Night
+    globex_1: Night
+
+
+@pytest.fixture(scope="session")
+def populated(tmp_path_factory: pytest.TempPathFactory) -> Populated:
+    """Both Acme nights and Globex's, kept once for every test that only reads."""
+    path = tmp_path_factory.mktemp("populated") / "history.duckdb"
+    acme_1, acme_2, globex_1 = populate(HistoryStore(path))
+    return Populated(path, read_only_store(path), acme_1, acme_2, globex_1)
