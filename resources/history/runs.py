@@ -103,7 +103,11 @@ class RunsMixin(StoreBase):
         dagster_run_id: str | None = None,
         rollback_of: str | None = None,
     ) -> None:
-        """Record that a run began (again: a re-executed run id starts its record afresh).
+        """Record that a run began.
+
+        Beginning a run id again (a re-executed run) clears how it ended; what the run already
+        recorded (snapshots, plan, journal) stays until the run writes it again: the journal
+        in particular is what keeps a re-run from sending a change twice.
 
         Args:
             run_id: The run's id; every later write of the run names it.
@@ -129,8 +133,12 @@ class RunsMixin(StoreBase):
             if found and found[0][0] != connection:
                 raise ValueError(f"run id {run_id!r} is already used by connection {found[0][0]!r}")
             conn.execute(
-                "INSERT OR REPLACE INTO runs (run_id, connection, mode, started_at, "
-                "dagster_run_id, rollback_of) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (run_id, connection, mode, started_at, dagster_run_id, "
+                "rollback_of) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
+                "mode = excluded.mode, started_at = excluded.started_at, "
+                "dagster_run_id = excluded.dagster_run_id, rollback_of = excluded.rollback_of, "
+                "ended_at = NULL, outcome = NULL, summary = NULL, report_path = NULL, "
+                "email_status = NULL, error = NULL",
                 [run_id, connection, mode, started_at, dagster_run_id, rollback_of],
             )
 
