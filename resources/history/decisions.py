@@ -70,7 +70,7 @@ def read_decisions(conn: duckdb.DuckDBPyConnection, connection: str) -> pl.DataF
     return read_frame(
         conn,
         f"SELECT {column_list(DECISIONS_SCHEMA.names())} FROM decisions WHERE connection = ? "
-        "ORDER BY decided_at, recorded_at",
+        "ORDER BY decided_at, recorded_at, change_id",
         [connection],
         DECISIONS_SCHEMA,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,3 +35,11 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Populated:
     path = tmp_path_factory.mktemp("populated") / "history.duckdb"
     acme_1, acme_2, globex_1 = populate(HistoryStore(path))
     return Populated(path, read_only_store(path), acme_1, acme_2, globex_1)
+
+
+@pytest.fixture
+def populated_copy(populated: Populated, tmp_path: Path) -> HistoryStore:
+    """A writable store over a copy of the populated file, for tests that add to it."""
+    path = tmp_path / "history.duckdb"
+    shutil.copyfile(populated.path, path)
+    return HistoryStore(path, lock_timeout_seconds=5)
