@@ -1,4 +1,5 @@
-"""Fixtures of the history tests: a fresh file per test, and one populated file shared read-only."""
+"""Fixtures of the history tests: a file of its own per test (new, or empty at the latest version),
+and one populated file shared read-only."""
 
 from __future__ import annotations
 
@@ -13,9 +14,25 @@ from tests.history.scenario import Night, populate
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> HistoryStore:
+def new_store(tmp_path: Path) -> HistoryStore:
     """A store over a file that does not exist yet."""
     return HistoryStore(tmp_path / "history.duckdb", lock_timeout_seconds=5)
+
+
+@pytest.fixture(scope="session")
+def migrated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty file at the latest schema version, migrated once for the session."""
+    path = tmp_path_factory.mktemp("migrated") / "history.duckdb"
+    HistoryStore(path).migrate()
+    return path
+
+
+@pytest.fixture
+def store(migrated_file: Path, tmp_path: Path) -> HistoryStore:
+    """A store over an empty file of its own at the latest schema version."""
+    path = tmp_path / "history.duckdb"
+    shutil.copyfile(migrated_file, path)
+    return HistoryStore(path, lock_timeout_seconds=5)
 
 
 @dataclass(frozen=True)

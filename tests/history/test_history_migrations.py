@@ -69,7 +69,8 @@ def _sql(path: Path, query: str) -> list[tuple]:
         conn.close()
 
 
-def test_a_new_file_gets_every_migration_once(store: HistoryStore) -> None:
+def test_a_new_file_gets_every_migration_once(new_store: HistoryStore) -> None:
+    store = new_store
     before = datetime.now(UTC)
     assert store.migrate() == [m.version for m in MIGRATIONS]
     assert store.migrate() == []
