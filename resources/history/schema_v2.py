@@ -16,7 +16,7 @@ STATEMENTS: Final = (
     """
     CREATE TABLE payloads (
         connection VARCHAR NOT NULL,
-        payload_hash VARCHAR NOT NULL,
+        payload_hash UHUGEINT NOT NULL,
         payload VARCHAR NOT NULL
     )
     """,
@@ -26,7 +26,7 @@ STATEMENTS: Final = (
         connection VARCHAR NOT NULL,
         side VARCHAR NOT NULL,
         user_id VARCHAR NOT NULL,
-        payload_hash VARCHAR NOT NULL
+        payload_hash UHUGEINT NOT NULL
     )
     """,
     # One row per change sent (SPEC §7): the intent is committed before the request leaves, the

@@ -72,7 +72,7 @@ class SnapshotsMixin(StoreBase):
             try:
                 conn.execute(
                     "CREATE TEMP TABLE hashed AS "
-                    "SELECT user_id, payload, md5(payload) AS payload_hash FROM raw_incoming"
+                    "SELECT user_id, payload, md5_number(payload) AS payload_hash FROM raw_incoming"
                 )
             finally:
                 conn.unregister("raw_incoming")
