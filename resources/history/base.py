@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
@@ -81,6 +82,28 @@ class StoreBase:
             return 0
         with reading(self.path, timeout_seconds=self.lock_timeout_seconds) as conn:
             return schema_version(conn)
+
+    def copy_to(self, destination: str | Path) -> Path:
+        """Copy the file for analysts, who may then query the copy for as long as they like
+        without keeping runs out. The copy is taken while holding the file read-only, so no run
+        is half-way through a write; it takes the lock for the time of a file copy only.
+
+        Args:
+            destination: The copy's path (replaced if it exists).
+
+        Returns:
+            The copy's path.
+        """
+        target = Path(destination)
+        self._ensure_ready()
+        with reading(self.path, timeout_seconds=self.lock_timeout_seconds):
+            shutil.copyfile(self.path, target)
+            wal = self.path.with_name(self.path.name + ".wal")
+            target_wal = target.with_name(target.name + ".wal")
+            target_wal.unlink(missing_ok=True)  # an older copy's log would replay into this one
+            if wal.exists():  # committed writes not yet checkpointed into the file
+                shutil.copyfile(wal, target_wal)
+        return target
 
     def _transaction(
         self, doing: str

@@ -1,6 +1,7 @@
 """The Dagster resource and sessions: `HistoryResource` configures a store over its file (usable
 from an asset), a held session serves many calls on one open file with each call still its own
-transaction, and a store opened read-only refuses every write."""
+transaction, a store opened read-only refuses every write, and a copy for analysts holds
+everything the file does."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from resources.history import HistoryError, HistoryResource, HistoryStore, JournalError
+from resources.history import (
+    HistoryError,
+    HistoryResource,
+    HistoryStore,
+    JournalError,
+    read_only_store,
+)
+from tests.history.conftest import Populated
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -70,3 +78,10 @@ def test_a_read_only_store_refuses_writes(store: HistoryStore) -> None:
         pass
     with pytest.raises(HistoryError, match="read-only"):
         reader.migrate()
+
+
+def test_a_copy_for_analysts_holds_everything(populated: Populated, tmp_path: Path) -> None:
+    copy = populated.reader.copy_to(tmp_path / "copy.duckdb")
+    reader = read_only_store(copy)
+    assert reader.runs(connection="acme").equals(populated.reader.runs(connection="acme"))
+    assert reader.pending_decisions(connection="acme").height == 2
