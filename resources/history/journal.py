@@ -11,13 +11,11 @@ plan row sent in several requests, such as a Huma create and its follow-up PATCH
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-import duckdb
 import polars as pl
 
 from resources.history.base import StoreBase
-from resources.history.errors import JournalError
 from resources.history.journal_frames import (
     JOURNAL_INTENTS_SCHEMA,
     JOURNAL_KEY,
@@ -29,15 +27,30 @@ from resources.history.journal_frames import (
     SYSTEMS,
     conform,
     masked,
+    refuse,
+    refuse_repeats,
 )
 from resources.history.redaction import json_text
 from resources.history.tables import insert_frame, read_frame
 
-
-def _refuse(conn: duckdb.DuckDBPyConnection, sql: str, problem: str) -> None:
-    found = conn.sql(sql).limit(5).fetchall()
-    if found:
-        raise JournalError(f"{problem}: {[tuple(row) for row in found]}")
+_KEY_TEXT: Final = "concat_ws('/', {0}.run_id, {0}.change_id, {0}.step)"
+#: What refuses a batch of intents, by problem: each query lists the offending rows.
+_INTENT_CHECKS: Final = {
+    "intents of runs not begun for their connection": (
+        "SELECT concat_ws(' of ', i.run_id, i.connection) AS detail FROM intents AS i "
+        "LEFT JOIN runs AS r USING (run_id) WHERE r.connection IS DISTINCT FROM i.connection"
+    ),
+    "these changes already have an outcome and must not be sent again": (
+        f"SELECT {_KEY_TEXT.format('j')} || ' ' || j.status AS detail FROM apply_journal AS j "
+        "JOIN intents AS i USING (run_id, change_id, step) WHERE j.status IS NOT NULL"
+    ),
+}
+_OUTCOME_CHECKS: Final = {
+    "outcomes without an intent (an intent is recorded before sending)": (
+        f"SELECT {_KEY_TEXT.format('o')} AS detail FROM outcomes AS o "
+        "ANTI JOIN apply_journal AS j USING (run_id, change_id, step)"
+    ),
+}
 
 
 class JournalMixin(StoreBase):
@@ -56,8 +69,9 @@ class JournalMixin(StoreBase):
             that has no outcome (a re-executed run that crashed before sending).
 
         Raises:
-            JournalError: A key repeats, or already has an outcome (never send twice).
-            ValueError: Bad columns or system, or a run not begun for that connection.
+            JournalError: A key repeats, already has an outcome (never send twice), or names
+                a run not begun for its connection.
+            ValueError: Bad columns or system.
         """
         frame = masked(
             conform(intents, JOURNAL_INTENTS_SCHEMA, REQUIRED_INTENT_COLUMNS, "journal intents"),
@@ -66,26 +80,11 @@ class JournalMixin(StoreBase):
         bad = sorted(set(frame.get_column("system").to_list()) - set(SYSTEMS))
         if bad:
             raise ValueError(f"system must be one of {SYSTEMS}, not {bad}")
+        refuse_repeats(frame)
         with self._write("apply journal: intents") as conn:
             conn.register("intents", frame)
             try:
-                _refuse(
-                    conn,
-                    "SELECT i.run_id, i.connection FROM intents AS i LEFT JOIN runs AS r "
-                    "USING (run_id) WHERE r.connection IS DISTINCT FROM i.connection",
-                    "intents of runs not begun for their connection",
-                )
-                _refuse(
-                    conn,
-                    "SELECT run_id, change_id, step FROM intents GROUP BY ALL HAVING count(*) > 1",
-                    "the same change appears twice in one batch",
-                )
-                _refuse(
-                    conn,
-                    "SELECT j.run_id, j.change_id, j.step, j.status FROM apply_journal AS j "
-                    "JOIN intents AS i USING (run_id, change_id, step) WHERE j.status IS NOT NULL",
-                    "these changes already have an outcome and must not be sent again",
-                )
+                refuse(conn, _INTENT_CHECKS)
                 conn.execute(
                     "DELETE FROM apply_journal AS j USING intents AS i WHERE j.run_id = i.run_id "
                     "AND j.change_id = i.change_id AND j.step = i.step"
@@ -119,21 +118,12 @@ class JournalMixin(StoreBase):
         bad = sorted(set(frame.get_column("status").to_list()) - set(OUTCOME_STATUSES))
         if bad:
             raise ValueError(f"status must be one of {OUTCOME_STATUSES}, not {bad}")
+        refuse_repeats(frame)
         columns = [name for name in JOURNAL_OUTCOMES_SCHEMA if name not in JOURNAL_KEY]
         with self._write("apply journal: outcomes") as conn:
             conn.register("outcomes", frame)
             try:
-                _refuse(
-                    conn,
-                    "SELECT run_id, change_id, step FROM outcomes GROUP BY ALL HAVING count(*) > 1",
-                    "the same change appears twice in one batch",
-                )
-                _refuse(
-                    conn,
-                    "SELECT o.run_id, o.change_id, o.step FROM outcomes AS o ANTI JOIN "
-                    "apply_journal AS j USING (run_id, change_id, step)",
-                    "outcomes without an intent (an intent is recorded before sending)",
-                )
+                refuse(conn, _OUTCOME_CHECKS)
                 assignments = ", ".join(f'"{name}" = o."{name}"' for name in columns)
                 conn.execute(
                     f"UPDATE apply_journal AS j SET {assignments} FROM outcomes AS o "

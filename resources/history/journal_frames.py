@@ -1,13 +1,16 @@
-"""The apply journal's frames: what a batch of intents or outcomes holds, and how a partial frame
-is completed (optional columns added, bodies masked) before it is stored."""
+"""The apply journal's frames: what a batch of intents or outcomes holds, how a partial frame is
+completed (optional columns added, bodies masked) before it is stored, and how a batch that would
+break crash safety is refused whole."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Final
 
+import duckdb
 import polars as pl
 
+from resources.history.errors import JournalError
 from resources.history.redaction import json_text
 
 _TIMESTAMP: Final = pl.Datetime("us", "UTC")
@@ -89,3 +92,24 @@ def masked(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
         pl.Series(name, [json_text(text) for text in frame.get_column(name)], dtype=pl.String())
         for name in columns
     )
+
+
+def refuse_repeats(frame: pl.DataFrame) -> None:
+    """Refuse a batch that names one change (run, change, step) twice."""
+    repeated = frame.filter(pl.struct(JOURNAL_KEY).is_duplicated()).select(JOURNAL_KEY)
+    if repeated.height:
+        raise JournalError(f"the same change appears twice in one batch: {repeated.rows()[:5]}")
+
+
+def refuse(conn: duckdb.DuckDBPyConnection, checks: dict[str, str]) -> None:
+    """Run every check (a query of `detail` texts, one per offending row) in one query, and
+    raise naming the first problem found with up to five of its rows."""
+    union = " UNION ALL ".join(
+        f"(SELECT {i} AS check_number, detail FROM ({sql}) LIMIT 5)"
+        for i, sql in enumerate(checks.values())
+    )
+    found = conn.sql(f"SELECT check_number, detail FROM ({union}) ORDER BY ALL").fetchall()
+    if found:
+        problem = list(checks)[found[0][0]]
+        details = [detail for number, detail in found if number == found[0][0]]
+        raise JournalError(f"{problem}: {details}")
