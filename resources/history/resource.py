@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from resources.base import ResourceWithSecrets
 from resources.history.base import DEFAULT_LOCK_TIMEOUT_SECONDS
@@ -22,9 +22,14 @@ class HistoryResource(ResourceWithSecrets):
         description="How long an open waits while another process holds the file.",
     )
 
+    _store: HistoryStore | None = PrivateAttr(default=None)
+
     def store(self) -> HistoryStore:
-        """A writable store over the file (each call opens the file briefly)."""
-        return HistoryStore(self.path, lock_timeout_seconds=self.lock_timeout_seconds)
+        """The writable store over the file (made once; each of its calls opens the file
+        briefly, and the first creates or upgrades it)."""
+        if self._store is None:
+            self._store = HistoryStore(self.path, lock_timeout_seconds=self.lock_timeout_seconds)
+        return self._store
 
     def reader(self) -> HistoryStore:
         """A read-only store over the file."""

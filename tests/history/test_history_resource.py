@@ -29,6 +29,7 @@ def test_the_resource_serves_a_store_inside_an_asset(tmp_path: Path) -> None:
 
     @dg.asset
     def begun(history: HistoryResource) -> None:
+        assert history.store() is history.store()  # migrated once per resource, not per call
         history.store().begin_run(run_id="r1", connection="acme", mode="apply", started_at=T0)
 
     result = dg.materialize(
