@@ -22,12 +22,13 @@ class HistoryStore(
     and closes it, so the file is free between calls. The first call creates the file and applies
     the migrations it lacks. Not meant to be shared between threads.
 
-    The parts, by concern: runs (`begin_run`, `finish_run`, `run`, `runs`, `latest_run`,
-    `previous_snapshots`), snapshots (`record_snapshot`, `snapshot`, `snapshot_payloads`),
-    planning outputs (`record_plan`, `run_frame`, `record_statuses`, `plan_with_statuses`,
-    `status_history`), the apply journal (`journal_intent(s)`, `journal_outcome(s)`,
-    `open_journal`, `applied_changes`, `journal`), state (`load_state`, `save_state`) and
-    decisions (`record_decisions`, `decisions`, `pending_decisions`).
+    The parts, by concern: the file (`migrate`, `schema_version`, `session`, `copy_to`); runs
+    (`begin_run`, `finish_run`, `run`, `runs`, `latest_run`, `previous_snapshots`); snapshots
+    (`record_snapshot`, `snapshot`, `snapshot_payloads`); planning outputs (`record_plan`,
+    `run_frame`, `record_statuses`, `plan_with_statuses`, `status_history`); the apply journal
+    (`journal_intent(s)`, `journal_outcome(s)`, `open_journal`, `applied_changes`, `journal`);
+    state (`load_state`, `save_state`); decisions (`record_decisions`, `decisions`,
+    `pending_decisions`).
     """
 
 
