@@ -1,0 +1,200 @@
+"""What every part of the history store shares: the file, its schema, and short connections."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Self
+
+import duckdb
+
+from resources.history.errors import HistoryError, HistoryNotReady
+from resources.history.migrations import LATEST_VERSION, apply_next, check_known, schema_version
+from resources.history.opening import connect, holder_note, in_transaction, reading, transaction
+
+logger = logging.getLogger(__name__)
+
+#: How long an opener waits for another holder by default: a run's transactions take seconds.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 60.0
+
+
+class StoreBase:
+    """The history file of one deployment, opened briefly for each read or write.
+
+    Args:
+        path: The DuckDB file (created, with its folder, on the first write).
+        lock_timeout_seconds: How long an open retries while another process holds the file.
+        read_only: Never create, migrate or write the file (analysts, the CLI's listings).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+        read_only: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.lock_timeout_seconds = lock_timeout_seconds
+        self.read_only = read_only
+        self._ready = False
+        self._held: duckdb.DuckDBPyConnection | None = None
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "writable"
+        return f"{type(self).__name__}({str(self.path)!r}, {mode})"
+
+    def migrate(self, *, target_version: int = LATEST_VERSION) -> list[int]:
+        """Create the file if needed and apply the migrations it lacks, each in its own
+        transaction (an interrupted upgrade resumes where it stopped).
+
+        Args:
+            target_version: Stop at this version (tests build older files this way).
+
+        Returns:
+            The versions applied now (empty when the file was up to date).
+
+        Raises:
+            HistoryNotReady: The file is newer than this code.
+            HistoryLocked: Another process held the file past the timeout.
+        """
+        if self.read_only:
+            raise HistoryError(f"{self.path} is open read-only: it cannot be migrated")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        applied: list[int] = []
+        while True:
+            with self._transaction("migrating the schema") as conn:
+                check_known(schema_version(conn), self.path)
+                version = apply_next(conn, target_version=target_version)
+            if version is None:
+                break
+            logger.info("history %s: applied migration %d", self.path, version)
+            applied.append(version)
+        self._ready = target_version == LATEST_VERSION
+        return applied
+
+    def schema_version(self) -> int:
+        """The file's schema version (0 when the file does not exist yet)."""
+        if not self.path.exists():
+            return 0
+        with reading(self.path, timeout_seconds=self.lock_timeout_seconds) as conn:
+            return schema_version(conn)
+
+    def copy_to(self, destination: str | Path) -> Path:
+        """Copy the file for analysts, who may then query the copy for as long as they like
+        without keeping runs out. The copy is taken while holding the file read-only, so no run
+        is half-way through a write; it takes the lock for the time of a file copy only.
+
+        Args:
+            destination: The copy's path (replaced if it exists).
+
+        Returns:
+            The copy's path.
+        """
+        target = Path(destination)
+        self._ensure_ready()
+        with reading(self.path, timeout_seconds=self.lock_timeout_seconds):
+            shutil.copyfile(self.path, target)
+            wal = self.path.with_name(self.path.name + ".wal")
+            target_wal = target.with_name(target.name + ".wal")
+            target_wal.unlink(missing_ok=True)  # an older copy's log would replay into this one
+            if wal.exists():  # committed writes not yet checkpointed into the file
+                shutil.copyfile(wal, target_wal)
+        return target
+
+    def _transaction(
+        self, doing: str
+    ) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return transaction(self.path, timeout_seconds=self.lock_timeout_seconds, doing=doing)
+
+    @contextlib.contextmanager
+    def session(self, *, doing: str) -> Iterator[Self]:
+        """Hold the file open across the calls made inside the block.
+
+        Opening and closing the file costs about 30 ms, a transaction on an open file about
+        1 ms: an apply step that journals thousands of batches holds a session for its duration.
+        Each call is still its own transaction. Meanwhile no other process can open the file
+        (analysts and other runs wait, up to their timeouts), so hold it only while writing.
+
+        Args:
+            doing: What the holder does (`apply of run …`), named in others' `HistoryLocked`.
+
+        Yields:
+            This store.
+        """
+        if self.read_only:
+            raise HistoryError(f"{self.path} is open read-only: it cannot hold a session")
+        if self._held is not None:
+            raise HistoryError("a session is already open on this store")
+        self._ensure_ready()
+        conn = connect(self.path, read_only=False, timeout_seconds=self.lock_timeout_seconds)
+        try:
+            with holder_note(self.path, doing):
+                self._held = conn
+                yield self
+        finally:
+            self._held = None
+            conn.close()
+
+    @contextlib.contextmanager
+    def _write(self, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on an up-to-date file; `doing` names it for other openers' errors."""
+        if self.read_only:
+            raise HistoryError(f"{self.path} is open read-only: it cannot be written")
+        if self._held is not None:
+            with in_transaction(self._held) as conn:
+                yield conn
+            return
+        self._ensure_ready()
+        with self._transaction(doing) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to an up-to-date file (other readers may share it), or the
+        session's connection while one is held."""
+        if self._held is not None:
+            yield self._held
+            return
+        self._ensure_ready()
+        with reading(self.path, timeout_seconds=self.lock_timeout_seconds) as conn:
+            yield conn
+
+    def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        if not self.read_only:
+            self.migrate()
+            return
+        if not self.path.exists():
+            raise HistoryNotReady(f"no history database at {self.path}: no run has written one yet")
+        version = self.schema_version()
+        check_known(version, self.path)
+        if version < LATEST_VERSION:
+            raise HistoryNotReady(
+                f"the history database {self.path} is at schema version {version}, this code "
+                f"reads version {LATEST_VERSION}: the next run upgrades it (or call migrate())"
+            )
+        self._ready = True
+
+    @staticmethod
+    def _run_connection(conn: duckdb.DuckDBPyConnection, run_id: str) -> str:
+        """The connection a begun run belongs to.
+
+        Raises:
+            ValueError: No run `run_id` was begun.
+        """
+        rows = conn.sql("SELECT connection FROM runs WHERE run_id = ?", params=[run_id]).fetchall()
+        if not rows:
+            raise ValueError(f"run {run_id!r} was never begun: call begin_run first")
+        return str(rows[0][0])
+
+    @classmethod
+    def _check_run(cls, conn: duckdb.DuckDBPyConnection, run_id: str, connection: str) -> None:
+        """Refuse writing one connection's rows under another connection's run."""
+        owner = cls._run_connection(conn, run_id)
+        if owner != connection:
+            raise ValueError(f"run {run_id!r} belongs to connection {owner!r}, not {connection!r}")
