@@ -5,13 +5,13 @@ re-reading its targets. Then the plan's writable rows are applied (none when a g
 run), and the state the next run plans with is saved. A dry run does none of this.
 """
 
-from __future__ import annotations
-
 import dataclasses
 from collections.abc import Sequence
 
 import dagster as dg
+import orjson
 import polars as pl
+from dagster import AssetExecutionContext
 
 from assets.apply.results import WriteResult, results_frame
 from assets.apply.run import apply_plan
@@ -31,6 +31,7 @@ from assets.run_options import run_options
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
+from resources.history import JOURNAL_INTENTS_SCHEMA, JOURNAL_OUTCOMES_SCHEMA, HistoryStore
 from resources.huma import HumaSnapshot
 
 
@@ -38,15 +39,95 @@ from resources.huma import HumaSnapshot
 class HistoryJournal:
     """The apply step's journal (`assets.apply.run.Journal`) in the history database."""
 
-    history: object
+    store: HistoryStore
     run_id: str
     connection: str
 
     def record_intents(self, writes: Sequence[PlannedWrite]) -> None:
-        self.history.journal_intents(run_id=self.run_id, connection=self.connection, writes=writes)
+        self.store.journal_intents(intents=intents_frame(self.run_id, self.connection, writes))
 
     def record_outcomes(self, results: Sequence[WriteResult]) -> None:
-        self.history.journal_outcomes(run_id=self.run_id, results=results)
+        self.store.journal_outcomes(outcomes=outcomes_frame(self.run_id, results))
+
+
+def intents_frame(run_id: str, connection: str, writes: Sequence[PlannedWrite]) -> pl.DataFrame:
+    """Journal intents (`JOURNAL_INTENTS_SCHEMA` columns) of `writes`."""
+    rows = [
+        {
+            "run_id": run_id,
+            "connection": connection,
+            "change_id": w.change_id,
+            "system": w.system,
+            "operation": w.operation,
+            "target_id": w.target_id,
+            "request": orjson.dumps(w.journal_request()).decode(),
+            "before": orjson.dumps(dict(w.before)).decode(),
+        }
+        for w in writes
+    ]
+    names = (
+        "run_id",
+        "connection",
+        "change_id",
+        "system",
+        "operation",
+        "target_id",
+        "request",
+        "before",
+    )
+    return pl.DataFrame(rows, schema={n: JOURNAL_INTENTS_SCHEMA[n] for n in names})
+
+
+def outcomes_frame(
+    run_id: str | Sequence[str], results: Sequence[WriteResult], settled_by: str | None = None
+) -> pl.DataFrame:
+    """Journal outcomes (`JOURNAL_OUTCOMES_SCHEMA` columns) of `results`; `run_id` per result
+    when they settle intents of several earlier runs."""
+    run_ids = [run_id] * len(results) if isinstance(run_id, str) else list(run_id)
+    rows = [
+        {
+            "run_id": rid,
+            "change_id": r.change_id,
+            "status": r.status,
+            "after": None if r.after is None else orjson.dumps(dict(r.after)).decode(),
+            "remote_status": r.remote_status,
+            "remote_code": r.remote_code,
+            "remote_message": r.error,
+            "request_id": r.request_id,
+            "created_id": r.created_id,
+            "settled_by_run_id": settled_by,
+        }
+        for rid, r in zip(run_ids, results, strict=True)
+    ]
+    names = (
+        "run_id",
+        "change_id",
+        "status",
+        "after",
+        "remote_status",
+        "remote_code",
+        "remote_message",
+        "request_id",
+        "created_id",
+        "settled_by_run_id",
+    )
+    return pl.DataFrame(rows, schema={n: JOURNAL_OUTCOMES_SCHEMA[n] for n in names})
+
+
+def _record_settled_statuses(
+    store: HistoryStore, intents: pl.DataFrame, settled: Sequence[WriteResult]
+) -> None:
+    """The settled changes' new statuses, in the plans of the runs they belong to."""
+    frame = pl.DataFrame(
+        {
+            "run_id": intents.get_column("run_id").to_list(),
+            "change_id": [r.change_id for r in settled],
+            "status": [r.status for r in settled],
+            "reason": [r.note or r.error for r in settled],
+        }
+    )
+    for (run_id,), changes in frame.group_by("run_id"):
+        store.record_statuses(run_id=str(run_id), changes=changes.drop("run_id"))
 
 
 def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
@@ -65,7 +146,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         tags={"connection": connection},
     )
     def applied_changes(
-        context: dg.AssetExecutionContext, run_plan: RunPlan, huma_raw: HumaSnapshot
+        context: AssetExecutionContext, run_plan: RunPlan, huma_raw: HumaSnapshot
     ) -> dg.Output[pl.DataFrame]:
         """One row per change sent in this run: applied or failed, with the remote error.
 
@@ -74,12 +155,18 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         """
         if run_options(context.run.tags).dry_run:
             return dg.Output(results_frame([]), metadata={"dagster/row_count": 0, "dry_run": True})
-        history = context.resources.history
+        store = context.resources.history.store()
         huma = getattr(context.resources, huma_key)
         graph = getattr(context.resources, graph_key)
-        open_intents = history.open_journal(connection=connection)
+        open_intents = store.open_journal(connection=connection)
         settled = settle_open_intents(open_intents, huma=huma.client(), graph=graph)
-        history.settle_journal(intents=open_intents, results=settled)
+        if settled:
+            _record_settled_statuses(store, open_intents, settled)
+            store.journal_outcomes(
+                outcomes=outcomes_frame(
+                    open_intents.get_column("run_id").to_list(), settled, settled_by=context.run_id
+                )
+            )
         group = huma.default_group_id or policy.huma_default_group_id
         results = apply_plan(
             run_plan.result.sync_plan,
@@ -87,18 +174,19 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
             policy=dataclasses.replace(policy, huma_default_group_id=group),
             huma=huma.client(),
             graph=graph,
-            journal=HistoryJournal(history, context.run_id, connection),
+            journal=HistoryJournal(store, context.run_id, connection),
             progress=lambda done, total: context.log.info("applied %d of %d changes", done, total),
         )
         outcomes = results.select(APPLY_OUTCOMES_SCHEMA.names())
+        if results.height:
+            store.record_statuses(
+                run_id=context.run_id,
+                changes=results.select(
+                    "change_id", "status", pl.coalesce("error", "note").alias("reason")
+                ),
+            )
         state = next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)
-        history.save_state(
-            connection=connection,
-            run_id=context.run_id,
-            state=state,
-            result=run_plan.result,
-            outcomes=outcomes,
-        )
+        store.save_state(connection=connection, run_id=context.run_id, state=state)
         return dg.Output(
             results,
             metadata=frame_metadata(

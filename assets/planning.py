@@ -6,14 +6,13 @@ carry blocking checks (schema and unique keys of the rows that go on, with the u
 failure cases); the plan carries warning checks for the guards.
 """
 
-from __future__ import annotations
-
 import dataclasses
-from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pandera.errors
 import polars as pl
+from dagster import AssetExecutionContext
 
 from assets.keys import (
     CONFLICTS,
@@ -29,6 +28,7 @@ from assets.keys import (
 )
 from assets.metadata import counts, frame_metadata, markdown_table
 from assets.run_options import run_options
+from assets.snapshots import run_started_at
 from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
@@ -122,27 +122,34 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
         required_resource_keys={HISTORY},
         check_specs=checks,
     )
-    def plan(context: dg.AssetExecutionContext, huma_raw: HumaSnapshot, entra_raw: EntraSnapshot):
-        history = context.resources.history
+    def plan(context: AssetExecutionContext, huma_raw: HumaSnapshot, entra_raw: EntraSnapshot):
+        store = context.resources.history.store()
         options = run_options(context.run.tags)
-        state = history.load_state(connection=connection)
-        previous = history.previous_snapshot(connection=connection)
+        # The kept baseline is scanned from a run-scoped Parquet export rather than loaded whole
+        # (seven rows per user): the apply step reads it again for the next state.
+        state = store.load_state(connection=connection, baseline_dir=scratch_folder(context))
+        previous = store.previous_snapshots(connection=connection, before_run_id=context.run_id)
         run_context = RunContext(
-            run_at=datetime.now(UTC),
+            run_at=run_started_at(context),
             verified_domains=frozenset(entra_raw.verified_domains),
-            previous_huma_count=previous.huma_count if previous else None,
-            previous_entra_count=previous.entra_count if previous else None,
+            previous_huma_count=previous.huma_count,
+            previous_entra_count=previous.entra_count,
             huma_partial=not huma_raw.complete,
             entra_partial=not entra_raw.complete,
             guard_overrides=options.guard_overrides,
         )
         result = plan_run(huma_raw.users, entra_raw.users, state, policy, run_context)
         if not options.dry_run:
-            history.record_plan(run_id=context.run_id, connection=connection, result=result)
+            store.record_plan(run_id=context.run_id, plan=result)
         yield from _outputs(result, RunPlan(result, state, run_context))
         yield from _check_results(connection, result)
 
     return plan
+
+
+def scratch_folder(context: AssetExecutionContext) -> Path:
+    """A folder for files the steps of one run share (removed by the report step)."""
+    return Path(context.instance.storage_directory()) / "huma-entra-sync" / context.run_id
 
 
 def _outputs(result: PlanResult, run_plan: RunPlan):
@@ -203,7 +210,7 @@ def _check_results(connection: str, result: PlanResult):
         yield dg.AssetCheckResult(
             asset_key=dg.AssetKey([connection, name]),
             check_name=SCHEMA_AND_KEYS,
-            passed=not problems,
+            passed=problems.is_empty(),
             metadata={
                 "problems": dg.MetadataValue.md(markdown_table(problems)),
                 "held_out_users": held_out["user_id"].n_unique(),

@@ -6,13 +6,13 @@ the run's results: they are already in the history, and the report is on disk. A
 its report as a file and sends nothing.
 """
 
-from __future__ import annotations
-
 import logging
+import shutil
 from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
+from dagster import AssetExecutionContext
 
 from assets.keys import (
     APPLIED_CHANGES,
@@ -23,7 +23,7 @@ from assets.keys import (
     SYNC_REPORT,
     recipients_resource_key,
 )
-from assets.planning import RunPlan
+from assets.planning import RunPlan, scratch_folder
 from assets.report.build import build_run_report
 from assets.report.message import email_message, write_report_files
 from assets.report.render import render_report
@@ -49,7 +49,7 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
         tags={"connection": connection},
     )
     def sync_report(
-        context: dg.AssetExecutionContext, run_plan: RunPlan, results: pl.DataFrame
+        context: AssetExecutionContext, run_plan: RunPlan, results: pl.DataFrame
     ) -> dg.Output[dict[str, str]]:
         """One result report per run: counts per action and status, created users, updated
         fields, failures, decisions waiting, held-out and locked users, guard trips; emailed to
@@ -75,12 +75,15 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
         files = write_report_files(rendered, reports.run_folder(connection, context.run_id))
         email_status = _send(context, rendered, recipients_key, dry_run=options.dry_run)
         if not options.dry_run:
-            context.resources.history.finish_run(
+            context.resources.history.store().finish_run(
                 run_id=context.run_id,
-                outcome="completed",
+                outcome="guard_stopped" if result.writes_stopped else "succeeded",
+                ended_at=report.ended_at,
+                summary={"headline": rendered.subject, **_summary(result.sync_plan, results)},
                 report_path=str(files.html),
                 email_status=email_status,
             )
+        shutil.rmtree(scratch_folder(context), ignore_errors=True)
         return dg.Output(
             {"subject": rendered.subject, "html": str(files.html), "email": email_status},
             metadata={
@@ -93,9 +96,14 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
     return sync_report
 
 
-def _send(
-    context: dg.AssetExecutionContext, rendered, recipients_key: str, *, dry_run: bool
-) -> str:
+def _summary(plan: pl.DataFrame, results: pl.DataFrame) -> dict[str, int]:
+    """Counts for the run record: plan rows per status, changes applied and failed."""
+    counts = {f"plan_{s}": n for s, n in plan.get_column("status").value_counts().iter_rows()}
+    done = dict(results.get_column("status").value_counts().iter_rows()) if results.height else {}
+    return {**counts, "applied": done.get("applied", 0), "failed": done.get("failed", 0)}
+
+
+def _send(context: AssetExecutionContext, rendered, recipients_key: str, *, dry_run: bool) -> str:
     """Send the report; returns what happened, in words (recorded with the run)."""
     if dry_run:
         return "not sent: dry run"

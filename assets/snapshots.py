@@ -5,10 +5,13 @@ A snapshot that could not be read consistently is still passed on (the engine's 
 stops the writes and says why) and fails the `complete` warning check.
 """
 
-from __future__ import annotations
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 import polars as pl
+from dagster import AssetExecutionContext
 
 from assets.keys import (
     ENTRA_USERS_RAW,
@@ -30,25 +33,31 @@ def snapshot_assets(connection: str) -> list[dg.AssetsDefinition]:
     return [_huma_users_raw(connection), _entra_users_raw(connection)]
 
 
-def _huma_users_raw(connection: str) -> dg.AssetsDefinition:
-    key = dg.AssetKey([connection, HUMA_USERS_RAW])
-    resource = huma_resource_key(connection)
-
-    @dg.asset(
+def _snapshot_asset(
+    connection: str, name: str, resource: str, kind: str, complete_means: str
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    key = dg.AssetKey([connection, name])
+    return dg.asset(
         key=key,
         group_name=connection,
         required_resource_keys={resource, HISTORY},
-        kinds={"huma", "polars"},
+        kinds={kind, "polars"},
         tags={"connection": connection},
-        check_specs=[
-            dg.AssetCheckSpec(
-                COMPLETE,
-                asset=key,
-                description=("Every user was read in one consistent pass over Huma's user list."),
-            )
-        ],
+        check_specs=[dg.AssetCheckSpec(COMPLETE, asset=key, description=complete_means)],
     )
-    def huma_users_raw(context: dg.AssetExecutionContext):
+
+
+def _huma_users_raw(connection: str) -> dg.AssetsDefinition:
+    resource = huma_resource_key(connection)
+
+    @_snapshot_asset(
+        connection,
+        HUMA_USERS_RAW,
+        resource,
+        "huma",
+        "Every user was read in one consistent pass over Huma's user list.",
+    )
+    def huma_users_raw(context: AssetExecutionContext):
         """One row per Huma user (active and deactivated), as Huma's Open API returns them.
 
         Read in full every run: `GET /users` pages plus `GET /users/{id}` for each user's details,
@@ -60,46 +69,26 @@ def _huma_users_raw(connection: str) -> dg.AssetsDefinition:
                 context.log.info("read the details of %d Huma users", done)
 
         snapshot: HumaSnapshot = getattr(context.resources, resource).snapshot(progress=progress)
-        _record(context, connection, "huma", snapshot.users, snapshot.raw)
         active = snapshot.users.filter(pl.col("active")).height
-        yield dg.Output(
+        yield from _snapshot_events(
+            context,
+            connection,
+            "huma",
             snapshot,
-            metadata=frame_metadata(
-                snapshot.users,
-                active=active,
-                deactivated=snapshot.users.height - active,
-                complete=snapshot.complete,
-                requests=snapshot.requests,
-                seconds=round(snapshot.seconds, 2),
-            ),
-        )
-        yield dg.AssetCheckResult(
-            check_name=COMPLETE,
-            passed=snapshot.complete,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"users": snapshot.users.height},
+            active=active,
+            deactivated=snapshot.users.height - active,
         )
 
     return huma_users_raw
 
 
 def _entra_users_raw(connection: str) -> dg.AssetsDefinition:
-    key = dg.AssetKey([connection, ENTRA_USERS_RAW])
     resource = graph_resource_key(connection)
 
-    @dg.asset(
-        key=key,
-        group_name=connection,
-        required_resource_keys={resource, HISTORY},
-        kinds={"entra", "polars"},
-        tags={"connection": connection},
-        check_specs=[
-            dg.AssetCheckSpec(
-                COMPLETE, asset=key, description=("Every page of Graph's user list was read.")
-            )
-        ],
+    @_snapshot_asset(
+        connection, ENTRA_USERS_RAW, resource, "entra", "Every page of Graph's user list was read."
     )
-    def entra_users_raw(context: dg.AssetExecutionContext):
+    def entra_users_raw(context: AssetExecutionContext):
         """One row per Entra user (members and guests, enabled or not), as Microsoft Graph returns
         them, with the tenant's verified domains.
 
@@ -107,43 +96,67 @@ def _entra_users_raw(connection: str) -> dg.AssetsDefinition:
         every `@odata.nextLink`, normalised (SPEC §3), with each raw object kept for the history.
         """
         snapshot: EntraSnapshot = getattr(context.resources, resource).snapshot()
-        _record(context, connection, "entra", snapshot.users, snapshot.raw)
         members = snapshot.users.filter(pl.col("user_type") == "Member")
-        yield dg.Output(
+        yield from _snapshot_events(
+            context,
+            connection,
+            "entra",
             snapshot,
-            metadata=frame_metadata(
-                snapshot.users,
-                members=members.height,
-                guests=snapshot.users.height - members.height,
-                disabled=members.filter(~pl.col("account_enabled")).height,
-                verified_domains=len(snapshot.verified_domains),
-                requests=snapshot.requests,
-                seconds=round(snapshot.seconds, 2),
-            ),
-        )
-        yield dg.AssetCheckResult(
-            check_name=COMPLETE,
-            passed=snapshot.complete,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"users": snapshot.users.height},
+            members=members.height,
+            guests=snapshot.users.height - members.height,
+            disabled=members.filter(~pl.col("account_enabled")).height,
+            verified_domains=len(snapshot.verified_domains),
         )
 
     return entra_users_raw
 
 
-def _record(
-    context: dg.AssetExecutionContext,
+def _snapshot_events(
+    context: AssetExecutionContext,
     connection: str,
     side: str,
-    users: pl.DataFrame,
-    raw: pl.DataFrame,
-) -> None:
-    """Keep the snapshot with the run (not in a dry run, which writes nothing)."""
+    snapshot: HumaSnapshot | EntraSnapshot,
+    **counts: int,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Keep the snapshot with the run, then hand it on with its metadata and `complete` check."""
     options = run_options(context.run.tags)
-    if options.dry_run:
-        return
-    history = context.resources.history
-    history.begin_run(run_id=context.run_id, connection=connection, mode=options.mode)
-    history.record_snapshot(
-        run_id=context.run_id, connection=connection, side=side, users=users, raw=raw
+    if not options.dry_run:  # a dry run writes nothing, not even to the history
+        store = context.resources.history.store()
+        # Both snapshot steps begin the run (whichever comes first); its start is Dagster's.
+        store.begin_run(
+            run_id=context.run_id,
+            connection=connection,
+            mode=options.mode,
+            started_at=run_started_at(context),
+            dagster_run_id=context.run_id,
+        )
+        store.record_snapshot(
+            run_id=context.run_id,
+            side=side,
+            users=snapshot.users,
+            raw=snapshot.raw,
+            complete=snapshot.complete,
+        )
+    yield dg.Output(
+        snapshot,
+        metadata=frame_metadata(
+            snapshot.users,
+            complete=snapshot.complete,
+            requests=snapshot.requests,
+            seconds=round(snapshot.seconds, 2),
+            **counts,
+        ),
     )
+    yield dg.AssetCheckResult(
+        check_name=COMPLETE,
+        passed=snapshot.complete,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"users": snapshot.users.height},
+    )
+
+
+def run_started_at(context: AssetExecutionContext) -> datetime:
+    """When the Dagster run started (the same for every step of the run)."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    started = record.start_time if record is not None and record.start_time else None
+    return datetime.fromtimestamp(started, UTC) if started else datetime.now(UTC)

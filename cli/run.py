@@ -44,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"choose a connection with --connection: {', '.join(names)}", file=sys.stderr)
         return 2
     options = RunOptions(dry_run=args.dry_run, guard_overrides=frozenset(args.override_guard))
-    result = defs.get_job_def(job_name(connection)).execute_in_process(
-        instance=dagster_instance(), tags=options.as_tags(), raise_on_error=False
+    result = defs.resolve_job_def(job_name(connection)).execute_in_process(
+        instance=dagster_instance(),
+        tags=options.as_tags(),
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        raise_on_error=False,
     )
     return _summarise(connection, result)
 

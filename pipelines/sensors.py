@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import dagster as dg
 
-from assets.keys import REPORTS, SMTP, job_name, recipients_resource_key
+from assets.keys import job_name
+from assets.report_settings import ReportsResource
 from pipelines.connections import Connection
 from resources.errors import RemoteError
+from resources.history import HistoryResource
+from resources.smtp import SmtpResource
 
 
 def failure_message(
@@ -46,38 +50,47 @@ def failure_sensor(
     connections: Sequence[Connection], jobs: Sequence[dg.UnresolvedAssetJobDefinition]
 ) -> dg.SensorDefinition:
     """One sensor for every connection's job."""
-    by_job = {job_name(c.name): c.name for c in connections}
+    by_job = {job_name(c.name): c for c in connections}
 
     @dg.run_failure_sensor(
         name="email_on_run_failure",
         monitored_jobs=list(jobs),
-        required_resource_keys={
-            SMTP,
-            REPORTS,
-            *(recipients_resource_key(c.name) for c in connections),
-        },
-        description="Emails a connection's recipients when its run fails, with the error.",
+        description="Records a failed run in the history and emails its connection's recipients "
+        "the error.",
     )
-    def email_on_run_failure(context: dg.RunFailureSensorContext) -> None:
+    def email_on_run_failure(
+        context: dg.RunFailureSensorContext,
+        history: HistoryResource,
+        smtp: SmtpResource,
+        reports: ReportsResource,
+    ) -> None:
         connection = by_job.get(context.dagster_run.job_name)
         if connection is None:
             return
-        addresses = getattr(context.resources, recipients_resource_key(connection))
-        smtp = context.resources.smtp
-        if not smtp.host or not addresses.addresses():
-            context.log.info("no mail relay or recipients for %s: nothing sent", connection)
+        run_id = context.dagster_run.run_id
+        error = context.failure_event.message or "unknown error"
+        store = history.store()
+        if store.run(run_id=run_id) is not None:  # the run got as far as beginning its record
+            store.finish_run(
+                run_id=run_id, outcome="failed", ended_at=datetime.now(UTC), error=error
+            )
+        recipients, sender = connection.report.resolved(f"connection {connection.name}")
+        if not smtp.host or not recipients:
+            context.log.info("no mail relay or recipients for %s: nothing sent", connection.name)
             return
         message = failure_message(
-            connection,
-            sender=addresses.sender,
-            recipients=addresses.addresses(),
-            run_id=context.dagster_run.run_id,
-            error=context.failure_event.message or "unknown error",
-            run_url=context.resources.reports.run_url(context.dagster_run.run_id),
+            connection.name,
+            sender=sender,
+            recipients=recipients,
+            run_id=run_id,
+            error=error,
+            run_url=reports.run_url(run_id),
         )
         try:
             smtp.send(message=message)
         except RemoteError as exc:
-            context.log.warning("the failure email for %s could not be sent: %s", connection, exc)
+            context.log.warning(
+                "the failure email for %s could not be sent: %s", connection.name, exc
+            )
 
     return email_on_run_failure
