@@ -133,6 +133,7 @@ def decision_row(
     decided_at: datetime,
     decided_by: str,
     winner: str | None = None,
+    comment: str | None = None,
 ) -> pl.DataFrame:
     """Record a person's decision on a plan row that awaits one (what the CLI stores).
 
@@ -142,6 +143,7 @@ def decision_row(
         decided_at: When (timezone-aware).
         decided_by: Who.
         winner: `huma` or `entra`; required to approve a `resolve_conflict` row.
+        comment: Why, in the decider's words (kept with the decision; empty text is none).
 
     Returns:
         One `DECISIONS_SCHEMA` row holding the values the decision was made on.
@@ -169,5 +171,6 @@ def decision_row(
         "entra_values": row["entra_values"],
         "decided_at": decided_at,
         "decided_by": decided_by,
+        "comment": (comment or "").strip() or None,
     }
     return pl.DataFrame([decision], schema=DECISIONS_SCHEMA)

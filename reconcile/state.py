@@ -61,7 +61,8 @@ DELETED_HUMA_USERS_SCHEMA: Final = pl.Schema(
 #: One row per decision a person made on a plan row. `verdict`: `approve` / `reject`; `winner`
 #: (`huma` / `entra`) names the side that wins a `resolve_conflict` row. `huma_values` and
 #: `entra_values` are the row's values when it was decided (JSON, as in the plan); when either
-#: side has moved since, the decision is stale and the row is asked again.
+#: side has moved since, the decision is stale and the row is asked again. `comment`: why, in
+#: the decider's words (optional; kept for the history, never read by the engine).
 DECISIONS_SCHEMA: Final = pl.Schema(
     {
         "change_id": pl.String(),
@@ -75,6 +76,7 @@ DECISIONS_SCHEMA: Final = pl.Schema(
         "entra_values": pl.String(),
         "decided_at": _TIMESTAMP,
         "decided_by": pl.String(),
+        "comment": pl.String(),
     }
 )
 

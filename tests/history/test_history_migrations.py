@@ -48,6 +48,7 @@ from tests.history.scenario import (
 RELEASED = {
     1: "393690abccb8231614f3a3af46b88e4836363a48d12b70a9c5bd123e298a2c0e",
     2: "5845a2fc6590cd8cb7bb5466826e5dbe717e31f55df52d1185bccacdf855afab",
+    3: "1df1a7a1b390bdd32b63c7e32230adc77af94c1e32a4480828f7a3abca727320",
 }
 
 #: Tables holding an engine frame: (columns before the frame's, schema, columns after).
