@@ -18,6 +18,20 @@ COMMANDS = {
         "Execute the connection's nightly job in this process, print a summary, and exit "
         "non-zero when the run fails.",
     ),
+    "decisions": (
+        "cli.decisions",
+        "list, approve or reject the changes that wait for a person",
+        "The latest run's conflicts, inconsistencies, creates and Entra → Huma updates wait for "
+        "a person: list them, and approve or reject them (by id, user, kind, or all), with a "
+        "comment. Decisions take effect on the next run; no prompts when stdin is not a terminal.",
+    ),
+    "rollback": (
+        "cli.rollback",
+        "undo the field changes a run applied, where nobody changed them since",
+        "Plan the inverse of a run's applied changes from their before-values, show it, and "
+        "apply it (after confirmation) only where the systems still hold what that run wrote. "
+        "Created users are never removed. The rollback is itself a run in the history.",
+    ),
     "emulators": (
         "cli.emulators",
         "run local emulators of Huma and Entra ID / Microsoft Graph until stopped",

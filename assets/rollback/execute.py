@@ -1,0 +1,235 @@
+"""A rollback, applied as a run of its own in the history (`mode = 'rollback'`).
+
+While it runs it holds the history file (no nightly run can interleave), re-reads every target
+just before sending (what was shown to the person may have moved since), and sends only what
+still holds the undone run's values. Each restoring write is journalled like any other: intent
+(with the values it replaces, so a rollback can itself be rolled back) before sending, outcome
+after; a rollback killed half-way leaves open intents that the next run settles by re-reading.
+The undone run's plan rows get the status `rolled_back`, and the restored fields' baseline is
+reset (see `plan.baseline_resets`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+import polars as pl
+
+from assets.apply.graph_apply import apply_graph
+from assets.apply.huma_apply import apply_huma
+from assets.apply.results import WriteResult
+from assets.apply.writes import PlannedWrite
+from assets.rollback.current import judge_all
+from assets.rollback.plan import GRAPH, HUMA, Judged, Restore, baseline_resets, written_units
+from reconcile.state import BASELINE_SCHEMA, baseline_rows
+from resources.graph import GraphResource
+from resources.history import (
+    JOURNAL_INTENTS_SCHEMA,
+    JOURNAL_OUTCOMES_SCHEMA,
+    ROLLBACK,
+    HistoryStore,
+    StateChanges,
+)
+from resources.huma_client import HumaClient
+
+#: The status a plan row gets once a rollback restored what it wrote.
+ROLLED_BACK: Final = "rolled_back"
+
+
+@dataclasses.dataclass(frozen=True)
+class RollbackRun:
+    """What a rollback run did.
+
+    Attributes:
+        run_id: The rollback's own run id.
+        judged: Every restore, as judged just before sending.
+        results: One per restore sent (`applied` or `failed` with the remote error).
+        baseline_reset: Baseline rows reset to "no agreed value yet".
+    """
+
+    run_id: str
+    judged: list[Judged]
+    results: list[WriteResult]
+    baseline_reset: int
+
+    @property
+    def failed(self) -> list[WriteResult]:
+        return [r for r in self.results if r.status != "applied"]
+
+
+def execute_rollback(
+    store: HistoryStore,
+    *,
+    connection: str,
+    rollback_of: str,
+    restores: Sequence[Restore],
+    huma: HumaClient,
+    graph: GraphResource,
+    summary: dict[str, object],
+) -> RollbackRun:
+    """Run the rollback of `rollback_of`: judge again, send, journal, record, reset the baseline.
+
+    Args:
+        store: The history (writable).
+        connection: The undone run's connection.
+        rollback_of: The run undone.
+        restores: Its restores (`plan.rollback_plan`).
+        huma / graph: The connection's clients.
+        summary: Extra counts and who ran it, kept in the run's summary.
+
+    Returns:
+        The `RollbackRun`; its run is finished `succeeded`, or `failed` when a write failed.
+    """
+    if len({r.change_id for r in restores}) != len(restores):
+        raise ValueError("a change to undo appears twice in the journal")
+    run_id = str(uuid.uuid4())
+    doing = f"rollback {run_id} of run {rollback_of} (connection {connection})"
+    with store.session(doing=doing):
+        store.begin_run(
+            run_id=run_id,
+            connection=connection,
+            mode=ROLLBACK,
+            started_at=datetime.now(UTC),
+            rollback_of=rollback_of,
+        )
+        try:
+            done = _restore(store, run_id, connection, rollback_of, restores, huma, graph)
+        except Exception as exc:
+            store.finish_run(
+                run_id=run_id,
+                outcome="failed",
+                ended_at=datetime.now(UTC),
+                summary=summary,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            raise
+        counts = {
+            **summary,
+            "restored": len(done.results) - len(done.failed),
+            "failed": len(done.failed),
+            "baseline_reset": done.baseline_reset,
+        }
+        for verdict in ("already_restored", "moved", "gone"):
+            counts[verdict] = sum(j.verdict == verdict for j in done.judged)
+        store.finish_run(
+            run_id=run_id,
+            outcome="failed" if done.failed else "succeeded",
+            ended_at=datetime.now(UTC),
+            summary=counts,
+            error=f"{len(done.failed)} restoring write(s) failed" if done.failed else None,
+        )
+    return done
+
+
+def _restore(
+    store: HistoryStore,
+    run_id: str,
+    connection: str,
+    rollback_of: str,
+    restores: Sequence[Restore],
+    huma: HumaClient,
+    graph: GraphResource,
+) -> RollbackRun:
+    judged = judge_all(restores, huma=huma, graph=graph.client())
+    sending = [j.restore for j in judged if j.verdict == "restore"]
+    writes = [
+        PlannedWrite(
+            r.change_id,
+            r.system,  # `graph` or `huma`, as journalled
+            "patch",
+            r.target_id,
+            r.body,
+            before=written_units(r.system, r.written),
+        )
+        for r in sending
+    ]
+    results: list[WriteResult] = []
+    if writes:
+        store.journal_intents(intents=_intents(run_id, connection, sending, writes))
+        results += apply_graph(graph, [w for w in writes if w.system == GRAPH])
+        results += apply_huma(huma, [w for w in writes if w.system == HUMA])
+        store.journal_outcomes(outcomes=_outcomes(run_id, sending, results))
+    applied_ids = {r.change_id for r in results if r.status == "applied"}
+    applied = [r for r in sending if r.change_id in applied_ids]
+    if applied:
+        store.record_statuses(
+            run_id=rollback_of,
+            changes=pl.DataFrame(
+                {
+                    "change_id": [r.change_id for r in applied],
+                    "status": [ROLLED_BACK] * len(applied),
+                    "reason": [f"restored by rollback run {run_id}"] * len(applied),
+                }
+            ),
+        )
+    return RollbackRun(run_id, judged, results, _reset_baseline(store, connection, run_id, applied))
+
+
+def _intents(
+    run_id: str, connection: str, restores: Sequence[Restore], writes: Sequence[PlannedWrite]
+) -> pl.DataFrame:
+    rows = [
+        {
+            "run_id": run_id,
+            "connection": connection,
+            "change_id": r.change_id,
+            "step": r.step,
+            "system": r.system,
+            "operation": "patch",
+            "target_id": r.target_id,
+            "request": json.dumps(w.journal_request(), ensure_ascii=False),
+            "before": json.dumps(dict(w.before), ensure_ascii=False),
+        }
+        for r, w in zip(restores, writes, strict=True)
+    ]
+    return pl.DataFrame(rows, schema={name: JOURNAL_INTENTS_SCHEMA[name] for name in rows[0]})
+
+
+def _outcomes(
+    run_id: str, restores: Sequence[Restore], results: Sequence[WriteResult]
+) -> pl.DataFrame:
+    step = {r.change_id: r.step for r in restores}
+    rows = [
+        {
+            "run_id": run_id,
+            "change_id": r.change_id,
+            "step": step[r.change_id],
+            "status": r.status,
+            "after": None if r.after is None else json.dumps(dict(r.after), ensure_ascii=False),
+            "remote_status": r.remote_status,
+            "remote_code": r.remote_code,
+            "remote_message": r.error,
+            "request_id": r.request_id,
+        }
+        for r in results
+    ]
+    return pl.DataFrame(rows, schema={name: JOURNAL_OUTCOMES_SCHEMA[name] for name in rows[0]})
+
+
+def _reset_baseline(
+    store: HistoryStore, connection: str, run_id: str, applied: Sequence[Restore]
+) -> int:
+    """Reset the restored fields' baseline rows (`plan.baseline_resets`); returns how many."""
+    huma_ids = pl.Series([r.huma_id for r in applied if r.huma_id], dtype=pl.String())
+    if huma_ids.is_empty():
+        return 0
+    with tempfile.TemporaryDirectory(prefix="rollback-baseline-") as scratch:
+        state = store.load_state(connection=connection, baseline_dir=scratch)
+        resets = baseline_resets(baseline_rows(state.baseline, huma_ids), applied, BASELINE_SCHEMA)
+    store.save_state(
+        connection=connection,
+        run_id=run_id,
+        state=StateChanges(
+            links=state.links,
+            activation=state.activation,
+            deleted_huma_users=state.deleted_huma_users,
+            baseline_changes=resets,
+        ),
+    )
+    return resets.height

@@ -1,0 +1,121 @@
+"""How the `decisions` command shows plan rows awaiting a person: a table for people, JSON for
+scripts. Pure: rows in (`resources.history.PENDING_DECISIONS_SCHEMA` plus `latest_comment`),
+text out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from reconcile.vocabulary import RESOLVE_CONFLICT
+
+#: Shown ids are cut to this many characters; any unique prefix of at least `MIN_ID_PREFIX`
+#: characters selects a row.
+SHORT_ID: Final = 12
+MIN_ID_PREFIX: Final = 6
+_CELL_WIDTH: Final = {"HUMA": 30, "ENTRA": 30, "FIELDS": 24, "USER": 32, "REASON": 60}
+_HEADERS: Final = ("ID", "KIND", "STATUS", "USER", "FIELDS", "HUMA", "ENTRA", "DECIDED", "REASON")
+
+
+def shown_value(field: str, value: Any) -> str:
+    """One field's value as a person reads it (the address as one line)."""
+    if value is None:
+        return "(empty)"
+    if isinstance(value, Mapping):
+        parts = [value.get("line1"), f"{value.get('postal_code') or ''} {value.get('city') or ''}"]
+        parts.append(value.get("country"))
+        return ", ".join(p.strip() for p in parts if p and p.strip())
+    return str(value)
+
+
+def shown_values(fields: Sequence[str], values_json: str | None) -> str:
+    """A row's values of its fields: the bare value for one field, `field: value; …` for more."""
+    values = json.loads(values_json) if values_json else {}
+    if not isinstance(values, Mapping):
+        return "(none)"
+    shown = [(f, shown_value(f, values.get(f))) for f in fields]
+    if len(shown) == 1:
+        return shown[0][1]
+    return "; ".join(f"{field}: {value}" for field, value in shown)
+
+
+def shown_decision(row: Mapping[str, Any]) -> str:
+    """The decision recorded since the run, if any (it takes effect on the next run)."""
+    verdict = row.get("latest_verdict")
+    if verdict is None:
+        return ""
+    winner = f" ({row['latest_winner']} wins)" if row.get("latest_winner") else ""
+    when = row["latest_decided_at"].strftime("%Y-%m-%d %H:%M")
+    return f"{verdict}{winner} by {row['latest_decided_by']}, {when} UTC"
+
+
+def _cut(text: str, width: int | None) -> str:
+    text = " ".join(text.split())
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
+def table(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The rows as an aligned text table (long cells cut with `…`; JSON shows them whole)."""
+    cells = []
+    for row in rows:
+        fields = list(row["fields"] or [])
+        cells.append(
+            {
+                "ID": row["change_id"][:SHORT_ID],
+                "KIND": row["decision_kind"] or "",
+                "STATUS": row["status"],
+                "USER": row["email_key"] or row["huma_id"] or row["entra_id"] or "",
+                "FIELDS": ", ".join(fields),
+                "HUMA": shown_values(fields, row["huma_values"]),
+                "ENTRA": shown_values(fields, row["entra_values"]),
+                "DECIDED": shown_decision(row),
+                "REASON": row["reason"] or "",
+            }
+        )
+    cut = [{h: _cut(c[h], _CELL_WIDTH.get(h)) for h in _HEADERS} for c in cells]
+    widths = {h: max([len(h), *(len(c[h]) for c in cut)]) for h in _HEADERS}
+    lines = ["  ".join(h.ljust(widths[h]) for h in _HEADERS).rstrip()]
+    lines += ["  ".join(c[h].ljust(widths[h]) for h in _HEADERS).rstrip() for c in cut]
+    return "\n".join(lines)
+
+
+def as_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The rows as a JSON array for scripts: every value whole, values as JSON objects."""
+
+    def parsed(text: str | None) -> Any:
+        return json.loads(text) if text else None
+
+    items = [
+        {
+            "change_id": row["change_id"],
+            "run_id": row["run_id"],
+            "kind": row["decision_kind"],
+            "action": row["action"],
+            "status": row["status"],
+            "email": row["email_key"],
+            "huma_id": row["huma_id"],
+            "entra_id": row["entra_id"],
+            "fields": list(row["fields"] or []),
+            "huma_values": parsed(row["huma_values"]),
+            "entra_values": parsed(row["entra_values"]),
+            "direction": row["direction"],
+            "reason": row["reason"],
+            "blocked_reason": row["blocked_reason"],
+            "needs_winner": row["action"] == RESOLVE_CONFLICT,
+            "decided_since": None
+            if row["latest_verdict"] is None
+            else {
+                "verdict": row["latest_verdict"],
+                "winner": row["latest_winner"],
+                "decided_at": row["latest_decided_at"].isoformat(),
+                "decided_by": row["latest_decided_by"],
+                "comment": row.get("latest_comment"),
+            },
+        }
+        for row in rows
+    ]
+    return json.dumps(items, indent=2, ensure_ascii=False)
