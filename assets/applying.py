@@ -164,7 +164,9 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
             _record_settled_statuses(store, open_intents, settled)
             store.journal_outcomes(
                 outcomes=outcomes_frame(
-                    open_intents.get_column("run_id").to_list(), settled, settled_by=context.run_id
+                    open_intents.get_column("run_id").to_list(),
+                    settled,
+                    settled_by=context.run.run_id,
                 )
             )
         group = huma.default_group_id or policy.huma_default_group_id
@@ -174,19 +176,19 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
             policy=dataclasses.replace(policy, huma_default_group_id=group),
             huma=huma.client(),
             graph=graph,
-            journal=HistoryJournal(store, context.run_id, connection),
+            journal=HistoryJournal(store, context.run.run_id, connection),
             progress=lambda done, total: context.log.info("applied %d of %d changes", done, total),
         )
         outcomes = results.select(APPLY_OUTCOMES_SCHEMA.names())
         if results.height:
             store.record_statuses(
-                run_id=context.run_id,
+                run_id=context.run.run_id,
                 changes=results.select(
                     "change_id", "status", pl.coalesce("error", "note").alias("reason")
                 ),
             )
         state = next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)
-        store.save_state(connection=connection, run_id=context.run_id, state=state)
+        store.save_state(connection=connection, run_id=context.run.run_id, state=state)
         return dg.Output(
             results,
             metadata=frame_metadata(

@@ -128,7 +128,7 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
         # The kept baseline is scanned from a run-scoped Parquet export rather than loaded whole
         # (seven rows per user): the apply step reads it again for the next state.
         state = store.load_state(connection=connection, baseline_dir=scratch_folder(context))
-        previous = store.previous_snapshots(connection=connection, before_run_id=context.run_id)
+        previous = store.previous_snapshots(connection=connection, before_run_id=context.run.run_id)
         run_context = RunContext(
             run_at=run_started_at(context),
             verified_domains=frozenset(entra_raw.verified_domains),
@@ -140,7 +140,7 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
         )
         result = plan_run(huma_raw.users, entra_raw.users, state, policy, run_context)
         if not options.dry_run:
-            store.record_plan(run_id=context.run_id, plan=result)
+            store.record_plan(run_id=context.run.run_id, plan=result)
         yield from _outputs(result, RunPlan(result, state, run_context))
         yield from _check_results(connection, result)
 
@@ -149,7 +149,7 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
 
 def scratch_folder(context: AssetExecutionContext) -> Path:
     """A folder for files the steps of one run share (removed by the report step)."""
-    return Path(context.instance.storage_directory()) / "huma-entra-sync" / context.run_id
+    return Path(context.instance.storage_directory()) / "huma-entra-sync" / context.run.run_id
 
 
 def _outputs(result: PlanResult, run_plan: RunPlan):
