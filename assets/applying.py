@@ -26,7 +26,7 @@ from assets.keys import (
     huma_resource_key,
 )
 from assets.metadata import frame_metadata
-from assets.planning import RunPlan
+from assets.planning import RunPlan, policy_for_run
 from assets.run_options import run_options
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
@@ -169,11 +169,10 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
                     settled_by=context.run.run_id,
                 )
             )
-        group = huma.default_group_id or policy.huma_default_group_id
         results = apply_plan(
             run_plan.result.sync_plan,
             huma_raw=huma_raw.raw,
-            policy=dataclasses.replace(policy, huma_default_group_id=group),
+            policy=policy_for_run(context, connection, policy),
             huma=huma.client(),
             graph=graph,
             journal=HistoryJournal(store, context.run.run_id, connection),
