@@ -61,7 +61,9 @@ def _memory_mb(field: str) -> float:
 
 def _load_and_plan(path: str, folder: str | None, inputs: str, answer: Any) -> None:
     """In a fresh process: load the state (eager, or lazy when `folder` is given) and plan."""
-    huma, entra = (pl.read_ipc(Path(inputs) / f"{side}.arrow") for side in ("huma", "entra"))
+    huma, entra = (
+        pl.read_ipc(Path(inputs) / f"{side}.arrow", memory_map=False) for side in ("huma", "entra")
+    )
     store = read_only_store(path)
     context = RunContext(run_at=datetime.now(UTC), verified_domains=frozenset({"example.com"}))
     before = _memory_mb("VmRSS")
@@ -76,6 +78,7 @@ def _load_and_plan(path: str, folder: str | None, inputs: str, answer: Any) -> N
             "RSS with inputs MB": before,
             "peak after load MB": load_peak,
             "peak after plan MB": _memory_mb("VmHWM"),
+            "peak over inputs MB": _memory_mb("VmHWM") - before,
         }
     )
 
