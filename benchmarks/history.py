@@ -61,9 +61,7 @@ def _memory_mb(field: str) -> float:
 
 def _load_and_plan(path: str, folder: str | None, inputs: str, answer: Any) -> None:
     """In a fresh process: load the state (eager, or lazy when `folder` is given) and plan."""
-    huma, entra = (
-        pl.read_ipc(Path(inputs) / f"{side}.arrow", memory_map=False) for side in ("huma", "entra")
-    )
+    huma, entra = (pl.read_ipc(Path(inputs) / f"{side}.arrow") for side in ("huma", "entra"))
     store = read_only_store(path)
     context = RunContext(run_at=datetime.now(UTC), verified_domains=frozenset({"example.com"}))
     before = _memory_mb("VmRSS")
@@ -95,8 +93,10 @@ def _loading(store: HistoryStore, scratch: Path, huma: pl.DataFrame, entra: pl.D
             target=_load_and_plan, args=(str(store.path), folder, str(scratch), answer)
         )
         child.start()
-        rows.append(answer.get())
         child.join()
+        if child.exitcode != 0:
+            raise RuntimeError("measuring the loading failed (see the child's traceback)")
+        rows.append(answer.get(timeout=10))
     return rows
 
 
