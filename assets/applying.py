@@ -26,7 +26,7 @@ from assets.keys import (
     huma_resource_key,
 )
 from assets.metadata import frame_metadata
-from assets.planning import RunPlan
+from assets.planning import RunPlan, policy_for_run
 from assets.run_options import run_options
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
@@ -164,29 +164,30 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
             _record_settled_statuses(store, open_intents, settled)
             store.journal_outcomes(
                 outcomes=outcomes_frame(
-                    open_intents.get_column("run_id").to_list(), settled, settled_by=context.run_id
+                    open_intents.get_column("run_id").to_list(),
+                    settled,
+                    settled_by=context.run.run_id,
                 )
             )
-        group = huma.default_group_id or policy.huma_default_group_id
         results = apply_plan(
             run_plan.result.sync_plan,
             huma_raw=huma_raw.raw,
-            policy=dataclasses.replace(policy, huma_default_group_id=group),
+            policy=policy_for_run(context, connection, policy),
             huma=huma.client(),
             graph=graph,
-            journal=HistoryJournal(store, context.run_id, connection),
+            journal=HistoryJournal(store, context.run.run_id, connection),
             progress=lambda done, total: context.log.info("applied %d of %d changes", done, total),
         )
         outcomes = results.select(APPLY_OUTCOMES_SCHEMA.names())
         if results.height:
             store.record_statuses(
-                run_id=context.run_id,
+                run_id=context.run.run_id,
                 changes=results.select(
                     "change_id", "status", pl.coalesce("error", "note").alias("reason")
                 ),
             )
         state = next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)
-        store.save_state(connection=connection, run_id=context.run_id, state=state)
+        store.save_state(connection=connection, run_id=context.run.run_id, state=state)
         return dg.Output(
             results,
             metadata=frame_metadata(

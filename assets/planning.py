@@ -25,6 +25,7 @@ from assets.keys import (
     SYNC_PLAN,
     USER_LINKS,
     VALIDATION_FAILURES,
+    huma_resource_key,
 )
 from assets.metadata import counts, frame_metadata, markdown_table
 from assets.run_options import run_options
@@ -119,7 +120,7 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
             "huma_raw": dg.AssetIn(key(HUMA_USERS_RAW)),
             "entra_raw": dg.AssetIn(key(ENTRA_USERS_RAW)),
         },
-        required_resource_keys={HISTORY},
+        required_resource_keys={HISTORY, huma_resource_key(connection)},
         check_specs=checks,
     )
     def plan(context: AssetExecutionContext, huma_raw: HumaSnapshot, entra_raw: EntraSnapshot):
@@ -128,7 +129,7 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
         # The kept baseline is scanned from a run-scoped Parquet export rather than loaded whole
         # (seven rows per user): the apply step reads it again for the next state.
         state = store.load_state(connection=connection, baseline_dir=scratch_folder(context))
-        previous = store.previous_snapshots(connection=connection, before_run_id=context.run_id)
+        previous = store.previous_snapshots(connection=connection, before_run_id=context.run.run_id)
         run_context = RunContext(
             run_at=run_started_at(context),
             verified_domains=frozenset(entra_raw.verified_domains),
@@ -138,18 +139,31 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
             entra_partial=not entra_raw.complete,
             guard_overrides=options.guard_overrides,
         )
-        result = plan_run(huma_raw.users, entra_raw.users, state, policy, run_context)
+        result = plan_run(
+            huma_raw.users,
+            entra_raw.users,
+            state,
+            policy_for_run(context, connection, policy),
+            run_context,
+        )
         if not options.dry_run:
-            store.record_plan(run_id=context.run_id, plan=result)
+            store.record_plan(run_id=context.run.run_id, plan=result)
         yield from _outputs(result, RunPlan(result, state, run_context))
         yield from _check_results(connection, result)
 
     return plan
 
 
+def policy_for_run(context: AssetExecutionContext, connection: str, policy: Policy) -> Policy:
+    """The connection's policy, with the Huma group new users join when the Huma resource names
+    one (it may come from the environment, read only now)."""
+    group = getattr(context.resources, huma_resource_key(connection)).default_group_id
+    return dataclasses.replace(policy, huma_default_group_id=group) if group else policy
+
+
 def scratch_folder(context: AssetExecutionContext) -> Path:
     """A folder for files the steps of one run share (removed by the report step)."""
-    return Path(context.instance.storage_directory()) / "huma-entra-sync" / context.run_id
+    return Path(context.instance.storage_directory()) / "huma-entra-sync" / context.run.run_id
 
 
 def _outputs(result: PlanResult, run_plan: RunPlan):

@@ -59,7 +59,7 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
         reports = context.resources.reports
         report = build_run_report(
             connection=connection,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             mode=options.mode,
             started_at=run_plan.context.run_at,
             ended_at=datetime.now(UTC),
@@ -69,14 +69,14 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
             validation_failures=result.validation_failures,
             notices=result.notices,
             guard_trips=result.guard_trips,
-            dagster_run_url=reports.run_url(context.run_id),
+            dagster_run_url=reports.run_url(context.run.run_id),
         )
         rendered = render_report(report)
-        files = write_report_files(rendered, reports.run_folder(connection, context.run_id))
+        files = write_report_files(rendered, reports.run_folder(connection, context.run.run_id))
         email_status = _send(context, rendered, recipients_key, dry_run=options.dry_run)
         if not options.dry_run:
             context.resources.history.store().finish_run(
-                run_id=context.run_id,
+                run_id=context.run.run_id,
                 outcome="guard_stopped" if result.writes_stopped else "succeeded",
                 ended_at=report.ended_at,
                 summary={"headline": rendered.subject, **_summary(result.sync_plan, results)},

@@ -124,14 +124,14 @@ def _snapshot_events(
         store = context.resources.history.store()
         # Both snapshot steps begin the run (whichever comes first); its start is Dagster's.
         store.begin_run(
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             connection=connection,
             mode=options.mode,
             started_at=run_started_at(context),
-            dagster_run_id=context.run_id,
+            dagster_run_id=context.run.run_id,
         )
         store.record_snapshot(
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             side=side,
             users=snapshot.users,
             raw=snapshot.raw,
@@ -157,6 +157,6 @@ def _snapshot_events(
 
 def run_started_at(context: AssetExecutionContext) -> datetime:
     """When the Dagster run started (the same for every step of the run)."""
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     started = record.start_time if record is not None and record.start_time else None
     return datetime.fromtimestamp(started, UTC) if started else datetime.now(UTC)

@@ -76,6 +76,7 @@ def _load_and_plan(path: str, folder: str | None, inputs: str, answer: Any) -> N
             "RSS with inputs MB": before,
             "peak after load MB": load_peak,
             "peak after plan MB": _memory_mb("VmHWM"),
+            "peak over inputs MB": _memory_mb("VmHWM") - before,
         }
     )
 
@@ -92,8 +93,10 @@ def _loading(store: HistoryStore, scratch: Path, huma: pl.DataFrame, entra: pl.D
             target=_load_and_plan, args=(str(store.path), folder, str(scratch), answer)
         )
         child.start()
-        rows.append(answer.get())
         child.join()
+        if child.exitcode != 0:
+            raise RuntimeError("measuring the loading failed (see the child's traceback)")
+        rows.append(answer.get(timeout=10))
     return rows
 
 

@@ -1,135 +1,280 @@
-"""`huma-entra-sync demo`: the product on the embedded default, for a newcomer's first look.
+"""`huma-entra-sync demo` (what `make demo` runs): the product on the embedded default.
 
-Generates a small Nordic company, starts the Huma and Entra ID / Graph emulators with it, takes a
-snapshot of each side with the real clients (OAuth2 against Huma, MSAL against the emulated
-authority, all over TLS) and plans the first run, printing what it would do. Nothing is written:
-the full nightly run (apply, history, email) comes with the orchestration.
+Starts the Huma and Entra ID / Graph emulators with a generated company and a local mail relay,
+then runs the demo connection's nightly job twice with the real clients, engine, history and
+report: first the activation, then after scripted changes on both sides (a new hire, a name
+change in Huma, a phone changed in Entra, a conflict, a new hire with a private email, a
+deactivated user). Everything it leaves lives in `var/demo/`: the reports, the mails, the history
+database and the Dagster instance that `dagster dev` shows.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import tempfile
+import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    import polars as pl
+DEMO_DIR = Path("var/demo")
+CONNECTION = "demo"
+RELAY_USER, RELAY_PASSWORD = "demo-relay", "demo-relay-password"
+QUERIES = {
+    "What did the last run change?": """
+        SELECT p.email_key, p.action, a.system, a.after
+        FROM applied_changes AS a JOIN sync_plan AS p USING (run_id, change_id)
+        WHERE a.run_id = (SELECT max_by(run_id, started_at) FROM runs WHERE mode = 'apply')
+        ORDER BY p.email_key LIMIT 8""",
+    "Which decisions are waiting?": """
+        SELECT decision_kind, email_key, fields, reason FROM sync_plan_current
+        WHERE status IN ('pending', 'stale')
+          AND run_id = (SELECT max_by(run_id, started_at) FROM runs WHERE mode = 'apply')
+        ORDER BY decision_kind, email_key LIMIT 8""",
+    "How did each run end?": """
+        SELECT started_at, mode, outcome, plan_rows, email_status FROM runs ORDER BY started_at""",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--users", type=int, default=60, help="people in the generated company")
+    parser.add_argument("--users", type=int, default=120, help="people in the generated company")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated company")
-
-
-@contextmanager
-def _emulated_company(users: int, seed: int) -> Iterator[dict[str, str]]:
-    from emulators.data import write_world
-    from emulators.launcher import Emulators
-
-    with tempfile.TemporaryDirectory(prefix="huma-entra-sync-demo-") as folder:
-        state_dir = Path(folder)
-        huma_state, entra_state = write_world(state_dir, users=users, seed=seed)
-        with Emulators(state_dir=state_dir, huma_state=huma_state, entra_state=entra_state) as em:
-            env = em.environment()
-            previous = os.environ.get("SSL_CERT_FILE")
-            os.environ["SSL_CERT_FILE"] = env["SSL_CERT_FILE"]
-            try:
-                yield env
-            finally:
-                if previous is None:
-                    os.environ.pop("SSL_CERT_FILE", None)
-                else:
-                    os.environ["SSL_CERT_FILE"] = previous
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        default=DEMO_DIR,
+        help="where the demo keeps everything (emptied first; default %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the process exit code."""
-    from reconcile.context import RunContext
-    from reconcile.engine import plan_run
-    from reconcile.policy import Policy
-    from reconcile.state import empty_state
-    from resources.graph import GraphResource
-    from resources.huma import HumaResource
+    from emulators.data import write_world
+    from emulators.launcher import Emulators
+    from emulators.smtp import MailServer
 
     started = time.perf_counter()
-    print(f"Starting the Huma and Entra ID / Graph emulators with {args.users} generated people…")
-    with _emulated_company(args.users, args.seed) as env:
-        print(f"  Huma:        {env['HUMA_BASE_URL']}")
-        print(f"  Entra/Graph: {env['ENTRA_AUTHORITY_HOST']}  (tenant {env['ENTRA_TENANT_ID']})")
-        huma = HumaResource(
-            base_url=env["HUMA_BASE_URL"],
-            client_id=env["HUMA_CLIENT_ID"],
-            client_secret=env["HUMA_CLIENT_SECRET"],
-        )
-        graph = GraphResource(
-            tenant_id=env["ENTRA_TENANT_ID"],
-            client_id=env["ENTRA_CLIENT_ID"],
-            client_secret=env["ENTRA_CLIENT_SECRET"],
-            authority_host=env["ENTRA_AUTHORITY_HOST"],
-            graph_base_url=env["GRAPH_BASE_URL"],
-        )
-        try:
-            huma_snapshot = huma.snapshot()
-            entra_snapshot = graph.snapshot()
-            domains = graph.verified_domains(users=entra_snapshot.users)
-        finally:
-            huma.close()
-            graph.close()
-        _print_snapshots(huma_snapshot.users, entra_snapshot.users, domains)
-        policy = Policy(huma_default_group_id=env.get("HUMA_DEFAULT_GROUP_ID"))
-        context = RunContext(run_at=datetime.now(UTC), verified_domains=frozenset(domains))
-        result = plan_run(huma_snapshot.users, entra_snapshot.users, empty_state(), policy, context)
-        _print_plan(result)
-    print(f"\nDone in {time.perf_counter() - started:.1f} s. Nothing was written (first look).")
+    folder: Path = args.folder.resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(f"Generating a company of {args.users} people and starting the emulators…")
+    huma_state, entra_state = write_world(folder / "emulators", users=args.users, seed=args.seed)
+    with (
+        Emulators(
+            state_dir=folder / "emulators", huma_state=huma_state, entra_state=entra_state
+        ) as emulators,
+        MailServer(
+            tls_dir=folder / "emulators" / "tls",
+            username=RELAY_USER,
+            password=RELAY_PASSWORD,
+            mailbox_dir=folder / "mail",
+        ) as mail,
+    ):
+        _configure(folder, emulators, mail)
+        print(f"  Huma:        {emulators.huma_url}")
+        print(f"  Entra/Graph: {emulators.entra_url}")
+        print(f"  mail relay:  {mail.host}:{mail.port} (STARTTLS, login)")
+        job = _job()
+        print("\nRun 1: the activation (the first sync of the connection)")
+        first = _run(job)
+        changes = _script_changes(emulators)
+        print("\nBetween the runs, people changed things on both sides:")
+        for change in changes:
+            print(f"  - {change}")
+        print("\nRun 2: the next night")
+        second = _run(job)
+    _print_where(folder, [first, second])
+    _print_queries(folder / "history.duckdb")
+    print(f"\nDone in {time.perf_counter() - started:.0f} s.")
     return 0
 
 
-def _print_snapshots(huma: pl.DataFrame, entra: pl.DataFrame, domains: list[str]) -> None:
-    import polars as pl
+def _configure(folder: Path, emulators: Any, mail: Any) -> None:
+    """The demo connection's file and the environment a deployment would have."""
+    import yaml
 
-    print("\nSnapshots (read with the real clients)")
-    active = huma.filter(pl.col("active")).height
-    print(f"  Huma:  {huma.height} people, {active} active, {huma.height - active} deactivated")
-    members = entra.filter(pl.col("user_type") == "Member")
-    enabled = members.filter(pl.col("account_enabled")).height
-    print(
-        f"  Entra: {entra.height} users, {members.height} members ({enabled} enabled), "
-        f"{entra.height - members.height} guests; verified domains: {', '.join(domains)}"
+    env = emulators.environment()
+    group = env.pop("HUMA_DEFAULT_GROUP_ID")
+    os.environ.update(env)
+    connections = folder / "connections.yaml"
+    connections.write_text(
+        yaml.safe_dump(
+            {
+                "connections": {
+                    CONNECTION: {
+                        "huma": {
+                            "base_url": env["HUMA_BASE_URL"],
+                            "client_id_env": "HUMA_CLIENT_ID",
+                            "client_secret_env": "HUMA_CLIENT_SECRET",
+                            "default_group_id": group,
+                        },
+                        "entra": {
+                            "tenant_id_env": "ENTRA_TENANT_ID",
+                            "client_id_env": "ENTRA_CLIENT_ID",
+                            "client_secret_env": "ENTRA_CLIENT_SECRET",
+                            "authority_host": env["ENTRA_AUTHORITY_HOST"],
+                            "graph_base_url": env["GRAPH_BASE_URL"],
+                        },
+                        "report": {
+                            "recipients": ["it-admin@example.com"],
+                            "sender": "huma-entra-sync@example.com",
+                        },
+                        "schedule": {"cron": "0 2 * * *", "timezone": "Europe/Oslo"},
+                        "policy": {
+                            "create_entra_users_automatically": True,
+                            "initial_direction": {
+                                "given_name": "huma_to_entra",
+                                "family_name": "huma_to_entra",
+                            },
+                        },
+                    }
+                }
+            },
+            sort_keys=False,
+        )
+    )
+    os.environ.update(
+        {
+            "HUMA_ENTRA_SYNC_CONNECTIONS": str(connections),
+            "HISTORY_DB_PATH": str(folder / "history.duckdb"),
+            "REPORTS_DIR": str(folder / "reports"),
+            "DAGSTER_HOME": str(folder / "dagster"),
+            "SMTP_HOST": mail.host,
+            "SMTP_PORT": str(mail.port),
+            "SMTP_USERNAME": RELAY_USER,
+            "SMTP_PASSWORD": RELAY_PASSWORD,
+            # One bundle trusts the emulators and the relay: they share the demo's local CA.
+            "SSL_CERT_FILE": str(mail.ca_bundle),
+        }
     )
 
 
-def _print_plan(result) -> None:
+def _job():
+    from assets.keys import job_name
+    from pipelines.connections import load_connections
+    from pipelines.definitions import build_definitions
+    from pipelines.resources import production_resources
+
+    connections = load_connections(Path(os.environ["HUMA_ENTRA_SYNC_CONNECTIONS"]))
+    defs = build_definitions(connections, production_resources(connections))
+    return defs.resolve_job_def(job_name(CONNECTION))
+
+
+def _run(job) -> str:
+    import dagster as dg
     import polars as pl
 
-    plan = result.sync_plan
-    print("\nThe first run's plan (activation: nothing pushed yet without a decision)")
-    if plan.height:
-        counts = plan.group_by("action", "status").len().sort("action", "status")
-        for row in counts.iter_rows(named=True):
-            print(f"  {row['action']:<18} {row['status']:<14} {row['len']:>4}")
-    waiting = plan.filter(pl.col("decision_kind").is_not_null())
-    if waiting.height:
-        kinds = waiting.group_by("decision_kind").len().sort("decision_kind")
-        listed = ", ".join(f"{r['decision_kind']} {r['len']}" for r in kinds.iter_rows(named=True))
-        print(f"  waiting for a person: {listed}")
-    failures = result.validation_failures
-    if failures.height:
-        rules = failures.group_by("side", "rule").len().sort("side", "rule")
-        listed = ", ".join(
-            f"{r['side']} {r['rule']} {r['len']}" for r in rules.iter_rows(named=True)
+    from cli.instance import dagster_instance
+
+    result = job.execute_in_process(
+        instance=dagster_instance(),
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        raise_on_error=True,
+    )
+    report = result.asset_value(dg.AssetKey([CONNECTION, "sync_report"]))
+    plan = result.asset_value(dg.AssetKey([CONNECTION, "sync_plan"])).result.sync_plan
+    print(f"  {report['subject']}")
+    for row in plan.group_by("action", "status").len().sort("action", "status").iter_rows():
+        print(f"    {row[0]:<18} {row[1]:<14} {row[2]:>4}")
+    waiting = plan.filter(pl.col("status").is_in(["pending", "stale"]))
+    for row in waiting.head(4).iter_rows(named=True):
+        print(f"    waiting: {row['decision_kind']:<14} {row['email_key']:<36} {row['reason']}")
+    if waiting.height > 4:
+        print(f"    … and {waiting.height - 4} more waiting (see the report)")
+    blocked = plan.filter(pl.col("status") == "blocked")
+    for row in blocked.head(3).iter_rows(named=True):
+        print(f"    blocked: {row['action']:<14} {row['email_key']:<36} {row['blocked_reason']}")
+    notices = result.asset_value(dg.AssetKey([CONNECTION, "sync_plan"])).result.notices
+    for kind, count in notices.group_by("kind").len().sort("kind").iter_rows():
+        print(f"    left alone on purpose: {count} {kind.replace('_', ' ')}")
+    print(f"  email: {report['email']}")
+    return result.run_id
+
+
+def _script_changes(emulators: Any) -> list[str]:
+    """What people do in Huma and Entra between two nights (through the services' own means)."""
+    from resources.huma_client import HumaClient
+
+    huma, entra = emulators.admin("huma"), emulators.admin("entra")
+    state = huma.state()
+    tenant = entra.state()["tenants"][0]
+    by_email = {u["mail"].casefold(): u for u in tenant["users"] if u.get("mail")}
+    pairs = [
+        (u, by_email[u["email"].casefold()])
+        for u in state["users"]
+        if u["status"]["active"] and u["email"].casefold() in by_email and u.get("phone")
+    ]
+    (renamed, _), (_, rephoned), (h_conflict, e_conflict), (leaver, _) = pairs[:4]
+    domain = next(d["id"] for d in tenant["domains"] if d.get("isDefault"))
+    group = state["groups"][0]["id"]
+    done = []
+    with HumaClient(
+        base_url=emulators.huma_url,
+        client_id=state["apiKeys"][0]["clientId"],
+        client_secret=state["apiKeys"][0]["clientSecret"],
+    ) as hr:
+        hr.create_user(
+            {
+                "email": f"nora.nyansatt@{domain}",
+                "givenName": "Nora",
+                "familyName": "Nyansatt",
+                "groups": [group],
+            }
         )
-        print(f"  held out by validation: {listed}")
-    notices = result.notices
-    if notices.height:
-        kinds = notices.group_by("kind").len().sort("kind")
-        listed = ", ".join(f"{r['kind']} {r['len']}" for r in kinds.iter_rows(named=True))
-        print(f"  left alone on purpose: {listed}")
-    examples = plan.filter(pl.col("status") == "blocked").head(3)
-    for row in examples.iter_rows(named=True):
-        print(f"  e.g. blocked {row['action']} for {row['email_key']}: {row['blocked_reason']}")
+        done.append(f"HR hired nora.nyansatt@{domain} in Huma")
+        hr.create_user(
+            {
+                "email": "ola.privat@gmail.com",
+                "givenName": "Ola",
+                "familyName": "Privat",
+                "groups": [group],
+            }
+        )
+        done.append("HR hired ola.privat@gmail.com in Huma (a private email)")
+    huma.call("PATCH", f"/users/{renamed['id']}", {"familyName": "Nordmann-Berg"})
+    done.append(f"{renamed['email']} changed family name in Huma")
+    entra.call(
+        "PATCH",
+        f"/tenants/{tenant['id']}/users/{rephoned['id']}",
+        {"mobilePhone": "+47 400 12 345"},
+    )
+    done.append(f"{rephoned['userPrincipalName']} got a new phone in Entra")
+    huma.call("PATCH", f"/users/{h_conflict['id']}", {"phone": "+47 411 11 111"})
+    entra.call(
+        "PATCH",
+        f"/tenants/{tenant['id']}/users/{e_conflict['id']}",
+        {"mobilePhone": "+47 422 22 222"},
+    )
+    done.append(f"{h_conflict['email']} changed phone in both (a conflict)")
+    huma.call("PATCH", f"/users/{leaver['id']}", {"phone": "+47 433 33 333"})
+    huma.call("POST", f"/users/{leaver['id']}/deactivate", {})
+    done.append(f"{leaver['email']} left: a last phone change, then deactivated in Huma")
+    return done
+
+
+def _print_where(folder: Path, run_ids: list[str]) -> None:
+    relative = folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder
+    reports = sorted(
+        (folder / "reports" / CONNECTION).glob("*/report.html"), key=lambda p: p.stat().st_mtime
+    )
+    mails = sorted((folder / "mail").glob("*.eml"))
+    print("\nWhere everything is")
+    print(f"  reports:  {reports[-1] if reports else '(none)'}  (HTML, text and CSV per run)")
+    print(f"  emails:   {relative / 'mail'}/ ({len(mails)} received by the demo relay)")
+    print(f"  history:  {relative / 'history.duckdb'}  (DuckDB; tables in README.md)")
+    print(
+        "  the UI:   HUMA_ENTRA_SYNC_CONNECTIONS="
+        f"{relative / 'connections.yaml'} DAGSTER_HOME=$PWD/{relative / 'dagster'} "
+        "uv run dagster dev -w workspace.yaml"
+    )
+    print(f"            then http://127.0.0.1:3000/runs/{run_ids[-1]}")
+
+
+def _print_queries(history: Path) -> None:
+    import duckdb
+
+    print("\nThree questions for the history (read-only; analysts use the same SQL)")
+    with duckdb.connect(str(history), read_only=True) as conn:
+        for question, sql in QUERIES.items():
+            print(f"\n  {question}\n  {' '.join(sql.split())}")
+            print("  " + str(conn.sql(sql)).replace("\n", "\n  "))

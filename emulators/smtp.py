@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import logging
 import ssl
 import threading
 from email.message import EmailMessage
@@ -30,6 +31,16 @@ class ReceivedMail:
     sender: str
     recipients: tuple[str, ...]
     message: EmailMessage
+
+
+class _LegacyLoginNotice(logging.Filter):
+    # aiosmtpd itself sets its deprecated `Session.login_data` after every successful login and
+    # warns about it; the warning is about aiosmtpd's own code, not ours.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+logging.getLogger("mail.log").addFilter(_LegacyLoginNotice())
 
 
 class _Handler:

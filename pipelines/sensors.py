@@ -46,6 +46,18 @@ def failure_message(
     return message
 
 
+def failure_reason(context: dg.RunFailureSensorContext) -> str:
+    """What failed, in the words of the root error of each failed step (not Dagster's wrapper)."""
+    reasons = []
+    for event in context.get_step_failure_events():
+        error = event.step_failure_data.error if event.step_failure_data else None
+        while error is not None and error.cause is not None:
+            error = error.cause
+        message = error.message.strip() if error is not None else event.message
+        reasons.append(f"{event.step_key}: {message}")
+    return "\n".join(reasons) or context.failure_event.message or "unknown error"
+
+
 def failure_sensor(
     connections: Sequence[Connection], jobs: Sequence[dg.UnresolvedAssetJobDefinition]
 ) -> dg.SensorDefinition:
@@ -68,7 +80,7 @@ def failure_sensor(
         if connection is None:
             return
         run_id = context.dagster_run.run_id
-        error = context.failure_event.message or "unknown error"
+        error = failure_reason(context)
         store = history.store()
         if store.run(run_id=run_id) is not None:  # the run got as far as beginning its record
             store.finish_run(

@@ -63,7 +63,9 @@ def apply_plan(
     toward_huma = plan.filter(pl.col("direction") == "entra_to_huma").get_column("huma_id")
     writes = planned_writes(
         plan,
-        huma_address_lines=address_lines(huma_raw.filter(pl.col("huma_id").is_in(toward_huma))),
+        huma_address_lines=address_lines(
+            huma_raw.filter(pl.col("huma_id").is_in(toward_huma.implode()))
+        ),
         huma_default_group_id=policy.huma_default_group_id,
     )
     total, results = len(writes), []

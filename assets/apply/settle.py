@@ -8,6 +8,7 @@ made from fresh snapshots, decides again whatever is still different.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -28,29 +29,29 @@ INTERRUPTED_NOT_APPLIED = "settled after an interrupted run: not applied (planne
 
 
 def settle_open_intents(
-    intents: pl.DataFrame, *, huma: HumaClient, graph: GraphResource
+    intents: pl.DataFrame, *, huma: HumaClient, graph: GraphResource, concurrency: int = 8
 ) -> list[WriteResult]:
     """The outcome of each open intent (`change_id`, `system`, `operation`, `target_id`,
-    `request` JSON), established by re-reading its target."""
-    results = []
-    for row in intents.iter_rows(named=True):
-        write = _write(row)
+    `request` JSON), established by re-reading its target (a few targets at a time)."""
+    writes = [_write(row) for row in intents.iter_rows(named=True)]
+
+    def settle(write: PlannedWrite) -> WriteResult:
         if write.system == "graph":
             applied, user_id = graph_applied(graph.client(), write)
         else:
             applied, user_id = huma_applied(huma, write)
-        if applied:
-            results.append(
-                WriteResult(
-                    write.change_id,
-                    "applied",
-                    created_id=user_id if write.operation == "create" else None,
-                    after=write.body,
-                    note=INTERRUPTED_APPLIED,
-                )
-            )
-        else:
-            results.append(WriteResult(write.change_id, "failed", error=INTERRUPTED_NOT_APPLIED))
+        if not applied:
+            return WriteResult(write.change_id, "failed", error=INTERRUPTED_NOT_APPLIED)
+        return WriteResult(
+            write.change_id,
+            "applied",
+            created_id=user_id if write.operation == "create" else None,
+            after=write.body,
+            note=INTERRUPTED_APPLIED,
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(settle, writes))
     if results:
         applied = sum(r.status == "applied" for r in results)
         logger.warning(

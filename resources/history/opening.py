@@ -94,6 +94,8 @@ def connect(path: Path, *, read_only: bool, timeout_seconds: float) -> duckdb.Du
             continue
         # Time stamps are stored as TIMESTAMPTZ and must read back as UTC whatever the host's zone.
         conn.execute("SET TimeZone = 'UTC'")
+        # A long query would otherwise draw a progress bar into the run's logs.
+        conn.execute("SET enable_progress_bar = false")
         return conn
 
 

@@ -84,6 +84,14 @@ class PreviousSnapshots:
 _RUN_COLUMNS: Final = ", ".join(f.name for f in fields(RunRecord))
 
 
+def _latest_complete(runs: pl.DataFrame, side: str) -> int | None:
+    """The size of the newest complete snapshot of `side` among `runs` (newest first)."""
+    complete = runs.filter(
+        pl.col(f"{side}_count").is_not_null() & ~pl.col(f"{side}_partial").fill_null(value=False)
+    )
+    return int(complete.item(0, f"{side}_count")) if complete.height else None
+
+
 def _record(row: Mapping[str, Any]) -> RunRecord:
     values = dict(row)
     values["summary"] = json.loads(values["summary"]) if values["summary"] else {}
@@ -227,20 +235,13 @@ class RunsMixin(StoreBase):
                 "ORDER BY started_at DESC, run_id DESC",
                 params=[connection, before_run_id, before_run_id],
             ).pl()
-        huma = earlier.filter(pl.col("huma_count").is_not_null())
-        entra = earlier.filter(pl.col("entra_count").is_not_null())
         recorded = earlier.filter(
             pl.col("huma_count").is_not_null() | pl.col("entra_count").is_not_null()
         )
-
-        def latest_complete(side: pl.DataFrame, name: str) -> int | None:
-            complete = side.filter(~pl.col(f"{name}_partial").fill_null(value=False))
-            return int(complete.item(0, f"{name}_count")) if complete.height else None
-
         last = recorded.row(0, named=True) if recorded.height else {}
         return PreviousSnapshots(
-            huma_count=latest_complete(huma, "huma"),
-            entra_count=latest_complete(entra, "entra"),
+            huma_count=_latest_complete(earlier, "huma"),
+            entra_count=_latest_complete(earlier, "entra"),
             last_run_id=last.get("run_id"),
             last_huma_partial=bool(last.get("huma_partial")),
             last_entra_partial=bool(last.get("entra_partial")),

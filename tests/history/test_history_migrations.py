@@ -1,5 +1,6 @@
 """Migrations: a new file gets every migration, each recorded with its time; a file of an earlier
-version is upgraded in place on first use and keeps its data; released migrations never change; a
+version is upgraded in place on first use and keeps its data; a migration that fails leaves the
+file at the previous version and a later upgrade resumes; released migrations never change; a
 file written by newer code is refused; readers never create or upgrade a file; the tables that hold
 engine frames carry the engine's columns 1:1."""
 
@@ -9,6 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -206,3 +208,30 @@ def test_tables_hold_engine_frames_column_for_column(store: HistoryStore, table:
         conn.close()
     assert stored.columns == [*before, *schema.names(), *after]
     assert stored.select(schema.names()).schema == schema
+
+
+def test_a_failed_migration_leaves_the_file_at_the_previous_version(tmp_path: Path) -> None:
+    path = tmp_path / "history.duckdb"
+    HistoryStore(path).migrate(target_version=1)
+    conn = connect(path, read_only=False, timeout_seconds=5)
+    try:  # someone's own table in the way of migration 2
+        conn.execute("CREATE TABLE payloads (note VARCHAR)")
+    finally:
+        conn.close()
+    with pytest.raises(duckdb.CatalogException, match="payloads"):
+        HistoryStore(path).migrate()
+    assert HistoryStore(path).schema_version() == 1
+    columns = [
+        row[0]
+        for row in _sql(
+            path, "SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'"
+        )
+    ]
+    assert "rollback_of" not in columns  # migration 2's first statement was rolled back too
+
+    conn = connect(path, read_only=False, timeout_seconds=5)
+    try:
+        conn.execute("DROP TABLE payloads")
+    finally:
+        conn.close()
+    assert HistoryStore(path).migrate() == [2]

@@ -1,0 +1,55 @@
+"""`huma-entra-sync demo`, as a newcomer runs it: two runs and everything left where it says.
+
+Pins: the demo exits 0 having run the activation and the night after the scripted changes; its
+output names the reports, the emails, the history file and the UI command; those files exist; the
+second run created the new hire in Entra, blocked the private address, asked about the conflict
+and left the deactivated user alone; the history holds both runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+
+def test_the_demo_runs_twice_and_says_where_everything_is(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HUMA_", "ENTRA_", "GRAPH_", "SMTP_", "HISTORY_", "REPORT"))
+    }
+    env.pop("DAGSTER_HOME", None)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "demo", "--folder", str(folder), "--users", "60"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "Run 1: the activation" in out
+    assert "Run 2: the next night" in out
+    run_two = out.split("Run 2: the next night")[1]
+    assert "create_entra       auto_approved" in run_two  # the new hire
+    assert "ola.privat@gmail.com" in run_two
+    assert "private address" in run_two
+    assert "waiting: conflict" in run_two
+    assert "locked in huma" in run_two
+    assert "email: sent to 1 recipients" in run_two
+    for name in ("reports:", "emails:", "history:", "the UI:"):
+        assert name in out
+    assert len(list((folder / "mail").glob("*.eml"))) == 2
+    assert len(list((folder / "reports" / "demo").glob("*/report.html"))) == 2
+    with duckdb.connect(str(folder / "history.duckdb"), read_only=True) as conn:
+        outcomes = conn.execute("SELECT outcome FROM runs ORDER BY started_at").fetchall()
+    assert outcomes == [("succeeded",), ("succeeded",)]
+    assert "SELECT" in out  # the example queries, with their answers
