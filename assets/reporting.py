@@ -117,4 +117,5 @@ def _send(context: AssetExecutionContext, rendered, recipients_key: str, *, dry_
     except (RemoteError, ValueError) as exc:
         context.log.warning("the report could not be sent: %s", exc)
         return f"failed: {exc}"
-    return f"sent to {len(addresses.addresses())} recipients"
+    count = len(addresses.addresses())
+    return f"sent to {count} recipient{'' if count == 1 else 's'}"

@@ -268,6 +268,11 @@ def _print_where(folder: Path, run_ids: list[str]) -> None:
         "uv run dagster dev -w workspace.yaml"
     )
     print(f"            then http://127.0.0.1:3000/runs/{run_ids[-1]}")
+    print(
+        "  decide:   HUMA_ENTRA_SYNC_CONNECTIONS="
+        f"{relative / 'connections.yaml'} HISTORY_DB_PATH={relative / 'history.duckdb'} "
+        "uv run huma-entra-sync decisions list"
+    )
 
 
 def _print_queries(history: Path) -> None:

@@ -1,9 +1,10 @@
 """`huma-entra-sync demo`, as a newcomer runs it: two runs and everything left where it says.
 
 Pins: the demo exits 0 having run the activation and the night after the scripted changes; its
-output names the reports, the emails, the history file and the UI command; those files exist; the
-second run created the new hire in Entra, blocked the private address, asked about the conflict
-and left the deactivated user alone; the history holds both runs.
+output names the reports, the emails, the history file, the UI command and the decisions command
+(which works as printed); those files exist; the second run created the new hire in Entra, blocked
+the private address, asked about the conflict and left the deactivated user alone; the history
+holds both runs.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def test_the_demo_runs_twice_and_says_where_everything_is(tmp_path: Path) -> Non
     assert "private address" in run_two
     assert "waiting: conflict" in run_two
     assert "locked in huma" in run_two
-    assert "email: sent to 1 recipients" in run_two
-    for name in ("reports:", "emails:", "history:", "the UI:"):
+    assert "email: sent to 1 recipient\n" in run_two
+    for name in ("reports:", "emails:", "history:", "the UI:", "decide:"):
         assert name in out
     assert len(list((folder / "mail").glob("*.eml"))) == 2
     assert len(list((folder / "reports" / "demo").glob("*/report.html"))) == 2
@@ -53,3 +54,21 @@ def test_the_demo_runs_twice_and_says_where_everything_is(tmp_path: Path) -> Non
         outcomes = conn.execute("SELECT outcome FROM runs ORDER BY started_at").fetchall()
     assert outcomes == [("succeeded",), ("succeeded",)]
     assert "SELECT" in out  # the example queries, with their answers
+
+    # The printed way to decide works as printed: it lists the conflict waiting after run 2.
+    decide = next(line for line in out.splitlines() if "decide:" in line).split("decide:")[1]
+    settings, command = decide.split("uv run huma-entra-sync")
+    listed = subprocess.run(
+        [sys.executable, "-m", "cli.main", *command.split()],
+        env=env | dict(pair.split("=", 1) for pair in settings.split()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    conflicted = next(
+        line.split()[2] for line in run_two.splitlines() if "waiting: conflict" in line
+    )
+    row = next(line for line in listed.stdout.splitlines() if conflicted in line)
+    assert row.split()[1:3] == ["conflict", "pending"]
