@@ -33,7 +33,8 @@ ACTIONS: Final = (
     RECREATE_HUMA,
 )
 
-# Plan statuses. The engine emits the first six; the apply step records the last two.
+# Plan statuses. The engine emits the first six; the apply step records the last two; a
+# rollback records ROLLED_BACK on the rows whose writes it restored.
 AUTO_APPROVED: Final = "auto_approved"
 PENDING: Final = "pending"
 APPROVED: Final = "approved"
@@ -42,7 +43,18 @@ BLOCKED: Final = "blocked"
 STALE: Final = "stale"
 APPLIED: Final = "applied"
 FAILED: Final = "failed"
-STATUSES: Final = (AUTO_APPROVED, PENDING, APPROVED, REJECTED, BLOCKED, STALE, APPLIED, FAILED)
+ROLLED_BACK: Final = "rolled_back"
+STATUSES: Final = (
+    AUTO_APPROVED,
+    PENDING,
+    APPROVED,
+    REJECTED,
+    BLOCKED,
+    STALE,
+    APPLIED,
+    FAILED,
+    ROLLED_BACK,
+)
 #: Rows the apply step writes.
 WRITABLE_STATUSES: Final = (AUTO_APPROVED, APPROVED)
 #: Rows a person is asked to decide (a stale row is asked again, exactly like a pending one).

@@ -28,6 +28,7 @@ STATUSES: Final[Mapping[str, str]] = {
     v.STALE: "asked again",
     v.APPLIED: "applied",
     v.FAILED: "failed",
+    v.ROLLED_BACK: "rolled back",
 }
 
 KINDS: Final[Mapping[str, str]] = {

@@ -17,7 +17,6 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Final
 
 import polars as pl
 
@@ -28,6 +27,7 @@ from assets.apply.writes import PlannedWrite
 from assets.rollback.current import judge_all
 from assets.rollback.plan import GRAPH, HUMA, Judged, Restore, baseline_resets, written_units
 from reconcile.state import BASELINE_SCHEMA, baseline_rows
+from reconcile.vocabulary import ROLLED_BACK
 from resources.graph import GraphResource
 from resources.history import (
     JOURNAL_INTENTS_SCHEMA,
@@ -37,9 +37,6 @@ from resources.history import (
     StateChanges,
 )
 from resources.huma_client import HumaClient
-
-#: The status a plan row gets once a rollback restored what it wrote.
-ROLLED_BACK: Final = "rolled_back"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -105,15 +105,3 @@ def page(
             tab.screenshot(path=artifacts_dir / f"FAILED-{request.node.name}.png")
     finally:
         tab.close()
-
-
-@pytest.fixture
-def screenshot(artifacts_dir: Path) -> Callable[[Page, str], Path]:
-    """Saves what a page shows as `<name>.png` in the artifacts folder; returns the path."""
-
-    def take(tab: Page, name: str) -> Path:
-        path = artifacts_dir / f"{name}.png"
-        tab.screenshot(path=path)
-        return path
-
-    return take
