@@ -33,6 +33,7 @@ bench: sync
 	$(UV) run --no-sync python -m benchmarks.engine
 	$(UV) run --no-sync python -m benchmarks.snapshots
 	$(UV) run --no-sync python -m benchmarks.graph_writes
+	$(UV) run --no-sync python -m benchmarks.history
 
 bench-emulators: sync
 	$(UV) run --no-sync python -m benchmarks.emulators_huma
