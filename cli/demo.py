@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -262,17 +263,29 @@ def _print_where(folder: Path, run_ids: list[str]) -> None:
     print(f"  reports:  {reports[-1] if reports else '(none)'}  (HTML, text and CSV per run)")
     print(f"  emails:   {relative / 'mail'}/ ({len(mails)} received by the demo relay)")
     print(f"  history:  {relative / 'history.duckdb'}  (DuckDB; tables in README.md)")
+    # Dagster wants an absolute DAGSTER_HOME.
     print(
         "  the UI:   HUMA_ENTRA_SYNC_CONNECTIONS="
-        f"{relative / 'connections.yaml'} DAGSTER_HOME=$PWD/{relative / 'dagster'} "
-        "uv run dagster dev -w workspace.yaml"
+        f"{relative / 'connections.yaml'} DAGSTER_HOME={folder.resolve() / 'dagster'} "
+        f"{_launcher('dagster')} dev -w workspace.yaml"
     )
     print(f"            then http://127.0.0.1:3000/runs/{run_ids[-1]}")
     print(
         "  decide:   HUMA_ENTRA_SYNC_CONNECTIONS="
         f"{relative / 'connections.yaml'} HISTORY_DB_PATH={relative / 'history.duckdb'} "
-        "uv run huma-entra-sync decisions list"
+        f"{_launcher('huma-entra-sync')} decisions list"
     )
+
+
+def _launcher(script: str) -> str:
+    """How this shell starts one of the project's scripts: `uv run` when uv is on the PATH (else
+    `make` installed it out of sight), the virtual environment's script otherwise."""
+    if shutil.which("uv"):
+        return f"uv run {script}"
+    scripts = Path(sys.executable).parent
+    if scripts.is_relative_to(Path.cwd()):
+        scripts = scripts.relative_to(Path.cwd())
+    return str(scripts / script)
 
 
 def _print_queries(history: Path) -> None:

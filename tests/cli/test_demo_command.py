@@ -57,10 +57,12 @@ def test_the_demo_runs_twice_and_says_where_everything_is(tmp_path: Path) -> Non
 
     # The printed way to decide works as printed: it lists the conflict waiting after run 2.
     decide = next(line for line in out.splitlines() if "decide:" in line).split("decide:")[1]
-    settings, command = decide.split("uv run huma-entra-sync")
+    words = decide.split()
+    script = next(i for i, word in enumerate(words) if word.endswith("huma-entra-sync"))
+    settings = dict(word.split("=", 1) for word in words[:script])
     listed = subprocess.run(
-        [sys.executable, "-m", "cli.main", *command.split()],
-        env=env | dict(pair.split("=", 1) for pair in settings.split()),
+        [sys.executable, "-m", "cli.main", *words[script + 1 :]],
+        env=env | settings,
         capture_output=True,
         text=True,
         timeout=60,
