@@ -18,8 +18,8 @@ import polars as pl
 import pytest
 
 from resources.graph import GraphResource
+from tests.console_deployment import Deployment
 from tests.resources.conftest import graph_credentials
-from tests.rollback.conftest import Deployment
 
 pytestmark = pytest.mark.slow
 
