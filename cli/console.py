@@ -48,7 +48,7 @@ def deployment_connections() -> list[Connection]:
         CommandError: The connections file cannot be used.
     """
     from pipelines.connections import ConnectionsError
-    from pipelines.definitions import deployment_connections as load
+    from pipelines.connections import deployment_connections as load
 
     try:
         return load()

@@ -152,13 +152,9 @@ def _configure(folder: Path, emulators: Any, mail: Any) -> None:
 
 def _job():
     from assets.keys import job_name
-    from pipelines.connections import load_connections
-    from pipelines.definitions import build_definitions
-    from pipelines.resources import production_resources
+    from pipelines.definitions import deployment_definitions
 
-    connections = load_connections(Path(os.environ["HUMA_ENTRA_SYNC_CONNECTIONS"]))
-    defs = build_definitions(connections, production_resources(connections))
-    return defs.resolve_job_def(job_name(CONNECTION))
+    return deployment_definitions().resolve_job_def(job_name(CONNECTION))
 
 
 def _run(job) -> str:
@@ -173,7 +169,8 @@ def _run(job) -> str:
         raise_on_error=True,
     )
     report = result.asset_value(dg.AssetKey([CONNECTION, "sync_report"]))
-    plan = result.asset_value(dg.AssetKey([CONNECTION, "sync_plan"])).result.sync_plan
+    planned = result.asset_value(dg.AssetKey([CONNECTION, "sync_plan"])).result
+    plan = planned.sync_plan
     print(f"  {report['subject']}")
     for row in plan.group_by("action", "status").len().sort("action", "status").iter_rows():
         print(f"    {row[0]:<18} {row[1]:<14} {row[2]:>4}")
@@ -185,8 +182,7 @@ def _run(job) -> str:
     blocked = plan.filter(pl.col("status") == "blocked")
     for row in blocked.head(3).iter_rows(named=True):
         print(f"    blocked: {row['action']:<14} {row['email_key']:<36} {row['blocked_reason']}")
-    notices = result.asset_value(dg.AssetKey([CONNECTION, "sync_plan"])).result.notices
-    for kind, count in notices.group_by("kind").len().sort("kind").iter_rows():
+    for kind, count in planned.notices.group_by("kind").len().sort("kind").iter_rows():
         print(f"    left alone on purpose: {count} {kind.replace('_', ' ')}")
     print(f"  email: {report['email']}")
     return result.run_id

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from assets.keys import APPLIED_CHANGES, SYNC_REPORT, job_name
 from assets.run_options import RunOptions
+from cli.console import CommandError, choose_connection, fail
 from reconcile.vocabulary import GUARDS
 
 if TYPE_CHECKING:
@@ -36,21 +37,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Execute the connection's job in-process; returns the exit code."""
     from cli.instance import dagster_instance
-    from pipelines.definitions import CONNECTIONS, defs
+    from pipelines.definitions import deployment_definitions
 
-    names = [c.name for c in CONNECTIONS]
-    connection = args.connection or (names[0] if len(names) == 1 else None)
-    if connection not in names:
-        print(f"choose a connection with --connection: {', '.join(names)}", file=sys.stderr)
-        return 2
+    try:
+        connection = choose_connection(args.connection)
+    except CommandError as exc:
+        return fail(exc)
     options = RunOptions(dry_run=args.dry_run, guard_overrides=frozenset(args.override_guard))
-    result = defs.resolve_job_def(job_name(connection)).execute_in_process(
+    job = deployment_definitions([connection]).resolve_job_def(job_name(connection.name))
+    result = job.execute_in_process(
         instance=dagster_instance(),
         tags=options.as_tags(),
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=False,
     )
-    return _summarise(connection, result)
+    return _summarise(connection.name, result)
 
 
 def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:

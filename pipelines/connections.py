@@ -39,9 +39,12 @@ import yaml
 
 from reconcile.policy import Policy
 
+#: The variable naming the deployment's connections file.
+CONNECTIONS_FILE_VARIABLE = "HUMA_ENTRA_SYNC_CONNECTIONS"
 DEFAULT_CONNECTION = "default"
 DEFAULT_CRON = "0 2 * * *"  # 02:00 every night
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_SENDER = "huma-entra-sync@localhost"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -98,7 +101,7 @@ class ReportSettings:
     def resolved(self, where: str) -> tuple[tuple[str, ...], str]:
         """(recipients, sender), read now."""
         recipients = self.recipients.resolve(f"{where}: report recipients") or ""
-        sender = self.sender.resolve(f"{where}: report sender") or "huma-entra-sync@localhost"
+        sender = self.sender.resolve(f"{where}: report sender") or DEFAULT_SENDER
         return tuple(r.strip() for r in recipients.split(",") if r.strip()), sender
 
 
@@ -113,6 +116,17 @@ class Connection:
     policy: Policy
     cron: str = DEFAULT_CRON
     timezone: str = DEFAULT_TIMEZONE
+
+
+def deployment_connections() -> list[Connection]:
+    """The connections this deployment runs: the file `HUMA_ENTRA_SYNC_CONNECTIONS` names, else
+    the `default` one from the environment (read now).
+
+    Raises:
+        ConnectionsError: the file is malformed; the message names the connection and key.
+    """
+    path = os.environ.get(CONNECTIONS_FILE_VARIABLE)
+    return load_connections(Path(path) if path else None)
 
 
 def load_connections(
@@ -189,7 +203,7 @@ def _connection(name: str, entry: Any, where: str) -> Connection:
         ),
         report=ReportSettings(
             recipients=Setting(",".join(str(r) for r in report.get("recipients") or ())),
-            sender=Setting(str(report.get("sender") or "huma-entra-sync@localhost")),
+            sender=Setting(str(report.get("sender") or DEFAULT_SENDER)),
         ),
         policy=policy,
         cron=str(schedule.get("cron", DEFAULT_CRON)),
@@ -266,7 +280,7 @@ def _default_connection(environ: Mapping[str, str]) -> Connection:
         ),
         report=ReportSettings(
             recipients=env("REPORT_TO", ""),
-            sender=env("REPORT_FROM", "huma-entra-sync@localhost"),
+            sender=env("REPORT_FROM", DEFAULT_SENDER),
         ),
         policy=Policy(),
     )

@@ -2,14 +2,13 @@
 run-failure sensor, and the resources; `defs` is what `dagster dev` and `workspace.yaml` load.
 
 The connections come from the file named by `HUMA_ENTRA_SYNC_CONNECTIONS`, or, without one, the
-`default` connection from SPEC §11's environment variables.
+`default` connection from SPEC §11's environment variables; they are read when Dagster loads the
+definitions (or a command asks for them), not when this module is imported.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -17,11 +16,9 @@ import dagster as dg
 from assets.connection import connection_assets
 from assets.keys import job_name
 from assets.run_options import CONNECTION_TAG
-from pipelines.connections import Connection, load_connections
+from pipelines.connections import Connection, deployment_connections
 from pipelines.resources import production_resources
 from pipelines.sensors import failure_sensor
-
-CONNECTIONS_FILE_VARIABLE = "HUMA_ENTRA_SYNC_CONNECTIONS"
 
 
 def build_definitions(
@@ -59,11 +56,14 @@ def build_definitions(
     )
 
 
-def deployment_connections() -> list[Connection]:
-    """The connections this deployment runs (see the module docstring)."""
-    path = os.environ.get(CONNECTIONS_FILE_VARIABLE)
-    return load_connections(Path(path) if path else None)
+def deployment_definitions(connections: Sequence[Connection] | None = None) -> dg.Definitions:
+    """The definitions of `connections` (default: the deployment's), with production resources."""
+    if connections is None:
+        connections = deployment_connections()
+    return build_definitions(connections, production_resources(connections))
 
 
-CONNECTIONS = deployment_connections()
-defs = build_definitions(CONNECTIONS, production_resources(CONNECTIONS))
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What Dagster loads: the deployment's definitions."""
+    return deployment_definitions()

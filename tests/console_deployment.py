@@ -1,7 +1,8 @@
 """A deployment driven through its console script, for the tests of `rollback` and of decisions
 taking effect: the emulators (see `tests/resources/conftest.py`) and one connection, `acme`, whose
 commands run in a subprocess exactly as cron would run them (stdin not a terminal), with its
-history, reports and Dagster home under the test's folder.
+history, reports and Dagster home under the test's folder. `console` and `finished_run` run the
+script that way for any deployment.
 
 The connection's policy makes the first run write: first-sync differences of names, phone and
 address go to Entra, and Huma-only users are created there automatically.
@@ -28,7 +29,7 @@ from tests.resources.conftest import (  # noqa: F401 - fixtures
     world,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CONNECTIONS = """\
 connections:
   acme:
@@ -52,7 +53,51 @@ connections:
       create_entra_users_automatically: true
       mass_change_max_share: 1.0
 """
-_FINISHED = re.compile(r"^acme: run (\S+) finished", re.MULTILINE)
+#: Settings of the developer's own shell that would reach past the emulators (a connections file,
+#: a real mail relay, another Dagster instance) are not handed on.
+_FOREIGN_PREFIXES = ("HUMA_", "ENTRA_", "GRAPH_", "SMTP_", "REPORT_", "DAGSTER_")
+
+
+def deployment_environment(emulator_env: dict[str, str], folder: Path) -> dict[str, str]:
+    """This process's environment without foreign settings, plus the emulators' and `folder`'s.
+
+    `folder` holds the history database, the reports and the Dagster instance (`DAGSTER_HOME`).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_PREFIXES)}
+    return (
+        env
+        | emulator_env
+        | {
+            "HISTORY_DB_PATH": str(folder / "history.duckdb"),
+            "REPORTS_DIR": str(folder / "reports"),
+            "DAGSTER_HOME": str(folder / "dagster"),
+        }
+    )
+
+
+def console(
+    *args: str, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`huma-entra-sync ARGS` in a child process, stdin not a terminal (as under cron)."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def finished_run(done: subprocess.CompletedProcess[str], connection: str) -> str:
+    """The id of the run `huma-entra-sync run` reports finished; fails with what it said if not."""
+    said = f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"`huma-entra-sync run` exited with {done.returncode}:\n{said}"
+    found = re.search(rf"^{re.escape(connection)}: run (\S+) finished$", done.stdout, re.MULTILINE)
+    assert found, f"`huma-entra-sync run` reported no finished run:\n{said}"
+    return found.group(1)
 
 
 @dataclass
@@ -73,35 +118,17 @@ class Deployment:
     def environment(self) -> dict[str, str]:
         connections = self.folder / "connections.yaml"
         connections.write_text(CONNECTIONS, encoding="utf-8")
-        return {
-            **os.environ,
-            **self.outside.env,
-            "HUMA_ENTRA_SYNC_CONNECTIONS": str(connections),
-            "HISTORY_DB_PATH": str(self.history),
-            "REPORTS_DIR": str(self.folder / "reports"),
-            "DAGSTER_HOME": str(self.folder / "dagster"),
+        return deployment_environment(self.outside.env, self.folder) | {
+            "HUMA_ENTRA_SYNC_CONNECTIONS": str(connections)
         }
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`huma-entra-sync ARGS`, with stdin not a terminal (as under cron)."""
-        return subprocess.run(
-            [sys.executable, "-m", "cli.main", *args],
-            cwd=ROOT,
-            env=self.environment(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return console(*args, env=self.environment())
 
     def run(self) -> str:
         """One run of the connection's job; returns its run id."""
-        done = self.cli("run")
-        assert done.returncode == 0, done.stderr[-3000:]
-        found = _FINISHED.search(done.stdout)
-        assert found, done.stdout
-        return found.group(1)
+        return finished_run(self.cli("run"), "acme")
 
     def huma_users(self) -> dict[str, dict[str, Any]]:
         """The Huma emulator's users now, by id."""

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.connections import load_connections
-from pipelines.definitions import build_definitions
-from pipelines.resources import production_resources
+from pipelines.definitions import deployment_definitions
 
 CONNECTIONS = """
 connections:
@@ -53,7 +52,7 @@ def repository(tmp_path: Path):
     path = tmp_path / "connections.yaml"
     path.write_text(CONNECTIONS)
     connections = load_connections(path)
-    return build_definitions(connections, production_resources(connections)).get_repository_def()
+    return deployment_definitions(connections).get_repository_def()
 
 
 def test_each_connection_has_its_own_assets(repository) -> None:

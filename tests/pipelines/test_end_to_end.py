@@ -24,8 +24,7 @@ from emulators.data import generate_world
 from emulators.launcher import Emulators
 from emulators.smtp import MailServer
 from pipelines.connections import load_connections
-from pipelines.definitions import build_definitions
-from pipelines.resources import production_resources
+from pipelines.definitions import deployment_definitions
 
 RELAY_PASSWORD = "relay-Passw0rd-e2e"
 
@@ -119,8 +118,7 @@ def run(deployment: Deployment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("SMTP_PORT", str(deployment.mail.port))
     monkeypatch.setenv("SMTP_USERNAME", "reports")
     monkeypatch.setenv("SMTP_PASSWORD", RELAY_PASSWORD)
-    connections = load_connections(deployment.connections_file)
-    defs = build_definitions(connections, production_resources(connections))
+    defs = deployment_definitions(load_connections(deployment.connections_file))
 
     def execute(connection: str):
         import dagster as dg

@@ -7,8 +7,6 @@ The failure staged is the one administrators meet most: the Entra client secret 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,10 +18,11 @@ import yaml
 from emulators.data import generate_world
 from emulators.launcher import Emulators
 from emulators.smtp import MailServer
-from pipelines.connections import load_connections
+from pipelines.connections import deployment_connections
 from pipelines.definitions import build_definitions
 from pipelines.resources import production_resources
 from resources.history import read_only_store
+from tests.console_deployment import console
 
 PASSWORD = "relay-password-failures"
 
@@ -87,14 +86,7 @@ def _env(setup: dict, tmp_path: Path) -> dict[str, str]:
 
 
 def test_the_run_command_exits_non_zero_with_what_to_do(setup, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "run"],
-        env=_env(setup, tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    done = console("run", env=_env(setup, tmp_path), timeout=180)
 
     assert done.returncode == 1
     assert "FAILED" in done.stderr
@@ -106,7 +98,7 @@ def test_the_run_command_exits_non_zero_with_what_to_do(setup, tmp_path: Path) -
 def test_the_failure_sensor_records_and_emails_the_error(setup, tmp_path, monkeypatch) -> None:
     for name, value in _env(setup, tmp_path).items():
         monkeypatch.setenv(name, value)
-    connections = load_connections(Path(os.environ["HUMA_ENTRA_SYNC_CONNECTIONS"]))
+    connections = deployment_connections()
     resources = production_resources(connections)
     defs = build_definitions(connections, resources)
     mail: MailServer = setup["mail"]

@@ -20,13 +20,12 @@ from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 from emulators.data import write_world
 from emulators.launcher import Emulators
+from tests.console_deployment import console, deployment_environment, finished_run
 from tests.ui.chromium import ensure_chromium, launch_context
 from tests.ui.deployment import (
     REPO_ROOT,
     Deployment,
     Webserver,
-    deployment_environment,
-    run_default_job,
 )
 
 ARTIFACTS_VARIABLE = "UI_TEST_ARTIFACTS"
@@ -75,7 +74,7 @@ def deployment(
     huma_state, entra_state = write_world(world, users=WORLD_USERS, seed=WORLD_SEED)
     with Emulators(state_dir=world, huma_state=huma_state, entra_state=entra_state) as emulators:
         env = deployment_environment(emulators.environment(), folder)
-        run_id = run_default_job(env)
+        run_id = finished_run(console("run", env=env), "default")
         server = Webserver(env=env, log_path=folder / "webserver.log")
         try:
             location = server.start()

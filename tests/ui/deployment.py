@@ -1,9 +1,9 @@
 """A local deployment for the UI tests: a finished run, then `dagster-webserver` over its instance.
 
-The job runs through the console script (`huma-entra-sync run`, in a child process so that the
-definitions are loaded from exactly the environment the web server gets, never from this test
-process's earlier imports); the web server runs in its own process group, which is signalled as a
-whole when it stops (`dagster-webserver` starts a code-server child of its own).
+The job runs through the console script (`tests.console_deployment.console`, in a child process so
+that the definitions are loaded from exactly the environment the web server gets, never from this
+test process's earlier imports); the web server runs in its own process group, which is signalled
+as a whole when it stops (`dagster-webserver` starts a code-server child of its own).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -21,14 +20,10 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_RUN_TIMEOUT_SECONDS = 300
+from tests.console_deployment import ROOT as REPO_ROOT
+
 _READY_TIMEOUT_SECONDS = 120
 _STOP_GRACE_SECONDS = 10
-#: Settings of the developer's own shell that would reach past the emulators (a connections file,
-#: a real mail relay, another Dagster instance) are not handed on.
-_FOREIGN_PREFIXES = ("HUMA_", "ENTRA_", "GRAPH_", "SMTP_", "REPORT_", "DAGSTER_")
-_FINISHED = re.compile(r"^default: run (?P<run_id>\S+) finished$", re.MULTILINE)
 _LOCATIONS_QUERY = """
 { workspaceOrError { __typename ... on Workspace {
     locationEntries { name loadStatus locationOrLoadError {
@@ -45,51 +40,6 @@ class Deployment:
     location: str
     #: The finished run of `sync_default`.
     run_id: str
-
-
-def deployment_environment(emulator_env: dict[str, str], folder: Path) -> dict[str, str]:
-    """This process's environment without foreign settings, plus the emulators' and `folder`'s.
-
-    `folder` holds the history database, the reports and the Dagster instance (`DAGSTER_HOME`).
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_PREFIXES)}
-    return (
-        env
-        | emulator_env
-        | {
-            "HISTORY_DB_PATH": str(folder / "history.duckdb"),
-            "REPORTS_DIR": str(folder / "reports"),
-            "DAGSTER_HOME": str(folder / "dagster"),
-        }
-    )
-
-
-def run_default_job(env: dict[str, str]) -> str:
-    """Run the `default` connection's job with `huma-entra-sync run`.
-
-    Returns:
-        The Dagster run id the command reports.
-
-    Raises:
-        AssertionError: the command failed or did not report a finished run.
-    """
-    outcome = subprocess.run(
-        [sys.executable, "-m", "cli.main", "run"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=_RUN_TIMEOUT_SECONDS,
-        check=False,
-    )
-    finished = _FINISHED.search(outcome.stdout)
-    said = f"{outcome.stdout[-2000:]}\n{outcome.stderr[-3000:]}"
-    assert outcome.returncode == 0, (
-        f"`huma-entra-sync run` exited with {outcome.returncode}:\n{said}"
-    )
-    assert finished, f"`huma-entra-sync run` reported no finished run:\n{said}"
-    return finished["run_id"]
 
 
 def free_port() -> int:
