@@ -12,9 +12,7 @@ export UV_COMPILE_BYTECODE := 1
 demo: sync
 	$(UV) run --no-sync huma-entra-sync demo
 
-test: sync
-	$(UV) run --no-sync ruff check .
-	$(UV) run --no-sync ruff format --check .
+test: lint
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
 lint: sync

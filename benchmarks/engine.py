@@ -154,7 +154,8 @@ def write_inputs(directory: str, n: int, share: float, seed: int) -> None:
         raise RuntimeError("generating the inputs failed")
 
 
-def _memory_mb(field: str) -> float:
+def memory_mb(field: str) -> float:
+    """A figure of this process's `/proc/self/status` (`VmRSS`, `VmHWM`) in MB."""
     status = Path("/proc/self/status").read_text()
     return int(re.search(rf"{field}:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
 
@@ -166,11 +167,11 @@ def _measure(run: Callable[[], Any], times: int = 1) -> tuple[Any, float, float,
         result = None
         gc.collect()
         Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) to the RSS
-        befores.append(_memory_mb("VmRSS"))
+        befores.append(memory_mb("VmRSS"))
         started = time.perf_counter()
         result = run()
         seconds.append(time.perf_counter() - started)
-        peaks.append(_memory_mb("VmHWM"))
+        peaks.append(memory_mb("VmHWM"))
     return result, statistics.median(seconds), max(peaks), befores[0]
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import orjson
 
+from benchmarks.snapshots import graph_resource
 from emulators.data import generate_world
 from emulators.launcher import Emulators
-from resources.graph import GraphResource
 from resources.graph_batch import GraphWrite
 
 QUOTA = 300  # writes per 150 emulated seconds
@@ -60,15 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
                 window = 150.0 / scale
-                resource = GraphResource(
-                    tenant_id=env["ENTRA_TENANT_ID"],
-                    client_id=env["ENTRA_CLIENT_ID"],
-                    client_secret=env["ENTRA_CLIENT_SECRET"],
-                    authority_host=env["ENTRA_AUTHORITY_HOST"],
-                    graph_base_url=env["GRAPH_BASE_URL"],
-                    writes_per_150s=QUOTA,
-                    write_window_seconds=window,
-                )
+                resource = graph_resource(env, writes_per_150s=QUOTA, write_window_seconds=window)
                 writes = [
                     GraphWrite(
                         f"c{i}",

@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from benchmarks.engine import generate
+from benchmarks.engine import generate, memory_mb
 from reconcile.baseline import baseline_changes
 from reconcile.context import RunContext
 from reconcile.engine import plan_run
@@ -54,19 +54,14 @@ def _timed(work: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
-def _memory_mb(field: str) -> float:
-    text = Path("/proc/self/status").read_text()
-    return int(re.search(rf"{field}:\s+(\d+) kB", text).group(1)) / 1024  # type: ignore[union-attr]
-
-
 def _load_and_plan(path: str, folder: str | None, inputs: str, answer: Any) -> None:
     """In a fresh process: load the state (eager, or lazy when `folder` is given) and plan."""
     huma, entra = (pl.read_ipc(Path(inputs) / f"{side}.arrow") for side in ("huma", "entra"))
     store = read_only_store(path)
     context = RunContext(run_at=datetime.now(UTC), verified_domains=frozenset({"example.com"}))
-    before = _memory_mb("VmRSS")
+    before = memory_mb("VmRSS")
     state, load = _timed(lambda: store.load_state(connection=CONNECTION, baseline_dir=folder))
-    load_peak = _memory_mb("VmHWM")
+    load_peak = memory_mb("VmHWM")
     plan = _timed(lambda: plan_run(huma, entra, state, POLICY, context))[1]
     answer.put(
         {
@@ -75,8 +70,8 @@ def _load_and_plan(path: str, folder: str | None, inputs: str, answer: Any) -> N
             "plan s": plan,
             "RSS with inputs MB": before,
             "peak after load MB": load_peak,
-            "peak after plan MB": _memory_mb("VmHWM"),
-            "peak over inputs MB": _memory_mb("VmHWM") - before,
+            "peak after plan MB": memory_mb("VmHWM"),
+            "peak over inputs MB": memory_mb("VmHWM") - before,
         }
     )
 

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -61,9 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["SSL_CERT_FILE"] = env["SSL_CERT_FILE"]
             rows = []
             if args.side in ("huma", "both"):
-                rows.append(_huma(env, args.huma_concurrency))
+                huma = huma_resource(env, max_concurrency=args.huma_concurrency)
+                rows.append(_snapshot("Huma", huma, huma_users_frame))
             if args.side in ("entra", "both"):
-                rows.append(_entra(env))
+                rows.append(_snapshot("Entra (Graph)", graph_resource(env), entra_users_frame))
 
     print(
         f"\nSnapshots of {args.users:,} people per side ({os.cpu_count()} cores, client and "
@@ -82,37 +84,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _huma(env: dict[str, str], concurrency: int) -> tuple:
-    resource = HumaResource(
+def huma_resource(env: dict[str, str], **config: Any) -> HumaResource:
+    """A `HumaResource` for the emulators whose environment is `env`."""
+    return HumaResource(
         base_url=env["HUMA_BASE_URL"],
         client_id=env["HUMA_CLIENT_ID"],
         client_secret=env["HUMA_CLIENT_SECRET"],
-        max_concurrency=concurrency,
+        **config,
     )
-    try:
-        snapshot, wall, cpu = _timed(resource.snapshot)
-    finally:
-        resource.close()
-    payloads = [orjson.loads(p) for p in snapshot.raw["payload"]]
-    _, frame_wall, _ = _timed(lambda: huma_users_frame(payloads))
-    return ("Huma", snapshot.users.height, snapshot.requests, wall, cpu, frame_wall)
 
 
-def _entra(env: dict[str, str]) -> tuple:
-    resource = GraphResource(
+def graph_resource(env: dict[str, str], **config: Any) -> GraphResource:
+    """A `GraphResource` for the emulators whose environment is `env`."""
+    return GraphResource(
         tenant_id=env["ENTRA_TENANT_ID"],
         client_id=env["ENTRA_CLIENT_ID"],
         client_secret=env["ENTRA_CLIENT_SECRET"],
         authority_host=env["ENTRA_AUTHORITY_HOST"],
         graph_base_url=env["GRAPH_BASE_URL"],
+        **config,
     )
+
+
+def _snapshot(
+    side: str, resource: HumaResource | GraphResource, frame: Callable[[list], object]
+) -> tuple:
+    """One snapshot with `resource`, then its frame built again on its own from the payloads."""
     try:
         snapshot, wall, cpu = _timed(resource.snapshot)
     finally:
         resource.close()
-    users = [orjson.loads(p) for p in snapshot.raw["payload"]]
-    _, frame_wall, _ = _timed(lambda: entra_users_frame(users))
-    return ("Entra (Graph)", snapshot.users.height, snapshot.requests, wall, cpu, frame_wall)
+    payloads = [orjson.loads(p) for p in snapshot.raw["payload"]]
+    _, frame_wall, _ = _timed(lambda: frame(payloads))
+    return (side, snapshot.users.height, snapshot.requests, wall, cpu, frame_wall)
 
 
 if __name__ == "__main__":
