@@ -142,14 +142,14 @@ def plan_run(
             deleted_notices,
         ]
     ).sort("kind", "email_key", "huma_id", nulls_last=True)
-    mismatches = compare.email_mismatches(unlocked)
+    field_diffs = field_diffs_frame(decided, compare.email_mismatches(unlocked), planned)
     return PlanResult(
         huma_users=huma_valid,
         entra_users=entra_valid,
         validation_failures=failures,
         user_links=matching.links,
-        field_diffs=field_diffs_frame(decided, mismatches, planned),
-        conflicts=conflicts_frame(decided, mismatches, planned),
+        field_diffs=field_diffs,
+        conflicts=conflicts_frame(field_diffs),
         sync_plan=rows.sort_plan(planned),
         guard_trips=guard_trips.sort("guard", "side", nulls_last=True),
         notices=notices,

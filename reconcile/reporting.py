@@ -75,25 +75,9 @@ def field_diffs_frame(
     )
 
 
-def conflicts_frame(
-    decided: pl.DataFrame, mismatches: pl.DataFrame, planned: pl.DataFrame
-) -> pl.DataFrame:
-    """One `CONFLICTS_SCHEMA` row per field both sides changed, and per email mismatch."""
-    return (
-        _long(decided, mismatches)
-        .filter(pl.col("case").is_in([BOTH_CHANGED, EMAIL_MISMATCH]))
-        .join(_row_of_each_field(planned), on=["huma_id", "field"], how="left")
-        .select(
-            "huma_id",
-            "entra_id",
-            "email_key",
-            "field",
-            pl.col("h").alias("huma_value"),
-            pl.col("e").alias("entra_value"),
-            pl.col("agreed").alias("agreed_value"),
-            "case",
-            "change_id",
-        )
-        .sort("email_key", "field", "huma_id", nulls_last=True)
-        .cast(dict(CONFLICTS_SCHEMA))
+def conflicts_frame(field_diffs: pl.DataFrame) -> pl.DataFrame:
+    """One `CONFLICTS_SCHEMA` row per field both sides changed, and per email mismatch: the
+    `field_diffs_frame` rows of those cases, in the same order."""
+    return field_diffs.filter(pl.col("case").is_in([BOTH_CHANGED, EMAIL_MISMATCH])).select(
+        CONFLICTS_SCHEMA.names()
     )
