@@ -16,18 +16,14 @@ from reconcile.engine import PlanResult
 from reconcile.fields import UNITS, Unit, unit_text, unit_unknown
 from reconcile.state import BASELINE_SCHEMA
 from reconcile.vocabulary import (
+    CREATE_ACTIONS,
     CREATE_ENTRA,
-    CREATE_HUMA,
     ENTRA_TO_HUMA,
     HUMA_TO_ENTRA,
-    RECREATE_HUMA,
-    RESOLVE_CONFLICT,
-    UPDATE_ENTRA,
-    UPDATE_HUMA,
+    PAIR_ACTIONS,
 )
 
 _KEY = ["huma_id", "field"]
-_PAIR_ACTIONS = [UPDATE_ENTRA, UPDATE_HUMA, RESOLVE_CONFLICT]
 
 
 def _field_values(rows: pl.DataFrame) -> pl.DataFrame:
@@ -89,7 +85,7 @@ def baseline_changes(
         One row per linked user and field whose kept row changes or is new, and the rows of
         users created this run (what was sent is what both sides hold).
     """
-    pair_rows = result.sync_plan.filter(pl.col("action").is_in(_PAIR_ACTIONS))
+    pair_rows = result.sync_plan.filter(pl.col("action").is_in(PAIR_ACTIONS))
     written = (
         _field_values(pair_rows.join(applied_ids, on="change_id", how="semi"))
         .group_by(_KEY)
@@ -173,7 +169,7 @@ def _unit_changes(
 def _created(result: PlanResult, applied_ids: pl.DataFrame) -> pl.DataFrame:
     """Baseline rows of users created this run: what was sent is what both sides now hold."""
     rows = (
-        result.sync_plan.filter(pl.col("action").is_in([CREATE_ENTRA, CREATE_HUMA, RECREATE_HUMA]))
+        result.sync_plan.filter(pl.col("action").is_in(CREATE_ACTIONS))
         .join(applied_ids, on="change_id")
         .with_columns(
             huma_id=pl.when(pl.col("action") == CREATE_ENTRA)

@@ -31,8 +31,8 @@ from reconcile.state import (
 )
 from reconcile.vocabulary import (
     APPLIED,
+    CREATE_ACTIONS,
     CREATE_ENTRA,
-    CREATE_HUMA,
     GUARD_MASS_CHANGE,
     NOTICE_DELETED_IN_HUMA,
     RECREATE_HUMA,
@@ -44,7 +44,7 @@ def _next_links(result: PlanResult, outcomes: pl.DataFrame, run_at: datetime) ->
     created = result.sync_plan.join(
         outcomes.filter(pl.col("created_id").is_not_null()).select("change_id", "created_id"),
         on="change_id",
-    ).filter(pl.col("action").is_in([CREATE_ENTRA, CREATE_HUMA, RECREATE_HUMA]))
+    ).filter(pl.col("action").is_in(CREATE_ACTIONS))
     new = created.select(
         pl.when(pl.col("action") == CREATE_ENTRA)
         .then("huma_id")

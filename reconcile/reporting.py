@@ -9,16 +9,14 @@ from reconcile.vocabulary import (
     BOTH_CHANGED,
     EMAIL_MISMATCH,
     OUT_REPORT_ONLY,
-    RESOLVE_CONFLICT,
-    UPDATE_ENTRA,
-    UPDATE_HUMA,
+    PAIR_ACTIONS,
 )
 
 
 def _row_of_each_field(planned: pl.DataFrame) -> pl.DataFrame:
     """`huma_id`, `field`, `change_id` for every field a pair's plan row carries."""
     return (
-        planned.filter(pl.col("action").is_in([UPDATE_ENTRA, UPDATE_HUMA, RESOLVE_CONFLICT]))
+        planned.filter(pl.col("action").is_in(PAIR_ACTIONS))
         .select("huma_id", "change_id", pl.col("fields").alias("field"))
         .explode("field")
     )

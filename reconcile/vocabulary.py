@@ -32,6 +32,8 @@ ACTIONS: Final = (
     CREATE_HUMA,
     RECREATE_HUMA,
 )
+PAIR_ACTIONS: Final = (UPDATE_ENTRA, UPDATE_HUMA, RESOLVE_CONFLICT)  # rows of a linked pair
+CREATE_ACTIONS: Final = (CREATE_ENTRA, CREATE_HUMA, RECREATE_HUMA)  # rows creating a user
 
 # Plan statuses. The engine emits the first six; the apply step records the last two; a
 # rollback records ROLLED_BACK on the rows whose writes it restored.
