@@ -42,6 +42,18 @@ from reconcile.vocabulary import (
 _NULL = pl.lit(None, pl.String)
 
 
+def _by_outcome(to_entra: pl.Expr, to_huma: pl.Expr, *, otherwise: pl.Expr = _NULL) -> pl.Expr:
+    """`to_entra` on rows writing Entra, `to_huma` on rows writing Huma, else `otherwise`."""
+    outcome = pl.col("outcome")
+    return (
+        pl.when(outcome == OUT_WRITE_ENTRA)
+        .then(to_entra)
+        .when(outcome == OUT_WRITE_HUMA)
+        .then(to_huma)
+        .otherwise(otherwise)
+    )
+
+
 def _entra_block() -> pl.Expr:
     return (
         pl.when(pl.col("entra_on_premises"))
@@ -124,14 +136,12 @@ def pair_candidates(decided: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         .then(pl.lit(OUT_WRITE_ENTRA))
         .otherwise(outcome)
     )
-    blocked_reason = (
-        pl.when(outcome == OUT_WRITE_ENTRA)
-        .then(entra_block)
-        .when(outcome == OUT_WRITE_HUMA)
-        .then(huma_block)
-        .when(entra_block.is_not_null() & huma_block.is_not_null())
+    blocked_reason = _by_outcome(
+        entra_block,
+        huma_block,
+        otherwise=pl.when(entra_block.is_not_null() & huma_block.is_not_null())
         .then(pl.format("{}; {}", huma_block, entra_block))
-        .otherwise(_NULL)
+        .otherwise(_NULL),
     )
     auto_huma = policy.auto_apply_entra_to_huma
     status = (
@@ -152,36 +162,18 @@ def pair_candidates(decided: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         .with_columns(status=status)
         .select(
             pl.lit(None, pl.String).alias("change_id"),
-            pl.when(outcome == OUT_WRITE_ENTRA)
-            .then(pl.lit(UPDATE_ENTRA))
-            .when(outcome == OUT_WRITE_HUMA)
-            .then(pl.lit(UPDATE_HUMA))
-            .otherwise(pl.lit(RESOLVE_CONFLICT))
-            .alias("action"),
-            pl.when(outcome == OUT_WRITE_ENTRA)
-            .then(pl.lit(HUMA_TO_ENTRA))
-            .when(outcome == OUT_WRITE_HUMA)
-            .then(pl.lit(ENTRA_TO_HUMA))
-            .otherwise(_NULL)
-            .alias("direction"),
+            _by_outcome(
+                pl.lit(UPDATE_ENTRA), pl.lit(UPDATE_HUMA), otherwise=pl.lit(RESOLVE_CONFLICT)
+            ).alias("action"),
+            _by_outcome(pl.lit(HUMA_TO_ENTRA), pl.lit(ENTRA_TO_HUMA)).alias("direction"),
             "huma_id",
             "entra_id",
             "email_key",
             pl.concat_list(pl.col("field")).alias("fields"),
             "huma_values",
             "entra_values",
-            pl.when(outcome == OUT_WRITE_ENTRA)
-            .then(pl.col("entra_values"))
-            .when(outcome == OUT_WRITE_HUMA)
-            .then(pl.col("huma_values"))
-            .otherwise(_NULL)
-            .alias("from_values"),
-            pl.when(outcome == OUT_WRITE_ENTRA)
-            .then(pl.col("huma_values"))
-            .when(outcome == OUT_WRITE_HUMA)
-            .then(pl.col("entra_values"))
-            .otherwise(_NULL)
-            .alias("to_values"),
+            _by_outcome(pl.col("entra_values"), pl.col("huma_values")).alias("from_values"),
+            _by_outcome(pl.col("huma_values"), pl.col("entra_values")).alias("to_values"),
             _reason(policy).alias("reason"),
             "status",
             "blocked_reason",
