@@ -181,16 +181,22 @@ class StoreBase:
         self._ready = True
 
     @staticmethod
-    def _run_connection(conn: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    def _run_owner(conn: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+        """The connection a run belongs to, or None when no run `run_id` was begun."""
+        rows = conn.sql("SELECT connection FROM runs WHERE run_id = ?", params=[run_id]).fetchall()
+        return str(rows[0][0]) if rows else None
+
+    @classmethod
+    def _run_connection(cls, conn: duckdb.DuckDBPyConnection, run_id: str) -> str:
         """The connection a begun run belongs to.
 
         Raises:
             ValueError: No run `run_id` was begun.
         """
-        rows = conn.sql("SELECT connection FROM runs WHERE run_id = ?", params=[run_id]).fetchall()
-        if not rows:
+        owner = cls._run_owner(conn, run_id)
+        if owner is None:
             raise ValueError(f"run {run_id!r} was never begun: call begin_run first")
-        return str(rows[0][0])
+        return owner
 
     @classmethod
     def _check_run(cls, conn: duckdb.DuckDBPyConnection, run_id: str, connection: str) -> None:

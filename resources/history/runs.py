@@ -136,10 +136,9 @@ class RunsMixin(StoreBase):
         if (mode == ROLLBACK) != (rollback_of is not None):
             raise ValueError("rollback_of is required for a rollback run, and only for one")
         with self._write(f"run {run_id} of connection {connection}: begin") as conn:
-            owners = conn.sql("SELECT connection FROM runs WHERE run_id = ?", params=[run_id])
-            found = owners.fetchall()
-            if found and found[0][0] != connection:
-                raise ValueError(f"run id {run_id!r} is already used by connection {found[0][0]!r}")
+            owner = self._run_owner(conn, run_id)
+            if owner not in (None, connection):
+                raise ValueError(f"run id {run_id!r} is already used by connection {owner!r}")
             conn.execute(
                 "INSERT INTO runs (run_id, connection, mode, started_at, dagster_run_id, "
                 "rollback_of) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
