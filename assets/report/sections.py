@@ -27,19 +27,14 @@ from assets.report.values import field_value, parse_values, person_name, values_
 from reconcile.vocabulary import (
     AWAITING_DECISION,
     BLOCKED,
-    CREATE_ENTRA,
-    CREATE_HUMA,
+    CREATE_ACTIONS,
     ENTRA,
     FAILED,
     HUMA,
-    RECREATE_HUMA,
+    PAIR_ACTIONS,
     RESOLVE_CONFLICT,
-    UPDATE_ENTRA,
-    UPDATE_HUMA,
 )
 
-CREATES: Final = (CREATE_ENTRA, CREATE_HUMA, RECREATE_HUMA)
-UPDATES: Final = (UPDATE_ENTRA, UPDATE_HUMA, RESOLVE_CONFLICT)
 _FOLLOW_UP_FAILED: Final = "created, but the update that follows the create failed (see failures)"
 
 Row = TypeVar("Row")
@@ -60,7 +55,7 @@ def user_label(row: Mapping[str, Any]) -> str:
 def created_users(plan: pl.DataFrame, done: Collection[str], limit: int) -> Listing[CreatedUser]:
     """Users created: creates in a `done` status, and creates whose follow-up update failed."""
     created = plan.filter(
-        pl.col("action").is_in(CREATES)
+        pl.col("action").is_in(CREATE_ACTIONS)
         & (pl.col("status").is_in(list(done)) | pl.col("created_id").is_not_null())
     )
 
@@ -84,7 +79,7 @@ def created_users(plan: pl.DataFrame, done: Collection[str], limit: int) -> List
 def updated_fields(plan: pl.DataFrame, done: Collection[str], limit: int) -> Listing[UpdatedField]:
     """One row per field written to a linked user (updates and decided conflicts)."""
     updated = (
-        plan.filter(pl.col("action").is_in(UPDATES) & pl.col("status").is_in(list(done)))
+        plan.filter(pl.col("action").is_in(PAIR_ACTIONS) & pl.col("status").is_in(list(done)))
         .explode("fields")
         .rename({"fields": "field"})
     )
