@@ -48,6 +48,16 @@ ENTRA_ACTIONS = {
 _DEFAULT_ACTION = "check ENTRA_TENANT_ID, ENTRA_CLIENT_ID and the client secret or certificate"
 
 
+def discovery_refused(authority: str, exc: ValueError) -> AuthenticationError:
+    """The error for MSAL's `ValueError` when the authority refuses instance discovery (an unknown
+    tenant, mostly), with what an administrator should check."""
+    return AuthenticationError(
+        "entra",
+        f"the authority {authority} refused discovery: {str(exc).splitlines()[0]}",
+        action=ENTRA_ACTIONS[90002],
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class ClientCertificate:
     """A certificate credential: PEM private key and the certificate's SHA-1 thumbprint (hex)."""
@@ -138,11 +148,7 @@ class GraphTokenProvider:
                 )
             except ValueError as exc:  # MSAL's way of saying discovery failed
                 http_client.close()
-                raise AuthenticationError(
-                    "entra",
-                    f"the authority {self.authority} refused discovery: {str(exc).splitlines()[0]}",
-                    action=ENTRA_ACTIONS[90002],
-                ) from None
+                raise discovery_refused(self.authority, exc) from None
             _APPS[self._key] = app
             return app
 

@@ -32,6 +32,7 @@ from resources.graph_auth import (
     ENTRA_ACTIONS,
     MICROSOFT_AUTHORITY_HOST,
     MsalHttpClient,
+    discovery_refused,
     is_microsoft_host,
 )
 from resources.token_cache_file import TokenCacheFile
@@ -210,11 +211,7 @@ class DelegatedTokenProvider:
                 )
             except ValueError as exc:  # MSAL's way of saying discovery failed
                 http_client.close()
-                raise AuthenticationError(
-                    "entra",
-                    f"the authority {self.authority} refused discovery: {str(exc).splitlines()[0]}",
-                    action=ENTRA_ACTIONS[90002],
-                ) from None
+                raise discovery_refused(self.authority, exc) from None
             except httpx.HTTPError as exc:  # discovery happens when the app is made
                 http_client.close()
                 raise RemoteError("entra", f"discovery failed: {type(exc).__name__}") from None
