@@ -100,6 +100,9 @@ class Emulator(abc.ABC):
     def load_state(self, state: Mapping[str, Any]) -> None:
         """Replace the whole state with `state` (the emulator's documented state-file format).
 
+        Its callers (`PUT /_emulator/state`, `emulators.serve`) pause the cyclic collector around
+        the parse and the load (see `cyclic_gc_paused`).
+
         Raises:
             ValueError: when the state is malformed; the old state is kept then.
         """

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from emulators.core import cyclic_gc_paused
 from emulators.data.apply import deal_drift
 from emulators.data.company import make_company
 from emulators.data.documents import entra_guest, entra_member, huma_user
@@ -51,21 +49,8 @@ def generate_world(*, users: int, seed: int, drift: Drift | None = None) -> Worl
     if users < 0:
         raise ValueError(f"users must not be negative, got {users}")
     drift = Drift() if drift is None else drift
-    with _collector_paused():
+    with cyclic_gc_paused():
         return _generate(users, seed, drift)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector, which the world's millions of (acyclic) containers
-    would otherwise set off over and over, rescanning everything made so far each time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _generate(users: int, seed: int, drift: Drift) -> World:

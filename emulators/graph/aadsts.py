@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 
 from emulators.core import JSONResponse
+from emulators.graph.discovery import request_origin
 
 TENANT_NOT_FOUND = (
     "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are "
@@ -122,7 +123,7 @@ def aadsts_response(
         "timestamp": timestamp,
         "trace_id": trace_id,
         "correlation_id": correlation_id,
-        "error_uri": f"{request.url.scheme}://{request.url.netloc}/error?code={code}",
+        "error_uri": f"{request_origin(request)}/error?code={code}",
     }
     if suberror:
         body["suberror"] = suberror

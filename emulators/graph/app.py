@@ -9,7 +9,6 @@ the request log.
 from __future__ import annotations
 
 import asyncio
-import gc
 import urllib.parse
 import uuid
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from emulators.graph.batch import BatchRunner, json_or_none
 from emulators.graph.control import control_routes
 from emulators.graph.delegated import DelegatedGrants
 from emulators.graph.directory import Directory
+from emulators.graph.discovery import request_origin
 from emulators.graph.errors import GraphError
 from emulators.graph.messages import GRAPH_JSON, GraphRequest, GraphResponse
 from emulators.graph.service import GraphService
@@ -74,15 +74,7 @@ class EntraEmulator(Emulator):
         return control_routes(self)
 
     def load_state(self, state: Mapping[str, Any]) -> None:
-        # A million users are millions of objects: the cyclic collector would rescan them over
-        # and over while they are built (reference counting still frees garbage).
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            self.directory.load(state)
-        finally:
-            if was_enabled:
-                gc.enable()
+        self.directory.load(state)
         self.throttle.reset()
         self.graph.reader.forget()
         self.delegated.codes.clear()
@@ -138,7 +130,6 @@ class EntraEmulator(Emulator):
     async def _graph_endpoint(self, request: Request) -> Response:
         raw = await request.body()
         body, bad_json = json_or_none(raw)
-        origin = f"{request.url.scheme}://{request.url.netloc}"
         query = request.scope["query_string"].decode("latin-1")
         graph_request = GraphRequest(
             method=request.method,
@@ -146,7 +137,7 @@ class EntraEmulator(Emulator):
             params=dict(urllib.parse.parse_qsl(query, keep_blank_values=True)),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
-            base_url=f"{origin}/v1.0",
+            base_url=f"{request_origin(request)}/v1.0",
             query=query,
             bad_json=bad_json,
         )

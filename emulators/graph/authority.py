@@ -28,7 +28,7 @@ from emulators.graph import aadsts
 from emulators.graph.aadsts import aadsts_response
 from emulators.graph.assertion import AssertionRejected, check_assertion
 from emulators.graph.delegated import DEVICE_CODE_GRANT
-from emulators.graph.discovery import openid_configuration
+from emulators.graph.discovery import openid_configuration, request_origin
 from emulators.requestlog import ENTRY_SCOPE_KEY
 
 if TYPE_CHECKING:
@@ -39,10 +39,6 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: Token-request parameters the request log may keep.
 _LOGGED_PARAMETERS = ("grant_type", "client_id", "scope")
 GRAPH_RESOURCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
-
-
-def _origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
 
 
 class Authority:
@@ -68,9 +64,23 @@ class Authority:
         message = aadsts.TENANT_NOT_FOUND.format(tenant=request.path_params["tenant"])
         return aadsts_response(request, 400, error, 90002, message)
 
-    def unknown_app(self, request: Request, tenant: Tenant, client_id: str) -> Response:
-        message = aadsts.APP_NOT_FOUND.format(app=client_id, directory=tenant.display_name)
-        return aadsts_response(request, 400, "unauthorized_client", 700016, message)
+    def client_app(
+        self, request: Request, tenant: Tenant, params: dict[str, str], *required: str
+    ) -> dict[str, Any] | Response:
+        """The app named by `client_id`, once it and the `required` parameters are present.
+
+        Else Entra's refusal: the first missing parameter, or the app unknown to `tenant`.
+        """
+        for name in ("client_id", *required):
+            if not params.get(name):
+                return self.missing(request, name)
+        app = tenant.applications.get(params["client_id"])
+        if app is None:
+            message = aadsts.APP_NOT_FOUND.format(
+                app=params["client_id"], directory=tenant.display_name
+            )
+            return aadsts_response(request, 400, "unauthorized_client", 700016, message)
+        return app
 
     @staticmethod
     async def form(request: Request) -> dict[str, str]:
@@ -86,7 +96,7 @@ class Authority:
         tenant = self.tenant_of(request)
         if tenant is None:
             return self.unknown_tenant(request, "invalid_tenant")
-        return JSONResponse(openid_configuration(_origin(request), tenant.id))
+        return JSONResponse(openid_configuration(request_origin(request), tenant.id))
 
     async def keys(self, request: Request) -> Response:
         if self.tenant_of(request) is None:
@@ -117,12 +127,9 @@ class Authority:
     def _client_credentials(
         self, request: Request, tenant: Tenant, params: dict[str, str]
     ) -> Response:
-        client_id = params.get("client_id")
-        if not client_id:
-            return self.missing(request, "client_id")
-        app = tenant.applications.get(client_id)
-        if app is None:
-            return self.unknown_app(request, tenant, client_id)
+        app = self.client_app(request, tenant, params)
+        if isinstance(app, Response):
+            return app
         refused = self.check_credential(request, tenant, app, params)
         if refused is not None:
             return refused
@@ -164,7 +171,7 @@ class Authority:
 
     def _audiences(self, request: Request, tenant: Tenant) -> set[str]:
         names = [tenant.id] + [d.get("id", "") for d in tenant.domains]
-        origin = _origin(request)
+        origin = request_origin(request)
         return {f"{origin}/{name}/oauth2/{v}token" for name in names for v in ("v2.0/", "")}
 
     def _check_scope(self, request: Request, tenant: Tenant, scope: str | None) -> Response | None:

@@ -41,6 +41,7 @@ from emulators.graph import aadsts
 from emulators.graph.aadsts import aadsts_response, entra_time, parse_time, timespan
 from emulators.graph.delegation import ScopeRejected, ScopeRequest, consented, parse_scopes
 from emulators.graph.device_codes import DeviceCodes
+from emulators.graph.discovery import request_origin
 from emulators.graph.user_tokens import RefreshTokens, user_token_answer
 
 if TYPE_CHECKING:
@@ -82,12 +83,9 @@ class DelegatedGrants:
         tenant = authority.tenant_of(request)
         if tenant is None:
             return authority.unknown_tenant(request, "invalid_request")
-        client_id = params.get("client_id")
-        if not client_id:
-            return authority.missing(request, "client_id")
-        app = tenant.applications.get(client_id)
-        if app is None:
-            return authority.unknown_app(request, tenant, client_id)
+        app = authority.client_app(request, tenant, params)
+        if isinstance(app, Response):
+            return app
         scope = params.get("scope")
         if not scope:
             return authority.missing(request, "scope")
@@ -99,7 +97,7 @@ class DelegatedGrants:
         entry = self.codes.create(
             tenant_id=tenant.id, app_id=app["appId"], scope=scope, lifetime=lifetime
         )
-        uri = f"{request.url.scheme}://{request.url.netloc}/devicelogin"
+        uri = f"{request_origin(request)}/devicelogin"
         body = {
             "user_code": entry.user_code,
             "device_code": entry.device_code,
@@ -116,17 +114,10 @@ class DelegatedGrants:
         self, request: Request, tenant: Tenant, params: dict[str, str]
     ) -> Response:
         """The token endpoint's answer to a device-code poll."""
-        authority = self._authority
-        client_id = params.get("client_id")
-        if not client_id:
-            return authority.missing(request, "client_id")
-        device_code = params.get("device_code")
-        if not device_code:
-            return authority.missing(request, "device_code")
-        app = tenant.applications.get(client_id)
-        if app is None:
-            return authority.unknown_app(request, tenant, client_id)
-        entry = self.codes.by_device_code(device_code)
+        app = self._authority.client_app(request, tenant, params, "device_code")
+        if isinstance(app, Response):
+            return app
+        entry = self.codes.by_device_code(params["device_code"])
         if entry is None or entry.tenant_id != tenant.id or entry.app_id != app["appId"]:
             return aadsts_response(
                 request, 400, "bad_verification_code", 70018, aadsts.DEVICE_UNKNOWN
@@ -158,20 +149,13 @@ class DelegatedGrants:
         self, request: Request, tenant: Tenant, params: dict[str, str]
     ) -> Response:
         """The token endpoint's answer to a refresh-token grant."""
-        authority = self._authority
-        client_id = params.get("client_id")
-        if not client_id:
-            return authority.missing(request, "client_id")
-        token = params.get("refresh_token")
-        if not token:
-            return authority.missing(request, "refresh_token")
-        app = tenant.applications.get(client_id)
-        if app is None:
-            return authority.unknown_app(request, tenant, client_id)
+        app = self._authority.client_app(request, tenant, params, "refresh_token")
+        if isinstance(app, Response):
+            return app
         refused, kind = self._authenticate_client(request, tenant, app, params)
         if refused is not None:
             return refused
-        grant = self.refresh_tokens.open(token)
+        grant = self.refresh_tokens.open(params["refresh_token"])
         if grant is None or grant.tenant_id != tenant.id:
             return aadsts_response(request, 400, "invalid_grant", 9002313, aadsts.MALFORMED)
         if grant.app_id != app["appId"]:

@@ -6,7 +6,20 @@ Every endpoint is on the origin the client used; MSAL reads `token_endpoint`,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+
+def request_origin(request: Request) -> str:
+    """The origin (scheme, host and port) the client used: where answers point their URLs."""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def issuer(origin: str, tenant_id: str) -> str:
+    """The `issuer` of a tenant's discovery document (and of the ID tokens it issues)."""
+    return f"{origin}/{tenant_id}/v2.0"
 
 
 def openid_configuration(origin: str, tenant_id: str) -> dict[str, Any]:
@@ -25,7 +38,7 @@ def openid_configuration(origin: str, tenant_id: str) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": f"{base}/v2.0",
+        "issuer": issuer(origin, tenant_id),
         "request_uri_parameter_supported": False,
         "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
         "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from emulators.core import JSONResponse
 from emulators.graph import jose
 from emulators.graph.delegation import ScopeRequest, consented, wids
+from emulators.graph.discovery import issuer, request_origin
 from emulators.graph.tokens import GRAPH_APP_ID
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def user_token_answer(
         id_lifetime = max(1, round(emulator.clock.to_real(_ID_TOKEN_SECONDS)))
         identity = {
             "aud": app["appId"],
-            "iss": f"{request.url.scheme}://{request.url.netloc}/{tenant.id}/v2.0",
+            "iss": issuer(request_origin(request), tenant.id),
             "iat": now,
             "nbf": now,
             "exp": now + id_lifetime,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from emulators.core import Emulator, cyclic_gc_paused
+from emulators.core import Emulator
 from emulators.huma import errors, records
 from emulators.huma.api import user_routes
 from emulators.huma.auth import REVOKE_PATH, TOKEN_PATH, TokenIssuer
@@ -108,8 +108,7 @@ class HumaEmulator(Emulator):
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         # Tokens survive a load: they stay valid while their API key exists and is active.
-        with cyclic_gc_paused():
-            self.world = build_world(state)
+        self.world = build_world(state)
 
     def export_state(self) -> dict[str, Any]:
         org = self.world.org

@@ -32,7 +32,6 @@ from tests.emulators.graph.delegated_world import (
     DeviceFlow,
     aadsts_code,
     claims,
-    delegated_state,
     wait_past,
 )
 
@@ -41,10 +40,7 @@ USER_ADMIN_ROLE = "fe930be7-5e62-47db-91af-98c3a49a38b1"
 
 @pytest.fixture
 def flow(entra: Entra) -> DeviceFlow:
-    entra.admin.load_state(delegated_state())
-    entra.admin.update_settings({"time_scale": TIME_SCALE})
-    entra.admin.clear_requests()
-    return DeviceFlow(entra)
+    return DeviceFlow.ready(entra)
 
 
 def test_token_answer_describes_user_and_app(flow):

@@ -27,17 +27,13 @@ from tests.emulators.graph.delegated_world import (
     DeviceFlow,
     aadsts_code,
     claims,
-    delegated_state,
     wait_past,
 )
 
 
 @pytest.fixture
 def flow(entra: Entra) -> DeviceFlow:
-    entra.admin.load_state(delegated_state())
-    entra.admin.update_settings({"time_scale": TIME_SCALE})
-    entra.admin.clear_requests()
-    return DeviceFlow(entra)
+    return DeviceFlow.ready(entra)
 
 
 def test_discovery_names_the_device_authorization_endpoint(flow):
