@@ -25,13 +25,11 @@ from reconcile.fields import ADDRESS
 from reconcile.frames import EMPLOYMENT_ID, FAMILY_NAME, GIVEN_NAME, HIRE_DATE, JOB_TITLE, PHONE
 from reconcile.vocabulary import (
     CREATE_ENTRA,
-    CREATE_HUMA,
+    CREATE_HUMA_ACTIONS,
     ENTRA_TO_HUMA,
     HUMA_TO_ENTRA,
-    RECREATE_HUMA,
-    RESOLVE_CONFLICT,
-    UPDATE_ENTRA,
-    UPDATE_HUMA,
+    PATCH_ENTRA_ACTIONS,
+    PATCH_HUMA_ACTIONS,
 )
 
 #: Graph property of each scalar field (the address maps to four properties).
@@ -97,7 +95,7 @@ def graph_patch_body(row: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: When the row does not write toward Entra, or would write `employeeId`.
     """
-    values = _to_values(row, (UPDATE_ENTRA, RESOLVE_CONFLICT), HUMA_TO_ENTRA)
+    values = _to_values(row, PATCH_ENTRA_ACTIONS, HUMA_TO_ENTRA)
     return _graph_properties(values)
 
 
@@ -166,7 +164,7 @@ def huma_patch_body(
     Raises:
         ValueError: When the row does not write toward Huma, or writes a position field.
     """
-    values = _to_values(row, (UPDATE_HUMA, RESOLVE_CONFLICT), ENTRA_TO_HUMA)
+    values = _to_values(row, PATCH_HUMA_ACTIONS, ENTRA_TO_HUMA)
     return _huma_properties(values, address_line2, address_line3)
 
 
@@ -180,7 +178,7 @@ def huma_create_body(row: Mapping[str, Any], *, group_id: str) -> dict[str, Any]
     Returns:
         `email`, `givenName`, `familyName`, `groups`, and `phone` when there is one.
     """
-    values = _to_values(row, (CREATE_HUMA, RECREATE_HUMA), ENTRA_TO_HUMA)
+    values = _to_values(row, CREATE_HUMA_ACTIONS, ENTRA_TO_HUMA)
     body = {
         "email": values["email"],
         "givenName": values[GIVEN_NAME],
@@ -205,6 +203,6 @@ def huma_create_followup_body(
     Returns:
         `employmentId` and `homeAddress` when the row has them; `{}` when there is nothing to send.
     """
-    values = _to_values(row, (CREATE_HUMA, RECREATE_HUMA), ENTRA_TO_HUMA)
+    values = _to_values(row, CREATE_HUMA_ACTIONS, ENTRA_TO_HUMA)
     rest = {key: values[key] for key in (EMPLOYMENT_ID, ADDRESS) if values.get(key) is not None}
     return _huma_properties(rest, address_line2, address_line3)

@@ -21,10 +21,9 @@ from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.vocabulary import (
     APPLIED,
     CREATE_ENTRA,
-    CREATE_HUMA,
+    CREATE_HUMA_ACTIONS,
     ENTRA_TO_HUMA,
     HUMA_TO_ENTRA,
-    RECREATE_HUMA,
     WRITABLE_STATUSES,
 )
 
@@ -101,7 +100,7 @@ def apply_to_snapshots(
         if row["action"] == CREATE_ENTRA:
             created = f"created-{row['change_id']}"
             entras[created] = _new_entra_user(created, values)
-        elif row["action"] in (CREATE_HUMA, RECREATE_HUMA):
+        elif row["action"] in CREATE_HUMA_ACTIONS:
             created = f"created-{row['change_id']}"
             humas[created] = _new_huma_user(created, values)
         elif row["direction"] == HUMA_TO_ENTRA:

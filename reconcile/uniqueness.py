@@ -21,12 +21,10 @@ from reconcile.frames import PHONE
 from reconcile.vocabulary import (
     BLOCKED,
     CREATE_ENTRA,
-    CREATE_HUMA,
-    RECREATE_HUMA,
+    CREATE_HUMA_ACTIONS,
+    PATCH_ENTRA_ACTIONS,
+    PATCH_HUMA_ACTIONS,
     REJECTED,
-    RESOLVE_CONFLICT,
-    UPDATE_ENTRA,
-    UPDATE_HUMA,
 )
 
 
@@ -43,15 +41,15 @@ class _Side:
 _HUMA: Final = _Side(
     "Huma",
     "huma_id",
-    (UPDATE_HUMA, RESOLVE_CONFLICT, CREATE_HUMA, RECREATE_HUMA),
-    (CREATE_HUMA, RECREATE_HUMA),
+    (*PATCH_HUMA_ACTIONS, *CREATE_HUMA_ACTIONS),
+    CREATE_HUMA_ACTIONS,
     "entra_values",
     HUMA_UNIQUE_FIELDS,
 )
 _ENTRA: Final = _Side(
     "Entra",
     "entra_id",
-    (UPDATE_ENTRA, RESOLVE_CONFLICT, CREATE_ENTRA),
+    (*PATCH_ENTRA_ACTIONS, CREATE_ENTRA),
     (CREATE_ENTRA,),
     "huma_values",
     (PHONE,),

@@ -34,6 +34,10 @@ ACTIONS: Final = (
 )
 PAIR_ACTIONS: Final = (UPDATE_ENTRA, UPDATE_HUMA, RESOLVE_CONFLICT)  # rows of a linked pair
 CREATE_ACTIONS: Final = (CREATE_ENTRA, CREATE_HUMA, RECREATE_HUMA)  # rows creating a user
+# Rows that PATCH a linked user, by the side written (a conflict writes the side that lost).
+PATCH_ENTRA_ACTIONS: Final = (UPDATE_ENTRA, RESOLVE_CONFLICT)
+PATCH_HUMA_ACTIONS: Final = (UPDATE_HUMA, RESOLVE_CONFLICT)
+CREATE_HUMA_ACTIONS: Final = (CREATE_HUMA, RECREATE_HUMA)  # rows creating a user in Huma
 
 # Plan statuses. The engine emits the first six; the apply step records the last two; a
 # rollback records ROLLED_BACK on the rows whose writes it restored.

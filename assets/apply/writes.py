@@ -26,13 +26,11 @@ from reconcile.bodies import (
 )
 from reconcile.vocabulary import (
     CREATE_ENTRA,
-    CREATE_HUMA,
+    CREATE_HUMA_ACTIONS,
     ENTRA_TO_HUMA,
     HUMA_TO_ENTRA,
-    RECREATE_HUMA,
-    RESOLVE_CONFLICT,
-    UPDATE_ENTRA,
-    UPDATE_HUMA,
+    PATCH_ENTRA_ACTIONS,
+    PATCH_HUMA_ACTIONS,
     WRITABLE_STATUSES,
 )
 
@@ -117,11 +115,11 @@ def _write(
     action, direction = row["action"], row["direction"]
     before = json.loads(row["from_values"] or "{}")
     change_id = row["change_id"]
-    if action in (UPDATE_ENTRA, RESOLVE_CONFLICT) and direction == HUMA_TO_ENTRA:
+    if action in PATCH_ENTRA_ACTIONS and direction == HUMA_TO_ENTRA:
         return PlannedWrite(
             change_id, "graph", "patch", row["entra_id"], graph_patch_body(row), before=before
         )
-    if action in (UPDATE_HUMA, RESOLVE_CONFLICT) and direction == ENTRA_TO_HUMA:
+    if action in PATCH_HUMA_ACTIONS and direction == ENTRA_TO_HUMA:
         line2, line3 = lines.get(row["huma_id"], ("", ""))
         body = huma_patch_body(row, address_line2=line2, address_line3=line3)
         return PlannedWrite(change_id, "huma", "patch", row["huma_id"], body, before=before)
@@ -136,7 +134,7 @@ def _write(
             lookup=body["userPrincipalName"],
             before=before,
         )
-    if action in (CREATE_HUMA, RECREATE_HUMA):
+    if action in CREATE_HUMA_ACTIONS:
         if not group_id:
             raise ValueError(f"plan row {change_id}: a create in Huma needs a default group")
         body = huma_create_body(row, group_id=group_id)
