@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from reconcile.creates import created_pair
 from reconcile.engine import PlanResult
 from reconcile.fields import UNITS, Unit, unit_text, unit_unknown
 from reconcile.state import BASELINE_SCHEMA
 from reconcile.vocabulary import (
     CREATE_ACTIONS,
-    CREATE_ENTRA,
     ENTRA_TO_HUMA,
     HUMA_TO_ENTRA,
     PAIR_ACTIONS,
@@ -171,11 +171,7 @@ def _created(result: PlanResult, applied_ids: pl.DataFrame) -> pl.DataFrame:
     rows = (
         result.sync_plan.filter(pl.col("action").is_in(CREATE_ACTIONS))
         .join(applied_ids, on="change_id")
-        .with_columns(
-            huma_id=pl.when(pl.col("action") == CREATE_ENTRA)
-            .then("huma_id")
-            .otherwise("created_id")
-        )
+        .with_columns(created_pair())
     )
     return _field_values(rows).select(
         *_KEY,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.countries import ISO_3166_ALPHA2
+from reconcile.countries import is_iso_country
 from reconcile.fields import ADDRESS, one_entry_object
 from reconcile.frames import FAMILY_NAME, GIVEN_NAME
 from reconcile.outputs import SYNC_PLAN_SCHEMA
@@ -64,7 +64,7 @@ def _entra_block() -> pl.Expr:
 
 def _huma_block() -> pl.Expr:
     field, e = pl.col("field"), pl.col("e")
-    country_ok = pl.col("e_country").is_in(sorted(ISO_3166_ALPHA2)).fill_null(value=False)
+    country_ok = is_iso_country(pl.col("e_country"))
     return (
         pl.when((field == ADDRESS) & ~country_ok)
         .then(

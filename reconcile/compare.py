@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.fields import UNITS, unit_json, unit_text, unit_unknown
-from reconcile.frames import ADDRESS_CITY, ADDRESS_COUNTRY, ADDRESS_LINE1, ADDRESS_POSTAL_CODE
+from reconcile.frames import ADDRESS_COUNTRY, ADDRESS_FIELDS
 from reconcile.frames import MAPPED_FIELDS as _MAPPED
 from reconcile.state import baseline_rows
 
@@ -87,10 +87,7 @@ def field_differences(differing: pl.DataFrame) -> pl.DataFrame:
         `DIFF_COLUMNS`: canonical texts `h`/`e`, their JSON literals, and what the Entra → Huma
         address rule needs (`e_country`, `e_address_complete`).
     """
-    complete = pl.all_horizontal(
-        pl.col(f"e_{c}").is_not_null()
-        for c in (ADDRESS_LINE1, ADDRESS_POSTAL_CODE, ADDRESS_CITY, ADDRESS_COUNTRY)
-    )
+    complete = pl.all_horizontal(pl.col(f"e_{c}").is_not_null() for c in ADDRESS_FIELDS)
     parts = []
     for unit in UNITS:
         known = ~unit_unknown(unit, "h_unknown") & ~unit_unknown(unit, "e_unknown")

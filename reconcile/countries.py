@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+import polars as pl
+
 # fmt: off
 ISO_3166_ALPHA2: Final[frozenset[str]] = frozenset((
     "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
@@ -29,3 +31,8 @@ ISO_3166_ALPHA2: Final[frozenset[str]] = frozenset((
     "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
 ))
 # fmt: on
+
+
+def is_iso_country(country: pl.Expr) -> pl.Expr:
+    """Whether the value is one of the codes (false, never null, for an empty one)."""
+    return country.is_in(sorted(ISO_3166_ALPHA2)).fill_null(value=False)

@@ -20,7 +20,7 @@ from typing import Final
 import polars as pl
 
 from reconcile.context import RunContext
-from reconcile.countries import ISO_3166_ALPHA2
+from reconcile.countries import is_iso_country
 from reconcile.fields import (
     ADDRESS,
     UNITS,
@@ -47,6 +47,16 @@ from reconcile.vocabulary import (
 _NULL: Final = pl.lit(None, pl.String)
 #: Characters Graph accepts before the `@` of a user principal name (at most 64 of them).
 _UPN_LOCAL_PART: Final = r"^[A-Za-z0-9'.\-_!#^~]{1,64}@"
+
+
+def created_pair() -> list[pl.Expr]:
+    """`huma_id`, `entra_id` of the pair an applied create row makes, the new user's id taken from
+    `created_id` (a `create_entra` row names its Huma user, a create in Huma its Entra user)."""
+    in_entra = pl.col("action") == CREATE_ENTRA
+    return [
+        pl.when(in_entra).then("huma_id").otherwise("created_id").alias("huma_id"),
+        pl.when(in_entra).then("created_id").otherwise("entra_id").alias("entra_id"),
+    ]
 
 
 def _present(literal: pl.Expr, text: pl.Expr) -> pl.Expr:
@@ -209,7 +219,7 @@ def huma_creates(
     """
     if candidates.height == 0:
         return pl.DataFrame(schema=SYNC_PLAN_SCHEMA)
-    country_ok = pl.col(ADDRESS_COUNTRY).is_in(sorted(ISO_3166_ALPHA2)).fill_null(value=False)
+    country_ok = is_iso_country(pl.col(ADDRESS_COUNTRY))
     complete = pl.all_horizontal(
         pl.col(c).is_not_null() for c in (ADDRESS_LINE1, ADDRESS_POSTAL_CODE, ADDRESS_CITY)
     )

@@ -20,6 +20,7 @@ import polars as pl
 
 from reconcile.baseline import baseline_changes, next_baseline
 from reconcile.context import RunContext
+from reconcile.creates import created_pair
 from reconcile.engine import PlanResult
 from reconcile.frames import require_schema
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
@@ -32,7 +33,6 @@ from reconcile.state import (
 from reconcile.vocabulary import (
     APPLIED,
     CREATE_ACTIONS,
-    CREATE_ENTRA,
     GUARD_MASS_CHANGE,
     NOTICE_DELETED_IN_HUMA,
     RECREATE_HUMA,
@@ -46,14 +46,7 @@ def _next_links(result: PlanResult, outcomes: pl.DataFrame, run_at: datetime) ->
         on="change_id",
     ).filter(pl.col("action").is_in(CREATE_ACTIONS))
     new = created.select(
-        pl.when(pl.col("action") == CREATE_ENTRA)
-        .then("huma_id")
-        .otherwise("created_id")
-        .alias("huma_id"),
-        pl.when(pl.col("action") == CREATE_ENTRA)
-        .then("created_id")
-        .otherwise("entra_id")
-        .alias("entra_id"),
+        *created_pair(),
         pl.lit(run_at).cast(LINKS_SCHEMA["linked_at"]).alias("linked_at"),
         pl.col("action").alias("linked_by"),
     )
@@ -97,7 +90,7 @@ def next_state(
         )
     )
     activation = state.activation
-    if activation.height == 0:
+    if not state.activated:
         activation = pl.DataFrame({"activated_at": [context.run_at]}, schema=ACTIVATION_SCHEMA)
     return SyncState(
         links=_next_links(result, outcomes, context.run_at),

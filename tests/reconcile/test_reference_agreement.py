@@ -15,7 +15,7 @@ from hypothesis import given
 
 from reconcile.engine import plan_run
 from reconcile.reference import plan_linked
-from reconcile.vocabulary import RESOLVE_CONFLICT, UPDATE_ENTRA, UPDATE_HUMA
+from reconcile.vocabulary import PAIR_ACTIONS
 from tests.reconcile.plan_helpers import CONTEXT
 from tests.reconcile.worlds import EXAMPLES, linked_worlds
 
@@ -26,10 +26,8 @@ pytestmark = pytest.mark.slow
 @given(linked_worlds())
 def test_the_engine_agrees_with_the_plain_python_reading_of_the_rules(world: Any) -> None:
     huma, entra, state, policy = world
-    pair_actions = [UPDATE_ENTRA, UPDATE_HUMA, RESOLVE_CONFLICT]
-
     engine = plan_run(huma, entra, state, policy, CONTEXT).sync_plan.filter(
-        pl.col("action").is_in(pair_actions)
+        pl.col("action").is_in(PAIR_ACTIONS)
     )
     reference = plan_linked(
         huma.to_dicts(), entra.to_dicts(), state.links.to_dicts(), state.baseline.to_dicts(), policy
