@@ -95,8 +95,7 @@ class StoreBase:
             The copy's path.
         """
         target = Path(destination)
-        self._ensure_ready()
-        with reading(self.path, timeout_seconds=self.lock_timeout_seconds):
+        with self._reading():
             shutil.copyfile(self.path, target)
             wal = self.path.with_name(self.path.name + ".wal")
             target_wal = target.with_name(target.name + ".wal")
@@ -159,19 +158,27 @@ class StoreBase:
         if self._held is not None:
             yield self._held
             return
+        with self._reading() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to an up-to-date file: a writable store migrates it first, a
+        read-only one checks the version on the same connection (no second open of the file)."""
         self._ensure_ready()
         with reading(self.path, timeout_seconds=self.lock_timeout_seconds) as conn:
+            if not self._ready:
+                self._check_readable(conn)
             yield conn
 
     def _ensure_ready(self) -> None:
-        if self._ready:
-            return
-        if not self.read_only:
+        """Migrate a writable store's file on first use (a read-only store's file is checked by
+        `_reading`, which raises `HistoryNotReady` when there is none)."""
+        if not self._ready and not self.read_only:
             self.migrate()
-            return
-        if not self.path.exists():
-            raise HistoryNotReady(f"no history database at {self.path}: no run has written one yet")
-        version = self.schema_version()
+
+    def _check_readable(self, conn: duckdb.DuckDBPyConnection) -> None:
+        version = schema_version(conn)
         check_known(version, self.path)
         if version < LATEST_VERSION:
             raise HistoryNotReady(

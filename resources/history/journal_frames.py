@@ -54,7 +54,7 @@ JOURNAL_OUTCOMES_SCHEMA: Final = pl.Schema(
 #: A journal row as read back (`status` null: no outcome yet).
 JOURNAL_SCHEMA: Final = pl.Schema(
     {
-        **{k: v for k, v in JOURNAL_INTENTS_SCHEMA.items()},
+        **JOURNAL_INTENTS_SCHEMA,
         **{k: v for k, v in JOURNAL_OUTCOMES_SCHEMA.items() if k not in JOURNAL_KEY},
     }
 )

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from reconcile.vocabulary import ENTRA, HUMA
 from resources.history.base import StoreBase
 from resources.history.tables import read_all
 
@@ -239,8 +240,8 @@ class RunsMixin(StoreBase):
         )
         last = recorded.row(0, named=True) if recorded.height else {}
         return PreviousSnapshots(
-            huma_count=_latest_complete(earlier, "huma"),
-            entra_count=_latest_complete(earlier, "entra"),
+            huma_count=_latest_complete(earlier, HUMA),
+            entra_count=_latest_complete(earlier, ENTRA),
             last_run_id=last.get("run_id"),
             last_huma_partial=bool(last.get("huma_partial")),
             last_entra_partial=bool(last.get("entra_partial")),

@@ -12,11 +12,10 @@ from typing import Final
 import polars as pl
 
 from reconcile.frames import require_schema
+from reconcile.vocabulary import ENTRA, HUMA
 from resources.history.base import StoreBase
 from resources.history.tables import SNAPSHOT_TABLES, read_frame, replace_run_rows
 
-HUMA: Final = "huma"
-ENTRA: Final = "entra"
 _SIDES: Final = {HUMA: ("huma_users", "huma_id"), ENTRA: ("entra_users", "entra_id")}
 
 
