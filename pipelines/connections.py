@@ -23,7 +23,9 @@ Without a file, one connection named `default` comes from the SPEC §11 environm
           huma_default_group_id: 0c2f…
           create_entra_users_automatically: true
 
-Every key is documented in README.md ("The connections file"); unknown keys are refused.
+Every key is documented in README.md ("The connections file"); unknown keys are refused. Every
+URL that credentials go to (Huma's base URL, the Entra authority, Graph's base URL) must be
+`https`: one that is not is refused when the connections load, with its variable or key named.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 import yaml
 
 from reconcile.policy import Policy
+from resources.http import InsecureUrl, require_https
 
 #: The variable naming the deployment's connections file.
 CONNECTIONS_FILE_VARIABLE = "HUMA_ENTRA_SYNC_CONNECTIONS"
@@ -139,7 +142,9 @@ def load_connections(
     """
     environ = os.environ if environ is None else environ
     if path is None:
-        return [_default_connection(environ)]
+        default = _default_connection(environ)
+        _require_https_urls(default, environ, where=None)
+        return [default]
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -148,9 +153,44 @@ def load_connections(
     entries = document.get("connections") or {}
     if not isinstance(entries, Mapping) or not entries:
         raise ConnectionsError(f"{path}: 'connections' must map names to connections")
-    return [
-        _connection(name, entry, f"{path}: connection {name!r}") for name, entry in entries.items()
-    ]
+    connections = []
+    for name, entry in entries.items():
+        where = f"{path}: connection {name!r}"
+        connection = _connection(name, entry, where)
+        _require_https_urls(connection, environ, where)
+        connections.append(connection)
+    return connections
+
+
+#: The settings naming where credentials go, as (section, key).
+_CREDENTIAL_URLS = (("huma", "base_url"), ("entra", "authority_host"), ("entra", "graph_base_url"))
+
+
+def _require_https_urls(
+    connection: Connection, environ: Mapping[str, str], where: str | None
+) -> None:
+    """Refuse a credential URL that is not `https`, naming its variable or file key.
+
+    A variable not set yet is read when a run starts, where the clients refuse it alike.
+
+    Raises:
+        ConnectionsError: a URL is not `https`.
+    """
+    for section, key in _CREDENTIAL_URLS:
+        setting: Setting = getattr(getattr(connection, section), key)
+        if setting.env is None:
+            value, name = setting.value, f"{where}, {section}: {key}"
+        else:
+            value = environ.get(setting.env)
+            name = setting.env
+            if where is not None:
+                name += f" ({where}, {section}: {key}_env)"
+        if value is None:
+            continue
+        try:
+            require_https(value, name)
+        except InsecureUrl as exc:
+            raise ConnectionsError(str(exc)) from None
 
 
 def _connection(name: str, entry: Any, where: str) -> Connection:

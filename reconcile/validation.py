@@ -9,6 +9,9 @@ Entra (in-scope users only, so a guest never holds a member out): object id, ema
 employment ID unique; employment ID at most 16 characters. Entra's names are not required here:
 an empty Entra name is a missing value that Huma fills (SPEC §5), and a create in Huma without
 names is blocked with that reason instead.
+
+Both: an id the snapshot reader marked unknown (`unknown_fields`: not of the shape its system
+gives, so it could steer a request) holds its user out.
 """
 
 from __future__ import annotations
@@ -54,6 +57,15 @@ class _UniqueKeysModel(pa.DataFrameModel):
             return data.lazyframe.select(pl.repeat(value=True, n=pl.len()).alias(data.key))
         return data.lazyframe.select(column.is_null() | ~column.is_duplicated())
 
+    # The snapshot readers mark an id they may not use (the wrong shape: it could steer a
+    # request) as unknown; such a user is held out like any other invalid one.
+    @pa.check("^(huma_id|entra_id)$", regex=True, name="usable_id")
+    @classmethod
+    def usable_id(cls, data: PolarsData) -> pl.LazyFrame:
+        """False where `unknown_fields` names the id column."""
+        unusable = pl.col("unknown_fields").list.contains(data.key).fill_null(False)
+        return data.lazyframe.select((~unusable).alias(data.key))
+
     class Config:
         strict = False
 
@@ -93,6 +105,8 @@ def _rule_and_message(check: str, column: str) -> tuple[str, str]:
     if length := _LENGTH_CHECK.fullmatch(check):
         limit = length.group(1)
         return "max_length", f"{column} is longer than {limit} characters (Graph's limit)"
+    if check == "usable_id":
+        return "id_shape", f"{column} is not an id of the shape its system gives (a UUID)"
     if check.startswith("isin"):
         return "iso_country", f"{column} is not an ISO 3166-1 alpha-2 country code"
     return check, f"{column} failed {check}"

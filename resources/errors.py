@@ -63,3 +63,11 @@ class AuthenticationError(RemoteError):
 
 class SnapshotIncomplete(RemoteError):
     """A full snapshot could not be read consistently; planning on it would be unsafe."""
+
+
+class UntrustedAnswer(RemoteError):
+    """An answer would have us send credentials elsewhere or read without end: not followed.
+
+    A link or redirect to another origin than the configured one, a link that repeats, more
+    pages than the first one announced, an absurd total. Nothing was sent where it pointed.
+    """

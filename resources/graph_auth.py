@@ -23,7 +23,7 @@ import httpx
 import msal
 
 from resources.errors import AuthenticationError, RemoteError
-from resources.http import new_http_client
+from resources.http import new_http_client, require_https
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,17 @@ ENTRA_ACTIONS = {
     "certificate's dates",
 }
 _DEFAULT_ACTION = "check ENTRA_TENANT_ID, ENTRA_CLIENT_ID and the client secret or certificate"
+
+
+def authority_url(authority_host: str, tenant_id: str) -> str:
+    """The tenant's authority on `authority_host`, which must be `https` (SPEC §12).
+
+    Raises:
+        InsecureUrl: the host is not an `https` URL (MSAL would refuse it with a misleading
+            error, and credentials are never sent in clear text).
+    """
+    require_https(authority_host, "the Entra authority host (ENTRA_AUTHORITY_HOST)")
+    return f"{authority_host.rstrip('/')}/{tenant_id}"
 
 
 def discovery_refused(authority: str, exc: ValueError) -> AuthenticationError:
@@ -110,7 +121,7 @@ class GraphTokenProvider:
             raise ValueError("give exactly one of a client secret or a client certificate")
         self.tenant_id = tenant_id
         self.client_id = client_id
-        self.authority = f"{authority_host.rstrip('/')}/{tenant_id}"
+        self.authority = authority_url(authority_host, tenant_id)
         credential: Any = client_secret
         if certificate is not None:
             credential = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import urllib.parse
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -196,7 +197,9 @@ class BatchExecutor:
             found = self._client.get_user(upn, ("id", "userPrincipalName")) if upn else None
             return found is not None, found
         properties = tuple(write.body)
-        current = self._client.get_user(write.url.rsplit("/", 1)[-1], properties)
+        # The url holds the id percent-encoded; `get_user` encodes it itself.
+        target = urllib.parse.unquote(write.url.rsplit("/", 1)[-1])
+        current = self._client.get_user(target, properties)
         if current is None:
             return False, None
         return all(current.get(p) == write.body[p] for p in properties), None

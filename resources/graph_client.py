@@ -1,23 +1,33 @@
 """Microsoft Graph v1.0: user snapshots, verified domains, and single requests, paced and retried.
 
 Reads list `GET /users` with an explicit `$select` and `$top=999`, following the whole
-`@odata.nextLink` until it is absent. Every request is paced to the app's throttling budget
-(`GraphPacer`) and retried on 429/503/504 after `Retry-After`. Writes in bulk go through
-`resources.graph_batch.BatchExecutor`.
+`@odata.nextLink` until it is absent, but only on the configured origin, never twice, and for no
+more pages than the first page's `@odata.count` allows (SPEC §12). Every request is paced to the
+app's throttling budget (`GraphPacer`) and retried on 429/503/504 after `Retry-After`. Writes in
+bulk go through `resources.graph_batch.BatchExecutor`.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
 
-from resources.errors import AuthenticationError, RemoteError
+from resources.errors import AuthenticationError, RemoteError, UntrustedAnswer
 from resources.graph_pacing import GraphPacer
-from resources.http import RetryPolicy, new_http_client, retry_after_seconds, send_with_retries
+from resources.http import (
+    RetryPolicy,
+    new_http_client,
+    retry_after_seconds,
+    same_origin_link,
+    send_with_retries,
+)
+from resources.remote_ids import path_segment
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +53,11 @@ USER_SELECT = (
     "onPremisesSyncEnabled",
 )
 PAGE_SIZE = 999  # Graph's maximum `$top` for users
+#: Pages a read may take beyond what the first page's count announced: users created while the
+#: read goes on, and the empty pages Graph may send, but never a read without end.
+SPARE_PAGES = 10
+#: The page limit when Graph does not say how many users there are (ten million users).
+PAGES_WITHOUT_COUNT = 10_000
 _CONSENT_ACTION = (
     "grant the app the Microsoft Graph application permission User.ReadWrite.All and click "
     "'Grant admin consent' in its API permissions; with a user account (`huma-entra-sync "
@@ -154,16 +169,38 @@ class GraphClient:
     def iter_user_pages(
         self, select: Sequence[str] = USER_SELECT, page_size: int = PAGE_SIZE
     ) -> Iterator[list[dict[str, Any]]]:
-        """Every page of `GET /users`, following `@odata.nextLink` (used whole) to the end."""
-        url: str = "/users"
-        params: dict[str, Any] | None = {"$select": ",".join(select), "$top": page_size}
-        page_number = 0
-        while url:
-            page_number += 1
-            body = self.request_json("GET", url, params=params, what=f"users page {page_number}")
+        """Every page of `GET /users`, following `@odata.nextLink` (used whole) to the end.
+
+        The first page asks for `@odata.count` (an advanced query: `$count=true` with
+        `ConsistencyLevel: eventual`), which bounds the pages to read.
+
+        Raises:
+            UntrustedAnswer: a link to another origin (nothing is sent there), a link already
+                followed, or more pages than the count allows.
+        """
+        params = {"$select": ",".join(select), "$top": page_size, "$count": "true"}
+        body = self.request_json(
+            "GET", "/users", params=params, headers={"ConsistencyLevel": "eventual"}, what="users"
+        )
+        limit = _page_limit(body.get("@odata.count"), page_size)
+        followed: set[str] = set()
+        for page_number in itertools.count(1):
             yield body.get("value", [])
-            url = body.get("@odata.nextLink") or ""
-            params = None  # the next link carries the whole query
+            link = body.get("@odata.nextLink")
+            if not link:
+                return
+            what = f"users page {page_number}"
+            if link in followed:
+                raise UntrustedAnswer("graph", f"{what} links to a page already read: stopped")
+            if page_number >= limit:
+                raise UntrustedAnswer(
+                    "graph",
+                    f"{what} links to yet another page, more than the first page announced "
+                    f"({body.get('@odata.count')!r} users in pages of {page_size}): stopped",
+                )
+            followed.add(link)
+            url = same_origin_link(link, self.http.base_url, service="graph", what=what)
+            body = self.request_json("GET", url, what=f"users page {page_number + 1}")
 
     def list_users(self, select: Sequence[str] = USER_SELECT) -> list[dict[str, Any]]:
         """Every user (members and guests, enabled or not) with the `select`ed properties."""
@@ -171,10 +208,11 @@ class GraphClient:
 
     def get_user(self, user: str, select: Sequence[str]) -> dict[str, Any] | None:
         """One user by object id or userPrincipalName, or None when it does not exist."""
-        response = self.send("GET", f"/users/{user}", params={"$select": ",".join(select)})
+        path = f"/users/{path_segment(user)}"
+        response = self.send("GET", path, params={"$select": ",".join(select)})
         if response.status_code == 404:
             return None
-        raise_for_graph(response, f"GET /users/{user}")
+        raise_for_graph(response, f"GET {path}")
         return response.json()
 
     def verified_domains(self) -> list[str] | None:
@@ -193,9 +231,15 @@ class GraphClient:
     # -- single requests -----------------------------------------------------------------------
 
     def request_json(
-        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, what: str
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        what: str,
     ) -> Any:
-        response = self.send(method, url, params=params, what=what)
+        response = self.send(method, url, params=params, headers=headers, what=what)
         raise_for_graph(response, what)
         return response.json()
 
@@ -206,12 +250,13 @@ class GraphClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        headers: Mapping[str, str] | None = None,
         what: str | None = None,
     ) -> httpx.Response:
         """One request, paced and retried; a write is never resent after a lost answer."""
         write = method != "GET"
         return send_with_retries(
-            lambda: self.http.request(method, url, params=params, json=json),
+            lambda: self.http.request(method, url, params=params, json=json, headers=headers),
             service="graph",
             what=what or f"{method} {url}",
             policy=self.retry,
@@ -219,6 +264,13 @@ class GraphClient:
             sleep=self.sleep,
             hooks=_PacedHooks(self.pacer, resource_units=1, writes=1 if write else 0),
         )
+
+
+def _page_limit(count: Any, page_size: int) -> int:
+    """How many pages a read of `count` users may take (see `SPARE_PAGES`)."""
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        return min(math.ceil(count / page_size) + SPARE_PAGES, PAGES_WITHOUT_COUNT)
+    return PAGES_WITHOUT_COUNT
 
 
 def raise_for_graph(response: httpx.Response, what: str) -> None:

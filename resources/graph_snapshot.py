@@ -1,7 +1,9 @@
 """Graph user objects -> the `entra_users` frame (`reconcile.frames.ENTRA_USERS_SCHEMA`).
 
 With an explicit `$select`, Graph returns every selected property, `null` when empty; a property
-missing from the object altogether was not returned and is *unknown* (`unknown_fields`).
+missing from the object altogether was not returned and is *unknown* (`unknown_fields`). An
+object id that is not a GUID is unknown too (`entra_id` in `unknown_fields`): validation holds
+that user out, and no request ever carries the id.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from reconcile.frames import (
     PHONE,
 )
 from resources.normalise import email_key, iso_date, rows_to_frame, text
+from resources.remote_ids import graph_id_problem
 
 #: Graph property -> concept name, for the mapped fields.
 GRAPH_PROPERTIES = {
@@ -50,8 +53,9 @@ def entra_user_row(user: Mapping[str, Any]) -> dict[str, Any]:
     """The normalised row of one Graph user object."""
     mail = text(user.get("mail"))
     upn = text(user.get("userPrincipalName"))
+    entra_id = user.get("id")
     row: dict[str, Any] = {
-        "entra_id": user["id"],
+        "entra_id": entra_id if isinstance(entra_id, str) else str(entra_id),
         "user_principal_name": upn,
         "mail": mail,
         "email_key": email_key(mail or upn),
@@ -59,7 +63,7 @@ def entra_user_row(user: Mapping[str, Any]) -> dict[str, Any]:
         "user_type": text(user.get("userType")),
         "on_premises_sync_enabled": bool(user.get("onPremisesSyncEnabled")),
     }
-    unknown = []
+    unknown = [] if graph_id_problem(entra_id) is None else ["entra_id"]
     for prop, concept in GRAPH_PROPERTIES.items():
         if prop not in user:
             unknown.append(concept)

@@ -32,6 +32,7 @@ from resources.graph_auth import (
     ENTRA_ACTIONS,
     MICROSOFT_AUTHORITY_HOST,
     MsalHttpClient,
+    authority_url,
     discovery_refused,
     is_microsoft_host,
 )
@@ -97,7 +98,7 @@ class DelegatedTokenProvider:
     ) -> None:
         self.tenant_id = tenant_id
         self.client_id = client_id
-        self.authority = f"{authority_host.rstrip('/')}/{tenant_id}"
+        self.authority = authority_url(authority_host, tenant_id)
         self.cache_path = Path(cache_path)
         self._authority_host = authority_host
         self._timeout = timeout_seconds

@@ -1,4 +1,9 @@
-"""HTTP plumbing both clients share: TLS trust, timeouts, and retries that honour `Retry-After`.
+"""HTTP plumbing both clients share: TLS trust, where credentials may go, timeouts, and retries
+that honour `Retry-After`.
+
+Credentials go only to the configured origin (SPEC §12): every configured URL is `https`, a link
+in an answer is followed only on the configured origin (`same_origin_link`), and a redirect is
+never followed: it stops the request with an `UntrustedAnswer` before anything is sent there.
 
 Retries are for answers that say "try again" (429, 502, 503, 504 and, for idempotent reads, 500
 and broken connections). A write whose answer was lost is never resent blindly: the caller is told
@@ -20,7 +25,7 @@ from typing import Protocol
 
 import httpx
 
-from resources.errors import RemoteUnavailable
+from resources.errors import RemoteUnavailable, UntrustedAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +45,93 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
 
 
+class InsecureUrl(ValueError):
+    """A configured URL that would carry credentials in clear text (not `https`)."""
+
+
+def require_https(url: str, name: str) -> str:
+    """`url` when it is an `https` URL with a host; else `InsecureUrl` naming the setting.
+
+    Args:
+        url: the configured URL.
+        name: what a person configures it as (`HUMA_BASE_URL`, a connections-file key).
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme != "https" or not parsed.host:
+        shown = f"{parsed.scheme}://{parsed.host}" if parsed is not None else "an unreadable URL"
+        raise InsecureUrl(
+            f"{name} must be an https:// URL (credentials are never sent in clear text); "
+            f"it is {shown}"
+        )
+    return url
+
+
+def origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
+    """The origin of `url`: scheme, host and port (None for the scheme's default port)."""
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port
+
+
+def _shown(url: str | httpx.URL) -> str:
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def same_origin_link(link: str, configured: httpx.URL, *, service: str, what: str) -> str:
+    """`link` when its origin is `configured`'s; else `UntrustedAnswer`, and nothing is sent.
+
+    Args:
+        link: a URL the service's answer names (`@odata.nextLink`).
+        configured: the client's configured base URL.
+        service / what: for the error (the service's name, the answer that named the link).
+    """
+    try:
+        foreign = origin(link) != origin(configured)
+    except httpx.InvalidURL:
+        foreign = True
+    if foreign:
+        raise UntrustedAnswer(
+            service,
+            f"{what} links to another origin ({_shown(link) if '://' in link else link!r}) than "
+            f"the configured {_shown(configured)}: not followed, nothing was sent there",
+        )
+    return link
+
+
+def _refuse_redirects(response: httpx.Response) -> None:
+    """A response hook: a redirect stops the request; its target never sees our credentials."""
+    if response.is_redirect:
+        target = response.headers.get("location", "")
+        raise UntrustedAnswer(
+            response.request.url.host,
+            f"{response.request.method} {response.request.url.path} answered with a redirect "
+            f"({response.status_code}) to {target!r}: redirects are not followed, nothing was "
+            "sent there",
+            status=response.status_code,
+        )
+
+
 def new_http_client(
     *, base_url: str = "", timeout_seconds: float, max_connections: int = 10, **kwargs: object
 ) -> httpx.Client:
-    """An `httpx.Client` with explicit timeouts, a bounded pool and our TLS trust.
+    """An `httpx.Client` with explicit timeouts, a bounded pool, our TLS trust, an `https`
+    `base_url` (when one is given), and no redirects followed.
 
     `kwargs` go to `httpx.Client` (`auth`, and `transport` for `httpx.MockTransport` fakes).
+
+    Raises:
+        InsecureUrl: `base_url` is not `https`.
     """
+    if base_url:
+        require_https(base_url, "the base URL")
     return httpx.Client(
         base_url=base_url,
+        # Credentials never follow a redirect: an answer that points elsewhere is an error.
+        follow_redirects=False,
+        event_hooks={"response": [_refuse_redirects]},
         timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0)),
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections

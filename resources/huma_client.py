@@ -6,6 +6,10 @@ are added or removed, so a scan is only accepted when it was consistent: every p
 same `total`, the distinct ids seen equal it, and none of them vanished before its details were
 read. Otherwise the list is scanned again (up to `max_passes`); a snapshot that never settles is
 marked incomplete instead of being passed off as whole.
+
+A listed user whose id is not a UUID is never requested (SPEC §12): its list entry stands as its
+payload, and the snapshot reader holds it out. A list whose `total` is absurd, or whose pages
+stop bringing new users, stops the scan with an `UntrustedAnswer`.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from typing import Any
 
 import httpx
 
-from resources.errors import RemoteError
+from resources.errors import RemoteError, UntrustedAnswer
 from resources.http import RetryPolicy, new_http_client, send_with_retries
 from resources.huma_auth import HumaTokenAuth
+from resources.remote_ids import huma_id_problem, path_segment
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50  # Huma's maximum `limit`
+#: More users than any Huma organisation has: a larger `total` is an answer not to page through.
+MAX_USERS = 1_000_000
 _DETAILS_PER_REPORT = 500
 
 #: `progress(stage, done, total)`: see `HumaClient.scan_users`.
@@ -68,13 +75,16 @@ class HumaClient:
         max_passes: int = 4,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._max_concurrency = max_concurrency
         self._max_passes = max_passes
         base_url = base_url.rstrip("/")
-        self._token_http = new_http_client(base_url=base_url, timeout_seconds=timeout_seconds)
+        self._token_http = new_http_client(
+            base_url=base_url, timeout_seconds=timeout_seconds, transport=transport
+        )
         self.auth = HumaTokenAuth(
             token_client=self._token_http,
             client_id=client_id,
@@ -86,6 +96,7 @@ class HumaClient:
             timeout_seconds=timeout_seconds,
             max_connections=max_concurrency,
             auth=self.auth,
+            transport=transport,
         )
 
     def __repr__(self) -> str:
@@ -116,8 +127,9 @@ class HumaClient:
         list_requests = detail_requests = 0
         with concurrent.futures.ThreadPoolExecutor(self._max_concurrency) as pool:
             for attempt in range(1, self._max_passes + 1):
-                ids, totals, pages = self._list_pass(report)
+                ids, totals, pages, unrequestable = self._list_pass(report)
                 list_requests += pages
+                details.update(unrequestable)
                 missing = [i for i in ids if i not in details and i not in vanished]
                 detail_requests += len(missing)
                 payloads = pool.map(self.get_user, missing)
@@ -145,28 +157,54 @@ class HumaClient:
             kept = {i: p for i, p in details.items() if i in set(ids) and i not in vanished}
             return HumaScan(kept, False, self._max_passes, list_requests, detail_requests)
 
-    def _list_pass(self, report: Progress) -> tuple[list[str], list[int], int]:
-        """One pass over `GET /users`: distinct ids in order, the totals seen, pages read."""
+    def _list_pass(
+        self, report: Progress
+    ) -> tuple[list[str], list[int], int, dict[str, dict[str, Any]]]:
+        """One pass over `GET /users`: distinct ids in order, the totals seen, pages read, and
+        the list entries of the users whose id may not be requested (by id).
+
+        Raises:
+            UntrustedAnswer: an absurd `total`, or a page of users all listed already.
+        """
         ids: dict[str, None] = {}
+        unrequestable: dict[str, dict[str, Any]] = {}
         totals: list[int] = []
         offset = pages = 0
         while True:
             page = self._get_json("/users", {"limit": PAGE_SIZE, "offset": offset}, "list")
             pages += 1
-            totals.append(int(page["total"]))
+            total = int(page["total"])
+            if not 0 <= total <= MAX_USERS:
+                raise UntrustedAnswer(
+                    "huma", f"GET /users says the organisation has {total} users (total): stopped"
+                )
+            totals.append(total)
             items = page["items"]
-            ids.update((item["id"], None) for item in items)
+            before = len(ids)
+            for item in items:
+                user_id = item.get("id")
+                key = user_id if isinstance(user_id, str) else str(user_id)
+                ids[key] = None
+                if huma_id_problem(user_id) is not None:
+                    unrequestable[key] = item
+            if items and len(ids) == before:
+                raise UntrustedAnswer(
+                    "huma",
+                    f"GET /users at offset {offset} listed only users already listed: its paging "
+                    "does not advance, stopped",
+                )
             offset += len(items)
             report("list", offset, totals[-1])
             if not items or offset >= totals[-1]:
-                return list(ids), totals, pages
+                return list(ids), totals, pages, unrequestable
 
     def get_user(self, user_id: str) -> dict[str, Any] | None:
         """`GET /users/{id}`: the user's `UserDetails`, or None when the user no longer exists."""
-        response = self._send_read(f"/users/{user_id}", None, f"GET /users/{user_id}")
+        path = f"/users/{path_segment(user_id)}"
+        response = self._send_read(path, None, f"GET {path}")
         if response.status_code == 404:
             return None
-        _raise_for_huma(response, f"GET /users/{user_id}")
+        _raise_for_huma(response, f"GET {path}")
         return response.json()
 
     def _get_json(self, path: str, params: Mapping[str, Any] | None, what: str) -> Any:
@@ -194,8 +232,9 @@ class HumaClient:
             httpx.TransportError: the answer was lost; the change may or may not be applied —
                 re-read the user before deciding to send it again.
         """
-        response = self._send_write("PATCH", f"/users/{user_id}", changes)
-        _raise_for_huma(response, f"PATCH /users/{user_id}")
+        path = f"/users/{path_segment(user_id)}"
+        response = self._send_write("PATCH", path, changes)
+        _raise_for_huma(response, f"PATCH {path}")
         return response.json()
 
     def create_user(self, user: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,7 +254,7 @@ class HumaClient:
         wanted = email.strip().casefold()
         for item in page["items"]:
             if str(item.get("email", "")).strip().casefold() == wanted:
-                return item["id"]
+                return None if huma_id_problem(item.get("id")) else item["id"]
         return None
 
     def _send_write(self, method: str, path: str, body: Mapping[str, Any]) -> httpx.Response:

@@ -3,6 +3,10 @@
 Huma wraps most fields as `{"value": …, "editable": …}`. A wrapper without `value` is an empty
 field; a wrapper that is absent altogether was not returned (the key may not read it): the field
 is *unknown* and listed in `unknown_fields`, so it is never written and never clears anything.
+
+A user whose id is not a UUID was never requested (`huma_client`): its payload is its list entry
+(plain `email` and names), every other field is unknown, and so is `huma_id`, which validation
+holds out.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from reconcile.frames import (
     PHONE,
 )
 from resources.normalise import email_key, iso_date, iso_datetime, rows_to_frame, text
+from resources.remote_ids import huma_id_problem
 
 _ABSENT = object()
 #: Plain wrapped string fields: UserDetails property -> concept name.
@@ -44,6 +49,8 @@ def huma_users_frame(payloads: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
 
 def huma_user_row(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The normalised row of one `GET /users/{id}` payload."""
+    if huma_id_problem(payload.get("id")) is not None:
+        return _unrequested_row(payload)
     unknown: list[str] = []
     row: dict[str, Any] = {"huma_id": payload["id"]}
 
@@ -82,6 +89,25 @@ def huma_user_row(payload: Mapping[str, Any]) -> dict[str, Any]:
     row["deactivated_at"] = iso_datetime(status.get("deactivatedAt"))
     row["unknown_fields"] = unknown
     return row
+
+
+def _unrequested_row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The row of a listed user whose id may not be requested: what the list entry says, the
+    rest unknown."""
+    email = text(entry.get("email"))
+    known = {"email", GIVEN_NAME, FAMILY_NAME}
+    concepts = [*_WRAPPED_TEXT.values(), *_ADDRESS_PARTS.values(), HIRE_DATE, JOB_TITLE]
+    return {
+        "huma_id": str(entry.get("id")),
+        "email": email,
+        "email_key": email_key(email),
+        GIVEN_NAME: text(entry.get("givenName")),
+        FAMILY_NAME: text(entry.get("familyName")),
+        **{concept: None for concept in concepts if concept not in known},
+        "active": True,
+        "deactivated_at": None,
+        "unknown_fields": ["huma_id", *(c for c in concepts if c not in known)],
+    }
 
 
 def current_job_title(positions: Iterable[Mapping[str, Any]]) -> str | None:

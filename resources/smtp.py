@@ -2,10 +2,15 @@
 
 Only sending lives here: what the report says is `assets`' business (a pure render). A failed send
 raises `RemoteError` after its retries; the caller records it, and the run's results stand.
+
+The password and the report never cross the network in clear text (SPEC §12): a relay that does
+not offer STARTTLS is a final error, sent nothing, and `starttls=False` is only for a relay on
+this machine (loopback).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import smtplib
 import socket
@@ -28,9 +33,13 @@ _TRANSIENT = (
 )
 
 
+class _NoStartTls(Exception):
+    """The relay's EHLO did not offer STARTTLS."""
+
+
 class SmtpResource(ResourceWithSecrets):
     """An SMTP relay. STARTTLS (verified against `SSL_CERT_FILE` when set) unless `starttls` is
-    off for a relay on the same host; login when a username is given."""
+    off, which only a loopback relay may be; login when a username is given."""
 
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"password"})
 
@@ -49,6 +58,12 @@ class SmtpResource(ResourceWithSecrets):
         Raises:
             RemoteError: the relay refused the message, or kept failing after the retries.
         """
+        if not self.starttls and not _is_loopback(self.host):
+            raise RemoteError(
+                "smtp",
+                f"starttls is off, so only a relay on this machine (loopback) may be used, not "
+                f"{self.host!r}: the report and the password would cross the network in clear text",
+            )
         policy = RetryPolicy(max_attempts=self.max_attempts, base_delay=1.0, max_delay=10.0)
         problem = ""
         for attempt in range(self.max_attempts):
@@ -61,6 +76,14 @@ class SmtpResource(ResourceWithSecrets):
                     raise RemoteError(
                         "smtp", f"the relay refused the message: {problem}", status=exc.smtp_code
                     ) from None
+            except _NoStartTls:  # a relay's extensions do not come and go: final
+                raise RemoteError(
+                    "smtp",
+                    f"the relay {self.host}:{self.port} does not offer STARTTLS: nothing was "
+                    "sent, since the password and the report would travel in clear text",
+                ) from None
+            except smtplib.SMTPNotSupportedError as exc:  # e.g. no AUTH: final as well
+                raise RemoteError("smtp", f"the relay cannot do what is needed: {exc}") from None
             except ssl.SSLError as exc:  # an untrusted or wrong certificate is not transient
                 raise RemoteError("smtp", f"TLS with the relay failed: {exc}") from None
             except smtplib.SMTPRecipientsRefused as exc:
@@ -79,11 +102,23 @@ class SmtpResource(ResourceWithSecrets):
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
             smtp.ehlo()
             if self.starttls:
+                if not smtp.has_extn("starttls"):
+                    raise _NoStartTls
                 smtp.starttls(context=tls_context())
                 smtp.ehlo()
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(message)
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether `host` names this machine's loopback interface (by name or address)."""
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _text(error: bytes | str) -> str:

@@ -16,6 +16,7 @@ from assets.apply.verify import graph_applied
 from assets.apply.writes import PlannedWrite
 from resources.graph import GraphResource
 from resources.graph_batch import GraphWrite, GraphWriteOutcome
+from resources.remote_ids import path_segment
 
 _HIRE_DATE = "employeeHireDate"
 
@@ -26,7 +27,7 @@ def apply_graph(graph: GraphResource, writes: Sequence[PlannedWrite]) -> list[Wr
         GraphWrite(
             w.change_id,
             "POST" if w.operation == "create" else "PATCH",
-            "/users" if w.operation == "create" else f"/users/{w.target_id}",
+            "/users" if w.operation == "create" else f"/users/{path_segment(str(w.target_id))}",
             w.body,
         )
         for w in writes

@@ -146,3 +146,48 @@ def test_without_a_file_one_default_connection_comes_from_the_environment(monkey
     assert default.huma.default_group_id.resolve("x") == "g-9"
     monkeypatch.setenv("HUMA_CLIENT_SECRET", "rotated")
     assert default.huma.client_secret.resolve("x") == "rotated"  # read at run time
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        pytest.param("HUMA_BASE_URL", "http://openapi.humahr.com", id="huma-in-clear"),
+        pytest.param("GRAPH_BASE_URL", "http://graph.microsoft.com/v1.0", id="graph-in-clear"),
+        pytest.param("ENTRA_AUTHORITY_HOST", "ftp://login.microsoftonline.com", id="authority"),
+        pytest.param("HUMA_BASE_URL", "openapi.humahr.com", id="no-scheme"),
+    ],
+)
+def test_a_url_that_is_not_https_is_refused_with_its_variable_named(
+    variable: str, value: str
+) -> None:
+    environ = {"HUMA_CLIENT_ID": "id", "ENTRA_TENANT_ID": "t", variable: value}
+
+    with pytest.raises(ConnectionsError, match=f"{variable} must be an https:// URL"):
+        load_connections(None, environ)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            TWO_CONNECTIONS.replace("https://huma.example", "http://huma.example"),
+            re.escape("connection 'havbris', huma: base_url must be an https:// URL"),
+            id="literal",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace(
+                "      client_secret_env: FJ_ENTRA_SECRET\n",
+                "      client_secret_env: FJ_ENTRA_SECRET\n      graph_base_url_env: FJ_GRAPH\n",
+            ),
+            r"FJ_GRAPH \(.*connection 'fjordline', entra: graph_base_url_env\) must be an https://",
+            id="variable",
+        ),
+    ],
+)
+def test_a_file_url_that_is_not_https_is_refused_with_its_key_named(
+    tmp_path, monkeypatch, text: str, message: str
+) -> None:
+    monkeypatch.setenv("FJ_GRAPH", "http://graph.internal/v1.0")
+
+    with pytest.raises(ConnectionsError, match=message):
+        load_connections(_file(tmp_path, text))

@@ -2,7 +2,9 @@
 
 Pins: a message arrives over STARTTLS with login, with its recipients, subject and both parts;
 a wrong password is a clear, final error without the password in it; a relay that cannot be
-reached is retried and then reported; the resource's repr never shows the password.
+reached is retried and then reported; the resource's repr never shows the password; a relay that
+does not offer STARTTLS is a final error, and nothing (no login, no message) is sent to it; a
+relay without STARTTLS is only allowed on loopback.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
+from aiosmtpd.controller import Controller
 
+from emulators.serve import listening_socket
 from emulators.smtp import MailServer
 from resources.errors import RemoteError
 from resources.smtp import SmtpResource
@@ -106,3 +110,61 @@ def test_the_password_never_shows_in_a_repr() -> None:
     assert PASSWORD not in repr(relay)
     assert PASSWORD not in str(relay)
     assert os.environ.get("SMTP_PASSWORD") != PASSWORD
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.greetings = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def plain_relay() -> Iterator[tuple[Controller, _Collector]]:
+    """A relay on loopback that offers no STARTTLS (and no AUTH)."""
+    probe = listening_socket("127.0.0.1", 0)
+    port = probe.getsockname()[1]
+    probe.close()
+    collector = _Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=port, ready_timeout=10)
+    controller.start()
+    yield controller, collector
+    controller.stop()
+
+
+def test_a_relay_without_starttls_is_a_final_error_and_gets_nothing(plain_relay) -> None:
+    controller, collector = plain_relay
+    relay = SmtpResource(
+        host="127.0.0.1",
+        port=controller.port,
+        username="reports",
+        password=PASSWORD,
+        max_attempts=3,
+    )
+
+    with pytest.raises(RemoteError, match="does not offer STARTTLS") as refused:
+        relay.send(message=_message())
+
+    assert "attempts" not in str(refused.value)
+    assert collector.greetings == 1  # not retried
+    assert collector.messages == []
+
+
+def test_without_starttls_only_a_loopback_relay_is_used(plain_relay) -> None:
+    controller, collector = plain_relay
+
+    SmtpResource(host="127.0.0.1", port=controller.port, starttls=False).send(message=_message())
+    with pytest.raises(RemoteError, match="loopback"):
+        SmtpResource(host="smtp.example", port=controller.port, starttls=False).send(
+            message=_message()
+        )
+
+    assert len(collector.messages) == 1
