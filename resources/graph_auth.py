@@ -23,7 +23,7 @@ import httpx
 import msal
 
 from resources.errors import AuthenticationError, RemoteError
-from resources.http import new_http_client, require_https
+from resources.http import new_http_client, require_https, same_origin_link
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ ENTRA_ACTIONS = {
     700024: "the certificate assertion is not valid now: check the machine's clock and the "
     "certificate's dates",
 }
+_AUTHORITY_NAME = "the Entra authority host (ENTRA_AUTHORITY_HOST)"
 _DEFAULT_ACTION = "check ENTRA_TENANT_ID, ENTRA_CLIENT_ID and the client secret or certificate"
 
 
@@ -55,7 +56,7 @@ def authority_url(authority_host: str, tenant_id: str) -> str:
         InsecureUrl: the host is not an `https` URL (MSAL would refuse it with a misleading
             error, and credentials are never sent in clear text).
     """
-    require_https(authority_host, "the Entra authority host (ENTRA_AUTHORITY_HOST)")
+    require_https(authority_host, _AUTHORITY_NAME)
     return f"{authority_host.rstrip('/')}/{tenant_id}"
 
 
@@ -81,20 +82,27 @@ class ClientCertificate:
 
 
 class MsalHttpClient:
-    """MSAL's `http_client` interface (`get`, `post`) over httpx and our TLS trust."""
+    """MSAL's `http_client` interface (`get`, `post`) over httpx and our TLS trust, for one
+    authority: MSAL follows endpoints the authority's discovery document names, and the client
+    secret goes only to the configured authority's origin (SPEC §12)."""
 
-    def __init__(self, timeout_seconds: float) -> None:
+    def __init__(self, timeout_seconds: float, authority_host: str) -> None:
         self._http = new_http_client(timeout_seconds=timeout_seconds)
+        self._authority = httpx.URL(require_https(authority_host, _AUTHORITY_NAME))
 
     def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
-        return self._http.get(url, params=params, headers=headers)
+        return self._http.get(self._checked(url), params=params, headers=headers)
 
     def post(
         self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any
     ) -> httpx.Response:
+        url = self._checked(url)
         if isinstance(data, Mapping):
             return self._http.post(url, params=params, data=dict(data), headers=headers)
         return self._http.post(url, params=params, content=data, headers=headers)
+
+    def _checked(self, url: str) -> str:
+        return same_origin_link(url, self._authority, service="entra", what="the authority")
 
     def close(self) -> None:
         self._http.close()
@@ -147,7 +155,7 @@ class GraphTokenProvider:
             app = _APPS.get(self._key)
             if app is not None:
                 return app
-            http_client = MsalHttpClient(self._timeout)
+            http_client = MsalHttpClient(self._timeout, self._authority_host)
             try:
                 app = msal.ConfidentialClientApplication(
                     self.client_id,

@@ -172,15 +172,17 @@ class GraphClient:
         """Every page of `GET /users`, following `@odata.nextLink` (used whole) to the end.
 
         The first page asks for `@odata.count` (an advanced query: `$count=true` with
-        `ConsistencyLevel: eventual`), which bounds the pages to read.
+        `ConsistencyLevel: eventual`, a header Graph wants again on every page), which bounds the
+        pages to read.
 
         Raises:
             UntrustedAnswer: a link to another origin (nothing is sent there), a link already
                 followed, or more pages than the count allows.
         """
         params = {"$select": ",".join(select), "$top": page_size, "$count": "true"}
+        advanced = {"ConsistencyLevel": "eventual"}
         body = self.request_json(
-            "GET", "/users", params=params, headers={"ConsistencyLevel": "eventual"}, what="users"
+            "GET", "/users", params=params, headers=advanced, what="users page 1"
         )
         limit = _page_limit(body.get("@odata.count"), page_size)
         followed: set[str] = set()
@@ -200,7 +202,9 @@ class GraphClient:
                 )
             followed.add(link)
             url = same_origin_link(link, self.http.base_url, service="graph", what=what)
-            body = self.request_json("GET", url, what=f"users page {page_number + 1}")
+            body = self.request_json(
+                "GET", url, headers=advanced, what=f"users page {page_number + 1}"
+            )
 
     def list_users(self, select: Sequence[str] = USER_SELECT) -> list[dict[str, Any]]:
         """Every user (members and guests, enabled or not) with the `select`ed properties."""

@@ -200,7 +200,7 @@ class DelegatedTokenProvider:
     def _application(self) -> msal.PublicClientApplication:
         """The session's MSAL app, made on first use (callers hold the session's lock)."""
         if self._session.app is None:
-            http_client = MsalHttpClient(self._timeout)
+            http_client = MsalHttpClient(self._timeout, self._authority_host)
             try:
                 self._session.app = msal.PublicClientApplication(
                     self.client_id,

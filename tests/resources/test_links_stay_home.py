@@ -1,10 +1,11 @@
 """Credentials go only to the configured origin, and paging ends (SPEC §12).
 
 Pins: an `@odata.nextLink` or a redirect naming another origin (host, port or scheme) stops the
-read with a clear error, and not one request goes there; a link on the configured origin is
-followed; a link that repeats, or more pages than the first page announced, stop the read; Huma's
-offset paging stops when its `total` is absurd or its pages stop bringing new users; a client
-configured with a URL that is not `https` refuses it before sending anything.
+read with a clear error, and not one request goes there (nor MSAL's to a token endpoint on
+another origin); a link on the configured origin is followed; a link that repeats, or more
+pages than the first page announced, stop the read; Huma's offset paging stops when its `total`
+is absurd or its pages stop bringing new users; a client configured with a URL that is not
+`https` refuses it before sending anything.
 
 A fake outside world (`httpx.MockTransport`) answers every request the client sends, whatever
 host it names, so the tests see everything that left the client.
@@ -21,7 +22,7 @@ import httpx
 import pytest
 
 from resources.errors import UntrustedAnswer
-from resources.graph_auth import GraphTokenProvider
+from resources.graph_auth import GraphTokenProvider, MsalHttpClient
 from resources.graph_client import GraphClient
 from resources.graph_pacing import GraphPacer
 from resources.graph_user_auth import DelegatedTokenProvider
@@ -267,3 +268,17 @@ def test_a_client_refuses_a_url_in_clear_before_sending_anything(make) -> None:
         make(httpx.MockTransport(world.handler))
 
     assert world.requests == []
+
+
+def test_msal_sends_the_client_secret_only_to_the_configured_authority() -> None:
+    # MSAL posts the secret to the token endpoint the authority's discovery document names.
+    msal_http = MsalHttpClient(5.0, "https://login.test")
+    try:
+        with pytest.raises(UntrustedAnswer, match="another origin"):
+            msal_http.post(
+                "https://elsewhere.test/tenant/oauth2/v2.0/token", data={"client_secret": "s"}
+            )
+        with pytest.raises(UntrustedAnswer, match="another origin"):
+            msal_http.get("http://login.test/tenant/v2.0/.well-known/openid-configuration")
+    finally:
+        msal_http.close()
