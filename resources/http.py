@@ -107,9 +107,8 @@ def _refuse_redirects(response: httpx.Response) -> None:
         target = response.headers.get("location", "")
         raise UntrustedAnswer(
             response.request.url.host,
-            f"{response.request.method} {response.request.url.path} answered with a redirect "
-            f"({response.status_code}) to {target!r}: redirects are not followed, nothing was "
-            "sent there",
+            f"{response.request.method} {response.request.url.path} was redirected to "
+            f"{target!r}: redirects are never followed, nothing was sent there",
             status=response.status_code,
         )
 
