@@ -100,7 +100,11 @@ def plan_run(
         "huma_id", "entra_id", pl.col("h_email_key").alias("email_key"), "active", "account_enabled"
     )
     unlocked = interesting.filter(pl.col("active"))
-    diffs = compare.with_baseline(compare.field_differences(unlocked), state.baseline)
+    diffs = compare.with_link_age(
+        compare.with_baseline(compare.field_differences(unlocked), state.baseline),
+        matching.links,
+        state.activation,
+    )
     decided = decide(diffs, policy)
     recreates, deleted_notices = lifecycle.deleted_in_huma(
         huma_missing=matching.huma_missing,
