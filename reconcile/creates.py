@@ -181,6 +181,9 @@ def entra_creates(
         .then(
             pl.lit("an Entra user already has this address (a guest, another user's, or held out)")
         )
+        # Huma requires both names; one is null here only when it could not be read (unknown).
+        .when(pl.col("given_name").is_null() | pl.col("family_name").is_null())
+        .then(pl.lit("Huma's given or family name could not be read: Entra needs both"))
         .otherwise(_NULL)
     )
     automatic = policy.create_entra_users_automatically

@@ -1,16 +1,73 @@
 """Normalising raw values into the snapshot frames' form (SPEC §3): the same on both sides.
 
 Strings are trimmed and an empty string is missing; email keys are case-folded; dates are dates.
-Anything malformed is kept as missing *and* reported by the caller, never guessed.
+A value of the wrong type or format is never turned into text or guessed: the `read_*` functions
+raise `UnreadableValue`, and the readers treat the field as unknown and list it (SPEC §5).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final
 
+import orjson
 import polars as pl
+
+from reconcile.outputs import UNREADABLE, VALIDATION_FAILURES_SCHEMA
+
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Matches no raw value: `RowReading.take` without an `absent` marker reads whatever is there.
+_NEVER: Final = object()
+#: How much of an unreadable value its listing shows.
+_SHOWN_CHARACTERS: Final = 120
+
+
+class UnreadableValue(ValueError):
+    """A raw value whose type or format a reader does not accept; the message says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class UnreadablePayload:
+    """A whole answer that could not be decoded (not JSON, not UTF-8): the client hands this on
+    in place of the payload so that the reader lists the user instead of failing the snapshot."""
+
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SnapshotRead:
+    """What a reader makes of a snapshot's payloads.
+
+    Attributes:
+        users: One row per payload, with the frame's exact schema; unreadable values are null and
+            listed in `unknown_fields`.
+        unreadable: One `VALIDATION_FAILURES_SCHEMA` row per unreadable value (rule
+            `unreadable`): which user, which field, a short copy of the value, and why.
+    """
+
+    users: pl.DataFrame
+    unreadable: pl.DataFrame
+
+
+def kind_of(value: Any) -> str:
+    """The JSON kind of a decoded value, for messages ("a number", "an object", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, Sequence):
+        return "a list"
+    return type(value).__name__
 
 
 def text(value: Any) -> str | None:
@@ -21,33 +78,174 @@ def text(value: Any) -> str | None:
     return value or None
 
 
+def read_text(value: Any) -> str | None:
+    """Text where text belongs: trimmed, blank or null as missing; anything else is unreadable
+    (also text with a lone surrogate, which a JSON escape can carry but no UTF-8 column holds)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UnreadableValue(f"{kind_of(value)} where text belongs")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnreadableValue("text that is not valid Unicode") from None
+    return text(value)
+
+
+def read_flag(value: Any) -> bool | None:
+    """A JSON boolean, or None for null; text such as `"false"` is unreadable, never truthy."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise UnreadableValue(f"{kind_of(value)} where true or false belongs")
+
+
+def read_date(value: Any) -> dt.date | None:
+    """A date from `YYYY-MM-DD` or an ISO date-time starting so; None for null or blank."""
+    cleaned = read_text(value)
+    if cleaned is None:
+        return None
+    try:
+        if not _ISO_DATE.match(cleaned):
+            raise ValueError(cleaned)
+        if len(cleaned) == 10:
+            return dt.date.fromisoformat(cleaned)
+        return dt.datetime.fromisoformat(cleaned.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise UnreadableValue("not an ISO date (YYYY-MM-DD)") from None
+
+
+def read_datetime(value: Any) -> dt.datetime | None:
+    """An aware UTC date-time from an ISO string; None for null or blank."""
+    cleaned = read_text(value)
+    if cleaned is None:
+        return None
+    try:
+        if not _ISO_DATE.match(cleaned):
+            raise ValueError(cleaned)
+        parsed = dt.datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
+    except ValueError:
+        raise UnreadableValue("not an ISO date-time") from None
+    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
 def email_key(value: Any) -> str | None:
     """The match key of an email address: trimmed and case-folded."""
     cleaned = text(value)
     return cleaned.casefold() if cleaned else None
 
 
-def iso_date(value: Any) -> dt.date | None:
-    """A date from `YYYY-MM-DD` or an ISO date-time (`2019-03-01T00:00:00Z`); None if unreadable."""
-    cleaned = text(value)
-    if cleaned is None:
-        return None
+def shown(value: Any) -> str:
+    """A short JSON copy of a raw value for a listing (never the whole of a huge value)."""
+    if isinstance(value, UnreadablePayload):
+        return ""
     try:
-        return dt.date.fromisoformat(cleaned[:10])
-    except ValueError:
-        return None
+        copied = json.dumps(value, ensure_ascii=False, default=repr)
+    except (ValueError, RecursionError):
+        copied = repr(value)
+    # A lone surrogate (from a JSON escape) cannot be stored as UTF-8: shown as a replacement.
+    copied = copied.encode("utf-8", "replace").decode("utf-8")
+    if len(copied) > _SHOWN_CHARACTERS:
+        return copied[: _SHOWN_CHARACTERS - 1] + "…"
+    return copied
 
 
-def iso_datetime(value: Any) -> dt.datetime | None:
-    """An aware UTC date-time from an ISO string; None if unreadable."""
-    cleaned = text(value)
-    if cleaned is None:
-        return None
+def raw_json(payload: Any) -> str:
+    """A raw payload as JSON text for the history, whatever it holds (integers beyond 64 bits,
+    lone surrogates); `null` for an answer that could not be decoded at all."""
+    if isinstance(payload, UnreadablePayload):
+        return "null"
     try:
-        parsed = dt.datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        return orjson.dumps(payload).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        copied = json.dumps(payload, ensure_ascii=False, default=repr)
+        return copied.encode("utf-8", "replace").decode("utf-8")
+
+
+class RowReading:
+    """One user's row being read: values that cannot be read are left unknown and noted.
+
+    Args:
+        side: `huma` or `entra`, for the listing.
+        row: The row's first values (the id, as far as it is known).
+    """
+
+    def __init__(self, side: str, row: dict[str, Any]) -> None:
+        self.side = side
+        self.row = row
+        self.unknown: list[str] = []
+        self.problems: list[tuple[str, str, str]] = []
+
+    def take(
+        self,
+        field: str,
+        columns: Sequence[str],
+        raw: Any,
+        read: Callable[[Any], Any],
+        *,
+        absent: object = _NEVER,
+    ) -> None:
+        """Set `columns` to `read(raw)` (a tuple for several columns).
+
+        `raw` being `absent` (the reader's marker of a field not returned) makes them unknown;
+        `read` raising `UnreadableValue` makes them unknown and notes `field` with the reason.
+        """
+        if raw is absent:
+            self.leave_unknown(columns)
+            return
+        try:
+            value = read(raw)
+        except UnreadableValue as exc:
+            self.unreadable(field, columns, raw, str(exc))
+            return
+        values = value if len(columns) > 1 else (value,)
+        self.row.update(zip(columns, values, strict=True))
+
+    def leave_unknown(self, columns: Iterable[str]) -> None:
+        """Mark `columns` unknown (null and listed in `unknown_fields`)."""
+        for column in columns:
+            self.row[column] = None
+            if column not in self.unknown:
+                self.unknown.append(column)
+
+    def unreadable(self, field: str, columns: Iterable[str], raw: Any, reason: str) -> None:
+        """Mark `columns` unknown and note that `field` could not be read, and why."""
+        self.leave_unknown(columns)
+        self.problems.append((field, shown(raw), reason))
+
+    def finished(self) -> dict[str, Any]:
+        """The row, with `unknown_fields`."""
+        self.row["unknown_fields"] = self.unknown
+        return self.row
+
+    def failures(self, id_column: str) -> list[dict[str, Any]]:
+        """The noted problems as `VALIDATION_FAILURES_SCHEMA` rows."""
+        return [
+            {
+                "side": self.side,
+                "user_id": self.row.get(id_column),
+                "email_key": self.row.get("email_key"),
+                "field": field,
+                "value": value,
+                "rule": UNREADABLE,
+                "message": f"{field} could not be read: {reason}",
+            }
+            for field, value, reason in self.problems
+        ]
+
+
+def read_snapshot(
+    readings: Iterable[RowReading], schema: pl.Schema, id_column: str
+) -> SnapshotRead:
+    """The frame and the listing of unreadable values of finished readings."""
+    rows: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    for reading in readings:
+        rows.append(reading.finished())
+        failures.extend(reading.failures(id_column))
+    return SnapshotRead(
+        users=rows_to_frame(rows, schema),
+        unreadable=pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA),
+    )
 
 
 def rows_to_frame(rows: Iterable[Mapping[str, Any]], schema: pl.Schema) -> pl.DataFrame:
