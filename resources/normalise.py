@@ -18,6 +18,7 @@ import orjson
 import polars as pl
 
 from reconcile.outputs import UNREADABLE, VALIDATION_FAILURES_SCHEMA
+from reconcile.validation import IDENTITY_COLUMNS
 
 _ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: Matches no raw value: `RowReading.take` without an `absent` marker reads whatever is there.
@@ -161,6 +162,10 @@ def raw_json(payload: Any) -> str:
         return copied.encode("utf-8", "replace").decode("utf-8")
 
 
+_HELD_OUT: Final = "the user is held out until it is fixed"
+_LEFT_UNKNOWN: Final = "left unknown (never written, clears nothing), the other fields still sync"
+
+
 class RowReading:
     """One user's row being read: values that cannot be read are left unknown and noted.
 
@@ -173,7 +178,7 @@ class RowReading:
         self.side = side
         self.row = row
         self.unknown: list[str] = []
-        self.problems: list[tuple[str, str, str]] = []
+        self.problems: list[tuple[str, str, str, bool]] = []
 
     def take(
         self,
@@ -209,8 +214,10 @@ class RowReading:
 
     def unreadable(self, field: str, columns: Iterable[str], raw: Any, reason: str) -> None:
         """Mark `columns` unknown and note that `field` could not be read, and why."""
+        columns = tuple(columns)
         self.leave_unknown(columns)
-        self.problems.append((field, shown(raw), reason))
+        identity = not set(columns).isdisjoint(IDENTITY_COLUMNS[self.side])
+        self.problems.append((field, shown(raw), reason, identity))
 
     def finished(self) -> dict[str, Any]:
         """The row, with `unknown_fields`."""
@@ -227,9 +234,10 @@ class RowReading:
                 "field": field,
                 "value": value,
                 "rule": UNREADABLE,
-                "message": f"{field} could not be read: {reason}",
+                "message": f"{field} could not be read: {reason}; "
+                + (_HELD_OUT if identity else _LEFT_UNKNOWN),
             }
-            for field, value, reason in self.problems
+            for field, value, reason, identity in self.problems
         ]
 
 
