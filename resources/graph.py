@@ -21,7 +21,7 @@ from resources.graph_client import GRAPH_BASE_URL, GraphClient
 from resources.graph_pacing import GraphBudget, GraphPacer
 from resources.graph_snapshot import read_entra_users
 from resources.graph_user_auth import DelegatedTokenProvider, default_token_cache_path
-from resources.normalise import raw_json
+from resources.normalise import raw_frame
 
 logger = logging.getLogger(__name__)
 
@@ -153,13 +153,7 @@ class GraphResource(ResourceWithSecrets):
             pages += 1
         read = read_entra_users(users)
         frame = read.users
-        raw = pl.DataFrame(
-            {
-                "entra_id": frame.get_column("entra_id"),
-                "payload": [raw_json(u) for u in users],
-            },
-            schema={"entra_id": pl.String, "payload": pl.String},
-        )
+        raw = raw_frame("entra_id", frame.get_column("entra_id"), users)
         return EntraSnapshot(
             users=frame,
             raw=raw,

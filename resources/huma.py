@@ -15,7 +15,7 @@ from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from resources.base import ResourceWithSecrets
 from resources.huma_client import HumaClient, Progress
 from resources.huma_snapshot import read_huma_users
-from resources.normalise import raw_json
+from resources.normalise import raw_frame
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,13 +86,7 @@ class HumaResource(ResourceWithSecrets):
         """
         started = time.perf_counter()
         scan = self.client().scan_users(progress)
-        raw = pl.DataFrame(
-            {
-                "huma_id": list(scan.details),
-                "payload": [raw_json(p) for p in scan.details.values()],
-            },
-            schema={"huma_id": pl.String, "payload": pl.String},
-        )
+        raw = raw_frame("huma_id", scan.details.keys(), scan.details.values())
         read = read_huma_users(scan.details.items())
         return HumaSnapshot(
             users=read.users,

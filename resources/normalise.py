@@ -150,6 +150,25 @@ def shown(value: Any) -> str:
     return copied
 
 
+#: Stands for an id that could not be read, where the history needs one (raw payloads).
+UNREADABLE_ID: Final = "(unreadable id)"
+
+
+def raw_frame(id_column: str, ids: Iterable[str | None], payloads: Iterable[Any]) -> pl.DataFrame:
+    """The raw payloads of a snapshot for the history: `id_column` and `payload` (JSON text).
+
+    Every payload is kept, also one whose id could not be read (its id is `UNREADABLE_ID`), so
+    the history shows what was received.
+    """
+    return pl.DataFrame(
+        {
+            id_column: [UNREADABLE_ID if i is None else i for i in ids],
+            "payload": [raw_json(p) for p in payloads],
+        },
+        schema={id_column: pl.String, "payload": pl.String},
+    )
+
+
 def raw_json(payload: Any) -> str:
     """A raw payload as JSON text for the history, whatever it holds (integers beyond 64 bits,
     lone surrogates); `null` for an answer that could not be decoded at all."""

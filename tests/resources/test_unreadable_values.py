@@ -20,7 +20,7 @@ import pytest
 from reconcile.validation import validate_snapshots
 from resources.graph_snapshot import entra_user_row, read_entra_users
 from resources.huma_snapshot import huma_user_row, read_huma_users
-from resources.normalise import UnreadablePayload
+from resources.normalise import UNREADABLE_ID, UnreadablePayload, raw_frame
 from tests.resources.test_snapshot_frames import _DROP, _details, _graph_user
 
 HUMA_ID = "7b0c8f0e-0000-4000-8000-000000000001"
@@ -238,3 +238,24 @@ def test_readable_values_still_read_as_before() -> None:
     assert read.unreadable.height == 0
     assert read.users.item(0, "hire_date") == dt.date(2019, 3, 1)
     assert read.users.item(0, "unknown_fields").to_list() == []
+
+
+def test_every_raw_payload_is_kept_for_the_history_whatever_it_holds() -> None:
+    users = [
+        _graph_user(id=_DROP),
+        _graph_user(employeeId=10**30),
+        "\ud800",
+        UnreadablePayload("x"),
+    ]
+
+    raw = raw_frame("entra_id", read_entra_users(users).users.get_column("entra_id"), users)
+
+    assert raw.get_column("entra_id").to_list() == [
+        UNREADABLE_ID,
+        ENTRA_ID,
+        UNREADABLE_ID,
+        UNREADABLE_ID,
+    ]
+    assert str(10**30) in raw.item(1, "payload")
+    assert raw.item(3, "payload") == "null"
+    assert raw.get_column("payload").null_count() == 0
