@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from reconcile.validation import validate_snapshots
+from resources.graph import GraphResource
 from resources.graph_snapshot import entra_user_row, read_entra_users
 from resources.huma_snapshot import huma_user_row, read_huma_users
 from resources.normalise import UNREADABLE_ID, UnreadablePayload, raw_frame
@@ -259,3 +260,38 @@ def test_every_raw_payload_is_kept_for_the_history_whatever_it_holds() -> None:
     assert str(10**30) in raw.item(1, "payload")
     assert raw.item(3, "payload") == "null"
     assert raw.get_column("payload").null_count() == 0
+
+
+class _OnePage:
+    """Stands in for the Graph client: one page of the given objects."""
+
+    def __init__(self, users: list[Any]) -> None:
+        self.users = users
+
+    def iter_user_pages(self) -> Any:
+        yield self.users
+
+    def verified_domains(self) -> list[str]:
+        return ["fjordline.no"]
+
+
+@pytest.mark.parametrize(
+    ("users", "complete"),
+    [
+        pytest.param([_good_entra(1), _graph_user(id=42)], False, id="an-object-without-its-id"),
+        pytest.param([_good_entra(1), _graph_user(givenName=7)], True, id="an-unreadable-name"),
+    ],
+)
+def test_an_entra_snapshot_with_an_object_nobody_can_name_is_partial(
+    users: list[Any], complete: bool
+) -> None:
+    resource = GraphResource(
+        tenant_id="t", client_id="c", client_secret="s", authority_host="https://login.example"
+    )
+    resource._client = _OnePage(users)  # type: ignore[assignment]
+
+    snapshot = resource.snapshot()
+
+    assert snapshot.complete is complete  # who is missing cannot be told without every id
+    assert snapshot.users.height == 2
+    assert snapshot.unreadable.height == 1
