@@ -86,11 +86,13 @@ def read_text(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise UnreadableValue(f"{kind_of(value)} where text belongs")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UnreadableValue("text that is not valid Unicode") from None
-    return text(value)
+    if not value.isascii():  # ASCII (most values) is valid UTF-8: no need to encode it
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnreadableValue("text that is not valid Unicode") from None
+    value = value.strip()
+    return value or None
 
 
 def read_flag(value: Any) -> bool | None:
@@ -221,8 +223,10 @@ class RowReading:
         except UnreadableValue as exc:
             self.unreadable(field, columns, raw, str(exc))
             return
-        values = value if len(columns) > 1 else (value,)
-        self.row.update(zip(columns, values, strict=True))
+        if len(columns) == 1:
+            self.row[columns[0]] = value
+        else:
+            self.row.update(zip(columns, value, strict=True))
 
     def leave_unknown(self, columns: Iterable[str]) -> None:
         """Mark `columns` unknown (null and listed in `unknown_fields`)."""
