@@ -21,7 +21,7 @@ from resources.graph_client import GRAPH_BASE_URL, GraphClient
 from resources.graph_pacing import GraphBudget, GraphPacer
 from resources.graph_snapshot import read_entra_users
 from resources.graph_user_auth import DelegatedTokenProvider, default_token_cache_path
-from resources.normalise import raw_frame
+from resources.snapshot_reading import raw_frame
 
 logger = logging.getLogger(__name__)
 

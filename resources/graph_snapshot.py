@@ -32,16 +32,14 @@ from reconcile.frames import (
 )
 from reconcile.vocabulary import ENTRA
 from resources.normalise import (
-    RowReading,
-    SnapshotRead,
     UnreadableValue,
     email_key,
     kind_of,
     read_date,
     read_flag,
-    read_snapshot,
     read_text,
 )
+from resources.snapshot_reading import RowReading, SnapshotRead, read_snapshot
 
 #: Graph property -> concept name, for the mapped fields.
 GRAPH_PROPERTIES = {

@@ -15,7 +15,7 @@ from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from resources.base import ResourceWithSecrets
 from resources.huma_client import HumaClient, Progress
 from resources.huma_snapshot import read_huma_users
-from resources.normalise import raw_frame
+from resources.snapshot_reading import raw_frame
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,7 +22,7 @@ import httpx
 from resources.errors import RemoteError
 from resources.http import RetryPolicy, new_http_client, send_with_retries
 from resources.huma_auth import HumaTokenAuth
-from resources.normalise import UnreadablePayload
+from resources.snapshot_reading import UnreadablePayload
 
 logger = logging.getLogger(__name__)
 

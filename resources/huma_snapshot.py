@@ -31,18 +31,15 @@ from reconcile.frames import (
 )
 from reconcile.vocabulary import HUMA
 from resources.normalise import (
-    RowReading,
-    SnapshotRead,
-    UnreadablePayload,
     UnreadableValue,
     email_key,
     kind_of,
     read_date,
     read_datetime,
     read_flag,
-    read_snapshot,
     read_text,
 )
+from resources.snapshot_reading import RowReading, SnapshotRead, UnreadablePayload, read_snapshot
 
 _ABSENT = object()
 #: Plain wrapped string fields: UserDetails property -> concept name.

@@ -19,7 +19,7 @@ from reconcile.validation import validate_snapshots
 from resources.graph_client import USER_SELECT
 from resources.graph_snapshot import read_entra_users
 from resources.huma_snapshot import read_huma_users
-from resources.normalise import UnreadablePayload
+from resources.snapshot_reading import UnreadablePayload
 from tests.resources.test_unreadable_values import (
     _details,
     _good_entra,

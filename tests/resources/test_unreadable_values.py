@@ -21,7 +21,7 @@ from reconcile.validation import validate_snapshots
 from resources.graph import GraphResource
 from resources.graph_snapshot import entra_user_row, read_entra_users
 from resources.huma_snapshot import huma_user_row, read_huma_users
-from resources.normalise import UNREADABLE_ID, UnreadablePayload, raw_frame
+from resources.snapshot_reading import UNREADABLE_ID, UnreadablePayload, raw_frame
 from tests.resources.test_snapshot_frames import _DROP, _details, _graph_user
 
 HUMA_ID = "7b0c8f0e-0000-4000-8000-000000000001"
