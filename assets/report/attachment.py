@@ -1,4 +1,5 @@
-"""The CSV attachment: every failure, decision waiting and blocked change of a run, one row each.
+"""The CSV attachment: every failure, decision waiting, blocked change, email mismatch and drift
+of a run, one row each.
 
 It holds everything the email caps. UTF-8 with a byte order mark, so Excel opens names with
 their accents intact. Names and remote error messages come from outside, and a spreadsheet
@@ -15,7 +16,8 @@ from typing import Final
 
 from assets.report.model import RunReport
 
-#: The columns, in order. `section`: `failure`, `decision` (waiting for a person) or `blocked`.
+#: The columns, in order. `section`: `failure`, `decision` (waiting for a person), `blocked`,
+#: `email_mismatch` or `drift` (the last two: never written; `fields` names the one field).
 COLUMNS: Final = (
     "section",
     "change_id",
@@ -99,16 +101,26 @@ def _rows(report: RunReport) -> Iterator[Mapping[str, object]]:
             "fields": blocked.fields,
             "reason": blocked.reason,
         }
+    for difference in report.differences.rows:
+        yield {
+            "section": difference.kind,
+            "user": difference.user,
+            "fields": difference.field,
+            "huma_values": difference.huma_value,
+            "entra_values": difference.entra_value,
+            "reason": difference.reason,
+        }
 
 
 def csv_bytes(report: RunReport) -> bytes:
     """The attachment's bytes (UTF-8 with BOM, CRLF lines, every cell quoted).
 
     Args:
-        report: The run's report; its failure, decision and blocked sections are complete.
+        report: The run's report; the sections the attachment holds are complete.
 
     Returns:
-        A header row and one row per failure, decision waiting and blocked change.
+        A header row and one row per failure, decision waiting, blocked change, email mismatch
+        and drift.
     """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)

@@ -1,4 +1,5 @@
-"""The CSV attachment: every failure, decision waiting and blocked change, safe in a spreadsheet.
+"""The CSV attachment: every failure, decision waiting, blocked change, email mismatch and drift,
+safe in a spreadsheet.
 
 Pins: a cell that starts like a formula (`=`, `+`, `-`, `@`, tab, CR, LF, and their full-width
 forms) gets a leading `'`, whatever column it is in (names and remote messages included); other
@@ -15,7 +16,14 @@ import pytest
 
 from assets.report.attachment import COLUMNS, neutralise
 from assets.report.render import render_report
-from tests.report.report_frames import outcome, outcomes, plan, plan_row, report_of
+from tests.report.report_frames import (
+    field_diff,
+    outcome,
+    outcomes,
+    plan,
+    plan_row,
+    report_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -113,3 +121,26 @@ def test_a_conflict_lists_one_approval_per_winning_side() -> None:
 
 def test_an_empty_run_has_only_the_header() -> None:
     assert _read(render_report(report_of()).csv_bytes) == []
+
+
+def test_every_email_mismatch_and_drift_has_a_row() -> None:
+    diffs = [
+        field_diff("job_title", f"T{i}", f"X{i}", email=f"p{i}@example.com", case="entra_changed")
+        for i in range(3)
+    ]
+    mismatch = field_diff(
+        "email",
+        "ann.lee@example.com",
+        "ann.l@example.com",
+        case="email_mismatch",
+        outcome="report_only",
+    )
+
+    rows = _read(render_report(report_of(diffs=[*diffs, mismatch], max_listed=1)).csv_bytes)
+
+    assert [(r["section"], r["user"], r["fields"]) for r in rows] == [
+        ("email_mismatch", "ann.lee@example.com", "email"),
+        *(("drift", f"p{i}@example.com", "job_title") for i in range(3)),
+    ]
+    assert (rows[1]["huma_values"], rows[1]["entra_values"]) == ("T0", "X0")
+    assert "never written" in rows[0]["reason"]
