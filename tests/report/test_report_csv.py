@@ -2,9 +2,10 @@
 safe in a spreadsheet.
 
 Pins: a cell that starts like a formula (`=`, `+`, `-`, `@`, tab, CR, LF, and their full-width
-forms) gets a leading `'`, whatever column it is in (names and remote messages included); other
-cells are untouched; the file is UTF-8 with a BOM and reads back through `csv` row for row,
-with every row of the sections the email caps.
+forms), also behind blanks, a byte order mark, NUL or a zero-width character, gets a leading
+`'`, whatever column it is in (names and remote messages included); other cells are untouched;
+the file is UTF-8 with a BOM and reads back through `csv` row for row, with every row of the
+sections the email caps.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ from tests.report.report_frames import (
         pytest.param("\t=1", "'\t=1", id="tab"),
         pytest.param("\r=1", "'\r=1", id="carriage-return"),
         pytest.param("\uff1d1+1", "'\uff1d1+1", id="full-width-equals"),
+        pytest.param(" =1+1", "' =1+1", id="space-then-equals"),
+        pytest.param("\u00a0\u3000+1", "'\u00a0\u3000+1", id="unicode-spaces-then-plus"),
+        pytest.param("\ufeff=1", "'\ufeff=1", id="byte-order-mark-then-equals"),
+        pytest.param("\x00@SUM(A1)", "'\x00@SUM(A1)", id="nul-then-at"),
+        pytest.param(" \t\r-2", "' \t\r-2", id="blanks-then-minus"),
+        pytest.param("\u200b=1", "'\u200b=1", id="zero-width-space-then-equals"),
+        pytest.param("  Ann Lee", "  Ann Lee", id="leading-spaces-name"),
         pytest.param("Ann Lee", "Ann Lee", id="name"),
         pytest.param("ann@example.com", "ann@example.com", id="email"),
         pytest.param("1+1=2", "1+1=2", id="formula-sign-inside"),
