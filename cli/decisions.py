@@ -304,11 +304,13 @@ def _record(
         for row in rows.iter_rows(named=True)
     ]
     store.record_decisions(connection=connection, decisions=pl.concat(frames))
+    from assets.printable import printable
+
     note = f" ({comment.strip()})" if comment and comment.strip() else ""
     print(f"Recorded {len(frames)} decision(s) to {verdict} by {by}{note}:")
     for row in rows.iter_rows(named=True):
         side = f", {winner} wins" if winner and row["action"] == RESOLVE_CONFLICT else ""
-        who = row["email_key"] or row["huma_id"] or row["entra_id"]
+        who = printable(row["email_key"] or row["huma_id"] or row["entra_id"] or "")
         fields = ", ".join(row["fields"] or [])
         print(f"  {row['change_id']}  {row['decision_kind']}  {who}  {fields}{side}")
     print(
