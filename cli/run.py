@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from assets.keys import APPLIED_CHANGES, SYNC_REPORT, job_name
+from assets.printable import printable
 from assets.run_options import RunOptions
 from cli.console import CommandError, choose_connection, fail
 from reconcile.vocabulary import GUARDS
@@ -61,6 +62,8 @@ def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:
     if not result.success:
         failure = next((e for e in result.all_events if e.is_failure), None)
         message = failure.message if failure is not None else "unknown error"
+        # The error may quote an answer of Huma or Graph: shown, never obeyed, by the terminal.
+        message = printable(message, keep_lines=True)
         print(f"{connection}: run {run_id} FAILED: {message}", file=sys.stderr)
         return 1
     applied = result.asset_value(dg.AssetKey([connection, APPLIED_CHANGES]))
@@ -74,5 +77,5 @@ def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:
         f"{done.get('failed', 0)} failed)"
     )
     print(f"  report: {report['html']}")
-    print(f"  email: {report['email']}")
+    print(f"  email: {printable(report['email'])}")
     return 0

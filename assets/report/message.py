@@ -15,7 +15,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from assets.report.render import PRODUCT, RenderedEmail, one_line
+from assets.printable import one_line
+from assets.report.render import PRODUCT, RenderedEmail
 
 
 def _address(text: str, role: str) -> Address:
