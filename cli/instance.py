@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from resources.private_files import private_folder, tighten_tree
+
 DEFAULT_DAGSTER_HOME = Path("var/dagster")
 _DAGSTER_YAML = """\
 # Made by huma-entra-sync for local runs; a deployment points DAGSTER_HOME at its own instance.
@@ -25,8 +27,9 @@ def dagster_home() -> Path:
     if "DAGSTER_HOME" not in os.environ:
         home = DEFAULT_DAGSTER_HOME.resolve()
         os.environ["DAGSTER_HOME"] = str(home)
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
+    home = private_folder(Path(os.environ["DAGSTER_HOME"]))
+    # The IO manager pickles every snapshot frame in here (SPEC §12: owner-only).
+    tighten_tree(home, what="the Dagster instance")
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(_DAGSTER_YAML)

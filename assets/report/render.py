@@ -75,7 +75,7 @@ def environment(*, html: bool) -> jinja2.Environment:
     shown value made printable."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=html,
+        autoescape=html,  # noqa: S701 - the plain-text templates are not HTML
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

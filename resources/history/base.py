@@ -14,6 +14,7 @@ import duckdb
 from resources.history.errors import HistoryError, HistoryNotReady
 from resources.history.migrations import LATEST_VERSION, apply_next, check_known, schema_version
 from resources.history.opening import connect, holder_note, in_transaction, reading, transaction
+from resources.private_files import PRIVATE_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -97,11 +98,13 @@ class StoreBase:
         target = Path(destination)
         with self._reading():
             shutil.copyfile(self.path, target)
+            target.chmod(PRIVATE_FILE)  # the copy holds the same personal data (SPEC §12)
             wal = self.path.with_name(self.path.name + ".wal")
             target_wal = target.with_name(target.name + ".wal")
             target_wal.unlink(missing_ok=True)  # an older copy's log would replay into this one
             if wal.exists():  # committed writes not yet checkpointed into the file
                 shutil.copyfile(wal, target_wal)
+                target_wal.chmod(PRIVATE_FILE)
         return target
 
     def _transaction(

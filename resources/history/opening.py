@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from resources.history.errors import HistoryLocked, HistoryNotReady
+from resources.private_files import PRIVATE_FILE, tighten
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,11 @@ def connect(path: Path, *, read_only: bool, timeout_seconds: float) -> duckdb.Du
         HistoryLocked: The file was still held when the timeout passed.
         HistoryNotReady: `read_only` and the file does not exist.
     """
-    if read_only and not path.exists():
+    existed = path.exists()
+    if read_only and not existed:
         raise HistoryNotReady(f"no history database at {path}: no run has written one yet")
+    if existed:
+        tighten(path, what="the history database")
     started = time.monotonic()
     poll = _FIRST_POLL_SECONDS
     while True:
@@ -92,6 +96,8 @@ def connect(path: Path, *, read_only: bool, timeout_seconds: float) -> duckdb.Du
             time.sleep(min(poll, timeout_seconds - waited))
             poll = min(poll * 2, _MAX_POLL_SECONDS)
             continue
+        if not existed:
+            path.chmod(PRIVATE_FILE)  # personal data, whatever the umask (SPEC §12)
         # Time stamps are stored as TIMESTAMPTZ and must read back as UTC whatever the host's zone.
         conn.execute("SET TimeZone = 'UTC'")
         # A long query would otherwise draw a progress bar into the run's logs.
