@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from resources.history import HistoryStore
+from resources.history import LATEST_VERSION, HistoryStore
 from tests.history.scenario import ACME, GLOBEX, NIGHT_2, acme_snapshots, populate, run_night
 from tests.history.test_history_readme import _queries, _section
 
@@ -118,3 +118,24 @@ def test_the_published_copy_is_read_only_and_replaced_whole(tmp_path: Path) -> N
     assert ("scratch",) not in _rows(published, "SELECT table_name FROM information_schema.tables")
     assert _rows(published, "SELECT count(*) FROM runs") == [(3,)]
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_file_kept_by_the_previous_release_gets_its_copy_on_first_use(tmp_path: Path) -> None:
+    history = tmp_path / "history.duckdb"
+    HistoryStore(history).migrate(target_version=3)  # the schema of the previous release
+    analysts_file(history).unlink()  # which published no copy
+    with duckdb.connect(str(history)) as conn:
+        conn.execute(
+            "INSERT INTO runs (run_id, connection, mode, started_at, ended_at, outcome) "
+            "VALUES ('kept-1', 'acme', 'apply', ?, ?, 'succeeded')",
+            [NIGHT_2, NIGHT_2],
+        )
+
+    store = HistoryStore(history)
+    assert store.runs(connection=ACME).get_column("run_id").to_list() == ["kept-1"]
+
+    assert _rows(analysts_file(history), "SELECT run_id FROM runs") == [("kept-1",)]
+    assert store.schema_version() == LATEST_VERSION
+    assert _rows(analysts_file(history), "SELECT max(version) FROM schema_migrations") == [
+        (LATEST_VERSION,)
+    ]
