@@ -97,6 +97,7 @@ def run_connection(path: Path, connection: str, runs: int, changes: int, pause: 
             "seconds": round(time.monotonic() - started, 3),
             "waited": round(sum(waits), 3),
             "opens_waited": len(waits),
+            "longest_wait": round(max(waits, default=0.0), 3),
         }
         sys.stdout.write(json.dumps(figures) + "\n")
         sys.stdout.flush()
@@ -183,10 +184,10 @@ def main() -> None:
             slow_changes=args.slow_changes,
             pause=args.pause,
         )
-    lines = [f"{'run':<10} {'seconds':>8} {'waited s':>9} {'opens waited':>13}  error"]
+    lines = [f"{'run':<10} {'seconds':>8} {'waited s':>9} {'opens waited':>13} {'longest s':>10}"]
     lines += [
         f"{row['run_id']:<10} {row['seconds']:>8.2f} {row['waited']:>9.3f} "
-        f"{row['opens_waited']:>13}  {row.get('error', '')}"
+        f"{row['opens_waited']:>13} {row['longest_wait']:>10.3f}  {row.get('error', '')}"
         for row in sorted(result.runs, key=lambda r: r["run_id"])
     ]
     failures = sum("error" in row for row in result.runs)
