@@ -63,11 +63,11 @@ class StoreBase:
         """Create the file if needed and apply the migrations it lacks, each in its own
         transaction (an interrupted upgrade resumes where it stopped).
 
-        Args:
-            target_version: Stop at this version (tests build older files this way).
-
         Publishes the file when a migration was applied or no copy was published yet (a file
         kept by an earlier release).
+
+        Args:
+            target_version: Stop at this version (tests build older files this way).
 
         Returns:
             The versions applied now (empty when the file was up to date).
