@@ -152,7 +152,7 @@ def overlap(path: Path, *, runs: int = 3, slow_changes: int = 20, pause: float =
         reported: list[dict[str, Any]] = []
         codes: dict[str, int] = {}
         for connection, child in children.items():
-            out, _ = child.communicate(timeout=600)
+            out, _ = child.communicate(timeout=1800)
             codes[connection] = child.returncode
             reported += [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     finally:
