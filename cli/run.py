@@ -82,13 +82,23 @@ def run(args: argparse.Namespace) -> int:
     return _summarise(connection.name, result)
 
 
+def _failure_text(event: dg.DagsterEvent) -> str:
+    """What went wrong, in the words of the step that failed (a refusal names the running run)."""
+    data = event.step_failure_data if event.is_step_failure else None
+    if data is not None and data.user_failure_data is not None:
+        return data.user_failure_data.description or event.message or "unknown error"
+    if data is not None and data.error is not None:
+        return data.error.message.strip()
+    return event.message or "unknown error"
+
+
 def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:
     import dagster as dg
 
     run_id = result.run_id
     if not result.success:
         failure = next((e for e in result.all_events if e.is_failure), None)
-        message = failure.message if failure is not None else "unknown error"
+        message = _failure_text(failure) if failure is not None else "unknown error"
         print(f"{connection}: run {run_id} FAILED: {message}", file=sys.stderr)
         return 1
     applied = result.asset_value(dg.AssetKey([connection, APPLIED_CHANGES]))

@@ -60,38 +60,48 @@ def _graph_patches(deployment: Deployment) -> Counter[tuple[str, str]]:
     )
 
 
+def _reading_huma(deployment: Deployment, run: subprocess.Popen[str]) -> None:
+    """Wait until `run` has begun its run's first step (it asked Huma for something)."""
+    deadline = time.monotonic() + 240
+    while not deployment.outside.huma.requests(path_prefix="/users"):
+        assert run.poll() is None, run.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "the run never began to read Huma"
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_a_second_console_run_refuses_at_once_and_nothing_is_applied_twice(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _prepare_instance(deployment, monkeypatch)
-    deployment.outside.entra_settings(slow_rate=1.0, slow_seconds=0.05)
-    first, second = _start(deployment), _start(deployment)
-    results = [_done(first), _done(second)]
+    # Every Huma answer slow until the second run has had its say: the first is still reading.
+    deployment.outside.huma_settings(slow_rate=1.0, slow_seconds=5.0)
+    first = _start(deployment)
+    try:
+        _reading_huma(deployment, first)
+        second = _done(_start(deployment))
+    finally:
+        deployment.outside.huma_settings(slow_rate=0.0)
+    done = _done(first)
 
-    finished = [r for r in results if r.returncode == 0]
-    refused = [r for r in results if r.returncode != 0]
-    assert (len(finished), len(refused)) == (1, 1), [r.stderr[-2000:] for r in results]
-    running = finished_run(finished[0], "acme")
-    message = refused[0].stderr
-    assert f"connection acme is already running: run {running}" in message, message
+    running = finished_run(done, "acme")
+    assert second.returncode == 1, second.stdout[-2000:] + second.stderr[-2000:]
+    assert f"connection acme is already running: run {running}" in second.stderr, second.stderr
     patches = _graph_patches(deployment)
     assert patches, "the run should have written to Entra"
     assert set(patches.values()) == {1}  # every change applied exactly once
 
 
 @pytest.mark.slow
-def test_a_killed_console_run_blocks_no_later_run(deployment: Deployment, tmp_path: Path) -> None:
-    deployment.outside.entra_settings(slow_rate=1.0, slow_seconds=0.05)
+def test_a_killed_console_run_blocks_no_later_run(deployment: Deployment) -> None:
+    deployment.outside.huma_settings(slow_rate=1.0, slow_seconds=5.0)
     killed = _start(deployment)
-    deadline = time.monotonic() + 240
-    while not deployment.outside.entra.requests(method="PATCH"):  # killed mid-apply
-        assert killed.poll() is None, killed.communicate()[1][-2000:]
-        assert time.monotonic() < deadline, "the run never began to apply"
-        time.sleep(0.05)
-    killed.send_signal(signal.SIGKILL)
-    killed.communicate()
-    deployment.outside.entra_settings(slow_rate=0.0)
+    try:
+        _reading_huma(deployment, killed)  # its run is in progress in the Dagster instance
+        killed.send_signal(signal.SIGKILL)
+        killed.communicate()
+    finally:
+        deployment.outside.huma_settings(slow_rate=0.0)
 
     done = deployment.cli("run")
 
