@@ -208,14 +208,27 @@ class StoreBase:
             with in_transaction(self._held) as conn:
                 yield conn
             if then_publish:
-                publish(self._held, self.path, self.published_path)
+                self._publish_after_commit(self._held)
             return
         self._ensure_ready()
         with self._holding(doing) as conn:
             with in_transaction(conn):
                 yield conn
             if then_publish:
-                publish(conn, self.path, self.published_path)
+                self._publish_after_commit(conn)
+
+    def _publish_after_commit(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Publish after a committed write; a copy that cannot be made (a full disk) leaves the
+        previous one in place and is logged, never undoing or failing the write."""
+        try:
+            publish(conn, self.path, self.published_path)
+        except (OSError, HistoryError, duckdb.Error) as exc:
+            logger.warning(
+                "history %s: the copy for analysts was not replaced (%s); it shows the history "
+                "as of its previous publication until the next run ends",
+                self.path,
+                exc,
+            )
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from resources.history import LATEST_VERSION, HistoryStore
 from tests.history.scenario import ACME, GLOBEX, NIGHT_2, acme_snapshots, populate, run_night
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ANALYST = """
 import json, sys
 import duckdb
+import pytest
 
 path, queries = sys.argv[1], json.loads(sys.argv[2])
 conn = duckdb.connect(path, read_only=True)
@@ -139,3 +141,21 @@ def test_a_file_kept_by_the_previous_release_gets_its_copy_on_first_use(tmp_path
     assert _rows(analysts_file(history), "SELECT max(version) FROM schema_migrations") == [
         (LATEST_VERSION,)
     ]
+
+
+def test_a_copy_that_cannot_be_made_never_fails_the_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = HistoryStore(tmp_path / "history.duckdb")
+    store.migrate()
+    store.published_path.unlink()
+    store.published_path.mkdir()  # something in the copy's way
+    store.begin_run(run_id="r1", connection=ACME, mode="apply", started_at=NIGHT_2)
+
+    store.finish_run(run_id="r1", outcome="succeeded", ended_at=NIGHT_2)
+
+    record = store.run(run_id="r1")
+    assert record is not None
+    assert record.outcome == "succeeded"
+    assert "the copy for analysts was not replaced" in caplog.text
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
