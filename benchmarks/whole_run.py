@@ -48,13 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"machine": machine(), "sizes": []}
+    args.out.mkdir(parents=True, exist_ok=True)
     for users in args.users:
         report["sizes"].append(measure_size(users, args.drift, args.seed, args.concurrency))
-    report["machine"]["load_average_after"] = list(os.getloadavg())
-    markdown = render(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "whole-run.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "whole-run.md").write_text(markdown)
+        report["machine"]["load_average_after"] = list(os.getloadavg())
+        # Written after each size, so a long benchmark's finished sizes are kept.
+        markdown = render(report)
+        (args.out / "whole-run.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.out / "whole-run.md").write_text(markdown)
     sys.stdout.write(markdown)
     return 0
 
