@@ -214,9 +214,15 @@ def _size_lines(size: dict[str, Any]) -> list[str]:
         "",
         f"Ratios: incremental run / floor {_ratio(incremental['total']['wall_s'], total)}; "
         f"Huma snapshot / its floor {_ratio(stage['Huma snapshot']['wall_s'], huma_floor)}; "
-        f"Graph snapshot / its floor {_ratio(stage['Graph snapshot']['wall_s'], graph_floor)}.",
+        f"Graph snapshot / its floor {_ratio(stage['Graph snapshot']['wall_s'], graph_floor)}. "
+        f"First request {_seconds(activation['first_request_s'])} (activation) and "
+        f"{_seconds(incremental['first_request_s'])} (incremental) after the process started.",
     ]
     return lines
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
 
 
 def _cells(row: dict[str, Any]) -> str:
