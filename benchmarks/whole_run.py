@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,9 +66,14 @@ def machine() -> dict[str, Any]:
     from importlib.metadata import version
 
     meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+    git = shutil.which("git")
+    commit = (
+        subprocess.run(  # noqa: S603 - git found on PATH, fixed arguments
+            [git, "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        if git
+        else ""
+    )
     return {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
