@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 # Bytecode compiled at install: `import dagster` costs 1.8 s per start without it.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint format sync bench bench-emulators
+.PHONY: demo test lint format sync bench bench-emulators bench-run
 
 demo: sync
 	$(UV) run --no-sync huma-entra-sync demo
@@ -32,6 +32,11 @@ bench: sync
 	$(UV) run --no-sync python -m benchmarks.snapshots
 	$(UV) run --no-sync python -m benchmarks.graph_writes
 	$(UV) run --no-sync python -m benchmarks.history
+
+# The whole run, stage by stage, beside the I/O floor: `make bench-run SIZE=1000000` for one size.
+SIZE ?= 10000 100000
+bench-run: sync
+	$(UV) run --no-sync python -m benchmarks.whole_run --users $(SIZE)
 
 bench-emulators: sync
 	$(UV) run --no-sync python -m benchmarks.emulators_huma

@@ -25,12 +25,14 @@ from assets.keys import (
     graph_resource_key,
     huma_resource_key,
 )
-from assets.metadata import frame_metadata
+from assets.metadata import frame_metadata, numbers
 from assets.planning import RunPlan, policy_for_run
 from assets.run_options import run_options
+from assets.stage_clock import StageClock
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
+from reconcile.vocabulary import APPLIED, FAILED
 from resources.history import JOURNAL_INTENTS_SCHEMA, JOURNAL_OUTCOMES_SCHEMA, HistoryStore
 from resources.huma import HumaSnapshot
 
@@ -42,12 +44,15 @@ class HistoryJournal:
     store: HistoryStore
     run_id: str
     connection: str
+    clock: StageClock = dataclasses.field(default_factory=StageClock)
 
     def record_intents(self, writes: Sequence[PlannedWrite]) -> None:
-        self.store.journal_intents(intents=intents_frame(self.run_id, self.connection, writes))
+        with self.clock.part("history"):
+            self.store.journal_intents(intents=intents_frame(self.run_id, self.connection, writes))
 
     def record_outcomes(self, results: Sequence[WriteResult]) -> None:
-        self.store.journal_outcomes(outcomes=outcomes_frame(self.run_id, results))
+        with self.clock.part("history"):
+            self.store.journal_outcomes(outcomes=outcomes_frame(self.run_id, results))
 
 
 def intents_frame(run_id: str, connection: str, writes: Sequence[PlannedWrite]) -> pl.DataFrame:
@@ -155,45 +160,61 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         """
         if run_options(context.run.tags).dry_run:
             return dg.Output(results_frame([]), metadata={"dagster/row_count": 0, "dry_run": True})
+        clock = StageClock()
         store = context.resources.history.store()
         huma = getattr(context.resources, huma_key)
         graph = getattr(context.resources, graph_key)
-        open_intents = store.open_journal(connection=connection)
-        settled = settle_open_intents(open_intents, huma=huma.client(), graph=graph)
+        with clock.part("settle"):
+            with clock.part("history"):
+                open_intents = store.open_journal(connection=connection)
+            settled = settle_open_intents(open_intents, huma=huma.client(), graph=graph)
         if settled:
-            _record_settled_statuses(store, open_intents, settled)
-            store.journal_outcomes(
-                outcomes=outcomes_frame(
-                    open_intents.get_column("run_id").to_list(),
-                    settled,
-                    settled_by=context.run.run_id,
+            with clock.part("history"):
+                _record_settled_statuses(store, open_intents, settled)
+                store.journal_outcomes(
+                    outcomes=outcomes_frame(
+                        open_intents.get_column("run_id").to_list(),
+                        settled,
+                        settled_by=context.run.run_id,
+                    )
                 )
-            )
-        results = apply_plan(
-            run_plan.result.sync_plan,
-            huma_raw=huma_raw.raw,
-            policy=policy_for_run(context, connection, policy),
-            huma=huma.client(),
-            graph=graph,
-            journal=HistoryJournal(store, context.run.run_id, connection),
-            progress=lambda done, total: context.log.info("applied %d of %d changes", done, total),
-        )
-        outcomes = results.select(APPLY_OUTCOMES_SCHEMA.names())
-        if results.height:
-            store.record_statuses(
-                run_id=context.run.run_id,
-                changes=results.select(
-                    "change_id", "status", pl.coalesce("error", "note").alias("reason")
+        with clock.part("apply"):
+            results = apply_plan(
+                run_plan.result.sync_plan,
+                huma_raw=huma_raw.raw,
+                policy=policy_for_run(context, connection, policy),
+                huma=huma.client(),
+                graph=graph,
+                journal=HistoryJournal(store, context.run.run_id, connection, clock),
+                progress=lambda done, total: context.log.info(
+                    "applied %d of %d changes", done, total
                 ),
             )
-        state = next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)
-        store.save_state(connection=connection, run_id=context.run.run_id, state=state)
+        outcomes = results.select(APPLY_OUTCOMES_SCHEMA.names())
+        with clock.part("history"):
+            if results.height:
+                store.record_statuses(
+                    run_id=context.run.run_id,
+                    changes=results.select(
+                        "change_id", "status", pl.coalesce("error", "note").alias("reason")
+                    ),
+                )
+            with clock.part("next_state"):
+                state = next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)
+            store.save_state(connection=connection, run_id=context.run.run_id, state=state)
+        done = dict(results.get_column("status").value_counts().iter_rows())
         return dg.Output(
             results,
             metadata=frame_metadata(
                 results,
                 by=("status",),
-                settled_from_an_interrupted_run=len(settled),
+                **numbers(
+                    sent=results.height,
+                    applied=done.get(APPLIED, 0),
+                    failed=done.get(FAILED, 0),
+                    settled_from_an_interrupted_run=len(settled),
+                ),
+                **clock.metadata(),
             ),
         )
 

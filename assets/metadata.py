@@ -35,6 +35,16 @@ def markdown_table(frame: pl.DataFrame, limit: int = 20) -> str:
     return "\n".join(lines)
 
 
+def numbers(**values: int | float) -> dict[str, dg.MetadataValue]:
+    """`values` as int or float metadata, which the UI plots across materializations."""
+    return {
+        name: dg.MetadataValue.float(float(value))
+        if isinstance(value, float)
+        else dg.MetadataValue.int(int(value))
+        for name, value in values.items()
+    }
+
+
 def frame_metadata(frame: pl.DataFrame, *, by: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
     """`dagster/row_count`, counts per `by` as a markdown preview, and `extra` values."""
     metadata: dict[str, Any] = {"dagster/row_count": frame.height, **extra}

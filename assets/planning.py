@@ -27,15 +27,23 @@ from assets.keys import (
     VALIDATION_FAILURES,
     huma_resource_key,
 )
-from assets.metadata import counts, frame_metadata, markdown_table
+from assets.metadata import counts, frame_metadata, markdown_table, numbers
 from assets.run_options import run_options
 from assets.snapshots import run_started_at
+from assets.stage_clock import StageClock
 from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
 from reconcile.state import SyncState
 from reconcile.validation import EntraUsersModel, HumaUsersModel
-from reconcile.vocabulary import GUARD_MASS_CHANGE, GUARD_SNAPSHOT_PARTIAL, GUARD_SNAPSHOT_SHRINK
+from reconcile.vocabulary import (
+    AUTO_APPROVED,
+    AWAITING_DECISION,
+    BLOCKED,
+    GUARD_MASS_CHANGE,
+    GUARD_SNAPSHOT_PARTIAL,
+    GUARD_SNAPSHOT_SHRINK,
+)
 from resources.graph import EntraSnapshot
 from resources.huma import HumaSnapshot
 
@@ -124,12 +132,16 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
         check_specs=checks,
     )
     def plan(context: AssetExecutionContext, huma_raw: HumaSnapshot, entra_raw: EntraSnapshot):
+        clock = StageClock()
         store = context.resources.history.store()
         options = run_options(context.run.tags)
-        # The kept baseline is scanned from a run-scoped Parquet export rather than loaded whole
-        # (seven rows per user): the apply step reads it again for the next state.
-        state = store.load_state(connection=connection, baseline_dir=scratch_folder(context))
-        previous = store.previous_snapshots(connection=connection, before_run_id=context.run.run_id)
+        with clock.part("history"):
+            # The kept baseline is scanned from a run-scoped Parquet export rather than loaded
+            # whole (seven rows per user): the apply step reads it again for the next state.
+            state = store.load_state(connection=connection, baseline_dir=scratch_folder(context))
+            previous = store.previous_snapshots(
+                connection=connection, before_run_id=context.run.run_id
+            )
         run_context = RunContext(
             run_at=run_started_at(context),
             verified_domains=frozenset(entra_raw.verified_domains),
@@ -139,18 +151,22 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
             entra_partial=not entra_raw.complete,
             guard_overrides=options.guard_overrides,
         )
-        result = plan_run(
-            huma_raw.users,
-            entra_raw.users,
-            state,
-            policy_for_run(context, connection, policy),
-            run_context,
-            unreadable=pl.concat([huma_raw.unreadable, entra_raw.unreadable]),
-        )
+        with clock.part("plan"):
+            result = plan_run(
+                huma_raw.users,
+                entra_raw.users,
+                state,
+                policy_for_run(context, connection, policy),
+                run_context,
+                unreadable=pl.concat([huma_raw.unreadable, entra_raw.unreadable]),
+            )
+        with clock.part("validation"):
+            checks = list(_check_results(connection, result))
         if not options.dry_run:
-            store.record_plan(run_id=context.run.run_id, plan=result)
-        yield from _outputs(result, RunPlan(result, state, run_context))
-        yield from _check_results(connection, result)
+            with clock.part("history"):
+                store.record_plan(run_id=context.run.run_id, plan=result)
+        yield from _outputs(result, RunPlan(result, state, run_context), clock)
+        yield from checks
 
     return plan
 
@@ -167,7 +183,7 @@ def scratch_folder(context: AssetExecutionContext) -> Path:
     return Path(context.instance.storage_directory()) / "huma-entra-sync" / context.run.run_id
 
 
-def _outputs(result: PlanResult, run_plan: RunPlan):
+def _outputs(result: PlanResult, run_plan: RunPlan, clock: StageClock):
     failures = result.validation_failures
     yield dg.Output(
         result.huma_users,
@@ -208,10 +224,28 @@ def _outputs(result: PlanResult, run_plan: RunPlan):
         metadata=frame_metadata(
             plan,
             by=("action", "status"),
-            waiting=plan.filter(pl.col("status").is_in(["pending", "stale"])).height,
             writes_stopped=result.writes_stopped,
             notices=dg.MetadataValue.md(markdown_table(counts(result.notices, ("kind",)))),
+            **plan_numbers(result),
+            **clock.metadata(),
         ),
+    )
+
+
+def plan_numbers(result: PlanResult) -> dict[str, dg.MetadataValue]:
+    """The plan's sizes as numbers the UI plots: rows, waiting for a person, per status, and the
+    users going in and held out."""
+    plan = result.sync_plan
+    statuses = dict(plan.get_column("status").value_counts().iter_rows()) if plan.height else {}
+    return numbers(
+        plan_rows=plan.height,
+        waiting=sum(statuses.get(status, 0) for status in AWAITING_DECISION),
+        auto_approved=statuses.get(AUTO_APPROVED, 0),
+        blocked=statuses.get(BLOCKED, 0),
+        field_diffs=result.field_diffs.height,
+        conflicts=result.conflicts.height,
+        linked_pairs=result.user_links.height,
+        held_out_users=result.validation_failures.select("side", "user_id").unique().height,
     )
 
 

@@ -28,6 +28,7 @@ from assets.report.build import build_run_report
 from assets.report.message import email_message, write_report_files
 from assets.report.render import render_report
 from assets.run_options import run_options
+from assets.stage_clock import StageClock
 from resources.errors import RemoteError
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,34 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
         fields, failures, decisions waiting, email mismatches and drift, held-out and locked
         users, guard trips; emailed to the connection's recipients and kept as files (HTML,
         text, CSV)."""
+        clock = StageClock()
+        options = run_options(context.run.tags)
+        result = run_plan.result
+        with clock.part("report"):
+            rendered, files, ended_at, email_status = _report(context, run_plan, results)
+        if not options.dry_run:
+            with clock.part("history"):
+                context.resources.history.store().finish_run(
+                    run_id=context.run.run_id,
+                    outcome="guard_stopped" if result.writes_stopped else "succeeded",
+                    ended_at=ended_at,
+                    summary={"headline": rendered.subject, **_summary(result.sync_plan, results)},
+                    report_path=str(files.html),
+                    email_status=email_status,
+                )
+        shutil.rmtree(scratch_folder(context), ignore_errors=True)
+        return dg.Output(
+            {"subject": rendered.subject, "html": str(files.html), "email": email_status},
+            metadata={
+                "subject": rendered.subject,
+                "report": dg.MetadataValue.path(str(files.html)),
+                "email": email_status,
+                **clock.metadata(),
+            },
+        )
+
+    def _report(context: AssetExecutionContext, run_plan: RunPlan, results: pl.DataFrame):
+        """Build, render, keep and send the report: (rendered, files, ended at, email status)."""
         options = run_options(context.run.tags)
         result = run_plan.result
         reports = context.resources.reports
@@ -76,24 +105,7 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
         rendered = render_report(report)
         files = write_report_files(rendered, reports.run_folder(connection, context.run.run_id))
         email_status = _send(context, rendered, recipients_key, dry_run=options.dry_run)
-        if not options.dry_run:
-            context.resources.history.store().finish_run(
-                run_id=context.run.run_id,
-                outcome="guard_stopped" if result.writes_stopped else "succeeded",
-                ended_at=report.ended_at,
-                summary={"headline": rendered.subject, **_summary(result.sync_plan, results)},
-                report_path=str(files.html),
-                email_status=email_status,
-            )
-        shutil.rmtree(scratch_folder(context), ignore_errors=True)
-        return dg.Output(
-            {"subject": rendered.subject, "html": str(files.html), "email": email_status},
-            metadata={
-                "subject": rendered.subject,
-                "report": dg.MetadataValue.path(str(files.html)),
-                "email": email_status,
-            },
-        )
+        return rendered, files, report.ended_at, email_status
 
     return sync_report
 

@@ -22,9 +22,10 @@ from assets.keys import (
     graph_resource_key,
     huma_resource_key,
 )
-from assets.metadata import frame_metadata
+from assets.metadata import frame_metadata, numbers
 from assets.run_exclusion import refuse_if_running
 from assets.run_options import run_options
+from assets.stage_clock import StageClock
 from resources.graph import EntraSnapshot
 from resources.huma import HumaSnapshot
 
@@ -73,13 +74,18 @@ def _huma_users_raw(connection: str) -> dg.AssetsDefinition:
             if stage == "details" and done == total:
                 context.log.info("read the details of %d Huma users", done)
 
-        snapshot: HumaSnapshot = getattr(context.resources, resource).snapshot(progress=progress)
+        clock = StageClock()
+        with clock.part("read"):
+            snapshot: HumaSnapshot = getattr(context.resources, resource).snapshot(
+                progress=progress
+            )
         active = snapshot.users.filter(pl.col("active")).height
         yield from _snapshot_events(
             context,
             connection,
             "huma",
             snapshot,
+            clock,
             active=active,
             deactivated=snapshot.users.height - active,
         )
@@ -101,13 +107,16 @@ def _entra_users_raw(connection: str) -> dg.AssetsDefinition:
         every `@odata.nextLink`, normalised (SPEC §3), with each raw object kept for the history.
         """
         refuse_if_running(context, connection)
-        snapshot: EntraSnapshot = getattr(context.resources, resource).snapshot()
+        clock = StageClock()
+        with clock.part("read"):
+            snapshot: EntraSnapshot = getattr(context.resources, resource).snapshot()
         members = snapshot.users.filter(pl.col("user_type") == "Member")
         yield from _snapshot_events(
             context,
             connection,
             "entra",
             snapshot,
+            clock,
             members=members.height,
             guests=snapshot.users.height - members.height,
             disabled=members.filter(~pl.col("account_enabled")).height,
@@ -122,35 +131,30 @@ def _snapshot_events(
     connection: str,
     side: str,
     snapshot: HumaSnapshot | EntraSnapshot,
+    clock: StageClock,
     **counts: int,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """Keep the snapshot with the run, then hand it on with its metadata and `complete` check."""
+    """Keep the snapshot with the run, then hand it on with its metadata and `complete` check.
+
+    The metadata's numbers (users, requests, the read's and the history's seconds) are plotted
+    by the UI run after run.
+    """
     options = run_options(context.run.tags)
     if not options.dry_run:  # a dry run writes nothing, not even to the history
-        store = context.resources.history.store()
-        # Both snapshot steps begin the run (whichever comes first); its start is Dagster's.
-        store.begin_run(
-            run_id=context.run.run_id,
-            connection=connection,
-            mode=options.mode,
-            started_at=run_started_at(context),
-            dagster_run_id=context.run.run_id,
-        )
-        store.record_snapshot(
-            run_id=context.run.run_id,
-            side=side,
-            users=snapshot.users,
-            raw=snapshot.raw,
-            complete=snapshot.complete,
-        )
+        with clock.part("history"):
+            _keep_snapshot(context, connection, side, snapshot, options.mode)
     yield dg.Output(
         snapshot,
         metadata=frame_metadata(
             snapshot.users,
             complete=snapshot.complete,
-            requests=snapshot.requests,
-            seconds=round(snapshot.seconds, 2),
-            **counts,
+            **numbers(
+                users=snapshot.users.height,
+                requests=snapshot.requests,
+                seconds=round(snapshot.seconds, 2),
+                **counts,
+            ),
+            **clock.metadata(),
         ),
     )
     yield dg.AssetCheckResult(
@@ -158,6 +162,32 @@ def _snapshot_events(
         passed=snapshot.complete,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"users": snapshot.users.height},
+    )
+
+
+def _keep_snapshot(
+    context: AssetExecutionContext,
+    connection: str,
+    side: str,
+    snapshot: HumaSnapshot | EntraSnapshot,
+    mode: str,
+) -> None:
+    """Begin the run in the history (once) and keep the snapshot with it."""
+    store = context.resources.history.store()
+    # Both snapshot steps begin the run (whichever comes first); its start is Dagster's.
+    store.begin_run(
+        run_id=context.run.run_id,
+        connection=connection,
+        mode=mode,
+        started_at=run_started_at(context),
+        dagster_run_id=context.run.run_id,
+    )
+    store.record_snapshot(
+        run_id=context.run.run_id,
+        side=side,
+        users=snapshot.users,
+        raw=snapshot.raw,
+        complete=snapshot.complete,
     )
 
 

@@ -84,13 +84,14 @@ def make_state(users: int, seed: int = 1) -> dict[str, Any]:
     }
 
 
-def _client(url: str, ca_bundle: Path, token: str) -> httpx.Client:
+def huma_client(url: str, ca_bundle: Path, token: str) -> httpx.Client:
+    """A plain keep-alive httpx client of Huma at `url` with a bearer `token`."""
     verify = ssl.create_default_context(cafile=str(ca_bundle))
     headers = {"Authorization": f"Bearer {token}"}
     return httpx.Client(base_url=url, verify=verify, headers=headers, timeout=60)
 
 
-def _run(
+def get_all(
     work: list[str], threads: int, new_client: Callable[[], httpx.Client]
 ) -> tuple[int, float]:
     """GET every path of `work` from `threads` threads; (requests, seconds)."""
@@ -135,12 +136,12 @@ def main(argv: list[str] | None = None) -> int:
             token.raise_for_status()
 
             def new_client() -> httpx.Client:
-                return _client(emu.huma_url, emu.ca_bundle, token.json()["access_token"])
+                return huma_client(emu.huma_url, emu.ca_bundle, token.json()["access_token"])
 
             rows = []
             for label, work in (("list page (limit=50)", pages), ("user detail", details)):
                 for threads in (1, args.threads):
-                    done, seconds = _run(work, threads, new_client)
+                    done, seconds = get_all(work, threads, new_client)
                     rows.append((label, threads, done, seconds))
 
     out = sys.stdout

@@ -1,0 +1,225 @@
+"""One run of `huma-entra-sync run` in a child process, measured stage by stage.
+
+Wall and CPU time of each stage come from the run's own numeric metadata (`assets.stage_clock`:
+each step times its parts, history writes apart); start-up is the time from spawning the process
+to its first step. Peak memory per stage is the highest resident set sampled (every 20 ms, from
+`/proc`) in the stage's step; requests per stage are the emulators' request-log entries in that
+step. What is left of the whole process's time (Dagster's own events, passing outputs between
+steps, the process's exit) is "framework, between steps". The totals are the child's `rusage`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.io_floor import process_cpu_seconds
+from emulators.launcher import Emulators
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Stages of a run: (name, asset whose step holds it, the step's metadata parts that make it).
+STAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Huma snapshot", "huma_users_raw", ("read",)),
+    ("Graph snapshot", "entra_users_raw", ("read",)),
+    ("validation and plan", "sync_plan", ("plan", "validation")),
+    ("apply", "applied_changes", ("settle", "apply", "next_state")),
+    ("report", "sync_report", ("report",)),
+)
+_STEPS = {"huma_users_raw", "entra_users_raw", "plan", "applied_changes", "sync_report"}
+
+
+@dataclass
+class Sampler:
+    """Samples a process's CPU seconds and resident memory until it exits."""
+
+    pid: int
+    samples: list[tuple[float, float, float]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        status = Path(f"/proc/{self.pid}/status")
+        while not self._stop.is_set():
+            try:
+                cpu = process_cpu_seconds(self.pid)
+                rss = next(
+                    (
+                        int(line.split()[1]) / 1024
+                        for line in status.read_text().splitlines()
+                        if line.startswith("VmRSS:")
+                    ),
+                    None,
+                )
+            except (FileNotFoundError, ProcessLookupError):
+                return
+            if rss is not None:
+                self.samples.append((time.time(), cpu, rss))
+            self._stop.wait(0.02)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def cpu_at(self, moment: float) -> float:
+        """CPU seconds used by `moment` (the last sample before it)."""
+        return max((cpu for at, cpu, _ in self.samples if at <= moment), default=0.0)
+
+    def peak(self, start: float, end: float) -> float | None:
+        """Highest resident MB sampled between `start` and `end`."""
+        return max((rss for at, _, rss in self.samples if start <= at <= end), default=None)
+
+
+@dataclass
+class RunMeasure:
+    """A measured run: stages, totals and when the first request came."""
+
+    stages: list[dict[str, Any]]
+    total: dict[str, Any]
+    first_request_s: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stages": self.stages, "total": self.total, "first_request_s": self.first_request_s}
+
+
+def measure_run(env: dict[str, str], emulators: Emulators) -> RunMeasure:
+    """Run the default connection's job as `huma-entra-sync run` and measure it."""
+    admins = {name: emulators.admin(name) for name in ("huma", "entra")}
+    for admin in admins.values():
+        admin.clear_requests()
+    with tempfile.TemporaryFile() as output:
+        started = time.time()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "run"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        sampler = Sampler(child.pid)
+        thread = threading.Thread(target=sampler.run, daemon=True)
+        thread.start()
+        _, status, usage = os.wait4(child.pid, 0)
+        ended = time.time()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        sampler.stop()
+        thread.join()
+        if child.returncode != 0:
+            output.seek(0)
+            said = output.read().decode(errors="replace")[-4000:]
+            raise RuntimeError(f"the run exited with {child.returncode}:\n{said}")
+    requests = {
+        name: [datetime.fromisoformat(e["at"]).timestamp() for e in admin.requests()]
+        for name, admin in admins.items()
+    }
+    windows, metadata = _events(env["DAGSTER_HOME"])
+    return _stages(started, ended, usage, sampler, windows, metadata, requests)
+
+
+def _events(home: str) -> tuple[dict[str, tuple[float, float]], dict[str, dict[str, Any]]]:
+    """The latest run's step windows (by step) and materialization metadata (by asset)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(home) as instance:
+        run = instance.get_runs(limit=1)[0]
+        starts: dict[str, float] = {}
+        windows: dict[str, tuple[float, float]] = {}
+        metadata: dict[str, dict[str, Any]] = {}
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            step = next((s for s in _STEPS if entry.step_key and entry.step_key.endswith(s)), None)
+            if event.event_type_value == "STEP_START" and step:
+                starts[step] = entry.timestamp
+            elif event.event_type_value == "STEP_SUCCESS" and step:
+                windows[step] = (starts[step], entry.timestamp)
+            elif event.event_type_value == "ASSET_MATERIALIZATION":
+                materialization = event.event_specific_data.materialization
+                metadata[materialization.asset_key.path[-1]] = {
+                    k: v.value for k, v in materialization.metadata.items()
+                }
+    return windows, metadata
+
+
+def _stages(
+    started: float,
+    ended: float,
+    usage: Any,
+    sampler: Sampler,
+    windows: dict[str, tuple[float, float]],
+    metadata: dict[str, dict[str, Any]],
+    requests: dict[str, list[float]],
+) -> RunMeasure:
+    every_request = sorted(requests["huma"] + requests["entra"])
+    first_step = min(start for start, _ in windows.values())
+
+    def count(start: float, end: float, sides: tuple[str, ...] = ("huma", "entra")) -> int:
+        return sum(start <= at <= end for side in sides for at in requests[side])
+
+    rows = [
+        {
+            "stage": "start-up (process start to first step)",
+            "wall_s": first_step - started,
+            "cpu_s": sampler.cpu_at(first_step),
+            "peak_mb": sampler.peak(started, first_step),
+            "requests": count(started, first_step),
+        }
+    ]
+    parts_wall = parts_cpu = 0.0
+    for name, asset, parts in STAGES:
+        values = metadata[asset]
+        window = windows["plan" if asset == "sync_plan" else asset]
+        wall = sum(values.get(f"{p}_seconds", 0.0) for p in parts)
+        cpu = sum(values.get(f"{p}_cpu_seconds", 0.0) for p in parts)
+        sides = {"huma_users_raw": ("huma",), "entra_users_raw": ("entra",)}.get(asset)
+        rows.append(
+            {
+                "stage": name,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "peak_mb": sampler.peak(*window),
+                "requests": count(*window, *([sides] if sides else [])),
+            }
+        )
+        parts_wall, parts_cpu = parts_wall + wall, parts_cpu + cpu
+    history_wall = sum(m.get("history_seconds", 0.0) for m in metadata.values())
+    history_cpu = sum(m.get("history_cpu_seconds", 0.0) for m in metadata.values())
+    rows.insert(
+        4,
+        {
+            "stage": "history writes (all steps)",
+            "wall_s": history_wall,
+            "cpu_s": history_cpu,
+            "peak_mb": None,
+            "requests": None,
+        },
+    )
+    total_cpu = usage.ru_utime + usage.ru_stime
+    rows.append(
+        {
+            "stage": "framework, between steps, exit",
+            "wall_s": ended - first_step - parts_wall - history_wall,
+            "cpu_s": total_cpu - sampler.cpu_at(first_step) - parts_cpu - history_cpu,
+            "peak_mb": None,
+            "requests": None,
+        }
+    )
+    total = {
+        "stage": "whole run",
+        "wall_s": ended - started,
+        "cpu_s": total_cpu,
+        "peak_mb": usage.ru_maxrss / 1024,
+        "requests": len(every_request),
+    }
+    for row in [*rows, total]:
+        row["wall_s"], row["cpu_s"] = round(row["wall_s"], 3), round(row["cpu_s"], 3)
+    first = every_request[0] - started if every_request else None
+    return RunMeasure(rows, total, None if first is None else round(first, 3))
