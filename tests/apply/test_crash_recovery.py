@@ -146,7 +146,7 @@ def _finish(process: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # three runs of the real command, 1,000 changes each
+@pytest.mark.timeout(1200)  # three runs of the real command, 1,000 changes each
 def test_a_killed_apply_is_finished_once_by_the_next_run(emulators, tmp_path: Path) -> None:
     running, world = emulators
     _reset(running, world)

@@ -28,6 +28,7 @@ from pipelines.connections import load_connections
 from pipelines.definitions import deployment_definitions
 
 RELAY_PASSWORD = "relay-Passw0rd-e2e"
+pytestmark = pytest.mark.slow
 
 
 @dataclasses.dataclass

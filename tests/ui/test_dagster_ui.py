@@ -27,7 +27,7 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 Screenshot = Callable[[Page, str], None]
 #: The first test's set-up may install Chromium (apt-get, up to 15 minutes), then runs the job and
 #: starts the web server: more than the suite's default timeout.
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def png_size(path: Path) -> tuple[int, int]:
