@@ -12,8 +12,12 @@ export UV_COMPILE_BYTECODE := 1
 demo: sync
 	$(UV) run --no-sync huma-entra-sync demo
 
+# Tests run on every core (`TEST_WORKERS=0` runs them in this process) in a random order that the
+# header's `--randomly-seed=N` reproduces; a test file stays on one worker, so its module-scoped
+# emulators start once.
+TEST_WORKERS ?= auto
 test: lint
-	$(UV) run --no-sync pytest $(PYTEST_ARGS)
+	$(UV) run --no-sync pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: sync
 	$(UV) run --no-sync ruff check .

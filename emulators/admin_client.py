@@ -51,6 +51,18 @@ class AdminClient:
         """Change settings while running (nested keys, as in `emulators.settings`)."""
         return self._call("PATCH", "/settings", changes)
 
+    def clock(self) -> dict[str, Any]:
+        """The emulated clock: `now` (emulated seconds), `scale` and `frozen`."""
+        return self._call("GET", "/clock")
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move emulated time on as if `seconds` real seconds had passed (see `emulators.clock`)."""
+        return self._call("POST", "/clock/advance", {"seconds": seconds})
+
+    def held(self) -> int:
+        """How many requests the hold (`faults.hold_after_writes`) keeps waiting right now."""
+        return self._call("GET", "/held")["held"]
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """Any other `/_emulator` endpoint (an emulator's control routes)."""
         return self._call(method, path, body)

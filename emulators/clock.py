@@ -5,6 +5,9 @@ Everything an emulator measures in windows (throttling budgets, token lifetimes)
 client to wait (`Retry-After`, `expires_in`) is converted back to real seconds with `to_real`,
 because clients live in real time. Timestamps shown in payloads (`date`, `deactivatedAt`) stay on
 the real wall clock.
+
+A frozen clock stands still until `advance` moves it: a test that must see a budget run out and
+come back then does not depend on how fast the machine answers its requests, and does not wait.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import time
 
 
 class Clock:
-    """A monotonic clock that runs `scale` times faster than real time."""
+    """A monotonic clock that runs `scale` times faster than real time, or stands still."""
 
-    def __init__(self, scale: float = 1.0) -> None:
+    def __init__(self, scale: float = 1.0, *, frozen: bool = False) -> None:
         if scale <= 0:
             raise ValueError(f"time scale must be positive, got {scale}")
         self._lock = threading.Lock()
         self._scale = scale
+        self._frozen = frozen
         self._anchor_real = time.monotonic()
         self._anchor_emulated = 0.0
 
@@ -34,17 +38,45 @@ class Clock:
         if scale <= 0:
             raise ValueError(f"time scale must be positive, got {scale}")
         with self._lock:
-            # Re-anchor so that emulated time stays continuous across the change.
-            self._anchor_emulated = self._now_locked()
-            self._anchor_real = time.monotonic()
+            self._reanchor()
             self._scale = scale
+
+    @property
+    def frozen(self) -> bool:
+        """Whether emulated time stands still (it then moves only by `advance`)."""
+        return self._frozen
+
+    @frozen.setter
+    def frozen(self, frozen: bool) -> None:
+        with self._lock:
+            self._reanchor()
+            self._frozen = frozen
 
     def now(self) -> float:
         """Emulated seconds since the clock started."""
         with self._lock:
             return self._now_locked()
 
+    def advance(self, real_seconds: float) -> float:
+        """Move emulated time on as if `real_seconds` had passed; returns the new `now()`.
+
+        Seconds are real ones, the unit clients are told to wait in (`Retry-After`), so a test can
+        pass on exactly what the emulator told its client.
+        """
+        if real_seconds < 0:
+            raise ValueError(f"the clock only moves forward, got {real_seconds} seconds")
+        with self._lock:
+            self._anchor_emulated += real_seconds * self._scale
+            return self._now_locked()
+
+    def _reanchor(self) -> None:
+        # Emulated time stays continuous across a change of scale or of frozenness.
+        self._anchor_emulated = self._now_locked()
+        self._anchor_real = time.monotonic()
+
     def _now_locked(self) -> float:
+        if self._frozen:
+            return self._anchor_emulated
         return self._anchor_emulated + (time.monotonic() - self._anchor_real) * self._scale
 
     def to_real(self, emulated_seconds: float) -> float:

@@ -11,6 +11,9 @@ error envelopes, and gets an ASGI app with fault injection, a request log and th
 | `GET /_emulator/requests?since=N&method=M&path_prefix=P` | the request log after entry N |
 | `DELETE /_emulator/requests` | clear the request log |
 | `GET /_emulator/settings`, `PATCH /_emulator/settings` | read or change settings while running |
+| `GET /_emulator/clock` | emulated time: `now`, `scale`, `frozen` |
+| `POST /_emulator/clock/advance` | move it on as if `{"seconds": s}` real seconds had passed |
+| `GET /_emulator/held` | how many requests a hold (`faults.hold_after_writes`) keeps waiting |
 
 plus whatever `control_routes()` adds under `/_emulator` (e.g. deactivating a Huma user, which
 Huma's API cannot do but its administrators can).
@@ -78,7 +81,7 @@ class Emulator(abc.ABC):
 
     def __init__(self, settings: EmulatorSettings | None = None) -> None:
         self.settings = settings if settings is not None else self.default_settings()
-        self.clock = Clock(self.settings.time_scale)
+        self.clock = Clock(self.settings.time_scale, frozen=self.settings.time_frozen)
         self.faults = FaultInjector(self.settings.faults)
         self.log = RequestLog()
 
@@ -126,6 +129,15 @@ class Emulator(abc.ABC):
     # -- shared behaviour ----------------------------------------------------------------------
 
     def faults_apply(self, path: str) -> bool:
+        """Whether the middleware rolls the fault dice for a request to `path`."""
+        return self.hold_applies(path)
+
+    def hold_applies(self, path: str) -> bool:
+        """Whether a hold (`faults.hold_after_writes`) may keep a request to `path` waiting.
+
+        Any API request the dice may hit, taken whole, even where an emulator rolls the dice per
+        item itself (Graph's `$batch` counts as one write).
+        """
         if path.startswith("/_emulator"):
             return False
         return self.settings.faults.include_auth or not self.is_auth_path(path)
@@ -134,6 +146,7 @@ class Emulator(abc.ABC):
         """Change settings while running; raises ValueError (changing nothing) on a bad key."""
         apply_changes(self.settings, changes)
         self.clock.scale = self.settings.time_scale
+        self.clock.frozen = self.settings.time_frozen
 
     def build_app(self) -> ASGIApp:
         """The ASGI app: API and admin routes, wrapped in fault injection and the request log."""
@@ -187,6 +200,28 @@ class Emulator(abc.ABC):
                 return JSONResponse({"error": str(exc)}, status_code=400)
             return JSONResponse(settings_to_dict(self.settings))
 
+        def clock_view() -> JSONResponse:
+            clock = self.clock
+            return JSONResponse({"now": clock.now(), "scale": clock.scale, "frozen": clock.frozen})
+
+        async def get_clock(request: Request) -> Response:
+            return clock_view()
+
+        async def advance_clock(request: Request) -> Response:
+            try:
+                seconds = orjson.loads(await request.body())["seconds"]
+                if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                    raise ValueError(f"'seconds' takes a number, got {seconds!r}")
+                self.clock.advance(seconds)
+            except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+                return JSONResponse(
+                    {"error": f"advance takes {{'seconds': s}}: {exc}"}, status_code=400
+                )
+            return clock_view()
+
+        async def get_held(request: Request) -> Response:
+            return JSONResponse({"held": self.faults.held})
+
         return [
             Route("/state", get_state, methods=["GET"]),
             Route("/state", put_state, methods=["PUT"]),
@@ -194,4 +229,7 @@ class Emulator(abc.ABC):
             Route("/requests", clear_requests, methods=["DELETE"]),
             Route("/settings", get_settings, methods=["GET"]),
             Route("/settings", patch_settings, methods=["PATCH"]),
+            Route("/clock", get_clock, methods=["GET"]),
+            Route("/clock/advance", advance_clock, methods=["POST"]),
+            Route("/held", get_held, methods=["GET"]),
         ]

@@ -4,6 +4,9 @@
 whole HTTP requests, and an emulator that nests requests (Graph's `$batch`) calls `draw()` per
 sub-request itself. What a throttled or failed answer looks like is the emulator's business
 (`Emulator.fault_response`): each service has its own error envelope.
+
+Besides the dice, a hold (`faults.hold_after_writes`) stops answering after a set number of
+writes, so that a test can kill its client at a known point instead of guessing a moment.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class FaultKind(enum.StrEnum):
     DROP_BEFORE = "drop_before"
     DROP_AFTER = "drop_after"
     SLOW = "slow"
+    HOLD = "hold"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +51,29 @@ class FaultInjector:
         self._settings = settings
         self._seed = settings.seed
         self._random = random.Random(settings.seed)
+        self._hold_after = settings.hold_after_writes
+        self._writes_through = 0
+        #: API requests being held right now (see `FaultSettings.hold_after_writes`).
+        self.held = 0
+
+    def holds(self, method: str) -> bool:
+        """Whether a request with `method` is to be held; counts the writes let through."""
+        limit = self._settings.hold_after_writes
+        if limit != self._hold_after:  # changed through the admin endpoint: count afresh
+            self._hold_after = limit
+            self._writes_through = 0
+        if limit is None:
+            return False
+        if self._writes_through >= limit:
+            return True
+        if method not in _READ_METHODS:
+            self._writes_through += 1
+        return False
+
+    def holding(self) -> bool:
+        """Whether the hold is still on (held requests are released when it is lifted)."""
+        limit = self._settings.hold_after_writes
+        return limit == self._hold_after and limit is not None
 
     def draw(self) -> Fault | None:
         """One roll of the dice; None when the request goes through untouched."""
@@ -74,6 +101,10 @@ class FaultInjector:
         return Fault(FaultKind.SLOW, 0, delay) if delay else None
 
 
+_READ_METHODS = frozenset({"GET", "HEAD"})
+#: How often a held request looks whether the hold was lifted, in seconds.
+_HOLD_POLL_SECONDS = 0.05
+
 #: The scope key under which the middleware records the fault it applied (read by the request log).
 FAULT_SCOPE_KEY = "emulator.fault"
 
@@ -86,10 +117,19 @@ class FaultMiddleware:
         self._emulator = emulator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._emulator.faults_apply(scope["path"]):
+        if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        fault = self._emulator.faults.draw()
+        injector = self._emulator.faults
+        if self._emulator.hold_applies(scope["path"]) and injector.holds(scope["method"]):
+            scope[FAULT_SCOPE_KEY] = FaultKind.HOLD.value
+            if not await _held(injector, receive):
+                await _start_and_abandon(send)
+            return
+        if not self._emulator.faults_apply(scope["path"]):
+            await self._app(scope, receive, send)
+            return
+        fault = injector.draw()
         if fault is None:
             await self._app(scope, receive, send)
             return
@@ -105,6 +145,25 @@ class FaultMiddleware:
             await self._app(scope, receive, _TruncatingSend(send))
         else:
             await self._app(scope, receive, send)
+
+
+async def _held(injector: FaultInjector, receive: Receive) -> bool:
+    """Hold a request unprocessed: True once its client went away, False when the hold is lifted."""
+    injector.held += 1
+    try:
+        # The request's body comes first; the message after it is the client's disconnect.
+        message = asyncio.ensure_future(receive())
+        while True:
+            done, _ = await asyncio.wait({message}, timeout=_HOLD_POLL_SECONDS)
+            if done:
+                if message.result()["type"] == "http.disconnect":
+                    return True
+                message = asyncio.ensure_future(receive())
+            elif not injector.holding():
+                message.cancel()
+                return False
+    finally:
+        injector.held -= 1
 
 
 async def _start_and_abandon(send: Send) -> None:

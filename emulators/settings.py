@@ -42,6 +42,11 @@ class FaultSettings:
     include_auth: bool = False
     #: Seed of the fault dice; None draws a fresh seed at start.
     seed: int | None = None
+    #: Once this many write requests (any method but GET and HEAD; a Graph `$batch` counts once)
+    #: went through after the setting was last changed, hold every further API request: it is
+    #: not processed, and waits until its client goes away, or is dropped unanswered when the
+    #: setting is lifted. None: never hold. Lets a test stop a client at a known point.
+    hold_after_writes: int | None = None
 
 
 @dataclasses.dataclass
@@ -50,6 +55,8 @@ class EmulatorSettings:
 
     #: Emulated time runs this many times faster than real time (see `emulators.clock`).
     time_scale: float = 1.0
+    #: Emulated time stands still and moves only by `POST /_emulator/clock/advance`.
+    time_frozen: bool = False
     #: Lifetime of issued access tokens, in emulated seconds.
     token_lifetime_seconds: float = 3599.0
     faults: FaultSettings = dataclasses.field(default_factory=FaultSettings)

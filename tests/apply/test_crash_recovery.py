@@ -4,6 +4,10 @@ The real command (`huma-entra-sync run`, in its own process) applies 1,000 chang
 emulator and is killed with SIGKILL part-way; a second run finishes the job. Pins: the emulator's
 request log shows every change applied exactly once across both runs; the end state equals that
 of a run that was never interrupted; the second run settled the killed run's open journal.
+
+The kill lands at a known point, whatever the machine's speed: the emulator holds every request
+after the 15th `$batch` of writes (`faults.hold_after_writes`), so the run is killed with exactly
+300 changes applied and the 16th batch sent but never processed, mid-way through a journal chunk.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from emulators.data import Drift, generate_world
 from emulators.launcher import Emulators
 
 CHANGES = 1000
+#: Batches of 20 let through before the hold: 300 changes, the middle of the second chunk of 200.
+BATCHES_BEFORE_KILL = 15
+APPLIED_BEFORE_KILL = 300
 
 
 def _world_with_changes() -> Any:
@@ -103,13 +110,21 @@ def _deployment(emulators: Emulators, world: Any, folder: Path) -> Deployment:
     return Deployment(env, folder / "history.duckdb")
 
 
-def _reset(emulators: Emulators, world: Any) -> None:
+def _reset(emulators: Emulators, world: Any, *, hold_after_writes: int | None = None) -> None:
     for name, state in (("huma", world.huma), ("entra", world.entra)):
         admin = emulators.admin(name)
         admin.load_state(state)
         admin.clear_requests()
-    # Every Graph request a little slow: an apply of 50 batches long enough to be killed in.
-    emulators.admin("entra").update_settings({"faults": {"slow_rate": 1.0, "slow_seconds": 0.1}})
+    emulators.admin("entra").update_settings({"faults": {"hold_after_writes": hold_after_writes}})
+
+
+def _wait_until_held(emulators: Emulators, process: subprocess.Popen) -> None:
+    """Wait until the run's next write is held by the emulator (a state, not a guess of time)."""
+    deadline = time.monotonic() + 240
+    while emulators.admin("entra").held() == 0:
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        assert time.monotonic() < deadline, "the apply never reached the hold"
+        time.sleep(0.05)
 
 
 def _applied_patches(emulators: Emulators) -> Counter[tuple[str, str]]:
@@ -131,6 +146,7 @@ def _finish(process: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # three runs of the real command, 1,000 changes each
 def test_a_killed_apply_is_finished_once_by_the_next_run(emulators, tmp_path: Path) -> None:
     running, world = emulators
     _reset(running, world)
@@ -138,24 +154,19 @@ def test_a_killed_apply_is_finished_once_by_the_next_run(emulators, tmp_path: Pa
     uninterrupted = _users(running)
     assert sum(_applied_patches(running).values()) == CHANGES
 
-    _reset(running, world)
+    _reset(running, world, hold_after_writes=BATCHES_BEFORE_KILL)
     deployment = _deployment(running, world, tmp_path / "interrupted")
     first = deployment.run()
-    deadline = time.monotonic() + 240
-    # Mid-way through a chunk of the journal (chunks of 200: 200 to 400 applied).
-    while sum(_applied_patches(running).values()) < 300:
-        assert first.poll() is None, "the run ended before it could be interrupted"
-        assert time.monotonic() < deadline, "the apply never got a third of the way"
-        time.sleep(0.05)
+    _wait_until_held(running, first)
     first.send_signal(signal.SIGKILL)
     first.communicate()
-    applied_when_killed = sum(_applied_patches(running).values())
-    assert applied_when_killed < CHANGES  # it really was killed in the middle
+    assert sum(_applied_patches(running).values()) == APPLIED_BEFORE_KILL
     with duckdb.connect(str(deployment.history), read_only=True) as conn:
         [(open_at_kill,)] = conn.execute(
             "SELECT count(*) FROM apply_journal WHERE status IS NULL"
         ).fetchall()
     assert open_at_kill > 0  # killed with changes sent and their outcomes not yet recorded
+    running.admin("entra").update_settings({"faults": {"hold_after_writes": None}})
 
     _finish(deployment.run())
 

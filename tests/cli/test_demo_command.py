@@ -17,8 +17,10 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 
+@pytest.mark.slow
 def test_the_demo_runs_twice_and_says_where_everything_is(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     env = {

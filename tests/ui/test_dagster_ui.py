@@ -25,6 +25,9 @@ GRAPH_VIEWPORT = {"width": 1600, "height": 2400}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 Screenshot = Callable[[Page, str], None]
+#: The first test's set-up may install Chromium (apt-get, up to 15 minutes), then runs the job and
+#: starts the web server: more than the suite's default timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -3,12 +3,17 @@
 Pins: injected 429/5xx use the emulator's own envelope; a connection dropped *before* processing
 leaves the state untouched while one dropped *after* applies the change and loses the answer;
 slow answers are slow; admin endpoints are never faulted or logged; write bodies are logged except
-on token endpoints; settings changes are validated and take effect immediately.
+on token endpoints; settings changes are validated and take effect immediately; a hold lets the set
+number of writes through, keeps every later request unprocessed until its client goes away (or
+drops it when lifted) and counts afresh when set again; the clock can be frozen and moved on.
 """
 
 from __future__ import annotations
 
+import ssl
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -147,3 +152,68 @@ def test_an_unknown_path_gets_the_emulators_not_found_body(client: httpx.Client)
 
     assert response.status_code == 404
     assert response.json() == {"toy_error": 404}
+
+
+def _eventually(condition: Callable[[], bool], what: str) -> None:
+    """Wait for a state the emulator reaches on its own (a deadline, not a guess of the time)."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
+
+
+def test_a_hold_lets_the_set_writes_through_and_holds_the_rest(toy, client: httpx.Client) -> None:
+    _faults(toy, hold_after_writes=2)
+    assert client.get("/items").status_code == 200  # reads do not count
+    assert client.post("/items", json={"name": "a"}).status_code == 201
+    assert client.post("/items", json={"name": "b"}).status_code == 201
+    outcome: list[BaseException] = []
+
+    def third_write() -> None:
+        try:
+            client.post("/items", json={"name": "c"})
+        except httpx.HTTPError as exc:
+            outcome.append(exc)
+
+    writer = threading.Thread(target=third_write)
+    writer.start()
+    _eventually(lambda: client.get("/_emulator/held").json() == {"held": 1}, "the write held")
+    assert toy.emulator.items == ["a", "b"]
+    _faults(toy, hold_after_writes=None)  # lifted: the held request is dropped, never processed
+    writer.join(timeout=10)
+
+    assert [type(e) for e in outcome] == [httpx.RemoteProtocolError]
+    assert toy.emulator.items == ["a", "b"]
+    assert client.get("/_emulator/held").json() == {"held": 0}
+    assert client.post("/items", json={"name": "d"}).status_code == 201
+
+
+def test_a_held_request_is_forgotten_when_its_client_goes_away(toy) -> None:
+    _faults(toy, hold_after_writes=0)
+    verify = ssl.create_default_context(cafile=toy.ca_bundle)
+    with (
+        httpx.Client(base_url=toy.url, verify=verify, timeout=0.5) as impatient,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        impatient.post("/items", json={"name": "late"})
+    _eventually(lambda: toy.emulator.faults.held == 0, "the held request released")
+    _faults(toy, hold_after_writes=None)
+
+    assert toy.emulator.items == []
+
+
+def test_the_clock_is_frozen_and_moved_on_through_the_admin_endpoints(
+    toy, client: httpx.Client
+) -> None:
+    client.patch("/_emulator/settings", json={"time_scale": 4, "time_frozen": True})
+    start = client.get("/_emulator/clock").json()
+
+    moved = client.post("/_emulator/clock/advance", json={"seconds": 2.5})
+    refused = client.post("/_emulator/clock/advance", json={"seconds": "soon"})
+
+    assert (start["scale"], start["frozen"]) == (4.0, True)
+    assert moved.json()["now"] == start["now"] + 10.0
+    assert client.get("/_emulator/clock").json() == moved.json()
+    assert refused.status_code == 400
+    client.patch("/_emulator/settings", json={"time_frozen": False})
+    assert client.get("/_emulator/clock").json()["frozen"] is False

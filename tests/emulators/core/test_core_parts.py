@@ -1,10 +1,11 @@
 """The core's parts on their own: settings validation, the emulated clock, the fault dice, the CA.
 
 Pins: a bad settings change is refused whole; emulated time is continuous when the scale changes
-and `Retry-After` is whole real seconds, at least one; fault shares follow the configured rates
-and a seed makes them repeatable; the local CA is made once, its server certificate verifies for
-the loopback names, private keys are owner-only, and the bundle also holds the system's CAs;
-the admin client refuses any URL but https.
+and `Retry-After` is whole real seconds, at least one; a frozen clock stands still, moves only by
+`advance` (real seconds, times the scale, never backwards) and runs on when thawed; fault shares
+follow the configured rates and a seed makes them repeatable; the local CA is made once, its server
+certificate verifies for the loopback names, private keys are owner-only, and the bundle also holds
+the system's CAs; the admin client refuses any URL but https.
 """
 
 from __future__ import annotations
@@ -63,6 +64,30 @@ def test_the_clock_stays_continuous_when_its_scale_changes() -> None:
 
     assert clock.now() >= before >= 10.0
     assert clock.now() - before < 1.0
+
+
+def test_a_frozen_clock_moves_only_when_advanced() -> None:
+    clock = Clock(scale=10, frozen=True)
+    start = clock.now()
+    time.sleep(0.01)
+
+    assert clock.now() == start
+    assert clock.advance(1.5) == start + 15.0
+    assert clock.now() == start + 15.0
+    with pytest.raises(ValueError, match="only moves forward"):
+        clock.advance(-1)
+
+
+def test_a_thawed_clock_runs_on_from_where_it_stood() -> None:
+    clock = Clock(scale=1000, frozen=True)
+    clock.advance(1)
+    clock.frozen = False
+    time.sleep(0.01)
+
+    assert clock.now() >= 1000.0 + 10.0
+    clock.frozen = True
+    stood = clock.now()
+    assert clock.now() == stood
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ device code over TLS, reuses its cached token, refreshes silently and reports a 
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from collections.abc import Callable
 
@@ -228,32 +227,50 @@ def _token_grants(entra: Entra) -> list[str]:
     return [e["oauth"]["grant_type"] for e in entries]
 
 
+def _as_msal_sees_it_later(app: msal.ClientApplication, seconds: int) -> None:
+    """Leave MSAL's cache as it would stand `seconds` later.
+
+    MSAL judges a cached access token by the wall clock, which a test cannot move: the tokens'
+    expiry moves that much closer instead, through the cache's own `modify`.
+    """
+    cache = app.token_cache
+    kind = msal.TokenCache.CredentialType.ACCESS_TOKEN
+    for item in list(cache.search(kind)):
+        cache.modify(kind, item, {"expires_on": str(int(item["expires_on"]) - seconds)})
+
+
 def test_real_msal_signs_in_reuses_refreshes_and_sees_revocation(flow, monkeypatch):
     entra = flow.entra
     # MSAL's default session is requests, which prefers REQUESTS_CA_BUNDLE over `verify=`.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(entra.ca_bundle))
-    # MSAL counts an access token with under 300 s left as expired: 302 real seconds of life
-    # make the first one usable now and expired for MSAL 2 s later.
-    entra.admin.update_settings({"token_lifetime_seconds": 302 * TIME_SCALE})
+    # An hour of life: MSAL reuses the token however slowly the machine gets to the next call.
+    entra.admin.update_settings({"token_lifetime_seconds": 3600 * TIME_SCALE})
     app = msal.PublicClientApplication(
         uid("public-app"), authority=entra.authority, instance_discovery=False
     )
     device = app.initiate_device_flow(scopes=[GRAPH_WRITE_SCOPE])
-    approver = threading.Timer(0.3, flow.decide, (device["user_code"], USER_ADMIN))
-    approver.start()
-    signed_in = app.acquire_token_by_device_flow(device)
-    approver.join()
+    approvals: list[dict] = []
+
+    def approve_while_pending(polled: dict) -> bool:
+        # MSAL calls this between polls, after the first one was answered "pending": the user
+        # approves then, whatever the machine's speed; MSAL's own expiry test follows.
+        if not approvals:
+            approvals.append(flow.decide(device["user_code"], USER_ADMIN))
+        return polled.get("expires_at", 0) < time.time()
+
+    signed_in = app.acquire_token_by_device_flow(device, exit_condition=approve_while_pending)
     assert "access_token" in signed_in, signed_in
     [account] = app.get_accounts()
     assert account["username"] == USER_ADMIN
     cached = app.acquire_token_silent([GRAPH_WRITE_SCOPE], account=account)
     assert cached["access_token"] == signed_in["access_token"]
-    assert set(_token_grants(entra)) == {"urn:ietf:params:oauth:grant-type:device_code"}
+    assert _token_grants(entra) == ["urn:ietf:params:oauth:grant-type:device_code"] * 2
 
-    # From now on tokens are born "expired" for MSAL, so every silent call refreshes.
+    # MSAL counts a token with under 300 s left as expired: from now on tokens are born
+    # "expired" for MSAL, so every silent call refreshes; and the first one's hour is over.
     entra.admin.update_settings({"token_lifetime_seconds": 100 * TIME_SCALE})
     entra.admin.clear_requests()
-    time.sleep(2.1)
+    _as_msal_sees_it_later(app, 3600)
     refreshed = app.acquire_token_silent([GRAPH_WRITE_SCOPE], account=account)
     assert refreshed["access_token"] != signed_in["access_token"]
     assert _token_grants(entra) == ["refresh_token"]

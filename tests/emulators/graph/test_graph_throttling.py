@@ -3,13 +3,13 @@
 Pins: every answer carries `x-ms-resource-unit` with Graph's cost; near the limit
 `x-ms-throttle-limit-percentage` appears; over budget the answer is 429 `TooManyRequests` with
 `Retry-After`, `x-ms-throttle-scope` and `x-ms-throttle-information`, and after waiting that long
-the request goes through; writes have their own budget; budgets are per app; `time_scale`
-shrinks the windows; batch items are throttled one by one.
+the request goes through, and not a second sooner; writes have their own budget; budgets are per
+app; `time_scale` shrinks the windows; batch items are throttled one by one. Time stands still in
+the tests that count on a budget (`time_frozen`) and moves only when the test advances it, so no
+refill sneaks in while a slow machine answers.
 """
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -34,15 +34,11 @@ def test_single_get_and_write_cost(graph):
 
 
 def test_resource_units_run_out_and_come_back(entra, graph):
-    # 10 RU per 10 emulated s, time 20x faster: a full refill takes 0.5 real s.
-    entra.admin.update_settings({"time_scale": 20, "throttling": {"resource_units_per_10s": 10}})
-    statuses = []
-    for _ in range(6):
-        response = graph.get("/users")  # 2 RU
-        statuses.append(response.status_code)
-        if response.status_code == 429:
-            break
-    assert statuses[-1] == 429, statuses
+    # 10 RU per 10 emulated s (1 RU a second), 2 RU a listing: five go, the sixth is refused.
+    entra.admin.update_settings({"time_frozen": True, "throttling": {"resource_units_per_10s": 10}})
+    statuses = [graph.get("/users").status_code for _ in range(5)]
+    response = graph.get("/users")
+    assert (statuses, response.status_code) == ([200] * 5, 429)
     error = response.json()["error"]
     assert (error["code"], error["message"]) == ("TooManyRequests", "Please retry again later.")
     assert error["innerError"]["code"] == "429"
@@ -50,21 +46,26 @@ def test_resource_units_run_out_and_come_back(entra, graph):
     assert response.headers["x-ms-throttle-scope"] == (
         f"Tenant_Application/ReadWrite/{entra.app_id}/{entra.tenant_id}"
     )
-    retry_after = int(response.headers["Retry-After"])
-    assert retry_after >= 1
-    time.sleep(retry_after)
+    assert response.headers["Retry-After"] == "2"  # 2 RU missing, refilled at 1 RU a second
+    entra.admin.advance_clock(1)
+    early = graph.get("/users")
+    assert (early.status_code, early.headers["Retry-After"]) == (429, "1")
+    entra.admin.advance_clock(1)
     assert graph.get("/users").status_code == 200
 
 
 def test_limit_percentage_near_the_limit(entra, graph):
-    entra.admin.update_settings({"throttling": {"resource_units_per_10s": 10}})
+    entra.admin.update_settings({"time_frozen": True, "throttling": {"resource_units_per_10s": 10}})
     seen = [graph.get("/users/anne.berg@fjordline.no").headers for _ in range(9)]
     assert "x-ms-throttle-limit-percentage" not in seen[0]
     assert float(seen[-1]["x-ms-throttle-limit-percentage"]) > 0.8
 
 
 def test_write_budget(entra, graph):
-    entra.admin.update_settings({"time_scale": 100, "throttling": {"writes_per_150s": 3}})
+    # 3 writes per 150 emulated s, time 100x faster: one write comes back every 0.5 real s.
+    entra.admin.update_settings(
+        {"time_scale": 100, "time_frozen": True, "throttling": {"writes_per_150s": 3}}
+    )
     statuses = [
         graph.patch("/users/anne.berg@fjordline.no", json={"jobTitle": str(i)}).status_code
         for i in range(4)
@@ -73,13 +74,16 @@ def test_write_budget(entra, graph):
     refused = graph.patch("/users/anne.berg@fjordline.no", json={"jobTitle": "late"})
     assert refused.headers["x-ms-throttle-information"] == "WriteLimitExceeded"
     assert refused.headers["x-ms-throttle-scope"].startswith("Tenant_Application/Write/")
+    assert refused.headers["Retry-After"] == "1"  # 50 emulated s, 0.5 real s, rounded up
     assert graph.get("/users/anne.berg@fjordline.no").status_code == 200  # reads still go
-    time.sleep(int(refused.headers["Retry-After"]))
+    entra.admin.advance_clock(0.4)
+    assert graph.patch("/users/anne.berg@fjordline.no", json={"jobTitle": "x"}).status_code == 429
+    entra.admin.advance_clock(0.1)
     assert graph.patch("/users/anne.berg@fjordline.no", json={"jobTitle": "y"}).status_code == 204
 
 
 def test_budgets_are_per_app(entra, graph):
-    entra.admin.update_settings({"throttling": {"resource_units_per_10s": 2}})
+    entra.admin.update_settings({"time_frozen": True, "throttling": {"resource_units_per_10s": 2}})
     assert graph.get("/users").status_code == 200
     assert graph.get("/users").status_code == 429
     with entra.graph(app="reader-app") as reader:
