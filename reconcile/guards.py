@@ -7,7 +7,10 @@
   (and more than its minimum count). Rows that would be written are blocked; questions to people
   stay pending.
 
-A guard a person overrode for this run (`RunContext.guard_overrides`) is reported, not enforced.
+A guard stays tripped: one that stopped an earlier run and was not overridden since
+(`RunContext.held_trips`) keeps stopping the writes of every later run, whatever that run's own
+numbers say, until a person overrides it. A guard a person overrode for this run
+(`RunContext.guard_overrides`) is reported with who and why, not enforced; that run is let through.
 """
 
 from __future__ import annotations
@@ -99,23 +102,64 @@ def mass_change_trips(
     ]
 
 
+def _with_held(trips: list[dict[str, object]], context: RunContext) -> list[dict[str, object]]:
+    """This run's trips plus the held ones it did not trip again; each stamped with when the
+    guard first tripped (a fresh trip of a held guard and side keeps the held stamp)."""
+    held = {(trip.guard, trip.side): trip for trip in context.held_trips}
+    stamped = [
+        {**trip, "tripped_at": getattr(held.get((trip["guard"], trip["side"])), "tripped_at", None)}
+        for trip in trips
+    ]
+    for trip in stamped:
+        trip["tripped_at"] = trip["tripped_at"] or context.run_at
+    fresh = {(trip["guard"], trip["side"]) for trip in trips}
+    carried = [
+        {
+            "guard": trip.guard,
+            "side": trip.side,
+            "observed": trip.observed,
+            "threshold": trip.threshold,
+            "message": (
+                f"{trip.message}; tripped on {trip.tripped_at:%Y-%m-%d %H:%M} UTC and still "
+                "stopping the writes until a person overrides it"
+            ),
+            "tripped_at": trip.tripped_at,
+        }
+        for key, trip in held.items()
+        if key not in fresh
+    ]
+    return stamped + carried
+
+
 def enforce(
     rows: pl.DataFrame, trips: list[dict[str, object]], context: RunContext
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Block the rows the tripped, non-overridden guards stop.
+    """Block the rows the tripped or still-held, non-overridden guards stop.
 
     Args:
         rows: The plan rows.
-        trips: Trips from `snapshot_trips` and `mass_change_trips`.
-        context: The run's overrides.
+        trips: This run's trips, from `snapshot_trips` and `mass_change_trips`.
+        context: The run's held trips and overrides (with who and why).
 
     Returns:
         `(rows, guard_trips)`: rows with guard blocks applied, and the trips as a frame.
     """
-    frame = pl.DataFrame(
-        [{**trip, "overridden": trip["guard"] in context.guard_overrides} for trip in trips],
-        schema=GUARD_TRIPS_SCHEMA,
-    )
+    by, why = context.overridden_by, context.override_reason
+    records = []
+    for trip in _with_held(trips, context):
+        overridden = trip["guard"] in context.guard_overrides
+        records.append(
+            {
+                **trip,
+                "message": f"{trip['message']} (overridden by {by}: {why})"
+                if overridden
+                else trip["message"],
+                "overridden": overridden,
+                "overridden_by": by if overridden else None,
+                "override_reason": why if overridden else None,
+            }
+        )
+    frame = pl.DataFrame(records, schema=GUARD_TRIPS_SCHEMA)
     enforced = frame.filter(~pl.col("overridden"))
     snapshot = enforced.filter(pl.col("guard") != GUARD_MASS_CHANGE)
     mass = enforced.filter(pl.col("guard") == GUARD_MASS_CHANGE)
@@ -125,10 +169,12 @@ def enforce(
     ):
         if stopped.height == 0:
             continue
-        why = "guard: " + "; ".join(stopped.get_column("message").to_list())
+        why_blocked = "guard: " + "; ".join(stopped.get_column("message").to_list())
         hit = pl.col("status").is_in(statuses)
         rows = rows.with_columns(
-            blocked_reason=pl.when(hit).then(pl.lit(why)).otherwise(pl.col("blocked_reason")),
+            blocked_reason=pl.when(hit)
+            .then(pl.lit(why_blocked))
+            .otherwise(pl.col("blocked_reason")),
             status=pl.when(hit).then(pl.lit(BLOCKED)).otherwise(pl.col("status")),
         )
     return rows, frame
