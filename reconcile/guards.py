@@ -11,6 +11,9 @@ A guard stays tripped: one that stopped an earlier run and was not overridden si
 (`RunContext.held_trips`) keeps stopping the writes of every later run, whatever that run's own
 numbers say, until a person overrides it. A guard a person overrode for this run
 (`RunContext.guard_overrides`) is reported with who and why, not enforced; that run is let through.
+
+Whether or not a person lets a partial snapshot through, nobody is created on its side: a user
+absent from it may be there, unread.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from reconcile.policy import Policy
 from reconcile.vocabulary import (
     AWAITING_DECISION,
     BLOCKED,
+    CREATE_ENTRA,
+    CREATE_HUMA_ACTIONS,
     ENTRA,
     GUARD_MASS_CHANGE,
     GUARD_SNAPSHOT_PARTIAL,
@@ -178,3 +183,26 @@ def enforce(
             status=pl.when(hit).then(pl.lit(BLOCKED)).otherwise(pl.col("status")),
         )
     return rows, frame
+
+
+def block_creates_on_partial_sides(rows: pl.DataFrame, context: RunContext) -> pl.DataFrame:
+    """Block the creates on a side whose snapshot is partial (SPEC §7).
+
+    A user absent from a partial snapshot may be there, unread: creating them would make a
+    duplicate. Blocked whether or not a person lets the partial snapshot through.
+    """
+    for partial, side, actions in (
+        (context.huma_partial, HUMA, CREATE_HUMA_ACTIONS),
+        (context.entra_partial, ENTRA, (CREATE_ENTRA,)),
+    ):
+        if not partial:
+            continue
+        hit = pl.col("action").is_in(actions) & pl.col("status").is_in(
+            (*WRITABLE_STATUSES, *AWAITING_DECISION)
+        )
+        why = f"the {side} snapshot is partial: the user may be there, unread"
+        rows = rows.with_columns(
+            blocked_reason=pl.when(hit).then(pl.lit(why)).otherwise(pl.col("blocked_reason")),
+            status=pl.when(hit).then(pl.lit(BLOCKED)).otherwise(pl.col("status")),
+        )
+    return rows
