@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.context import RunContext
+from reconcile.context import HeldTrip, RunContext
 from reconcile.outputs import GUARD_TRIPS_SCHEMA
 from reconcile.policy import Policy
 from reconcile.vocabulary import (
@@ -107,27 +107,32 @@ def mass_change_trips(
     ]
 
 
+def _still_tripped(trip: HeldTrip) -> str:
+    """A held trip's message, saying it still stops the writes (said once, however many runs
+    it was carried through)."""
+    note = (
+        f"; tripped on {trip.tripped_at:%Y-%m-%d %H:%M} UTC and still stopping the writes until "
+        "a person overrides it"
+    )
+    return trip.message if trip.message.endswith(note) else trip.message + note
+
+
 def _with_held(trips: list[dict[str, object]], context: RunContext) -> list[dict[str, object]]:
     """This run's trips plus the held ones it did not trip again; each stamped with when the
     guard first tripped (a fresh trip of a held guard and side keeps the held stamp)."""
     held = {(trip.guard, trip.side): trip for trip in context.held_trips}
+    fresh = {(trip["guard"], trip["side"]): trip for trip in trips}
     stamped = [
-        {**trip, "tripped_at": getattr(held.get((trip["guard"], trip["side"])), "tripped_at", None)}
-        for trip in trips
+        {**trip, "tripped_at": held[key].tripped_at if key in held else context.run_at}
+        for key, trip in fresh.items()
     ]
-    for trip in stamped:
-        trip["tripped_at"] = trip["tripped_at"] or context.run_at
-    fresh = {(trip["guard"], trip["side"]) for trip in trips}
     carried = [
         {
             "guard": trip.guard,
             "side": trip.side,
             "observed": trip.observed,
             "threshold": trip.threshold,
-            "message": (
-                f"{trip.message}; tripped on {trip.tripped_at:%Y-%m-%d %H:%M} UTC and still "
-                "stopping the writes until a person overrides it"
-            ),
+            "message": _still_tripped(trip),
             "tripped_at": trip.tripped_at,
         }
         for key, trip in held.items()

@@ -108,6 +108,16 @@ def test_a_held_trip_keeps_stopping_a_run_whose_numbers_are_fine(
     assert result.writes_stopped
 
 
+def test_a_trip_carried_through_many_runs_says_so_once() -> None:
+    once = _plan(replace(CONTEXT, held_trips=(MASS,))).guard_trips.row(0, named=True)
+    carried = replace(MASS, message=once["message"])
+
+    twice = _plan(replace(CONTEXT, held_trips=(carried,))).guard_trips.row(0, named=True)
+
+    assert twice["message"] == once["message"]
+    assert twice["message"].count("until a person overrides") == 1
+
+
 def test_a_fresh_trip_of_the_same_guard_replaces_the_held_one() -> None:
     context = replace(CONTEXT, held_trips=(SHRANK,), previous_huma_count=4)
 
