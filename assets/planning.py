@@ -48,8 +48,8 @@ _DESCRIPTIONS = {
     "holds out (missing names or email, duplicate email/phone/employment ID, non-ISO country).",
     ENTRA_USERS: "One row per valid Entra user in scope (members, no guests): the Entra snapshot "
     "without the users validation holds out.",
-    VALIDATION_FAILURES: "One row per failed check of a held-out user: side, user id, field, "
-    "value, rule and message.",
+    VALIDATION_FAILURES: "One row per failed check of a held-out user, or per value that could "
+    "not be read (left unknown): side, user id, field, value, rule and message.",
     USER_LINKS: "One row per linked pair: the same person in Huma and Entra (Huma id ↔ Entra id).",
     FIELD_DIFFS: "One row per linked pair and differing field: Huma's, Entra's and the agreed "
     "value, the case of SPEC §5 and what the engine does about it.",
@@ -150,6 +150,7 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
             state,
             policy_for_run(context, connection, policy),
             run_context,
+            unreadable=pl.concat([huma_raw.unreadable, entra_raw.unreadable]),
         )
         if not options.dry_run:
             store.record_plan(run_id=context.run.run_id, plan=result)

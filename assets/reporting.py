@@ -52,8 +52,9 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
         context: AssetExecutionContext, run_plan: RunPlan, results: pl.DataFrame
     ) -> dg.Output[dict[str, str]]:
         """One result report per run: counts per action and status, created users, updated
-        fields, failures, decisions waiting, held-out and locked users, guard trips; emailed to
-        the connection's recipients and kept as files (HTML, text, CSV)."""
+        fields, failures, decisions waiting, email mismatches and drift, held-out and locked
+        users, guard trips; emailed to the connection's recipients and kept as files (HTML,
+        text, CSV)."""
         options = run_options(context.run.tags)
         result = run_plan.result
         reports = context.resources.reports
@@ -69,6 +70,7 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
             validation_failures=result.validation_failures,
             notices=result.notices,
             guard_trips=result.guard_trips,
+            field_diffs=result.field_diffs,
             dagster_run_url=reports.run_url(context.run.run_id),
         )
         rendered = render_report(report)

@@ -1,6 +1,8 @@
 """The two snapshot assets of a connection: every Huma user and every Entra user, as read.
 
 Thin: the resource reads, the history keeps both snapshots with the run, and the UI gets counts.
+Both first make sure no other run of the connection is in progress (`assets.run_exclusion`): they
+are the run's first steps.
 A snapshot that could not be read consistently is still passed on (the engine's snapshot guard
 stops the writes and says why) and fails the `complete` warning check.
 """
@@ -21,6 +23,7 @@ from assets.keys import (
     huma_resource_key,
 )
 from assets.metadata import frame_metadata
+from assets.run_exclusion import refuse_if_running
 from assets.run_options import run_options
 from resources.graph import EntraSnapshot
 from resources.huma import HumaSnapshot
@@ -64,6 +67,8 @@ def _huma_users_raw(connection: str) -> dg.AssetsDefinition:
         normalised (SPEC §3), with each raw payload kept for the history.
         """
 
+        refuse_if_running(context, connection)
+
         def progress(stage: str, done: int, total: int) -> None:
             if stage == "details" and done == total:
                 context.log.info("read the details of %d Huma users", done)
@@ -95,6 +100,7 @@ def _entra_users_raw(connection: str) -> dg.AssetsDefinition:
         Read in full every run: `GET /users` with an explicit `$select` and `$top=999`, following
         every `@odata.nextLink`, normalised (SPEC §3), with each raw object kept for the history.
         """
+        refuse_if_running(context, connection)
         snapshot: EntraSnapshot = getattr(context.resources, resource).snapshot()
         members = snapshot.users.filter(pl.col("user_type") == "Member")
         yield from _snapshot_events(

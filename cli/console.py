@@ -36,8 +36,11 @@ class CommandError(Exception):
 
 
 def fail(error: CommandError) -> int:
-    """Print the error for a person; returns its exit code."""
-    print(f"huma-entra-sync: {error}", file=sys.stderr)
+    """Print the error for a person (`printable`: it may quote Huma or Entra); returns its exit
+    code."""
+    from assets.printable import printable
+
+    print(f"huma-entra-sync: {printable(str(error), keep_lines=True)}", file=sys.stderr)
     return error.code
 
 

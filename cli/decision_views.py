@@ -1,14 +1,17 @@
 """How the `decisions` command shows plan rows awaiting a person: a table for people, JSON for
 scripts. Pure: rows in (`resources.history.PENDING_DECISIONS_SCHEMA` plus `latest_comment`),
-text out.
+text out. Names and values come from Huma and Entra: the table shows them `printable` (no escape
+sequence reaches the terminal), the JSON keeps them whole with every control character escaped.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from assets.printable import CONTROL_CHARACTERS, printable
 from reconcile.vocabulary import RESOLVE_CONFLICT
 
 #: Shown ids are cut to this many characters; any unique prefix of at least `MIN_ID_PREFIX`
@@ -17,6 +20,7 @@ SHORT_ID: Final = 12
 MIN_ID_PREFIX: Final = 6
 _CELL_WIDTH: Final = {"HUMA": 30, "ENTRA": 30, "FIELDS": 24, "USER": 32, "REASON": 60}
 _HEADERS: Final = ("ID", "KIND", "STATUS", "USER", "FIELDS", "HUMA", "ENTRA", "DECIDED", "REASON")
+_CONTROL: Final = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 def shown_value(field: str, value: Any) -> str:
@@ -52,7 +56,7 @@ def shown_decision(row: Mapping[str, Any]) -> str:
 
 
 def _cut(text: str, width: int | None) -> str:
-    text = " ".join(text.split())
+    text = " ".join(printable(text).split())
     if width is None or len(text) <= width:
         return text
     return text[: width - 1] + "…"
@@ -118,4 +122,13 @@ def as_json(rows: Iterable[Mapping[str, Any]]) -> str:
         }
         for row in rows
     ]
-    return json.dumps(items, indent=2, ensure_ascii=False)
+    text = json.dumps(items, indent=2, ensure_ascii=False)
+    # `json` escapes the C0 controls inside strings (a line feed left is the layout's); DEL, C1
+    # and the bidi controls are escaped here the same way: they occur only inside strings, so
+    # every value decodes exactly as it was.
+    return _CONTROL.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    character = match.group()
+    return character if character == "\n" else f"\\u{ord(character):04x}"

@@ -10,7 +10,9 @@ Selecting: `--id` (repeatable; any unique prefix of 6 or more characters) picks 
 not someone decided them since the run (the latest decision counts); `--user`, `--kind` and
 `--all` pick the rows nobody decided yet, and combine (`--all --kind create`). On a terminal the
 command shows what it will record and asks; otherwise (cron, scripts) it never asks.
-Exit codes: 0 recorded, 1 failed or only partly recorded, 2 usage or nothing matched.
+Exit codes: 0 recorded (or `--all` found nothing waiting: said, and success, since scripts and
+cron call it unconditionally), 1 failed or only partly recorded, 2 usage, or an `--id`, `--user`
+or `--kind` that matched nothing.
 """
 
 from __future__ import annotations
@@ -203,6 +205,10 @@ def _decide(args: argparse.Namespace) -> int:
     else:
         chosen = _waiting(reader, connection, kind=args.kind, user=args.user, undecided_only=True)
     if chosen.height == 0:
+        if args.all:
+            # Scripts and cron run `--all` whether or not anything waits: nothing is success.
+            print(f"Nothing in connection {connection} waits for a decision{_selection(args)}.")
+            return OK
         raise CommandError(
             f"nothing in connection {connection} waits for a decision that matches", USAGE
         )
@@ -227,6 +233,13 @@ def _decide(args: argparse.Namespace) -> int:
         )
         return FAILED
     return OK
+
+
+def _selection(args: argparse.Namespace) -> str:
+    """The filters that narrowed `--all`, as words (`" of kind create"`), or nothing."""
+    parts = [f" of kind {args.kind}"] if args.kind else []
+    parts += [f" for {args.user}"] if args.user else []
+    return "".join(parts)
 
 
 def _split_conflicts(
@@ -291,11 +304,13 @@ def _record(
         for row in rows.iter_rows(named=True)
     ]
     store.record_decisions(connection=connection, decisions=pl.concat(frames))
+    from assets.printable import printable
+
     note = f" ({comment.strip()})" if comment and comment.strip() else ""
     print(f"Recorded {len(frames)} decision(s) to {verdict} by {by}{note}:")
     for row in rows.iter_rows(named=True):
         side = f", {winner} wins" if winner and row["action"] == RESOLVE_CONFLICT else ""
-        who = row["email_key"] or row["huma_id"] or row["entra_id"]
+        who = printable(row["email_key"] or row["huma_id"] or row["entra_id"] or "")
         fields = ", ".join(row["fields"] or [])
         print(f"  {row['change_id']}  {row['decision_kind']}  {who}  {fields}{side}")
     print(

@@ -250,6 +250,8 @@ def _script_changes(emulators: Any) -> list[str]:
 
 
 def _print_where(folder: Path, run_ids: list[str]) -> None:
+    from resources.history.publishing import published_path
+
     relative = folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder
     reports = sorted(
         (folder / "reports" / CONNECTION).glob("*/report.html"), key=lambda p: p.stat().st_mtime
@@ -259,6 +261,10 @@ def _print_where(folder: Path, run_ids: list[str]) -> None:
     print(f"  reports:  {reports[-1] if reports else '(none)'}  (HTML, text and CSV per run)")
     print(f"  emails:   {relative / 'mail'}/ ({len(mails)} received by the demo relay)")
     print(f"  history:  {relative / 'history.duckdb'}  (DuckDB; tables in README.md)")
+    print(
+        f"            analysts: duckdb -readonly {published_path(relative / 'history.duckdb')}"
+        "  (the copy each run publishes)"
+    )
     # Dagster wants an absolute DAGSTER_HOME.
     print(
         "  the UI:   HUMA_ENTRA_SYNC_CONNECTIONS="
@@ -287,8 +293,10 @@ def _launcher(script: str) -> str:
 def _print_queries(history: Path) -> None:
     import duckdb
 
+    from resources.history.publishing import published_path
+
     print("\nThree questions for the history (read-only; analysts use the same SQL)")
-    with duckdb.connect(str(history), read_only=True) as conn:
+    with duckdb.connect(str(published_path(history)), read_only=True) as conn:
         for question, sql in QUERIES.items():
             print(f"\n  {question}\n  {' '.join(sql.split())}")
             print("  " + str(conn.sql(sql)).replace("\n", "\n  "))

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from assets.printable import printable
 from resources.errors import RemoteError
 from resources.graph_auth import MICROSOFT_AUTHORITY_HOST
 from resources.graph_user_auth import DelegatedTokenProvider, default_token_cache_path
@@ -63,10 +64,16 @@ def run(args: argparse.Namespace) -> int:
         cache_path=path,
         authority_host=args.authority_host,
     )
+    # Entra's instructions, its errors and the account name are shown, never obeyed, by the
+    # terminal: no escape sequence of theirs reaches it.
     try:
-        user = provider.login(show=lambda message: print(message, flush=True))
+        user = provider.login(
+            show=lambda message: print(printable(message, keep_lines=True), flush=True)
+        )
     except RemoteError as exc:
-        print(f"Sign-in failed: {exc}", file=sys.stderr)
+        print(f"Sign-in failed: {printable(str(exc), keep_lines=True)}", file=sys.stderr)
         return 1
-    print(f"Signed in as {user}; the token cache is at {path} (readable by you only).")
+    print(
+        f"Signed in as {printable(str(user))}; the token cache is at {path} (readable by you only)."
+    )
     return 0

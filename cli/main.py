@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from resources.private_files import owner_only_from_now_on
+
 #: command -> (module, one-line help, description)
 COMMANDS = {
     "run": (
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Whatever a command writes (the history, reports, the Dagster instance, the demo's mails) holds
+    # personal data; libraries write some of it, so the umask is set here, once (SPEC §12).
+    owner_only_from_now_on()
     args = build_parser().parse_args(argv)
     module = importlib.import_module(COMMANDS[args.command][0])
     return module.run(args)

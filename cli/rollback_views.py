@@ -1,10 +1,15 @@
-"""How the `rollback` command shows its plan and its result to a person. Pure: text out."""
+"""How the `rollback` command shows its plan and its result to a person. Pure: text out.
+
+Emails, ids, values and remote errors come from Huma and Entra: they are shown `printable`, so
+no escape sequence reaches the terminal and no line is forged.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from assets.printable import printable
 from cli.decision_views import shown_value
 
 if TYPE_CHECKING:
@@ -45,6 +50,7 @@ def _moved(judged: Judged) -> str:
 
 
 def _line(system: str, who: str, text: str, change_id: str) -> str:
+    who, text = printable(who), printable(text)
     return f"  {_SYSTEM.get(system, system):<6} {who:<34} {text}  (change {change_id[:12]})"
 
 
@@ -100,7 +106,7 @@ def result_text(done: RollbackRun) -> str:
         f"change(s)."
     ]
     for failure in done.failed:
-        lines.append(f"  FAILED {failure.change_id[:12]}: {failure.error}")
+        lines.append(f"  FAILED {failure.change_id[:12]}: {printable(failure.error or '')}")
     for j in done.judged:
         if j.verdict in ("moved", "gone"):
             lines.append(_line(j.restore.system, _who(j.restore), _moved(j), j.restore.change_id))

@@ -2,17 +2,33 @@
 
 Prints a summary (the report's subject, where the report is, how many changes were applied and
 failed) and exits non-zero when the run fails, so cron and CI can tell.
+
+One run per connection at a time (`assets.run_exclusion`): the job runs in this process, outside
+Dagster's run queue, so the command holds the connection's lock (`resources.run_lock`, beside the
+history file) for the run, and refuses at once when another `run` holds it or the connection has
+a run in progress in the Dagster instance (one the schedule or the UI launched).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets.keys import APPLIED_CHANGES, SYNC_REPORT, job_name
+from assets.printable import printable
 from assets.run_options import RunOptions
-from cli.console import USAGE, CommandError, choose_connection, fail, os_user
+from cli.console import (
+    FAILED,
+    USAGE,
+    CommandError,
+    choose_connection,
+    fail,
+    history_path,
+    os_user,
+)
 from reconcile.vocabulary import GUARDS
 
 if TYPE_CHECKING:
@@ -67,24 +83,55 @@ def _options(args: argparse.Namespace) -> RunOptions:
     )
 
 
+def run_lock_folder(history: Path) -> Path:
+    """Where the console's per-connection run locks are kept: beside the history file, which
+    every machine running the deployment's runs shares."""
+    return history.with_name(history.name + ".locks")
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute the connection's job in-process; returns the exit code."""
+    from assets.run_exclusion import CONSOLE_LOCK_TAG, refusal, running_before
     from cli.instance import dagster_instance
     from pipelines.definitions import deployment_definitions
+    from resources.run_lock import RunInProgress, connection_run_lock
 
     try:
         options = _options(args)
         connection = choose_connection(args.connection)
     except CommandError as exc:
         return fail(exc)
-    job = deployment_definitions([connection]).resolve_job_def(job_name(connection.name))
-    result = job.execute_in_process(
-        instance=dagster_instance(),
-        tags=options.as_tags(),
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
-    )
+    run_id = str(uuid.uuid4())
+    try:
+        with connection_run_lock(
+            run_lock_folder(history_path()), connection.name, run_id=run_id
+        ) as lock:
+            # Only after the lock: two first runs would both create the instance's storage.
+            instance = dagster_instance()
+            running = running_before(instance, connection.name, run_id=None)
+            if running is not None:
+                return fail(CommandError(refusal(connection.name, running), FAILED))
+            job = deployment_definitions([connection]).resolve_job_def(job_name(connection.name))
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                tags=options.as_tags() | {CONSOLE_LOCK_TAG: str(lock.resolve())},
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                raise_on_error=False,
+            )
+    except RunInProgress as exc:
+        return fail(CommandError(str(exc), FAILED))
     return _summarise(connection.name, result)
+
+
+def _failure_text(event: dg.DagsterEvent) -> str:
+    """What went wrong, in the words of the step that failed (a refusal names the running run)."""
+    data = event.step_failure_data if event.is_step_failure else None
+    if data is not None and data.user_failure_data is not None:
+        return data.user_failure_data.description or event.message or "unknown error"
+    if data is not None and data.error is not None:
+        return data.error.message.strip()
+    return event.message or "unknown error"
 
 
 def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:
@@ -93,7 +140,9 @@ def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:
     run_id = result.run_id
     if not result.success:
         failure = next((e for e in result.all_events if e.is_failure), None)
-        message = failure.message if failure is not None else "unknown error"
+        message = _failure_text(failure) if failure is not None else "unknown error"
+        # The error may quote an answer of Huma or Graph: shown, never obeyed, by the terminal.
+        message = printable(message, keep_lines=True)
         print(f"{connection}: run {run_id} FAILED: {message}", file=sys.stderr)
         return 1
     applied = result.asset_value(dg.AssetKey([connection, APPLIED_CHANGES]))
@@ -107,5 +156,5 @@ def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:
         f"{done.get('failed', 0)} failed)"
     )
     print(f"  report: {report['html']}")
-    print(f"  email: {report['email']}")
+    print(f"  email: {printable(report['email'])}")
     return 0

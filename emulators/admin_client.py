@@ -19,6 +19,8 @@ class AdminClient:
     """Reads and changes one emulator's state, request log and settings."""
 
     def __init__(self, base_url: str, ca_bundle: Path, *, timeout: float = 120.0) -> None:
+        if urllib.parse.urlsplit(base_url).scheme != "https":
+            raise ValueError(f"an emulator is served over https, not at {base_url!r}")
         self._base = base_url.rstrip("/") + "/_emulator"
         self._context = ssl.create_default_context(cafile=str(ca_bundle))
         self._timeout = timeout
@@ -55,11 +57,12 @@ class AdminClient:
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else orjson.dumps(body)
-        request = urllib.request.Request(self._base + path, data=data, method=method)
+        # S310 (a `file:` URL would be opened too): the base URL is checked to be https in __init__.
+        request = urllib.request.Request(self._base + path, data=data, method=method)  # noqa: S310
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(
+            with urllib.request.urlopen(  # noqa: S310 - https, see above
                 request, context=self._context, timeout=self._timeout
             ) as response:
                 payload = response.read()

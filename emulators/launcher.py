@@ -99,17 +99,20 @@ class Emulators:
 
     @property
     def huma_url(self) -> str:
-        assert self.huma is not None, "emulators not started"
+        if self.huma is None:
+            raise RuntimeError("emulators not started")
         return self.huma.url
 
     @property
     def entra_url(self) -> str:
-        assert self.entra is not None, "emulators not started"
+        if self.entra is None:
+            raise RuntimeError("emulators not started")
         return self.entra.url
 
     @property
     def ca_bundle(self) -> Path:
-        assert self.tls is not None, "emulators not started"
+        if self.tls is None:
+            raise RuntimeError("emulators not started")
         return self.tls.ca_bundle
 
     def admin(self, name: str) -> AdminClient:
@@ -135,7 +138,7 @@ class Emulators:
             command += ["--settings", orjson.dumps(settings).decode()]
         if self.persist:
             command.append("--persist")
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, arguments built above
             command, stdout=subprocess.PIPE, env=os.environ.copy(), start_new_session=True
         )
         line = _read_ready_line(process, name)
@@ -143,7 +146,8 @@ class Emulators:
 
 
 def _read_ready_line(process: subprocess.Popen, name: str) -> bytes:
-    assert process.stdout is not None
+    if process.stdout is None:
+        raise RuntimeError(f"the {name} emulator was started without a pipe for its output")
     deadline = time.monotonic() + _READY_TIMEOUT
     while time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], 0.2)

@@ -11,6 +11,7 @@ import dataclasses
 import email
 import email.policy
 import logging
+import os
 import ssl
 import threading
 from email.message import EmailMessage
@@ -92,8 +93,12 @@ class MailServer:
             self.received.append(mail)
             number = len(self.received)
         if self._mailbox_dir is not None:
-            self._mailbox_dir.mkdir(parents=True, exist_ok=True)
-            (self._mailbox_dir / f"{number:04d}.eml").write_bytes(mail.message.as_bytes())
+            # Mail carries people's names and values: readable by the owner only, as a mailbox is.
+            self._mailbox_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = self._mailbox_dir / f"{number:04d}.eml"
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(mail.message.as_bytes())
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any

@@ -8,7 +8,9 @@ definitions (or a command asks for them), not when this module is imported.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -19,6 +21,7 @@ from assets.run_options import CONNECTION_TAG
 from pipelines.connections import Connection, deployment_connections
 from pipelines.resources import production_resources
 from pipelines.sensors import failure_sensor
+from resources.private_files import owner_only_from_now_on, tighten_tree
 
 
 def build_definitions(
@@ -65,5 +68,20 @@ def deployment_definitions(connections: Sequence[Connection] | None = None) -> d
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """What Dagster loads: the deployment's definitions."""
+    """What Dagster loads: the deployment's definitions, in a process that writes owner-only."""
+    keep_dagster_files_private()
     return deployment_definitions()
+
+
+def keep_dagster_files_private() -> None:
+    """Everything this process writes from now on is owner-only, and so is the Dagster instance.
+
+    Every process that runs our code loads the definitions first (the code server, each run
+    worker `dagster dev` or the daemon launches, each step process), so this is where their
+    umask is set (SPEC §12): the IO manager's pickles, the event log and the compute logs they
+    write are private. The web server and the daemon never load our code: what they made in
+    `DAGSTER_HOME` before is tightened here, with a warning.
+    """
+    owner_only_from_now_on()
+    if home := os.environ.get("DAGSTER_HOME"):
+        tighten_tree(Path(home), what="the Dagster instance")

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 import dagster as dg
 
 from assets.keys import job_name
+from assets.printable import printable
 from assets.report_settings import ReportsResource
 from pipelines.connections import Connection
 from resources.errors import RemoteError
@@ -35,7 +36,8 @@ def failure_message(
         f"The reconciliation run {run_id} of connection {connection} failed before it finished.",
         "",
         "Error:",
-        error,
+        # The error may quote an answer of Huma or Graph: no control sequence of theirs goes on.
+        printable(error, keep_lines=True),
         "",
         "Changes that were applied before the failure are recorded in the history; the next run "
         "settles any change whose outcome is unknown before it sends anything.",

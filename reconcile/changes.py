@@ -4,8 +4,9 @@ A candidate is a plan row (`SYNC_PLAN_SCHEMA`) without its `change_id`, one fiel
 it becomes a row, a write the target cannot take is settled here:
 
 * Entra users synchronised from on-premises AD take no writes (Graph refuses them);
-* Huma takes an address only from an ISO 3166-1 alpha-2 country with line 1, postal code and city
-  (SPEC §3 and Huma's `AddressUpdateInput`), and never an empty given or family name.
+* Huma takes an address only from an ISO 3166-1 alpha-2 country with line 1, postal code and city,
+  and cannot clear one (SPEC §3, `countries.huma_address_refusal`); it never takes an empty given
+  or family name.
 
 A write the target cannot take is `blocked` with the reason. A field a person would settle whose
 one side cannot be written is offered the other way only (or blocked when neither can be).
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.countries import is_iso_country
+from reconcile.countries import huma_address_refusal
 from reconcile.fields import ADDRESS, one_entry_object
 from reconcile.frames import FAMILY_NAME, GIVEN_NAME
 from reconcile.outputs import SYNC_PLAN_SCHEMA
@@ -64,17 +65,13 @@ def _entra_block() -> pl.Expr:
 
 def _huma_block() -> pl.Expr:
     field, e = pl.col("field"), pl.col("e")
-    country_ok = is_iso_country(pl.col("e_country"))
+    # The address unit's canonical text is null exactly when all four parts are empty.
+    address = huma_address_refusal(
+        country=pl.col("e_country"), complete=pl.col("e_address_complete"), empty=e.is_null()
+    )
     return (
-        pl.when((field == ADDRESS) & ~country_ok)
-        .then(
-            pl.format(
-                "Entra's country {} is not an ISO 3166-1 alpha-2 code; Huma takes no such address",
-                pl.col("e_country").fill_null("(empty)"),
-            )
-        )
-        .when((field == ADDRESS) & ~pl.col("e_address_complete"))
-        .then(pl.lit("Huma needs line 1, postal code, city and country of an address"))
+        pl.when(field == ADDRESS)
+        .then(address)
         .when(field.is_in([GIVEN_NAME, FAMILY_NAME]) & e.is_null())
         .then(pl.format("{} is required in Huma and cannot be emptied", field))
         .otherwise(_NULL)

@@ -149,3 +149,31 @@ def with_baseline(diffs: pl.DataFrame, baseline: pl.DataFrame | pl.LazyFrame) ->
         pl.col("has_row").fill_null(value=False),
         pl.col("has_agreed").fill_null(value=False),
     )
+
+
+def with_link_age(
+    diffs: pl.DataFrame, links: pl.DataFrame, activation: pl.DataFrame
+) -> pl.DataFrame:
+    """Mark the differences of pairs that are new to the connection (SPEC §5).
+
+    A pair linked after the connection's activation run (a new hire matched to an existing Entra
+    account, a user created later) was not there when Huma's values were recorded as seen: its
+    position values are pushed like any later change.
+
+    Args:
+        diffs: Differences of linked pairs (`huma_id`, `entra_id`).
+        links: Every link after matching (`LINKS_SCHEMA`).
+        activation: The connection's activation (`ACTIVATION_SCHEMA`; empty before it).
+
+    Returns:
+        `diffs` plus `new_pair` (never null): linked after the activation.
+    """
+    if activation.height == 0:
+        return diffs.with_columns(new_pair=pl.lit(value=False))
+    activated_at = activation.get_column("activated_at").min()
+    linked = links.select(
+        "huma_id", "entra_id", (pl.col("linked_at") > activated_at).alias("new_pair")
+    )
+    return diffs.join(linked, on=["huma_id", "entra_id"], how="left").with_columns(
+        pl.col("new_pair").fill_null(value=False)
+    )

@@ -1,8 +1,12 @@
-"""The 249 officially assigned ISO 3166-1 alpha-2 country codes, as a static set.
+"""The 249 officially assigned ISO 3166-1 alpha-2 country codes, and the address rule built on them.
 
 Huma's `homeAddress.country` must be one of them, and Entra's free-text `country` is synchronised to
 Huma only when it is one (SPEC §3). A static set keeps the rules free of a country-data dependency;
 codes are upper case, exactly as ISO writes them, so `"no"` is not accepted.
+
+`huma_address_refusal` is the one rule for an address going from Entra into Huma (an update of a
+linked pair, or a create in Huma): Huma's `AddressUpdateInput` takes every part with an ISO
+country, and has no way to clear an address.
 """
 
 from __future__ import annotations
@@ -36,3 +40,30 @@ ISO_3166_ALPHA2: Final[frozenset[str]] = frozenset((
 def is_iso_country(country: pl.Expr) -> pl.Expr:
     """Whether the value is one of the codes (false, never null, for an empty one)."""
     return country.is_in(sorted(ISO_3166_ALPHA2)).fill_null(value=False)
+
+
+def huma_address_refusal(*, country: pl.Expr, complete: pl.Expr, empty: pl.Expr) -> pl.Expr:
+    """Why Huma cannot take an address from Entra; null when it can.
+
+    Args:
+        country: Entra's country.
+        complete: Whether every part (line 1, postal code, city, country) is filled.
+        empty: Whether every part is empty (the address was cleared in Entra).
+
+    Returns:
+        A String expression: the reason, or null for an address Huma takes.
+    """
+    return (
+        pl.when(empty)
+        .then(pl.lit("the address is empty in Entra ID, and Huma cannot clear an address"))
+        .when(country.is_not_null() & ~is_iso_country(country))
+        .then(
+            pl.format(
+                "Entra's country {} is not an ISO 3166-1 alpha-2 code; Huma takes no such address",
+                country,
+            )
+        )
+        .when(~complete)
+        .then(pl.lit("Huma needs line 1, postal code, city and country of an address"))
+        .otherwise(pl.lit(None, pl.String))
+    )

@@ -7,7 +7,8 @@
   fields, position fields included (Huma sends them on create), never `employeeId`.
 * Entra only (member, enabled, in scope): `create_huma`, always after approval. Huma requires
   given and family name and a group (the policy's default group); the address goes along only
-  from an ISO country with every part. Huma's uniqueness is checked in `reconcile.uniqueness`.
+  when Huma takes it (`countries.huma_address_refusal`). Huma's uniqueness is checked in
+  `reconcile.uniqueness`.
 
 `to_values` keys: the mapped fields plus, for Entra, the derived `display_name` and
 `mail_nickname` (so the person approving sees exactly what is created).
@@ -20,7 +21,7 @@ from typing import Final
 import polars as pl
 
 from reconcile.context import RunContext
-from reconcile.countries import is_iso_country
+from reconcile.countries import huma_address_refusal
 from reconcile.fields import (
     ADDRESS,
     UNITS,
@@ -30,7 +31,7 @@ from reconcile.fields import (
     unit_text,
     unit_unknown,
 )
-from reconcile.frames import ADDRESS_CITY, ADDRESS_COUNTRY, ADDRESS_LINE1, ADDRESS_POSTAL_CODE
+from reconcile.frames import ADDRESS_COUNTRY, ADDRESS_FIELDS
 from reconcile.outputs import SYNC_PLAN_SCHEMA
 from reconcile.policy import Policy
 from reconcile.scope import email_domain
@@ -181,6 +182,9 @@ def entra_creates(
         .then(
             pl.lit("an Entra user already has this address (a guest, another user's, or held out)")
         )
+        # Huma requires both names; one is null here only when it could not be read (unknown).
+        .when(pl.col("given_name").is_null() | pl.col("family_name").is_null())
+        .then(pl.lit("Huma's given or family name could not be read: Entra needs both"))
         .otherwise(_NULL)
     )
     automatic = policy.create_entra_users_automatically
@@ -219,15 +223,14 @@ def huma_creates(
     """
     if candidates.height == 0:
         return pl.DataFrame(schema=SYNC_PLAN_SCHEMA)
-    country_ok = is_iso_country(pl.col(ADDRESS_COUNTRY))
-    complete = pl.all_horizontal(
-        pl.col(c).is_not_null() for c in (ADDRESS_LINE1, ADDRESS_POSTAL_CODE, ADDRESS_CITY)
+    refused = huma_address_refusal(
+        country=pl.col(ADDRESS_COUNTRY),
+        complete=pl.all_horizontal(pl.col(c).is_not_null() for c in ADDRESS_FIELDS),
+        empty=pl.all_horizontal(pl.col(c).is_null() for c in ADDRESS_FIELDS),
     )
     units = tuple(u.name for u in UNITS if ENTRA_TO_HUMA in u.directions)
     email = pl.coalesce("mail", "user_principal_name")
-    values = _values(
-        units, {"email": unit_json("email", email)}, {ADDRESS: ~(country_ok & complete)}
-    )
+    values = _values(units, {"email": unit_json("email", email)}, {ADDRESS: refused.is_not_null()})
     holders = (
         huma_all.select("email_key", "huma_id")
         .filter(pl.col("email_key").is_in(candidates.get_column("email_key").implode()))

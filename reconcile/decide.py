@@ -12,8 +12,9 @@
 | one side empty, no B          | `missing_value`: fill the empty side, allowed direction  |
 
 `outcome` then applies what §3 allows per field: one-way fields never write the other way (drift),
-position fields are pushed only once changed after activation (unless backfilled), and a two-way
-field a person must settle is `ask`.
+position fields of a pair seen at activation are pushed only once changed afterwards (unless
+backfilled; a pair first linked after activation is new and pushes them), and a two-way field a
+person must settle is `ask`.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def decide(diffs: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     """Add `case`, `outcome`, `decision_kind`, `asks_person` and `gated` to each difference.
 
     Args:
-        diffs: Differences with their baseline (`compare.with_baseline`).
+        diffs: Differences with their baseline (`compare.with_baseline`) and link age
+            (`compare.with_link_age`).
         policy: The connection's policy (initial directions, backfill).
 
     Returns:
@@ -100,8 +102,9 @@ def decide(diffs: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         pl.when(to_entra).then(pl.lit(OUT_WRITE_ENTRA)).otherwise(pl.lit(OUT_WRITE_HUMA))
     )
     outcome = (
-        # Position fields before any agreement: recorded at first sight, pushed once changed.
-        pl.when(gated & ~pl.col("has_row"))
+        # Position fields before any agreement: recorded at first sight when the pair was there at
+        # activation, pushed once changed; a pair linked later is new, so its values are pushed.
+        pl.when(gated & ~pl.col("has_row") & ~pl.col("new_pair"))
         .then(pl.lit(OUT_POSITION_RECORDED))
         .when(gated & (h.eq_missing(pl.col("huma_seen")) | h.is_null()))
         .then(pl.lit(OUT_POSITION_NOT_PUSHED))

@@ -65,6 +65,7 @@ def plan_run(
     state: SyncState,
     policy: Policy,
     context: RunContext,
+    unreadable: pl.DataFrame | None = None,
 ) -> PlanResult:
     """Plan one run: decide every change SPEC §3-7 calls for, and nothing else.
 
@@ -74,6 +75,8 @@ def plan_run(
         state: What the connection kept from earlier runs (`empty_state()` on the first run).
         policy: The connection's policy.
         context: The run's time, tenant domains, previous snapshot sizes and guard overrides.
+        unreadable: The values the snapshot readers could not read (`VALIDATION_FAILURES_SCHEMA`,
+            rule `unreadable`): listed among the validation failures.
 
     Returns:
         The `PlanResult`.
@@ -84,7 +87,7 @@ def plan_run(
     require_schema(huma, HUMA_USERS_SCHEMA, "Huma snapshot")
     require_schema(entra, ENTRA_USERS_SCHEMA, "Entra snapshot")
     entra_in_scope = entra.filter(in_scope(policy))
-    huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope)
+    huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
     matching = match_users(
         links=state.links,
         huma_valid=huma_valid,
@@ -103,7 +106,11 @@ def plan_run(
         "huma_id", "entra_id", pl.col("h_email_key").alias("email_key"), "active", "account_enabled"
     )
     unlocked = interesting.filter(pl.col("active"))
-    diffs = compare.with_baseline(compare.field_differences(unlocked), state.baseline)
+    diffs = compare.with_link_age(
+        compare.with_baseline(compare.field_differences(unlocked), state.baseline),
+        matching.links,
+        state.activation,
+    )
     decided = decide(diffs, policy)
     recreates, deleted_notices = lifecycle.deleted_in_huma(
         huma_missing=matching.huma_missing,

@@ -14,9 +14,13 @@ import polars as pl
 
 _TIMESTAMP: Final = pl.Datetime("us", "UTC")
 
-#: One row per failed check: the user is held out of planning and listed (SPEC §4, issue 4.1).
-#: `side`: `huma` / `entra`; `user_id`: the side's id; `rule`: `required`, `unique`,
-#: `max_length`, `iso_country`.
+#: The rule of a value that could not be read (SPEC §5): the field is unknown, and the user is
+#: held out only when the value is its identity or state (`validation.IDENTITY_COLUMNS`).
+UNREADABLE: Final = "unreadable"
+
+#: One row per failed check: the user is held out of planning and listed (SPEC §4), or per value
+#: that could not be read. `side`: `huma` / `entra`; `user_id`: the side's id; `rule`:
+#: `required`, `unique`, `max_length`, `iso_country`, `unreadable`.
 VALIDATION_FAILURES_SCHEMA: Final = pl.Schema(
     {
         "side": pl.String(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from reconcile.countries import ISO_3166_ALPHA2
@@ -86,12 +87,14 @@ def _known(row: dict, unit: Unit) -> bool:
     return not ({unit.name, *unit.columns} & set(row["unknown_fields"] or ()))
 
 
-def _outcome(unit: Unit, h: Any, e: Any, base: dict | None, policy: Policy) -> tuple[str, bool]:
+def _outcome(
+    unit: Unit, h: Any, e: Any, base: dict | None, policy: Policy, *, new_pair: bool
+) -> tuple[str, bool]:
     """`(outcome, asks_person)` of one differing field: the SPEC §5 table, then §3's rules."""
     has_b = bool(base and base["has_agreed"])
     to_entra, to_huma = HUMA_TO_ENTRA in unit.directions, ENTRA_TO_HUMA in unit.directions
     if unit.position and not policy.backfill_positions and not has_b:
-        if base is None:
+        if base is None and not new_pair:
             return "position_recorded", False
         if h is None or h == base["huma_seen"]:
             return "position_not_pushed", False
@@ -164,6 +167,7 @@ def _candidates(
     links: list[dict],
     baseline: dict[tuple[str, str], dict],
     policy: Policy,
+    activated_at: datetime | None,
 ) -> list[dict]:
     humas = {row["huma_id"]: row for row in huma}
     entras = {row["entra_id"]: row for row in entra}
@@ -172,12 +176,13 @@ def _candidates(
         h_row, e_row = humas.get(link["huma_id"]), entras.get(link["entra_id"])
         if h_row is None or e_row is None or not h_row["active"]:
             continue
+        new_pair = activated_at is not None and link["linked_at"] > activated_at
         for unit in UNITS:
             h, e = _text(h_row, unit), _text(e_row, unit)
             if h == e or not (_known(h_row, unit) and _known(e_row, unit)):
                 continue
             base = baseline.get((h_row["huma_id"], unit.name))
-            outcome, asks = _outcome(unit, h, e, base, policy)
+            outcome, asks = _outcome(unit, h, e, base, policy, new_pair=new_pair)
             if outcome not in ("write_entra", "write_huma", "ask"):
                 continue
             entra_block, huma_block = _blocks(unit, e_row, e)
@@ -199,15 +204,18 @@ def plan_linked(
     links: list[dict],
     baseline_rows: list[dict],
     policy: Policy,
+    activated_at: datetime | None = None,
 ) -> list[dict]:
     """Plan the linked users: `change_id`, `action`, `direction`, `fields`, `status` per row.
 
     Args:
         huma_rows: The Huma snapshot as dicts (`HUMA_USERS_SCHEMA` keys).
         entra_rows: The Entra snapshot as dicts.
-        links: Kept links (`huma_id`, `entra_id`).
+        links: Kept links (`huma_id`, `entra_id`, `linked_at`).
         baseline_rows: The kept baseline as dicts (`BASELINE_SCHEMA` keys).
         policy: The connection's policy.
+        activated_at: When the connection was activated (None before its first run): a pair
+            linked after it is new and pushes its position values.
 
     Returns:
         The plan rows, in no particular order.
@@ -215,7 +223,7 @@ def plan_linked(
     huma = _valid(huma_rows, "huma")
     entra = _valid([row for row in entra_rows if _in_scope(row, policy)], "entra")
     baseline = {(row["huma_id"], row["field"]): row for row in baseline_rows}
-    rows = _candidates(huma, entra, links, baseline, policy)
+    rows = _candidates(huma, entra, links, baseline, policy, activated_at)
     block_clashes(rows, huma_rows, "huma_id", ENTRA_TO_HUMA, ("phone", "employment_id"), "e")
     block_clashes(rows, entra_rows, "entra_id", HUMA_TO_ENTRA, ("phone",), "h")
     plan = identified(rows)

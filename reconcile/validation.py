@@ -9,6 +9,11 @@ Entra (in-scope users only, so a guest never holds a member out): object id, ema
 employment ID unique; employment ID at most 16 characters. Entra's names are not required here:
 an empty Entra name is a missing value that Huma fills (SPEC §5), and a create in Huma without
 names is blocked with that reason instead.
+
+A value the reader could not read (SPEC §5) is unknown, not missing: it never fails `required`.
+The reader lists it (rule `unreadable`) and those rows join the failures; a user whose identity
+or state is unknown (`IDENTITY_COLUMNS`) is held out whole, any other unknown field leaves the
+user's other fields flowing.
 """
 
 from __future__ import annotations
@@ -25,6 +30,21 @@ from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import ENTRA, HUMA
 
 _ISO_CODES: Final = sorted(ISO_3166_ALPHA2)
+
+#: Per side, the columns that say who a user is, or whether it may be written at all (a
+#: deactivated Huma user is locked; a guest is out of scope; an on-premises account takes no
+#: writes): a user with one of them unknown is held out whole rather than guessed.
+IDENTITY_COLUMNS: Final = {
+    HUMA: ("huma_id", "email", "email_key", "active"),
+    ENTRA: (
+        "entra_id",
+        "mail",
+        "user_principal_name",
+        "email_key",
+        "user_type",
+        "on_premises_sync_enabled",
+    ),
+}
 
 
 class _UniqueKeysModel(pa.DataFrameModel):
@@ -117,7 +137,8 @@ def _failures(
         raise ValueError(f"{side} snapshot failed frame-level validation:\n{cases}")
     pairs = cases.select("check", "column").iter_rows()
     rules = [_rule_and_message(check, column) for check, column in pairs]
-    located = frame.select(id_column, "email_key").with_row_index("index")
+    located = frame.select(id_column, "email_key", "unknown_fields").with_row_index("index")
+    unknown = pl.col("unknown_fields").list.contains(pl.col("field")).fill_null(value=False)
     return (
         cases.select(
             pl.col("index").cast(pl.UInt32),
@@ -127,6 +148,7 @@ def _failures(
             pl.Series("message", [message for _, message in rules], pl.String),
         )
         .join(located, on="index", how="left")
+        .filter(~((pl.col("rule") == "required") & unknown))
         .select(
             "index",
             pl.lit(side).alias("side"),
@@ -140,23 +162,27 @@ def _failures(
     )
 
 
-def _valid_rows(frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
-    """The rows of `frame` no failure names (by position: a failing id may be null)."""
-    if failures.height == 0:
-        return frame
-    failing = failures.get_column("index").unique()
-    keep = ~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(failing.implode())
+def _valid_rows(frame: pl.DataFrame, failures: pl.DataFrame, side: str) -> pl.DataFrame:
+    """The rows of `frame` no failure names (by position: a failing id may be null) and whose
+    identity is known."""
+    identity = pl.col("unknown_fields").list.eval(pl.element().is_in(IDENTITY_COLUMNS[side]))
+    keep = ~identity.list.any().fill_null(value=False)
+    if failures.height:
+        failing = failures.get_column("index").unique()
+        keep = keep & ~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(failing.implode())
     return frame.filter(keep)
 
 
 def validate_snapshots(
-    huma: pl.DataFrame, entra_in_scope: pl.DataFrame
+    huma: pl.DataFrame, entra_in_scope: pl.DataFrame, unreadable: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Split both snapshots into valid users and listed failures.
 
     Args:
         huma: The Huma snapshot (`HUMA_USERS_SCHEMA`), every user.
         entra_in_scope: The Entra users in scope (`ENTRA_USERS_SCHEMA`, guests already removed).
+        unreadable: The values the readers could not read (`VALIDATION_FAILURES_SCHEMA`, rule
+            `unreadable`), listed among the failures.
 
     Returns:
         `(valid_huma, valid_entra, validation_failures)`: the users without any failure, in
@@ -164,9 +190,12 @@ def validate_snapshots(
     """
     huma_failures = _failures(huma, HumaUsersModel, HUMA, "huma_id")
     entra_failures = _failures(entra_in_scope, EntraUsersModel, ENTRA, "entra_id")
-    failures = (
-        pl.concat([huma_failures, entra_failures])
-        .drop("index")
-        .sort("side", "user_id", "field", "rule", "value", nulls_last=True)
+    read = pl.DataFrame(schema=VALIDATION_FAILURES_SCHEMA) if unreadable is None else unreadable
+    failures = pl.concat([huma_failures.drop("index"), entra_failures.drop("index"), read]).sort(
+        "side", "user_id", "field", "rule", "value", nulls_last=True
     )
-    return _valid_rows(huma, huma_failures), _valid_rows(entra_in_scope, entra_failures), failures
+    return (
+        _valid_rows(huma, huma_failures, HUMA),
+        _valid_rows(entra_in_scope, entra_failures, ENTRA),
+        failures,
+    )

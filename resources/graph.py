@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import ClassVar
 
 import dagster as dg
-import orjson
 import polars as pl
 from pydantic import PrivateAttr
 
+from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from resources.base import ResourceWithSecrets
 from resources.graph_auth import MICROSOFT_AUTHORITY_HOST, ClientCertificate, GraphTokenProvider
 from resources.graph_batch import BatchExecutor, GraphWrite, GraphWriteOutcome, split_hire_date
 from resources.graph_client import GRAPH_BASE_URL, GraphClient
 from resources.graph_pacing import GraphBudget, GraphPacer
-from resources.graph_snapshot import entra_users_frame
+from resources.graph_snapshot import read_entra_users
 from resources.graph_user_auth import DelegatedTokenProvider, default_token_cache_path
+from resources.snapshot_reading import raw_frame
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +33,13 @@ class EntraSnapshot:
     Attributes:
         users: one row per user (`reconcile.frames.ENTRA_USERS_SCHEMA`), guests included.
         raw: one row per user: `entra_id` and `payload` (the Graph object as received).
-        complete: whether every page was read (a failure raises, so this is True when returned).
+        complete: whether every page was read and every user object named its id (an object
+            without one could be anybody, so the snapshot cannot say who is missing).
         requests: pages read.
         seconds: wall time of the whole snapshot.
         verified_domains: the tenant's verified domains (see `GraphResource.verified_domains`).
+        unreadable: the values that could not be read (`VALIDATION_FAILURES_SCHEMA`, rule
+            `unreadable`; SPEC §5): those fields are unknown in `users`.
     """
 
     users: pl.DataFrame
@@ -44,6 +48,9 @@ class EntraSnapshot:
     requests: int
     seconds: float
     verified_domains: tuple[str, ...] = ()
+    unreadable: pl.DataFrame = dataclasses.field(
+        default_factory=lambda: pl.DataFrame(schema=VALIDATION_FAILURES_SCHEMA)
+    )
 
 
 class GraphResource(ResourceWithSecrets):
@@ -144,21 +151,17 @@ class GraphResource(ResourceWithSecrets):
         for page in self.client().iter_user_pages():
             users.extend(page)
             pages += 1
-        raw = pl.DataFrame(
-            {
-                "entra_id": [u["id"] for u in users],
-                "payload": [orjson.dumps(u).decode() for u in users],
-            },
-            schema={"entra_id": pl.String, "payload": pl.String},
-        )
-        frame = entra_users_frame(users)
+        read = read_entra_users(users)
+        frame = read.users
+        raw = raw_frame("entra_id", frame.get_column("entra_id"), users)
         return EntraSnapshot(
             users=frame,
             raw=raw,
-            complete=True,
+            complete=frame.get_column("entra_id").null_count() == 0,
             requests=pages,
             seconds=time.perf_counter() - started,
             verified_domains=tuple(self.verified_domains(users=frame)),
+            unreadable=read.unreadable,
         )
 
     def verified_domains(self, *, users: pl.DataFrame) -> list[str]:

@@ -71,7 +71,7 @@ class BatchExecutor:
     def __init__(self, client: GraphClient, *, max_attempts: int = 8) -> None:
         self._client = client
         self._max_attempts = max_attempts
-        self._random = random.Random()
+        self._random = random.Random()  # noqa: S311 - jitter of retry delays, not a secret
 
     def run(self, writes: Sequence[GraphWrite]) -> list[GraphWriteOutcome]:
         """Apply `writes`; returns one outcome per write, in the same order."""

@@ -2,6 +2,12 @@
 
 With an explicit `$select`, Graph returns every selected property, `null` when empty; a property
 missing from the object altogether was not returned and is *unknown* (`unknown_fields`).
+
+A property of another type than Graph's (a number or an object where text belongs, a flag that is
+not a boolean, a hire date that is not ISO) is unknown the same way and listed with its reason
+(SPEC §5), never turned into text. When what identifies the user or decides its scope and
+writability (id, mail, user principal name, user type, on-premises sync) cannot be read, those
+columns are unknown and validation holds the user out.
 """
 
 from __future__ import annotations
@@ -24,7 +30,16 @@ from reconcile.frames import (
     JOB_TITLE,
     PHONE,
 )
-from resources.normalise import email_key, iso_date, rows_to_frame, text
+from reconcile.vocabulary import ENTRA
+from resources.normalise import (
+    UnreadableValue,
+    email_key,
+    kind_of,
+    read_date,
+    read_flag,
+    read_text,
+)
+from resources.snapshot_reading import RowReading, SnapshotRead, read_snapshot
 
 #: Graph property -> concept name, for the mapped fields.
 GRAPH_PROPERTIES = {
@@ -39,34 +54,67 @@ GRAPH_PROPERTIES = {
     "employeeHireDate": HIRE_DATE,
     "jobTitle": JOB_TITLE,
 }
+#: The properties that are not mapped fields: Graph property -> column, and how each is read.
+_OTHER_PROPERTIES = {
+    "accountEnabled": ("account_enabled", read_flag),
+    "userType": ("user_type", read_text),
+    "onPremisesSyncEnabled": ("on_premises_sync_enabled", read_flag),
+}
+_ABSENT = object()
 
 
-def entra_users_frame(users: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+def read_entra_users(users: Iterable[Any]) -> SnapshotRead:
+    """Read Graph user objects; never raises for any object.
+
+    Returns:
+        The frame (`ENTRA_USERS_SCHEMA`) and the listing of unreadable values.
+    """
+    return read_snapshot((_read_user(u) for u in users), ENTRA_USERS_SCHEMA, "entra_id")
+
+
+def entra_users_frame(users: Iterable[Any]) -> pl.DataFrame:
     """One row per Graph user object, normalised, with exactly `ENTRA_USERS_SCHEMA`."""
-    return rows_to_frame((entra_user_row(u) for u in users), ENTRA_USERS_SCHEMA)
+    return read_entra_users(users).users
 
 
-def entra_user_row(user: Mapping[str, Any]) -> dict[str, Any]:
+def entra_user_row(user: Any) -> dict[str, Any]:
     """The normalised row of one Graph user object."""
-    mail = text(user.get("mail"))
-    upn = text(user.get("userPrincipalName"))
-    row: dict[str, Any] = {
-        "entra_id": user["id"],
-        "user_principal_name": upn,
-        "mail": mail,
-        "email_key": email_key(mail or upn),
-        "account_enabled": user.get("accountEnabled"),
-        "user_type": text(user.get("userType")),
-        "on_premises_sync_enabled": bool(user.get("onPremisesSyncEnabled")),
-    }
-    unknown = []
+    return _read_user(user).finished()
+
+
+def _read_user(user: Any) -> RowReading:
+    reading = RowReading(ENTRA, {"entra_id": None})
+    if not isinstance(user, Mapping):
+        columns = [name for name in ENTRA_USERS_SCHEMA.names() if name != "unknown_fields"]
+        reading.unreadable("payload", columns, user, f"{kind_of(user)} where a user belongs")
+        return reading
+    reading.take("entra_id", ("entra_id",), user.get("id", _ABSENT), _object_id)
+    reading.take("mail", ("mail",), user.get("mail"), read_text)
+    reading.take(
+        "user_principal_name", ("user_principal_name",), user.get("userPrincipalName"), read_text
+    )
+    if {"mail", "user_principal_name"} & set(reading.unknown):
+        reading.leave_unknown(("email_key",))
+    else:
+        reading.row["email_key"] = email_key(
+            reading.row["mail"] or reading.row["user_principal_name"]
+        )
+    for prop, (column, read) in _OTHER_PROPERTIES.items():
+        reading.take(column, (column,), user.get(prop), read)
+    if (
+        reading.row["on_premises_sync_enabled"] is None
+        and "on_premises_sync_enabled" not in reading.unknown
+    ):
+        reading.row["on_premises_sync_enabled"] = False  # null: managed in the cloud
     for prop, concept in GRAPH_PROPERTIES.items():
-        if prop not in user:
-            unknown.append(concept)
-            row[concept] = None
-        elif concept == HIRE_DATE:
-            row[concept] = iso_date(user[prop])
-        else:
-            row[concept] = text(user[prop])
-    row["unknown_fields"] = unknown
-    return row
+        read = read_date if concept == HIRE_DATE else read_text
+        reading.take(concept, (concept,), user.get(prop, _ABSENT), read, absent=_ABSENT)
+    return reading
+
+
+def _object_id(value: Any) -> str:
+    if value is _ABSENT:
+        raise UnreadableValue("the user object has no id")
+    if not isinstance(value, str) or read_text(value) is None:
+        raise UnreadableValue(f"{kind_of(value)} where the object id belongs")
+    return value

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import dagster as dg
-import orjson
 import polars as pl
 from pydantic import PrivateAttr
 
+from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from resources.base import ResourceWithSecrets
 from resources.huma_client import HumaClient, Progress
-from resources.huma_snapshot import huma_users_frame
+from resources.huma_snapshot import read_huma_users
+from resources.snapshot_reading import raw_frame
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +28,8 @@ class HumaSnapshot:
         complete: False when no consistent pass over the user list was achieved.
         requests: list and detail requests sent (retries not counted).
         seconds: wall time of the whole snapshot.
+        unreadable: the values that could not be read (`VALIDATION_FAILURES_SCHEMA`, rule
+            `unreadable`; SPEC §5): those fields are unknown in `users`.
     """
 
     users: pl.DataFrame
@@ -34,6 +37,9 @@ class HumaSnapshot:
     complete: bool
     requests: int
     seconds: float
+    unreadable: pl.DataFrame = dataclasses.field(
+        default_factory=lambda: pl.DataFrame(schema=VALIDATION_FAILURES_SCHEMA)
+    )
 
 
 class HumaResource(ResourceWithSecrets):
@@ -80,20 +86,15 @@ class HumaResource(ResourceWithSecrets):
         """
         started = time.perf_counter()
         scan = self.client().scan_users(progress)
-        payloads = list(scan.details.values())
-        raw = pl.DataFrame(
-            {
-                "huma_id": list(scan.details),
-                "payload": [orjson.dumps(p).decode() for p in payloads],
-            },
-            schema={"huma_id": pl.String, "payload": pl.String},
-        )
+        raw = raw_frame("huma_id", scan.details.keys(), scan.details.values())
+        read = read_huma_users(scan.details.items())
         return HumaSnapshot(
-            users=huma_users_frame(payloads),
+            users=read.users,
             raw=raw,
             complete=scan.complete,
             requests=scan.list_requests + scan.detail_requests,
             seconds=time.perf_counter() - started,
+            unreadable=read.unreadable,
         )
 
     def update_user(self, *, huma_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:

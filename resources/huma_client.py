@@ -22,6 +22,7 @@ import httpx
 from resources.errors import RemoteError
 from resources.http import RetryPolicy, new_http_client, send_with_retries
 from resources.huma_auth import HumaTokenAuth
+from resources.snapshot_reading import UnreadablePayload
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +42,14 @@ class HumaScan:
     """The raw result of a snapshot: one `UserDetails` payload per user, and how it went.
 
     Attributes:
-        details: user id -> the `GET /users/{id}` payload, for every user of the accepted pass.
+        details: user id -> the `GET /users/{id}` payload, for every user of the accepted pass
+            (an `UnreadablePayload` where the answer could not be decoded).
         complete: whether a consistent pass was achieved (see the module docstring).
         passes: list passes made.
         list_requests / detail_requests: requests sent (retries not counted).
     """
 
-    details: dict[str, dict[str, Any]]
+    details: dict[str, dict[str, Any] | UnreadablePayload]
     complete: bool
     passes: int
     list_requests: int
@@ -161,13 +163,19 @@ class HumaClient:
             if not items or offset >= totals[-1]:
                 return list(ids), totals, pages
 
-    def get_user(self, user_id: str) -> dict[str, Any] | None:
-        """`GET /users/{id}`: the user's `UserDetails`, or None when the user no longer exists."""
+    def get_user(self, user_id: str) -> Any:
+        """`GET /users/{id}`: the user's `UserDetails` as decoded, None when the user no longer
+        exists, or an `UnreadablePayload` when the answer is not JSON (one user's details that
+        cannot be read are that user's problem, not the snapshot's)."""
         response = self._send_read(f"/users/{user_id}", None, f"GET /users/{user_id}")
         if response.status_code == 404:
             return None
         _raise_for_huma(response, f"GET /users/{user_id}")
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
+            logger.warning("Huma answered GET /users/{id} with details that are not JSON")
+            return UnreadablePayload("the details are not JSON in UTF-8")
 
     def _get_json(self, path: str, params: Mapping[str, Any] | None, what: str) -> Any:
         response = self._send_read(path, params, f"GET {path} ({what})")

@@ -3,6 +3,11 @@
 Huma wraps most fields as `{"value": …, "editable": …}`. A wrapper without `value` is an empty
 field; a wrapper that is absent altogether was not returned (the key may not read it): the field
 is *unknown* and listed in `unknown_fields`, so it is never written and never clears anything.
+
+A value in another shape than the published one (a wrapper that is not an object, a number where
+text belongs, a date that is not ISO, `status.active` that is not a boolean) is unknown the same
+way and listed with its reason (SPEC §5): it is never turned into text. When the user's id,
+email or active flag cannot be read, those columns are unknown and validation holds the user out.
 """
 
 from __future__ import annotations
@@ -21,9 +26,20 @@ from reconcile.frames import (
     HIRE_DATE,
     HUMA_USERS_SCHEMA,
     JOB_TITLE,
+    MAPPED_FIELDS,
     PHONE,
 )
-from resources.normalise import email_key, iso_date, iso_datetime, rows_to_frame, text
+from reconcile.vocabulary import HUMA
+from resources.normalise import (
+    UnreadableValue,
+    email_key,
+    kind_of,
+    read_date,
+    read_datetime,
+    read_flag,
+    read_text,
+)
+from resources.snapshot_reading import RowReading, SnapshotRead, UnreadablePayload, read_snapshot
 
 _ABSENT = object()
 #: Plain wrapped string fields: UserDetails property -> concept name.
@@ -35,70 +51,166 @@ _WRAPPED_TEXT = {
 }
 #: Huma address properties -> concept names, in `ADDRESS_FIELDS` order.
 _ADDRESS_PARTS = dict(zip(("line1", "postalCode", "city", "country"), ADDRESS_FIELDS, strict=True))
+_EMAIL_COLUMNS = ("email", "email_key")
 
 
-def huma_users_frame(payloads: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+def read_huma_users(details: Iterable[tuple[str | None, Any]]) -> SnapshotRead:
+    """Read `(listed id, UserDetails payload)` pairs; never raises for any payload.
+
+    Args:
+        details: Per user, the id `GET /users` listed (None when unknown) and what
+            `GET /users/{id}` answered (an `UnreadablePayload` when it could not be decoded).
+
+    Returns:
+        The frame (`HUMA_USERS_SCHEMA`) and the listing of unreadable values.
+    """
+    return read_snapshot(
+        (_read_user(payload, listed_id) for listed_id, payload in details),
+        HUMA_USERS_SCHEMA,
+        "huma_id",
+    )
+
+
+def huma_users_frame(payloads: Iterable[Any]) -> pl.DataFrame:
     """One row per `UserDetails` payload, normalised, with exactly `HUMA_USERS_SCHEMA`."""
-    return rows_to_frame((huma_user_row(p) for p in payloads), HUMA_USERS_SCHEMA)
+    return read_huma_users((None, payload) for payload in payloads).users
 
 
-def huma_user_row(payload: Mapping[str, Any]) -> dict[str, Any]:
+def huma_user_row(payload: Any, listed_id: str | None = None) -> dict[str, Any]:
     """The normalised row of one `GET /users/{id}` payload."""
-    unknown: list[str] = []
-    row: dict[str, Any] = {"huma_id": payload["id"]}
+    return _read_user(payload, listed_id).finished()
 
-    email = _unwrap(payload, "email")
-    row["email"] = None if email is _ABSENT else text(email)
-    row["email_key"] = email_key(row["email"])
 
+def _read_user(payload: Any, listed_id: str | None) -> RowReading:
+    reading = RowReading(HUMA, {"huma_id": listed_id})
+    if not isinstance(payload, Mapping):
+        reason = (
+            payload.reason
+            if isinstance(payload, UnreadablePayload)
+            else f"{kind_of(payload)} where the user's details belong"
+        )
+        columns = ("huma_id", *_EMAIL_COLUMNS, *MAPPED_FIELDS, "active", "deactivated_at")
+        reading.unreadable("payload", columns, payload, reason)
+        reading.row["huma_id"] = listed_id
+        return reading
+    reading.take("huma_id", ("huma_id",), payload.get("id", _ABSENT), _id(listed_id))
+    if "huma_id" in reading.unknown:
+        reading.row["huma_id"] = listed_id  # known from the list: the user is there, unreadable
+    _read_email(reading, payload)
     for prop, concept in _WRAPPED_TEXT.items():
-        value = _unwrap(payload, prop)
+        reading.take(concept, (concept,), _wrapper(payload, prop), _text_value, absent=_ABSENT)
+    reading.take(
+        "address", ADDRESS_FIELDS, _wrapper(payload, "homeAddress"), _address, absent=_ABSENT
+    )
+    reading.take(
+        HIRE_DATE,
+        (HIRE_DATE,),
+        _wrapper(payload, "firstContractStartDate"),
+        _date_value,
+        absent=_ABSENT,
+    )
+    reading.take(
+        JOB_TITLE,
+        (JOB_TITLE,),
+        payload.get("currentPositions", _ABSENT),
+        current_job_title,
+        absent=_ABSENT,
+    )
+    status = payload.get("status", _ABSENT)
+    reading.take("active", ("active",), status, _active)
+    deactivated_at = status.get("deactivatedAt") if isinstance(status, Mapping) else None
+    reading.take("deactivated_at", ("deactivated_at",), deactivated_at, read_datetime)
+    return reading
+
+
+def _id(listed_id: str | None):
+    def read(value: Any) -> str:
         if value is _ABSENT:
-            unknown.append(concept)
-        row[concept] = None if value is _ABSENT else text(value)
+            raise UnreadableValue("the details have no id")
+        if not isinstance(value, str) or read_text(value) is None:
+            raise UnreadableValue(f"{kind_of(value)} where the user's id belongs")
+        if listed_id is not None and value != listed_id:
+            raise UnreadableValue("the details name another user than the one asked for")
+        return value
 
-    address = _unwrap(payload, "homeAddress")
-    for part, concept in _ADDRESS_PARTS.items():
-        if address is _ABSENT:
-            unknown.append(concept)
-            row[concept] = None
-        else:
-            row[concept] = text((address or {}).get(part))
-
-    hire_date = _unwrap(payload, "firstContractStartDate")
-    if hire_date is _ABSENT:
-        unknown.append(HIRE_DATE)
-    row[HIRE_DATE] = None if hire_date is _ABSENT else iso_date(hire_date)
-
-    positions = payload.get("currentPositions", _ABSENT)
-    if positions is _ABSENT:
-        unknown.append(JOB_TITLE)
-        row[JOB_TITLE] = None
-    else:
-        row[JOB_TITLE] = current_job_title(positions or [])
-
-    status = payload.get("status") or {}
-    row["active"] = bool(status.get("active", True))
-    row["deactivated_at"] = iso_datetime(status.get("deactivatedAt"))
-    row["unknown_fields"] = unknown
-    return row
+    return read
 
 
-def current_job_title(positions: Iterable[Mapping[str, Any]]) -> str | None:
-    """The title of the CURRENT position; with several, the one that started last."""
+def _read_email(reading: RowReading, payload: Mapping[str, Any]) -> None:
+    wrapper = _wrapper(payload, "email")
+    if wrapper is _ABSENT:  # required: validation holds the user out as without an email
+        reading.row.update(email=None, email_key=None)
+        return
+    reading.take("email", _EMAIL_COLUMNS, wrapper, _email, absent=_ABSENT)
+
+
+def _email(wrapper: Any) -> tuple[str | None, str | None]:
+    value = read_text(_unwrap(wrapper))
+    return value, email_key(value)
+
+
+def _wrapper(payload: Mapping[str, Any], prop: str) -> Any:
+    """The wrapper of a field as sent; `_ABSENT` when the field was not returned."""
+    return payload.get(prop, _ABSENT)
+
+
+def _unwrap(wrapper: Any) -> Any:
+    """The `value` of a wrapper (None when it has none); a wrapper in another shape is
+    unreadable."""
+    if not isinstance(wrapper, Mapping):
+        raise UnreadableValue(f"{kind_of(wrapper)} where a wrapped field belongs")
+    return wrapper.get("value")
+
+
+def _text_value(wrapper: Any) -> str | None:
+    return read_text(_unwrap(wrapper))
+
+
+def _date_value(wrapper: Any) -> dt.date | None:
+    return read_date(_unwrap(wrapper))
+
+
+def _address(wrapper: Any) -> tuple[str | None, ...]:
+    """The four address parts (one unit: any unreadable part makes the whole unreadable)."""
+    value = _unwrap(wrapper)
+    if value is None:
+        return (None,) * len(_ADDRESS_PARTS)
+    if not isinstance(value, Mapping):
+        raise UnreadableValue(f"{kind_of(value)} where an address belongs")
+    return tuple(read_text(value.get(part)) for part in _ADDRESS_PARTS)
+
+
+def _active(status: Any) -> bool:
+    if status is _ABSENT:
+        raise UnreadableValue("the details have no status")
+    if not isinstance(status, Mapping):
+        raise UnreadableValue(f"{kind_of(status)} where the status belongs")
+    active = read_flag(status.get("active"))
+    if active is None:
+        raise UnreadableValue("the status has no active flag")
+    return active
+
+
+def current_job_title(positions: Any) -> str | None:
+    """The title of the CURRENT position; with several, the one that started last.
+
+    Raises:
+        UnreadableValue: When the positions, or a current one, are in another shape.
+    """
+    if positions is None:
+        return None
+    if not isinstance(positions, list) or not all(isinstance(p, Mapping) for p in positions):
+        raise UnreadableValue(f"{kind_of(positions)} where a list of positions belongs")
     current = [p for p in positions if p.get("status") == "CURRENT"]
     if not current:
         return None
     latest = max(
         current,
-        key=lambda p: (iso_date(p.get("contractStartDate")) or dt.date.min, str(p.get("id"))),
+        key=lambda p: (read_date(p.get("contractStartDate")) or dt.date.min, str(p.get("id"))),
     )
-    return text((latest.get("title") or {}).get("name"))
-
-
-def _unwrap(payload: Mapping[str, Any], prop: str) -> Any:
-    """The `value` of a wrapped field; None when the wrapper has none; `_ABSENT` without wrapper."""
-    wrapper = payload.get(prop, _ABSENT)
-    if wrapper is _ABSENT:
-        return _ABSENT
-    return None if wrapper is None else wrapper.get("value")
+    title = latest.get("title")
+    if title is None:
+        return None
+    if not isinstance(title, Mapping):
+        raise UnreadableValue(f"{kind_of(title)} where a position's title belongs")
+    return read_text(title.get("name"))

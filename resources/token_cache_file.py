@@ -18,15 +18,13 @@ import logging
 import os
 import re
 import secrets
-import stat
 from pathlib import Path
 
 import msal
 
-logger = logging.getLogger(__name__)
+from resources.private_files import PRIVATE_FILE, PRIVATE_FOLDER, tighten
 
-_PRIVATE_FILE = 0o600
-_PRIVATE_FOLDER = 0o700
+logger = logging.getLogger(__name__)
 
 
 class _MaskDeviceCodes(logging.Filter):
@@ -68,12 +66,7 @@ class TokenCacheFile:
             return
         if _fingerprint(status) == self._seen:
             return
-        if stat.S_IMODE(status.st_mode) & 0o077:
-            logger.warning(
-                "the token cache %s was readable by others; it is now readable by its owner only",
-                self.path,
-            )
-            self.path.chmod(_PRIVATE_FILE)
+        tighten(self.path, what="the token cache")
         self.cache.deserialize(self.path.read_text(encoding="utf-8"))
         self._seen = _fingerprint(status)
 
@@ -83,11 +76,11 @@ class TokenCacheFile:
             return
         folder = self.path.parent
         if not folder.exists():
-            folder.mkdir(parents=True, mode=_PRIVATE_FOLDER)
+            folder.mkdir(parents=True, mode=PRIVATE_FOLDER)
         text = self.cache.serialize()
         temporary = folder / f".{self.path.name}.{secrets.token_hex(6)}.tmp"
         try:
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()

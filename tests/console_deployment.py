@@ -76,9 +76,10 @@ def deployment_environment(emulator_env: dict[str, str], folder: Path) -> dict[s
 
 
 def console(
-    *args: str, env: dict[str, str], timeout: float = 300
+    *args: str, env: dict[str, str], timeout: float = 300, umask: int = -1
 ) -> subprocess.CompletedProcess[str]:
-    """`huma-entra-sync ARGS` in a child process, stdin not a terminal (as under cron)."""
+    """`huma-entra-sync ARGS` in a child process, stdin not a terminal (as under cron); `umask`
+    is the child's (default: this process's)."""
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
         cwd=ROOT,
@@ -88,6 +89,7 @@ def console(
         text=True,
         timeout=timeout,
         check=False,
+        umask=umask,
     )
 
 

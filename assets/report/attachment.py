@@ -1,21 +1,27 @@
-"""The CSV attachment: every failure, decision waiting and blocked change of a run, one row each.
+"""The CSV attachment: every failure, decision waiting, blocked change, email mismatch and drift
+of a run, one row each.
 
 It holds everything the email caps. UTF-8 with a byte order mark, so Excel opens names with
 their accents intact. Names and remote error messages come from outside, and a spreadsheet
-runs a cell that starts like a formula: every such cell is neutralised with a leading `'`
-(OWASP, "CSV Injection"), and every cell is quoted.
+runs a cell that starts like a formula, also behind leading blanks, a byte order mark or NUL
+(some spreadsheets skip them): every such cell is neutralised with a leading `'` (OWASP, "CSV
+Injection"), and every cell is quoted. Control characters become spaces (`assets.printable`),
+so a file shown on a terminal cannot drive it; a cell keeps only its line feeds.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping
 from typing import Final
 
+from assets.printable import printable
 from assets.report.model import RunReport
 
-#: The columns, in order. `section`: `failure`, `decision` (waiting for a person) or `blocked`.
+#: The columns, in order. `section`: `failure`, `decision` (waiting for a person), `blocked`,
+#: `email_mismatch` or `drift` (the last two: never written; `fields` names the one field).
 COLUMNS: Final = (
     "section",
     "change_id",
@@ -53,9 +59,18 @@ FORMULA_STARTS: Final = (
 )
 
 
+#: What a spreadsheet may pass over before it reads a cell's first character: whitespace (any
+#: Unicode space, tab, CR, LF), the byte order mark, NUL and the zero-width characters.
+_SKIPPED_START: Final = re.compile(r"^[\s\x00\ufeff\u200b-\u200d\u2060]+")
+
+
 def neutralise(cell: str) -> str:
-    """The cell as a spreadsheet shows it without evaluating it: a leading `'` when needed."""
-    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+    """The cell as a spreadsheet shows it without evaluating it: a leading `'` when it starts
+    like a formula, whatever blank, byte order mark or NUL comes before."""
+    start = _SKIPPED_START.sub("", cell)
+    return (
+        f"'{cell}" if cell.startswith(FORMULA_STARTS) or start.startswith(FORMULA_STARTS) else cell
+    )
 
 
 def _rows(report: RunReport) -> Iterator[Mapping[str, object]]:
@@ -99,21 +114,31 @@ def _rows(report: RunReport) -> Iterator[Mapping[str, object]]:
             "fields": blocked.fields,
             "reason": blocked.reason,
         }
+    for difference in report.differences.rows:
+        yield {
+            "section": difference.kind,
+            "user": difference.user,
+            "fields": difference.field,
+            "huma_values": difference.huma_value,
+            "entra_values": difference.entra_value,
+            "reason": difference.reason,
+        }
 
 
 def csv_bytes(report: RunReport) -> bytes:
     """The attachment's bytes (UTF-8 with BOM, CRLF lines, every cell quoted).
 
     Args:
-        report: The run's report; its failure, decision and blocked sections are complete.
+        report: The run's report; the sections the attachment holds are complete.
 
     Returns:
-        A header row and one row per failure, decision waiting and blocked change.
+        A header row and one row per failure, decision waiting, blocked change, email mismatch
+        and drift.
     """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
     for row in _rows(report):
         cells = ("" if row.get(name) is None else str(row.get(name)) for name in COLUMNS)
-        writer.writerow([neutralise(cell) for cell in cells])
+        writer.writerow([neutralise(printable(cell, keep_lines=True)) for cell in cells])
     return buffer.getvalue().encode("utf-8-sig")

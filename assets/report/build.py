@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from assets.apply.results import APPLY_RESULTS_SCHEMA
-from assets.report import commands, sections
+from assets.report import commands, differences, sections
 from assets.report.model import (
     MODE_DRY_RUN,
     MODES,
@@ -30,6 +30,7 @@ from assets.report.model import (
 from reconcile.frames import require_schema
 from reconcile.outputs import (
     APPLY_OUTCOMES_SCHEMA,
+    FIELD_DIFFS_SCHEMA,
     GUARD_TRIPS_SCHEMA,
     NOTICES_SCHEMA,
     SYNC_PLAN_SCHEMA,
@@ -65,6 +66,7 @@ def build_run_report(
     validation_failures: pl.DataFrame,
     notices: pl.DataFrame,
     guard_trips: pl.DataFrame,
+    field_diffs: pl.DataFrame,
     dagster_run_url: str | None = None,
     max_listed: int = MAX_LISTED,
 ) -> RunReport:
@@ -83,6 +85,7 @@ def build_run_report(
         validation_failures: `VALIDATION_FAILURES_SCHEMA`.
         notices: `NOTICES_SCHEMA`.
         guard_trips: `GUARD_TRIPS_SCHEMA`.
+        field_diffs: `FIELD_DIFFS_SCHEMA` (its email mismatches and drift are reported).
         dagster_run_url: The run's page in the Dagster UI (http or https), when configured.
         max_listed: How many rows each section of the email lists.
 
@@ -98,6 +101,7 @@ def build_run_report(
     require_schema(validation_failures, VALIDATION_FAILURES_SCHEMA, "validation_failures")
     require_schema(notices, NOTICES_SCHEMA, "notices")
     require_schema(guard_trips, GUARD_TRIPS_SCHEMA, "guard_trips")
+    require_schema(field_diffs, FIELD_DIFFS_SCHEMA, "field_diffs")
     merged = with_outcomes(plan, outcomes)
     done: Collection[str] = WRITABLE_STATUSES if mode == MODE_DRY_RUN else (APPLIED,)
     counts = count_table(merged)
@@ -121,6 +125,8 @@ def build_run_report(
         blocked_changes=sections.blocked_changes(merged, max_listed),
         validation_failures=sections.validation_problems(validation_failures, max_listed),
         notices=sections.notices(notices, max_listed),
+        differences=differences.differences(field_diffs, max_listed),
+        difference_counts=differences.difference_counts(field_diffs),
         guard_trips=tuple(
             _guard_trip(trip, connection) for trip in guard_trips.iter_rows(named=True)
         ),

@@ -48,6 +48,11 @@ NOTICES: Final[Mapping[str, str]] = {
     v.NOTICE_OUT_OF_SCOPE: "out of scope in Entra ID",
 }
 
+DIFFERENCES: Final[Mapping[str, str]] = {
+    v.EMAIL_MISMATCH: "email mismatch",
+    v.OUT_DRIFT: "drift",
+}
+
 GUARDS: Final[Mapping[str, str]] = {
     v.GUARD_MASS_CHANGE: "mass-change guard",
     v.GUARD_SNAPSHOT_SHRINK: "snapshot guard (the snapshot shrank)",
@@ -67,6 +72,7 @@ TABLES: Final[Mapping[str, Mapping[str, str]]] = {
     "statuses": STATUSES,
     "kinds": KINDS,
     "notices": NOTICES,
+    "differences": DIFFERENCES,
     "guards": GUARDS,
     "directions": DIRECTIONS,
     "sides": SIDES,

@@ -15,7 +15,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from assets.report.render import PRODUCT, RenderedEmail, one_line
+from assets.printable import one_line
+from assets.report.render import PRODUCT, RenderedEmail
+from resources.private_files import private_folder, write_private
 
 
 def _address(text: str, role: str) -> Address:
@@ -78,13 +80,14 @@ class ReportFiles:
 def _write(path: Path, data: bytes) -> Path:
     # Write beside the target and rename: a reader never sees half a report.
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
+    write_private(partial, data)
     partial.replace(path)
     return path
 
 
 def write_report_files(rendered: RenderedEmail, directory: Path) -> ReportFiles:
-    """Keep the rendered report as files in `directory` (one directory per run; made if needed).
+    """Keep the rendered report as files in `directory` (one directory per run; made if needed),
+    readable by their owner only: the report names people and their values.
 
     Args:
         rendered: The rendered report.
@@ -93,7 +96,7 @@ def write_report_files(rendered: RenderedEmail, directory: Path) -> ReportFiles:
     Returns:
         The paths of `report.html`, `report.txt` and the CSV.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    private_folder(directory)
     return ReportFiles(
         html=_write(directory / "report.html", rendered.html.encode("utf-8")),
         text=_write(directory / "report.txt", rendered.text.encode("utf-8")),

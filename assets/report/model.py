@@ -2,8 +2,9 @@
 
 The model is what the templates read; `assets.report.build.build_run_report` makes it from the
 engine's frames. Counts are always complete. Listings carry their full `total` and the rows to
-show; the sections the CSV attachment holds (failures, decisions waiting, blocked changes) keep
-every row, the others only the first `limit` (the history keeps the rest).
+show; the sections the CSV attachment holds (failures, decisions waiting, blocked changes, email
+mismatches and drift) keep every row, the others only the first `limit` (the history keeps the
+rest).
 """
 
 from __future__ import annotations
@@ -177,6 +178,28 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """A difference the run reports and never writes: the email of a linked pair (`kind`
+    `email_mismatch`), or a one-way field differing the wrong way round (`drift`)."""
+
+    kind: str
+    user: str
+    field: str
+    huma_value: str
+    entra_value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DifferenceCount:
+    """How many users have a difference of one kind in one field."""
+
+    kind: str
+    field: str
+    count: int
+
+
+@dataclass(frozen=True)
 class GuardTrip:
     """A guard that tripped: it stopped the writes, or a person overrode it for this run."""
 
@@ -237,6 +260,8 @@ class RunReport:
     blocked_changes: Listing[BlockedChange]
     validation_failures: Listing[ValidationProblem]
     notices: Listing[Notice]
+    differences: Listing[Difference]
+    difference_counts: tuple[DifferenceCount, ...]
     guard_trips: tuple[GuardTrip, ...]
     commands: DecisionCommands
     dagster_run_url: str | None

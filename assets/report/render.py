@@ -3,7 +3,10 @@
 Pure. Both templates run under `StrictUndefined`, so a misspelt name fails the render instead
 of leaving a blank; the HTML environment escapes every value (names and remote messages are
 data from outside), the text one does not (plain text has nothing to escape, and `&lt;` there
-would only garble a name).
+would only garble a name). In both, every value a template shows passes through
+`assets.printable.printable` first: a name cannot bring a terminal escape sequence, a forged line
+or a bidirectional override into either part. Only the templates' own layout (`Markup`: the
+"and N more" lines) is left as it is.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ from pathlib import Path
 from typing import Final
 
 import jinja2
+from markupsafe import Markup
 
+from assets.printable import one_line, printable
 from assets.report import labels
 from assets.report.attachment import csv_bytes
-from assets.report.model import MODE_DRY_RUN, MODE_ROLLBACK, OUTCOME_FAILED, RunReport
+from assets.report.model import MODE_DRY_RUN, MODE_ROLLBACK, OUTCOME_FAILED, Listing, RunReport
 from reconcile.vocabulary import GUARD_MASS_CHANGE
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
 PRODUCT: Final = "Huma ↔ Entra ID"
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,6 @@ class RenderedEmail:
     text: str
     csv_name: str
     csv_bytes: bytes
-
-
-def one_line(text: str) -> str:
-    """`text` with every control character (newlines included) turned into one space."""
-    return _CONTROL.sub(" ", text).strip()
 
 
 def _plural(count: int, one: str, many: str | None = None) -> str:
@@ -59,19 +58,39 @@ def _duration(span: timedelta) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
+def _shown(value: object) -> object:
+    """What a template shows of a value: outside text made printable, template layout kept."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
+
+
+def _more_line(listing: Listing, where: str) -> Markup:
+    """The text part's "… and N more" line (layout: `_shown` leaves its line break alone)."""
+    # A count and a place the templates name: no text of Huma's or Entra's goes into the markup.
+    line = f"  … and {listing.more} more — see {where}.\n" if listing.more else ""
+    return Markup(line)  # noqa: S704
+
+
 def environment(*, html: bool) -> jinja2.Environment:
-    """The templates' environment: `StrictUndefined` always, escaping only for HTML."""
+    """The templates' environment: `StrictUndefined` always, escaping only for HTML, and every
+    shown value made printable."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=html,
+        autoescape=html,  # noqa: S701 - the plain-text templates are not HTML
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_shown,
     )
     env.filters["label"] = labels.label
     env.filters["when"] = _when
     env.filters["plural"] = _plural
+    if not html:
+        # A macro's output is plain text without escaping: the text part's layout line comes
+        # from here, marked as layout, so `_shown` keeps its line break.
+        env.globals["more"] = _more_line
     return env
 
 

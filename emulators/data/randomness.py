@@ -19,7 +19,7 @@ T = TypeVar("T")
 #: The "now" of every generated world: histories end before it, secrets expire years after it.
 REFERENCE_DATE = dt.date(2026, 1, 1)
 #: Application secrets of generated tenants expire then (a fixed date, so the output is stable).
-SECRET_EXPIRY = "2030-12-31T00:00:00Z"
+SECRET_EXPIRY = "2030-12-31T00:00:00Z"  # noqa: S105 - a date, not a secret
 
 # The variant nibble of an RFC 4122 UUID keeps the two low bits of the drawn nibble under `10`.
 _VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}

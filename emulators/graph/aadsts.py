@@ -28,11 +28,11 @@ APP_NOT_FOUND = (
     "the wrong tenant."
 )
 WRONG_SECRET = (
-    "Invalid client secret provided. Ensure the secret being sent in the request is the client "
+    "Invalid client secret provided. Ensure the secret being sent in the request is the client "  # noqa: S105 - a message
     "secret value, not the client secret ID, for a secret added to app '{app}'."
 )
 EXPIRED_SECRET = (
-    "The provided client secret keys for app '{app}' are expired. Visit the Azure portal to "
+    "The provided client secret keys for app '{app}' are expired. Visit the Azure portal to "  # noqa: S105 - a message
     "create new keys for your app: https://aka.ms/NewClientSecret, or consider using "
     "certificate credentials for added security: https://aka.ms/certCreds."
 )

@@ -132,10 +132,9 @@ def _find_certificate(header: dict[str, Any], app: dict[str, Any]):
             and jose.b64url_encode(certificate.fingerprint(hashes.SHA256())) == wanted_sha256
         ):
             return shown, certificate, registration
-        if (
-            wanted_sha1
-            and jose.b64url_encode(certificate.fingerprint(hashes.SHA1())) == wanted_sha1
-        ):
+        # `x5t` is a SHA-1 thumbprint by definition (RFC 7515); it names a key, it protects nothing.
+        sha1 = hashes.SHA1()  # noqa: S303 - see above
+        if wanted_sha1 and jose.b64url_encode(certificate.fingerprint(sha1)) == wanted_sha1:
             return shown, certificate, registration
     return shown, None, None
 

@@ -31,7 +31,7 @@ DOMAIN_INVALID = (
 )
 CONFLICT = "Another object with the same value for property {name} already exists."
 PASSWORD_COMPLEXITY = (
-    "The specified password does not comply with password complexity requirements. Please "
+    "The specified password does not comply with password complexity requirements. Please "  # noqa: S105 - a message
     "provide a different password."
 )
 REQUIRED_MISSING = "Property value is required but is empty or missing."

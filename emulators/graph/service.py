@@ -108,7 +108,8 @@ class GraphService:
 
     def _route(self, request: GraphRequest, caller: Caller, headers: dict) -> GraphResponse:
         tenant = self._emulator.directory.tenant(caller.tenant_id)
-        assert tenant is not None  # checked in authenticate
+        if tenant is None:  # authenticate checked it: a caller always has its tenant
+            raise RuntimeError(f"no tenant {caller.tenant_id} for an authenticated caller")
         method, path = request.method, request.path.rstrip("/") or "/"
         if path == "/users":
             allowed = {"GET": self._list, "POST": self._create}

@@ -77,7 +77,12 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
         user, refusal = find_user(world, request.path_params["id"], "id")
         if refusal is not None:
             return refusal
-        return JSONResponse(world.renderer.details(user, today()))
+        details = world.renderer.details(user, today())
+        charset = user.get("servedCharset")
+        if charset is not None:  # a state's misbehaving answer: JSON, but not in UTF-8
+            body = orjson.dumps(details).decode().encode(charset, "replace")
+            return Response(body, media_type="application/json")
+        return JSONResponse(details)
 
     async def patch_user(request: Request) -> Response:
         # The body is read first: after this await, nothing yields until the write is done, so

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from emulators.core import Emulator
     from emulators.huma.store import Organization
 
-TOKEN_PATH = "/auth/oauth/token"
+TOKEN_PATH = "/auth/oauth/token"  # noqa: S105 - a URL path, not a token
 REVOKE_PATH = "/auth/oauth/revoke"
 #: Expired tokens are forgotten when this many are held (clients that never reuse a token).
 _PRUNE_AT = 10_000

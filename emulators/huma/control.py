@@ -4,7 +4,8 @@ the demo. Bodies and answers are JSON in the state-file format; errors are `{"er
 
 - `GET /_emulator/users/{id}`: the stored record.
 - `PATCH /_emulator/users/{id}`: merge top-level properties into the record, checked like a
-  state file; uniqueness is not enforced, so tests can stage duplicates.
+  state file; uniqueness is not enforced, so tests can stage duplicates, and `servedFields` /
+  `servedCharset` stage answers that break the published shapes (see `emulators/README.md`).
 - `DELETE /_emulator/users/{id}`: delete the user; it vanishes from the API (204).
 - `POST /_emulator/users/{id}/deactivate`: `status.active=false`, `deactivatedAt` =
   `{"at": …}` or now. `POST /_emulator/users/{id}/reactivate` undoes it.

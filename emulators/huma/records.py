@@ -8,6 +8,7 @@ duplicates a test wants the product to detect; only the API refuses to create th
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -60,6 +61,8 @@ _USER_KEYS = frozenset(
         "groups",
         "positions",
         "hiddenFields",
+        "servedFields",
+        "servedCharset",
     }
 )
 _STATUS_KEYS = frozenset({"active", "deactivatedAt"})
@@ -229,6 +232,7 @@ def _user(obj: Any, groups: Mapping[str, Any], job_titles: Mapping[str, Any]) ->
     if not (given and family and email):
         raise ValueError("givenName, familyName and email are required")
     address = obj.get("homeAddress")
+    served = _served(obj)
     return {
         "id": user_id,
         "givenName": given,
@@ -241,4 +245,23 @@ def _user(obj: Any, groups: Mapping[str, Any], job_titles: Mapping[str, Any]) ->
         "groups": list(dict.fromkeys(member_of)),
         "positions": [_position(p, job_titles) for p in obj.get("positions") or ()],
         "hiddenFields": hidden,
+        **served,
     }
+
+
+def _served(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """`servedFields` and `servedCharset`, kept only when set (most states never use them)."""
+    served: dict[str, Any] = {}
+    fields = obj.get("servedFields")
+    if fields:
+        if not isinstance(fields, Mapping):
+            raise ValueError("servedFields must be an object of UserDetails properties")
+        served["servedFields"] = dict(fields)
+    charset = obj.get("servedCharset")
+    if charset is not None:
+        try:
+            codecs.lookup(charset)
+        except (LookupError, TypeError):
+            raise ValueError("servedCharset must name a character set") from None
+        served["servedCharset"] = charset
+    return served

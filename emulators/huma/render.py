@@ -3,7 +3,9 @@
 Shapes follow the published spec (v1.53.2):
 - `UserDetails` wraps most fields as `{"value": …, "editable": …}`. An empty field is the wrapper
   without `value` (the spec's `value` is a non-nullable string); a field in the user's
-  `hiddenFields` is left out altogether (unknown to this API key, which is not the same as empty).
+  `hiddenFields` is left out altogether (unknown to this API key, which is not the same as empty);
+  a property in its `servedFields` is served as given there, whatever its shape (for clients'
+  tests of answers that do not keep to the published shapes).
 - List items carry `status.active` only: `deactivatedAt` is "Not returned in user lists".
 - A position's status follows from its dates and today's (UTC) date: UPCOMING before the contract
   start, ENDED after the contract end date (the end date itself is still CURRENT).
@@ -126,6 +128,8 @@ class Renderer:
         details["type"] = "user"
         for name in user["hiddenFields"]:
             details.pop(name, None)
+        # What a state asks to be served instead, verbatim: another shape, another format.
+        details.update(user.get("servedFields") or {})
         return details
 
     def _current_titles(self, user: dict[str, Any], on: dt.date) -> list[dict[str, str]]:

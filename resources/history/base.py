@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Self
 
@@ -14,6 +14,8 @@ import duckdb
 from resources.history.errors import HistoryError, HistoryNotReady
 from resources.history.migrations import LATEST_VERSION, apply_next, check_known, schema_version
 from resources.history.opening import connect, holder_note, in_transaction, reading, transaction
+from resources.history.publishing import publish, published_path
+from resources.private_files import PRIVATE_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +26,18 @@ DEFAULT_LOCK_TIMEOUT_SECONDS = 60.0
 class StoreBase:
     """The history file of one deployment, opened briefly for each read or write.
 
+    A writable store publishes a copy of the file for analysts (`published_path`, see
+    `publishing`) when a run ends, after decisions are recorded and after a schema upgrade.
+
     Args:
         path: The DuckDB file (created, with its folder, on the first write).
         lock_timeout_seconds: How long an open retries while another process holds the file.
         read_only: Never create, migrate or write the file (analysts, the CLI's listings).
+        on_wait: Told the seconds each open of the file waited for another process, when it
+            had to wait (a run's figures; nothing waits while runs do not overlap).
+
+    Attributes:
+        published_path: The copy analysts open (`<name>.published<suffix>` beside `path`).
     """
 
     def __init__(
@@ -36,10 +46,13 @@ class StoreBase:
         *,
         lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
         read_only: bool = False,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.published_path = published_path(self.path)
         self.lock_timeout_seconds = lock_timeout_seconds
         self.read_only = read_only
+        self.on_wait = on_wait
         self._ready = False
         self._held: duckdb.DuckDBPyConnection | None = None
 
@@ -50,6 +63,9 @@ class StoreBase:
     def migrate(self, *, target_version: int = LATEST_VERSION) -> list[int]:
         """Create the file if needed and apply the migrations it lacks, each in its own
         transaction (an interrupted upgrade resumes where it stopped).
+
+        Publishes the file when a migration was applied or no copy was published yet (a file
+        kept by an earlier release).
 
         Args:
             target_version: Stop at this version (tests build older files this way).
@@ -74,13 +90,35 @@ class StoreBase:
             logger.info("history %s: applied migration %d", self.path, version)
             applied.append(version)
         self._ready = target_version == LATEST_VERSION
+        if applied or not self.published_path.exists():
+            self.publish()
         return applied
+
+    def publish(self) -> Path:
+        """Replace the published copy with the file as it is now (see `publishing`).
+
+        Returns:
+            The published copy's path.
+
+        Raises:
+            HistoryLocked: Another process held the file past the timeout.
+        """
+        if self.read_only:
+            raise HistoryError(f"{self.path} is open read-only: it cannot be published")
+        if self._held is not None:
+            publish(self._held, self.path, self.published_path)
+        else:
+            with self._holding("publishing a copy for analysts") as conn:
+                publish(conn, self.path, self.published_path)
+        return self.published_path
 
     def schema_version(self) -> int:
         """The file's schema version (0 when the file does not exist yet)."""
         if not self.path.exists():
             return 0
-        with reading(self.path, timeout_seconds=self.lock_timeout_seconds) as conn:
+        with reading(
+            self.path, timeout_seconds=self.lock_timeout_seconds, on_wait=self.on_wait
+        ) as conn:
             return schema_version(conn)
 
     def copy_to(self, destination: str | Path) -> Path:
@@ -97,17 +135,36 @@ class StoreBase:
         target = Path(destination)
         with self._reading():
             shutil.copyfile(self.path, target)
+            target.chmod(PRIVATE_FILE)  # the copy holds the same personal data (SPEC §12)
             wal = self.path.with_name(self.path.name + ".wal")
             target_wal = target.with_name(target.name + ".wal")
             target_wal.unlink(missing_ok=True)  # an older copy's log would replay into this one
             if wal.exists():  # committed writes not yet checkpointed into the file
                 shutil.copyfile(wal, target_wal)
+                target_wal.chmod(PRIVATE_FILE)
         return target
 
     def _transaction(
         self, doing: str
     ) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
-        return transaction(self.path, timeout_seconds=self.lock_timeout_seconds, doing=doing)
+        return transaction(
+            self.path, timeout_seconds=self.lock_timeout_seconds, doing=doing, on_wait=self.on_wait
+        )
+
+    @contextlib.contextmanager
+    def _holding(self, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A writable connection outside any transaction, described for other openers."""
+        conn = connect(
+            self.path,
+            read_only=False,
+            timeout_seconds=self.lock_timeout_seconds,
+            on_wait=self.on_wait,
+        )
+        try:
+            with holder_note(self.path, doing):
+                yield conn
+        finally:
+            conn.close()
 
     @contextlib.contextmanager
     def session(self, *, doing: str) -> Iterator[Self]:
@@ -116,7 +173,8 @@ class StoreBase:
         Opening and closing the file costs about 30 ms, a transaction on an open file about
         1 ms: an apply step that journals thousands of batches holds a session for its duration.
         Each call is still its own transaction. Meanwhile no other process can open the file
-        (analysts and other runs wait, up to their timeouts), so hold it only while writing.
+        (other runs and the commands wait, up to their timeouts; analysts read the published
+        copy), so hold it only while writing.
 
         Args:
             doing: What the holder does (`apply of run …`), named in others' `HistoryLocked`.
@@ -129,27 +187,51 @@ class StoreBase:
         if self._held is not None:
             raise HistoryError("a session is already open on this store")
         self._ensure_ready()
-        conn = connect(self.path, read_only=False, timeout_seconds=self.lock_timeout_seconds)
-        try:
-            with holder_note(self.path, doing):
-                self._held = conn
+        with self._holding(doing) as conn:
+            self._held = conn
+            try:
                 yield self
-        finally:
-            self._held = None
-            conn.close()
+            finally:
+                self._held = None
 
     @contextlib.contextmanager
-    def _write(self, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One transaction on an up-to-date file; `doing` names it for other openers' errors."""
+    def _write(
+        self, doing: str, *, then_publish: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on an up-to-date file; `doing` names it for other openers' errors.
+
+        Args:
+            doing: What the transaction does.
+            then_publish: Publish the file once the transaction is committed (on the same
+                connection, so no other writer comes in between).
+        """
         if self.read_only:
             raise HistoryError(f"{self.path} is open read-only: it cannot be written")
         if self._held is not None:
             with in_transaction(self._held) as conn:
                 yield conn
+            if then_publish:
+                self._publish_after_commit(self._held)
             return
         self._ensure_ready()
-        with self._transaction(doing) as conn:
-            yield conn
+        with self._holding(doing) as conn:
+            with in_transaction(conn):
+                yield conn
+            if then_publish:
+                self._publish_after_commit(conn)
+
+    def _publish_after_commit(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Publish after a committed write; a copy that cannot be made (a full disk) leaves the
+        previous one in place and is logged, never undoing or failing the write."""
+        try:
+            publish(conn, self.path, self.published_path)
+        except (OSError, HistoryError, duckdb.Error) as exc:
+            logger.warning(
+                "history %s: the copy for analysts was not replaced (%s); it shows the history "
+                "as of its previous publication until the next run ends",
+                self.path,
+                exc,
+            )
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -166,7 +248,9 @@ class StoreBase:
         """A read-only connection to an up-to-date file: a writable store migrates it first, a
         read-only one checks the version on the same connection (no second open of the file)."""
         self._ensure_ready()
-        with reading(self.path, timeout_seconds=self.lock_timeout_seconds) as conn:
+        with reading(
+            self.path, timeout_seconds=self.lock_timeout_seconds, on_wait=self.on_wait
+        ) as conn:
             if not self._ready:
                 self._check_readable(conn)
             yield conn

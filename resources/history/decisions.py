@@ -80,7 +80,8 @@ class DecisionsMixin(StoreBase):
     """Record decisions; list them and the rows awaiting one."""
 
     def record_decisions(self, *, connection: str, decisions: pl.DataFrame) -> int:
-        """Append people's decisions (`reconcile.decisions.decision_row` builds them).
+        """Append people's decisions (`reconcile.decisions.decision_row` builds them), and
+        publish the history with them for analysts.
 
         Args:
             connection: The connection the decided rows belong to.
@@ -93,7 +94,7 @@ class DecisionsMixin(StoreBase):
         require_schema(decisions, DECISIONS_SCHEMA, "decisions")
         names = DECISIONS_SCHEMA.names()
         key = " AND ".join(f'd."{n}" IS NOT DISTINCT FROM i."{n}"' for n in names)
-        with self._write(f"decisions of connection {connection}") as conn:
+        with self._write(f"decisions of connection {connection}", then_publish=True) as conn:
             conn.register("decided", decisions)
             try:
                 fresh = conn.sql(

@@ -16,13 +16,14 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from resources.history.errors import HistoryLocked, HistoryNotReady
+from resources.private_files import PRIVATE_FILE, tighten
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +58,21 @@ def _holder(path: Path, pid: int | None) -> str | None:
     return f"{note.get('doing', 'a writer')} since {note.get('since', '?')}"
 
 
-def connect(path: Path, *, read_only: bool, timeout_seconds: float) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path,
+    *,
+    read_only: bool,
+    timeout_seconds: float,
+    on_wait: Callable[[float], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
     """Open `path`, retrying while another connection holds it.
 
     Args:
         path: The database file.
         read_only: Open for reading only (never creates the file).
         timeout_seconds: How long to keep retrying.
+        on_wait: Told how many seconds an open waited for another holder, when it had to wait
+            (whether it then succeeded or gave up).
 
     Returns:
         An open connection with the session time zone set to UTC.
@@ -72,18 +81,25 @@ def connect(path: Path, *, read_only: bool, timeout_seconds: float) -> duckdb.Du
         HistoryLocked: The file was still held when the timeout passed.
         HistoryNotReady: `read_only` and the file does not exist.
     """
-    if read_only and not path.exists():
+    existed = path.exists()
+    if read_only and not existed:
         raise HistoryNotReady(f"no history database at {path}: no run has written one yet")
+    if existed:
+        tighten(path, what="the history database")
     started = time.monotonic()
     poll = _FIRST_POLL_SECONDS
+    held = False  # whether an attempt found the file held
     while True:
         try:
             conn = duckdb.connect(str(path), read_only=read_only)
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
             if not _lock_conflict(exc):
                 raise
+            held = True
             waited = time.monotonic() - started
             if waited >= timeout_seconds:
+                if on_wait is not None:
+                    on_wait(waited)
                 match = _HOLDER_PID.search(str(exc))
                 pid = int(match.group(1)) if match else None
                 raise HistoryLocked(
@@ -92,6 +108,10 @@ def connect(path: Path, *, read_only: bool, timeout_seconds: float) -> duckdb.Du
             time.sleep(min(poll, timeout_seconds - waited))
             poll = min(poll * 2, _MAX_POLL_SECONDS)
             continue
+        if not existed:
+            path.chmod(PRIVATE_FILE)  # personal data, whatever the umask (SPEC §12)
+        if held and on_wait is not None:
+            on_wait(time.monotonic() - started)
         # Time stamps are stored as TIMESTAMPTZ and must read back as UTC whatever the host's zone.
         conn.execute("SET TimeZone = 'UTC'")
         # A long query would otherwise draw a progress bar into the run's logs.
@@ -135,7 +155,11 @@ def in_transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyC
 
 @contextlib.contextmanager
 def transaction(
-    path: Path, *, timeout_seconds: float, doing: str
+    path: Path,
+    *,
+    timeout_seconds: float,
+    doing: str,
+    on_wait: Callable[[float], None] | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A writable connection inside one transaction: committed on success, rolled back on error,
     closed either way.
@@ -144,11 +168,12 @@ def transaction(
         path: The database file (created when missing).
         timeout_seconds: How long to wait for another holder.
         doing: What this writer does, for the error another opener may raise meanwhile.
+        on_wait: See `connect`.
 
     Yields:
         The connection, inside `BEGIN`.
     """
-    conn = connect(path, read_only=False, timeout_seconds=timeout_seconds)
+    conn = connect(path, read_only=False, timeout_seconds=timeout_seconds, on_wait=on_wait)
     try:
         with holder_note(path, doing), in_transaction(conn):
             yield conn
@@ -157,9 +182,11 @@ def transaction(
 
 
 @contextlib.contextmanager
-def reading(path: Path, *, timeout_seconds: float) -> Iterator[duckdb.DuckDBPyConnection]:
+def reading(
+    path: Path, *, timeout_seconds: float, on_wait: Callable[[float], None] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection, closed on exit (other readers may share the file meanwhile)."""
-    conn = connect(path, read_only=True, timeout_seconds=timeout_seconds)
+    conn = connect(path, read_only=True, timeout_seconds=timeout_seconds, on_wait=on_wait)
     try:
         yield conn
     finally:

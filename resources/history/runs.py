@@ -133,7 +133,8 @@ class RunsMixin(StoreBase):
         email_status: str | None = None,
         error: str | None = None,
     ) -> None:
-        """Record how a run ended (again: the last call wins).
+        """Record how a run ended (again: the last call wins), and publish the history with it
+        for analysts.
 
         Args:
             run_id: A begun run.
@@ -147,7 +148,7 @@ class RunsMixin(StoreBase):
         if ended_at.tzinfo is None:
             raise ValueError("ended_at must be timezone-aware")
         text = json.dumps(dict(summary or {}), sort_keys=True, default=str)
-        with self._write(f"run {run_id}: finish") as conn:
+        with self._write(f"run {run_id}: finish", then_publish=True) as conn:
             self._run_connection(conn, run_id)
             conn.execute(
                 "UPDATE runs SET outcome = ?, ended_at = ?, summary = ?, report_path = ?, "

@@ -7,8 +7,9 @@ winner, comment and who (default: the OS user) for the engine to apply on the ne
 approving a conflict needs `--winner` (by id: refused; in bulk: the others are recorded and the
 command fails naming the conflicts, or asks on a terminal); bulk selections leave rows decided
 since alone; without a terminal nothing is ever asked, on one the person confirms (or `--yes`);
-usage mistakes and empty selections exit 2 recording nothing; a missing or older history file
-gets a clear message.
+usage mistakes and empty selections exit 2 recording nothing, except `--all` finding nothing
+waiting: that is said and is success (cron calls it unconditionally); a missing or older history
+file gets a clear message.
 """
 
 from __future__ import annotations
@@ -190,6 +191,29 @@ def test_bulk_selections_leave_rows_decided_since_alone(deployment: Deployment) 
 
     verdicts = {(d["change_id"], d["verdict"], d["winner"]) for d in _decided(deployment)}
     assert verdicts == {(ids["create"], "reject", None), (ids["conflict"], "approve", "entra")}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["approve", "--all"], id="approve-all"),
+        pytest.param(["reject", "--all"], id="reject-all"),
+        pytest.param(["approve", "--all", "--kind", "create"], id="approve-all-of-a-kind"),
+    ],
+)
+def test_all_with_nothing_waiting_says_so_and_succeeds(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    assert main(["decisions", "approve", *ACME, "--all", "--winner", "huma"]) == 0
+    decided = _decided(deployment)
+    capsys.readouterr()
+
+    assert main(["decisions", args[0], *ACME, *args[1:]]) == 0
+
+    captured = capsys.readouterr()
+    assert "Nothing in connection acme waits for a decision" in captured.out
+    assert captured.err == ""
+    assert _decided(deployment) == decided
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,14 @@ Pins: the demo exits 0 having run the activation and the night after the scripte
 output names the reports, the emails, the history file, the UI command and the decisions command
 (which works as printed); those files exist; the second run created the new hire in Entra, blocked
 the private address, asked about the conflict and left the deactivated user alone; the history
-holds both runs.
+holds both runs; run under the usual umask (022), everything it leaves (history, reports, mails,
+the Dagster instance, the emulators' state and keys) is readable by its owner only (SPEC §12).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +35,7 @@ def test_the_demo_runs_twice_and_says_where_everything_is(tmp_path: Path) -> Non
         text=True,
         timeout=240,
         check=False,
+        umask=0o022,
     )
 
     assert done.returncode == 0, done.stderr[-3000:]
@@ -54,6 +57,12 @@ def test_the_demo_runs_twice_and_says_where_everything_is(tmp_path: Path) -> Non
         outcomes = conn.execute("SELECT outcome FROM runs ORDER BY started_at").fetchall()
     assert outcomes == [("succeeded",), ("succeeded",)]
     assert "SELECT" in out  # the example queries, with their answers
+    readable_by_others = [
+        f"{oct(stat.S_IMODE(path.stat().st_mode))} {path.relative_to(folder)}"
+        for path in [folder, *folder.rglob("*")]
+        if stat.S_IMODE(path.stat().st_mode) & 0o077
+    ]
+    assert readable_by_others == []
 
     # The printed way to decide works as printed: it lists the conflict waiting after run 2.
     decide = next(line for line in out.splitlines() if "decide:" in line).split("decide:")[1]

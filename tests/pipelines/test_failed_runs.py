@@ -1,5 +1,6 @@
 """A run that fails says so: the command exits non-zero with the reason, the history records the
-failure, and the run-failure sensor emails the connection's recipients the error.
+failure, and the run-failure sensor emails the connection's recipients the error (shown, never
+obeyed: its control sequences, which may quote Huma or Graph, become spaces).
 
 The failure staged is the one administrators meet most: the Entra client secret is wrong.
 """
@@ -21,6 +22,7 @@ from emulators.smtp import MailServer
 from pipelines.connections import deployment_connections
 from pipelines.definitions import build_definitions
 from pipelines.resources import production_resources
+from pipelines.sensors import failure_message
 from resources.history import read_only_store
 from tests.console_deployment import console
 
@@ -127,3 +129,20 @@ def test_the_failure_sensor_records_and_emails_the_error(setup, tmp_path, monkey
     assert record is not None
     assert record.outcome == "failed"
     assert "AADSTS7000215" in (record.error or "")
+
+
+def test_the_failure_email_shows_an_error_quoting_hostile_text_inert() -> None:
+    error = "Graph said: \x1b]8;;https://evil.example/\x1b\\Eve\x1b]8;;\x1b\\ \x9b2J\u202eok"
+
+    message = failure_message(
+        "acme",
+        sender="sync@example.com",
+        recipients=["it@example.com"],
+        run_id="run-1",
+        error=error,
+        run_url=None,
+    )
+
+    body = message.get_content()
+    assert "Graph said:" in body
+    assert [c for c in body if c in "\x1b\x9b\u202e"] == []

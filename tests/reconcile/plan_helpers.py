@@ -31,12 +31,14 @@ def plan_pair(
     policy: Policy | None = None,
     **state: pl.DataFrame,
 ) -> PlanResult:
-    """Plan the default pair h1 ↔ e1, linked, with field overrides and baseline rows for h1."""
+    """Plan the default pair h1 ↔ e1, linked (at `RUN_AT` unless `links=` is given), with field
+    overrides and baseline rows for h1."""
     rows = [{"huma_id": "h1", **row} for row in baseline]
+    state.setdefault("links", links_frame(("h1", "e1")))
     return plan_run(
         huma_frame(huma_user("h1", **(huma or {}))),
         entra_frame(entra_user("e1", **(entra or {}))),
-        state_with(links=links_frame(("h1", "e1")), baseline=baseline_frame(rows), **state),
+        state_with(baseline=baseline_frame(rows), **state),
         policy or Policy(),
         CONTEXT,
     )

@@ -1,9 +1,10 @@
 """Field rules of SPEC §3 about units and blocks, on a linked pair.
 
 Pins: the address is compared and written as one unit and comes into Huma only from an ISO
-country with every part; Huma's required names are never emptied; Entra users mastered
-on-premises are never written; a pushed phone another Entra user holds is blocked; the automatic
-updates of one user go out as one row while rows a person decides stay one per field.
+country with every part (an address emptied in Entra is blocked: Huma cannot clear one); Huma's
+required names are never emptied; Entra users mastered on-premises are never written; a pushed
+phone another Entra user holds is blocked; the automatic updates of one user go out as one row
+while rows a person decides stay one per field.
 """
 
 from __future__ import annotations
@@ -62,10 +63,11 @@ def test_the_address_is_one_unit() -> None:
         pytest.param({"address_country": "Norway"}, "not an ISO 3166-1", id="country-not-iso"),
         pytest.param({"address_country": "no"}, "not an ISO 3166-1", id="country-lower-case"),
         pytest.param({"address_city": None}, "needs line 1", id="incomplete-address"),
+        pytest.param({"address_country": None}, "needs line 1", id="country-emptied"),
         pytest.param(
             {key: None for key in ("address_line1", "address_postal_code", "address_city")}
             | {"address_country": None},
-            "(empty)",
+            "the address is empty in Entra ID, and Huma cannot clear an address",
             id="address-emptied-in-entra",
         ),
     ],

@@ -2,17 +2,21 @@
 
 Pins: employment ID only ever flows Entra → Huma and hire date / job title only Huma → Entra (the
 wrong way round is reported as drift, never written); position fields are recorded at first
-sight, pushed only once changed in Huma afterwards, unless the policy backfills them.
+sight, pushed only once changed in Huma afterwards, unless the policy backfills them; a pair first
+linked after the connection's activation is new to it and pushes its position values at once.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
+import polars as pl
 import pytest
 
+from reconcile.builders import RUN_AT, links_frame
 from reconcile.policy import Policy
+from reconcile.state import ACTIVATION_SCHEMA
 from reconcile.vocabulary import (
     AUTO_APPROVED,
     ENTRA_TO_HUMA,
@@ -184,3 +188,53 @@ def test_one_way_and_position_fields_write_their_own_way(
 
     assert (row["action"], row["status"], row["decision_kind"]) == expected
     assert row["direction"] == (ENTRA_TO_HUMA if field == "employment_id" else HUMA_TO_ENTRA)
+
+
+_ACTIVATED = datetime(2026, 2, 1, 2, 0, tzinfo=UTC)
+
+
+def _activated_state(linked_at: datetime) -> dict[str, pl.DataFrame]:
+    return {
+        "activation": pl.DataFrame({"activated_at": [_ACTIVATED]}, schema=ACTIVATION_SCHEMA),
+        "links": links_frame(("h1", "e1"), at=linked_at),
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "huma", "entra"),
+    [
+        pytest.param("job_title", "Engineer", None, id="title-fills-the-empty-entra-side"),
+        pytest.param("job_title", "Engineer", "Boss", id="title-replaces-entras"),
+        pytest.param("hire_date", date(2026, 2, 15), None, id="hire-date-fills"),
+    ],
+)
+def test_a_pair_first_linked_after_activation_pushes_its_position_values(
+    field: str, huma: Any, entra: Any
+) -> None:
+    state = _activated_state(linked_at=RUN_AT)
+
+    row = only_row(plan_pair({field: huma}, {field: entra}, **state))
+
+    assert (row["action"], row["status"], row["direction"]) == (
+        UPDATE_ENTRA,
+        AUTO_APPROVED,
+        HUMA_TO_ENTRA,
+    )
+    assert row["fields"] == [field]
+
+
+def test_a_pair_linked_at_activation_records_its_position_values_at_first_sight() -> None:
+    state = _activated_state(linked_at=_ACTIVATED)
+
+    result = plan_pair({"job_title": "Engineer"}, {"job_title": "Boss"}, **state)
+
+    assert diff_of(result, "job_title")["outcome"] == OUT_POSITION_RECORDED
+    assert result.sync_plan.height == 0
+
+
+def test_a_new_pair_never_clears_a_position_value_huma_does_not_have() -> None:
+    state = _activated_state(linked_at=RUN_AT)
+
+    result = plan_pair({"job_title": None}, {"job_title": "Boss"}, **state)
+
+    assert result.sync_plan.height == 0

@@ -29,8 +29,14 @@ def test_the_engine_agrees_with_the_plain_python_reading_of_the_rules(world: Any
     engine = plan_run(huma, entra, state, policy, CONTEXT).sync_plan.filter(
         pl.col("action").is_in(PAIR_ACTIONS)
     )
+    activated_at = state.activation.get_column("activated_at").min() if state.activated else None
     reference = plan_linked(
-        huma.to_dicts(), entra.to_dicts(), state.links.to_dicts(), state.baseline.to_dicts(), policy
+        huma.to_dicts(),
+        entra.to_dicts(),
+        state.links.to_dicts(),
+        state.baseline.to_dicts(),
+        policy,
+        activated_at,
     )
 
     assert sorted(engine.select("change_id", "action", "status").rows()) == sorted(

@@ -7,6 +7,7 @@ all turn up, while keys stay unique often enough for plans to be non-empty.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from reconcile.builders import (
+    RUN_AT,
     baseline_frame,
     entra_frame,
     entra_user,
@@ -24,7 +26,7 @@ from reconcile.builders import (
 )
 from reconcile.fields import UNITS
 from reconcile.policy import Policy
-from reconcile.state import SyncState
+from reconcile.state import ACTIVATION_SCHEMA, SyncState
 from reconcile.vocabulary import ASK
 
 #: Settings of every property over these worlds.
@@ -32,6 +34,8 @@ EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 World = tuple[pl.DataFrame, pl.DataFrame, SyncState, Policy]
 
 _PEOPLE = ("ann", "bo", "cy", "di")
+#: The activation of an activated connection in `linked_worlds`: a month before the run.
+ACTIVATED_AT = RUN_AT - timedelta(days=28)
 
 
 def _key(person: str, prefix: str) -> st.SearchStrategy[str | None]:
@@ -136,6 +140,10 @@ def linked_worlds(draw: st.DrawFn) -> World:
                     "huma_seen": seen,
                 }
             )
-    links = links_frame(*((f"h-{p}", f"e-{p}") for p in people))
-    state = state_with(links=links, baseline=baseline_frame(baseline))
+    # Before activation, or after it with the pairs linked at activation or later (new pairs).
+    activated = draw(st.sampled_from([None, ACTIVATED_AT]))
+    linked_at = draw(st.sampled_from([ACTIVATED_AT, RUN_AT]))
+    links = links_frame(*((f"h-{p}", f"e-{p}") for p in people), at=linked_at)
+    activation = pl.DataFrame({"activated_at": [activated] if activated else []}, ACTIVATION_SCHEMA)
+    state = state_with(links=links, baseline=baseline_frame(baseline), activation=activation)
     return huma_frame(*huma), entra_frame(*entra), state, draw(_policy())

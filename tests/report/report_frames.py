@@ -13,6 +13,7 @@ from assets.apply.results import APPLY_RESULTS_SCHEMA
 from assets.report.build import build_run_report
 from assets.report.model import RunReport
 from reconcile.outputs import (
+    FIELD_DIFFS_SCHEMA,
     GUARD_TRIPS_SCHEMA,
     NOTICES_SCHEMA,
     SYNC_PLAN_SCHEMA,
@@ -115,6 +116,31 @@ def guard_trip(guard: str, *, overridden: bool = False, side: str | None = None)
     }
 
 
+def field_diff(
+    field: str,
+    huma_value: str | None,
+    entra_value: str | None,
+    *,
+    email: str = "ann.lee@example.com",
+    case: str = "huma_changed",
+    outcome: str = "drift",
+) -> dict[str, Any]:
+    """One `FIELD_DIFFS_SCHEMA` row of the pair `h-<email>` ↔ `e-<email>`."""
+    return {
+        "huma_id": f"h-{email}",
+        "entra_id": f"e-{email}",
+        "email_key": email,
+        "field": field,
+        "huma_value": huma_value,
+        "entra_value": entra_value,
+        "has_agreed": case not in ("first_sync", "missing_value", "email_mismatch"),
+        "agreed_value": None,
+        "case": case,
+        "outcome": outcome,
+        "change_id": None,
+    }
+
+
 def report_of(
     sync_plan: pl.DataFrame | None = None,
     results: pl.DataFrame | None = None,
@@ -122,6 +148,7 @@ def report_of(
     trips: Iterable[Mapping[str, Any]] = (),
     failures: Iterable[Mapping[str, Any]] = (),
     left_alone: Iterable[Mapping[str, Any]] = (),
+    diffs: Iterable[Mapping[str, Any]] = (),
     **options: Any,
 ) -> RunReport:
     """`build_run_report` with the connection `acme`, run `run-1`, and empty frames by default."""
@@ -137,6 +164,7 @@ def report_of(
         "validation_failures": frame(VALIDATION_FAILURES_SCHEMA, *failures),
         "notices": frame(NOTICES_SCHEMA, *left_alone),
         "guard_trips": frame(GUARD_TRIPS_SCHEMA, *trips),
+        "field_diffs": frame(FIELD_DIFFS_SCHEMA, *diffs),
     }
     arguments.update(options)
     return build_run_report(**arguments)

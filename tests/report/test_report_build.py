@@ -4,9 +4,11 @@ Pins: counts per action and status are complete, and the apply step's outcome wi
 plan's status; created users carry the new id and the person's name; updated fields list from
 and to per field; failures carry the remote error; decisions waiting carry both sides' values
 and the commands that decide them (a conflict: one per winning side, never a bulk approval);
-guard trips say whether they stopped the writes and how to override; long sections are capped
-while counts stay complete and the attachment's sections keep every row; frames that break
-their schema and unsafe arguments are refused.
+guard trips say whether they stopped the writes and how to override; email mismatches of linked
+pairs and drift (a one-way field differing the wrong way round) are counted per field and listed
+with both values and why nothing is written; long sections are capped while counts stay complete
+and the attachment's sections keep every row; frames that break their schema and unsafe arguments
+are refused.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
 from tests.report.report_frames import (
     SCRIPT_NAME,
+    field_diff,
     guard_trip,
     outcome,
     outcomes,
@@ -338,6 +341,69 @@ def test_long_sections_are_capped_but_counted_in_full() -> None:
         2,
     )
     assert report.counts.count(status="applied") == 7
+
+
+MISMATCH = field_diff(
+    "email",
+    "ann.lee@example.com",
+    "ann.l@example.com",
+    case="email_mismatch",
+    outcome="report_only",
+)
+DRIFT = field_diff("employment_id", "E9", "E1", email="bo@example.com")
+DRIFT_EMPTY = field_diff("employment_id", "E7", None, email="cy@example.com", case="missing_value")
+WRITTEN = field_diff("phone", "+4711", "+4722", outcome="write_entra")
+
+
+def test_email_mismatches_and_drift_are_counted_and_listed_with_what_differs() -> None:
+    report = report_of(diffs=[WRITTEN, DRIFT_EMPTY, MISMATCH, DRIFT])
+
+    rows = report.differences.rows
+    assert [(d.kind, d.user, d.field, d.huma_value, d.entra_value) for d in rows] == [
+        (
+            "email_mismatch",
+            "ann.lee@example.com",
+            "email",
+            "ann.lee@example.com",
+            "ann.l@example.com",
+        ),
+        ("drift", "bo@example.com", "employment_id", "E9", "E1"),
+        ("drift", "cy@example.com", "employment_id", "E7", "(empty)"),
+    ]
+    assert [(c.kind, c.field, c.count) for c in report.difference_counts] == [
+        ("email_mismatch", "email", 1),
+        ("drift", "employment_id", 2),
+    ]
+    assert "never written" in rows[0].reason
+    assert "Entra ID → Huma" in rows[1].reason
+    assert report.differences.total == 3
+
+
+def test_differences_are_capped_in_the_email_but_kept_whole_for_the_attachment() -> None:
+    drift = [field_diff("job_title", f"T{i}", "X", email=f"p{i}@example.com") for i in range(5)]
+
+    report = report_of(diffs=drift, max_listed=2)
+
+    assert (len(report.differences.rows), len(report.differences.shown)) == (5, 2)
+    assert report.differences.more == 3
+
+
+def test_differences_from_the_engine() -> None:
+    huma = huma_frame(huma_user("h1", email="ann.lee@example.com", employment_id="E9"))
+    entra = entra_frame(entra_user("e1", mail="ann.l@example.com", employment_id="E1"))
+    state = state_with(
+        links=links_frame(("h1", "e1")),
+        baseline=baseline_frame([{"huma_id": "h1", "field": "employment_id", "agreed": "E1"}]),
+    )
+    context = RunContext(run_at=RUN_AT, verified_domains=frozenset({"example.com"}))
+    result = plan_run(huma, entra, state, Policy(), context)
+
+    report = report_of(result.sync_plan, diffs=result.field_diffs.to_dicts())
+
+    assert [(d.kind, d.field, d.huma_value, d.entra_value) for d in report.differences.rows] == [
+        ("email_mismatch", "email", "ann.lee@example.com", "ann.l@example.com"),
+        ("drift", "employment_id", "E9", "E1"),
+    ]
 
 
 def test_a_plan_from_the_engine() -> None:

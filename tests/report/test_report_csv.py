@@ -1,9 +1,11 @@
-"""The CSV attachment: every failure, decision waiting and blocked change, safe in a spreadsheet.
+"""The CSV attachment: every failure, decision waiting, blocked change, email mismatch and drift,
+safe in a spreadsheet.
 
 Pins: a cell that starts like a formula (`=`, `+`, `-`, `@`, tab, CR, LF, and their full-width
-forms) gets a leading `'`, whatever column it is in (names and remote messages included); other
-cells are untouched; the file is UTF-8 with a BOM and reads back through `csv` row for row,
-with every row of the sections the email caps.
+forms), also behind blanks, a byte order mark, NUL or a zero-width character, gets a leading
+`'`, whatever column it is in (names and remote messages included); other cells are untouched;
+the file is UTF-8 with a BOM and reads back through `csv` row for row, with every row of the
+sections the email caps.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import pytest
 
 from assets.report.attachment import COLUMNS, neutralise
 from assets.report.render import render_report
-from tests.report.report_frames import outcome, outcomes, plan, plan_row, report_of
+from tests.report.report_frames import (
+    field_diff,
+    outcome,
+    outcomes,
+    plan,
+    plan_row,
+    report_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,6 +37,13 @@ from tests.report.report_frames import outcome, outcomes, plan, plan_row, report
         pytest.param("\t=1", "'\t=1", id="tab"),
         pytest.param("\r=1", "'\r=1", id="carriage-return"),
         pytest.param("\uff1d1+1", "'\uff1d1+1", id="full-width-equals"),
+        pytest.param(" =1+1", "' =1+1", id="space-then-equals"),
+        pytest.param("\u00a0\u3000+1", "'\u00a0\u3000+1", id="unicode-spaces-then-plus"),
+        pytest.param("\ufeff=1", "'\ufeff=1", id="byte-order-mark-then-equals"),
+        pytest.param("\x00@SUM(A1)", "'\x00@SUM(A1)", id="nul-then-at"),
+        pytest.param(" \t\r-2", "' \t\r-2", id="blanks-then-minus"),
+        pytest.param("\u200b=1", "'\u200b=1", id="zero-width-space-then-equals"),
+        pytest.param("  Ann Lee", "  Ann Lee", id="leading-spaces-name"),
         pytest.param("Ann Lee", "Ann Lee", id="name"),
         pytest.param("ann@example.com", "ann@example.com", id="email"),
         pytest.param("1+1=2", "1+1=2", id="formula-sign-inside"),
@@ -113,3 +129,26 @@ def test_a_conflict_lists_one_approval_per_winning_side() -> None:
 
 def test_an_empty_run_has_only_the_header() -> None:
     assert _read(render_report(report_of()).csv_bytes) == []
+
+
+def test_every_email_mismatch_and_drift_has_a_row() -> None:
+    diffs = [
+        field_diff("job_title", f"T{i}", f"X{i}", email=f"p{i}@example.com", case="entra_changed")
+        for i in range(3)
+    ]
+    mismatch = field_diff(
+        "email",
+        "ann.lee@example.com",
+        "ann.l@example.com",
+        case="email_mismatch",
+        outcome="report_only",
+    )
+
+    rows = _read(render_report(report_of(diffs=[*diffs, mismatch], max_listed=1)).csv_bytes)
+
+    assert [(r["section"], r["user"], r["fields"]) for r in rows] == [
+        ("email_mismatch", "ann.lee@example.com", "email"),
+        *(("drift", f"p{i}@example.com", "job_title") for i in range(3)),
+    ]
+    assert (rows[1]["huma_values"], rows[1]["entra_values"]) == ("T0", "X0")
+    assert "never written" in rows[0]["reason"]

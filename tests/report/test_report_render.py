@@ -2,7 +2,8 @@
 
 Pins: the subject tells the outcome at a glance in one line; both parts carry the counts, the
 decisions with the commands, the failures with the remote error, the guard's stop and its
-override, and the "N more" lines of capped sections; names and remote messages arrive escaped in
+override, the email mismatches and drift with their counts, and the "N more" lines of capped
+sections; names and remote messages arrive escaped in
 the HTML and verbatim in the text; the HTML has no scripts, images or external resources; a name
 a template uses but the model lacks fails the render instead of leaving a blank.
 """
@@ -20,6 +21,7 @@ from assets.report.model import RunReport
 from assets.report.render import environment, render_report
 from tests.report.report_frames import (
     SCRIPT_NAME,
+    field_diff,
     guard_trip,
     outcome,
     outcomes,
@@ -218,6 +220,41 @@ def test_guard_stop_and_override_command_in_both_parts() -> None:
     for part in (rendered.text, rendered.html):
         assert command in part
         assert "the mass_change guard tripped" in part
+
+
+def test_email_mismatches_and_drift_in_both_parts() -> None:
+    diffs = [
+        field_diff(
+            "email",
+            "ann.lee@example.com",
+            "ann.l@example.com",
+            case="email_mismatch",
+            outcome="report_only",
+        ),
+        field_diff("job_title", "Engineer", "Boss", email="bo@example.com", case="entra_changed"),
+        field_diff("job_title", "Chef", "Cook", email="cy@example.com", case="entra_changed"),
+    ]
+
+    rendered = render_report(report_of(diffs=diffs, max_listed=2))
+
+    assert "NOT SYNCED (3)" in rendered.text
+    assert "email mismatch: 1" in rendered.text
+    assert "drift of job_title: 2" in rendered.text
+    assert '- bo@example.com: job_title, Huma "Engineer", Entra ID "Boss"' in rendered.text
+    assert "Not synced (3)" in rendered.html
+    assert "ann.l@example.com" in rendered.html
+    for part in (rendered.text, rendered.html):
+        assert "the email is never written" in part
+        assert "job_title flows Huma → Entra ID only" in part
+        assert "cy@example.com" not in part
+        assert "and 1 more — see the attachment" in part
+
+
+def test_no_difference_section_when_nothing_differs() -> None:
+    rendered = render_report(_report())
+
+    assert "NOT SYNCED" not in rendered.text
+    assert "Not synced" not in rendered.html
 
 
 def test_capped_sections_say_how_many_more_and_where() -> None:

@@ -3,7 +3,8 @@
 Pins: a bad settings change is refused whole; emulated time is continuous when the scale changes
 and `Retry-After` is whole real seconds, at least one; fault shares follow the configured rates
 and a seed makes them repeatable; the local CA is made once, its server certificate verifies for
-the loopback names, private keys are owner-only, and the bundle also holds the system's CAs.
+the loopback names, private keys are owner-only, and the bundle also holds the system's CAs;
+the admin client refuses any URL but https.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 
 import pytest
 
+from emulators.admin_client import AdminClient
 from emulators.clock import Clock
 from emulators.faults import FaultInjector, FaultKind
 from emulators.settings import EmulatorSettings, FaultSettings, apply_changes, settings_to_dict
@@ -137,3 +139,13 @@ def test_the_server_certificate_is_trusted_through_the_bundle(tmp_path, server_n
         tls.sendall(b"x")
     thread.join(timeout=5)
     listener.close()
+
+
+def test_the_admin_client_talks_to_an_emulator_over_https_only(tmp_path) -> None:
+    files = ensure_certificates(tmp_path / "tls")
+
+    with pytest.raises(ValueError, match="served over https"):
+        AdminClient("file:///etc", files.ca_bundle)
+    with pytest.raises(ValueError, match="served over https"):
+        AdminClient("http://127.0.0.1:1", files.ca_bundle)
+    AdminClient("https://127.0.0.1:1", files.ca_bundle)

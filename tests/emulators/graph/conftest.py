@@ -69,7 +69,7 @@ class Certificate:
             serialization.NoEncryption(),
         ).decode()
         cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-        return cls(key_pem, cert_pem, cert.fingerprint(hashes.SHA1()).hex())
+        return cls(key_pem, cert_pem, cert.fingerprint(hashes.SHA1()).hex())  # noqa: S303 - Entra's thumbprint is SHA-1
 
 
 @functools.cache

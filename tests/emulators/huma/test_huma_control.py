@@ -101,3 +101,21 @@ def test_a_malformed_state_is_refused_and_the_old_one_kept(huma, state) -> None:
     with pytest.raises(RuntimeError, match="400"):
         huma.admin.load_state(state)
     assert len(huma.admin.state()["users"]) == 12
+
+
+def test_a_state_can_stage_details_in_other_shapes_and_charsets(huma, api, uid_of) -> None:
+    path = f"/users/{uid_of('Anna Berg')}"
+    served = {"firstContractStartDate": {"value": "01.03.2019"}, "status": {"active": "false"}}
+    huma.admin.call("PATCH", path, {"servedFields": served})
+    staged = api.get(path).json()
+    huma.admin.call("PATCH", path, {"givenName": "Åse", "servedCharset": "latin-1"})
+    latin = api.get(path)
+    huma.admin.call("PATCH", path, {"servedFields": {}, "servedCharset": None})
+
+    assert staged["firstContractStartDate"] == {"value": "01.03.2019"}
+    assert staged["status"] == {"active": "false"}
+    assert "Åse".encode("latin-1") in latin.content
+    with pytest.raises(UnicodeDecodeError):
+        latin.content.decode("utf-8")
+    assert api.get(path).json()["status"] == {"active": True}
+    assert "servedFields" not in huma.admin.call("GET", path)

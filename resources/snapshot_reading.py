@@ -1,0 +1,194 @@
+"""Reading one snapshot's users: each row as far as it can be read, and a listing of the rest.
+
+A reader (`huma_snapshot`, `graph_snapshot`) reads each field of a user through `RowReading.take`:
+a value that cannot be read leaves its columns unknown (null, listed in `unknown_fields`, so never
+written and never clearing anything, SPEC §5) and is noted with the reason; `read_snapshot` turns
+the readings into the frame and the `VALIDATION_FAILURES_SCHEMA` listing (rule `unreadable`) that
+planning adds to the validation failures. The raw payloads are kept for the history whatever they
+hold (`raw_frame`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
+
+import orjson
+import polars as pl
+
+from reconcile.outputs import UNREADABLE, VALIDATION_FAILURES_SCHEMA
+from reconcile.validation import IDENTITY_COLUMNS
+from resources.normalise import UnreadableValue, rows_to_frame
+
+#: Matches no raw value: `RowReading.take` without an `absent` marker reads whatever is there.
+_NEVER: Final = object()
+#: How much of an unreadable value its listing shows.
+_SHOWN_CHARACTERS: Final = 120
+
+
+@dataclasses.dataclass(frozen=True)
+class UnreadablePayload:
+    """A whole answer that could not be decoded (not JSON, not UTF-8): the client hands this on
+    in place of the payload so that the reader lists the user instead of failing the snapshot."""
+
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SnapshotRead:
+    """What a reader makes of a snapshot's payloads.
+
+    Attributes:
+        users: One row per payload, with the frame's exact schema; unreadable values are null and
+            listed in `unknown_fields`.
+        unreadable: One `VALIDATION_FAILURES_SCHEMA` row per unreadable value (rule
+            `unreadable`): which user, which field, a short copy of the value, and why.
+    """
+
+    users: pl.DataFrame
+    unreadable: pl.DataFrame
+
+
+def shown(value: Any) -> str:
+    """A short JSON copy of a raw value for a listing (never the whole of a huge value)."""
+    if isinstance(value, UnreadablePayload):
+        return ""
+    try:
+        copied = json.dumps(value, ensure_ascii=False, default=repr)
+    except (ValueError, RecursionError):
+        copied = repr(value)
+    # A lone surrogate (from a JSON escape) cannot be stored as UTF-8: shown as a replacement.
+    copied = copied.encode("utf-8", "replace").decode("utf-8")
+    if len(copied) > _SHOWN_CHARACTERS:
+        return copied[: _SHOWN_CHARACTERS - 1] + "…"
+    return copied
+
+
+#: Stands for an id that could not be read, where the history needs one (raw payloads).
+UNREADABLE_ID: Final = "(unreadable id)"
+
+
+def raw_frame(id_column: str, ids: Iterable[str | None], payloads: Iterable[Any]) -> pl.DataFrame:
+    """The raw payloads of a snapshot for the history: `id_column` and `payload` (JSON text).
+
+    Every payload is kept, also one whose id could not be read (its id is `UNREADABLE_ID`), so
+    the history shows what was received.
+    """
+    return pl.DataFrame(
+        {
+            id_column: [UNREADABLE_ID if i is None else i for i in ids],
+            "payload": [raw_json(p) for p in payloads],
+        },
+        schema={id_column: pl.String, "payload": pl.String},
+    )
+
+
+def raw_json(payload: Any) -> str:
+    """A raw payload as JSON text for the history, whatever it holds (integers beyond 64 bits,
+    lone surrogates); `null` for an answer that could not be decoded at all."""
+    if isinstance(payload, UnreadablePayload):
+        return "null"
+    try:
+        return orjson.dumps(payload).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        copied = json.dumps(payload, ensure_ascii=False, default=repr)
+        return copied.encode("utf-8", "replace").decode("utf-8")
+
+
+#: What follows from an unreadable value, told with it: held out, or left unknown.
+_HELD_OUT: Final = "the user is held out until it is fixed"
+_LEFT_UNKNOWN: Final = "left unknown (never written, clears nothing), the other fields still sync"
+
+
+class RowReading:
+    """One user's row being read: values that cannot be read are left unknown and noted.
+
+    Args:
+        side: `huma` or `entra`, for the listing.
+        row: The row's first values (the id, as far as it is known).
+    """
+
+    def __init__(self, side: str, row: dict[str, Any]) -> None:
+        self.side = side
+        self.row = row
+        self.unknown: list[str] = []
+        self.problems: list[tuple[str, str, str, bool]] = []
+
+    def take(
+        self,
+        field: str,
+        columns: Sequence[str],
+        raw: Any,
+        read: Callable[[Any], Any],
+        *,
+        absent: object = _NEVER,
+    ) -> None:
+        """Set `columns` to `read(raw)` (a tuple for several columns).
+
+        `raw` being `absent` (the reader's marker of a field not returned) makes them unknown;
+        `read` raising `UnreadableValue` makes them unknown and notes `field` with the reason.
+        """
+        if raw is absent:
+            self.leave_unknown(columns)
+            return
+        try:
+            value = read(raw)
+        except UnreadableValue as exc:
+            self.unreadable(field, columns, raw, str(exc))
+            return
+        if len(columns) == 1:
+            self.row[columns[0]] = value
+        else:
+            self.row.update(zip(columns, value, strict=True))
+
+    def leave_unknown(self, columns: Iterable[str]) -> None:
+        """Mark `columns` unknown (null and listed in `unknown_fields`)."""
+        for column in columns:
+            self.row[column] = None
+            if column not in self.unknown:
+                self.unknown.append(column)
+
+    def unreadable(self, field: str, columns: Iterable[str], raw: Any, reason: str) -> None:
+        """Mark `columns` unknown and note that `field` could not be read, and why."""
+        columns = tuple(columns)
+        self.leave_unknown(columns)
+        identity = not set(columns).isdisjoint(IDENTITY_COLUMNS[self.side])
+        self.problems.append((field, shown(raw), reason, identity))
+
+    def finished(self) -> dict[str, Any]:
+        """The row, with `unknown_fields`."""
+        self.row["unknown_fields"] = self.unknown
+        return self.row
+
+    def failures(self, id_column: str) -> list[dict[str, Any]]:
+        """The noted problems as `VALIDATION_FAILURES_SCHEMA` rows."""
+        return [
+            {
+                "side": self.side,
+                "user_id": self.row.get(id_column),
+                "email_key": self.row.get("email_key"),
+                "field": field,
+                "value": value,
+                "rule": UNREADABLE,
+                "message": f"{field} could not be read: {reason}; "
+                + (_HELD_OUT if identity else _LEFT_UNKNOWN),
+            }
+            for field, value, reason, identity in self.problems
+        ]
+
+
+def read_snapshot(
+    readings: Iterable[RowReading], schema: pl.Schema, id_column: str
+) -> SnapshotRead:
+    """The frame and the listing of unreadable values of finished readings."""
+    rows: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    for reading in readings:
+        rows.append(reading.finished())
+        failures.extend(reading.failures(id_column))
+    return SnapshotRead(
+        users=rows_to_frame(rows, schema),
+        unreadable=pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA),
+    )
