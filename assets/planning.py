@@ -149,7 +149,12 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
             previous_entra_count=previous.entra_count,
             huma_partial=not huma_raw.complete,
             entra_partial=not entra_raw.complete,
+            held_trips=store.held_guard_trips(
+                connection=connection, before_run_id=context.run.run_id
+            ),
             guard_overrides=options.guard_overrides,
+            overridden_by=options.overridden_by,
+            override_reason=options.override_reason,
         )
         with clock.part("plan"):
             result = plan_run(

@@ -1,8 +1,9 @@
-"""What a run is asked to do, read from its tags: a dry run, guard overrides.
+"""What a run is asked to do, read from its tags: a dry run, guard overrides and who made them.
 
 Tags rather than per-asset config because every step of a run must agree on them, and because
 they show on the run in the Dagster UI: `huma-entra-sync run --dry-run` and the launchpad set the
-same tags.
+same tags. An override names who and why (`reconcile.context.RunContext` refuses one that does
+not), so a run launched from the UI sets the three override tags together.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from reconcile.vocabulary import GUARDS
 
 DRY_RUN_TAG = "huma-entra-sync/dry-run"
 OVERRIDE_GUARDS_TAG = "huma-entra-sync/override-guards"
+OVERRIDE_BY_TAG = "huma-entra-sync/override-by"
+OVERRIDE_REASON_TAG = "huma-entra-sync/override-reason"
 CONNECTION_TAG = "huma-entra-sync/connection"
 
 
@@ -24,10 +27,14 @@ class RunOptions:
     Attributes:
         dry_run: plan and report everything, write nothing (not to Huma, Entra or the history).
         guard_overrides: guards a person let through for this run (`reconcile.vocabulary.GUARDS`).
+        overridden_by: who let them through.
+        override_reason: why, in their words.
     """
 
     dry_run: bool = False
     guard_overrides: frozenset[str] = frozenset()
+    overridden_by: str | None = None
+    override_reason: str | None = None
 
     @property
     def mode(self) -> str:
@@ -38,6 +45,12 @@ class RunOptions:
         tags = {DRY_RUN_TAG: "true"} if self.dry_run else {}
         if self.guard_overrides:
             tags[OVERRIDE_GUARDS_TAG] = ",".join(sorted(self.guard_overrides))
+        for tag, value in (
+            (OVERRIDE_BY_TAG, self.overridden_by),
+            (OVERRIDE_REASON_TAG, self.override_reason),
+        ):
+            if value:
+                tags[tag] = value
         return tags
 
 
@@ -54,4 +67,9 @@ def run_options(tags: Mapping[str, str]) -> RunOptions:
     if unknown:
         raise ValueError(f"unknown guards {unknown} in {OVERRIDE_GUARDS_TAG}; known: {GUARDS}")
     dry_run = tags.get(DRY_RUN_TAG, "false").strip().lower() in ("1", "true", "yes")
-    return RunOptions(dry_run=dry_run, guard_overrides=overrides)
+    return RunOptions(
+        dry_run=dry_run,
+        guard_overrides=overrides,
+        overridden_by=tags.get(OVERRIDE_BY_TAG, "").strip() or None,
+        override_reason=tags.get(OVERRIDE_REASON_TAG, "").strip() or None,
+    )

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 from assets.keys import APPLIED_CHANGES, SYNC_REPORT, job_name
 from assets.printable import printable
 from assets.run_options import RunOptions
-from cli.console import FAILED, CommandError, choose_connection, fail, history_path
+from cli.console import (
+    FAILED,
+    USAGE,
+    CommandError,
+    choose_connection,
+    fail,
+    history_path,
+    os_user,
+)
 from reconcile.vocabulary import GUARDS
 
 if TYPE_CHECKING:
@@ -38,7 +46,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         choices=GUARDS,
         metavar="GUARD",
-        help=f"let a tripped guard through for this run ({', '.join(GUARDS)})",
+        help=f"let a tripped guard through for this run ({', '.join(GUARDS)}); "
+        "recorded with --by and --reason",
+    )
+    parser.add_argument(
+        "--reason", help="why the guard may be let through (asked when missing on a terminal)"
+    )
+    parser.add_argument("--by", help="who overrides the guard (default: your user name)")
+
+
+def _options(args: argparse.Namespace) -> RunOptions:
+    """The run's options; an override is recorded with who and why (SPEC §7).
+
+    Raises:
+        CommandError: `--by`/`--reason` without an override, or an override without a reason
+            when nobody can be asked.
+    """
+    overrides = frozenset(args.override_guard)
+    if not overrides:
+        if args.by or args.reason:
+            raise CommandError("--by and --reason go with --override-guard", USAGE)
+        return RunOptions(dry_run=args.dry_run)
+    reason = (args.reason or "").strip()
+    if not reason and sys.stdin.isatty():
+        try:
+            reason = input(f"Why may {', '.join(sorted(overrides))} be let through? ").strip()
+        except EOFError:
+            reason = ""
+    if not reason:
+        raise CommandError("--override-guard is recorded with a reason: add --reason", USAGE)
+    return RunOptions(
+        dry_run=args.dry_run,
+        guard_overrides=overrides,
+        overridden_by=(args.by or "").strip() or os_user(),
+        override_reason=reason,
     )
 
 
@@ -56,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
     from resources.run_lock import RunInProgress, connection_run_lock
 
     try:
+        options = _options(args)
         connection = choose_connection(args.connection)
     except CommandError as exc:
         return fail(exc)
-    options = RunOptions(dry_run=args.dry_run, guard_overrides=frozenset(args.override_guard))
     run_id = str(uuid.uuid4())
     try:
         with connection_run_lock(

@@ -96,6 +96,9 @@ def plan_run(
         entra_all_ids=entra.get_column("entra_id"),
         entra_in_scope_ids=entra_in_scope.get_column("entra_id"),
         run_at=context.run_at,
+        deleted_huma_users=state.deleted_huma_users,
+        huma_partial=context.huma_partial,
+        entra_partial=context.entra_partial,
     )
     pairs = compare.pair_frame(matching.pairs, huma_valid, entra_valid)
     interesting = compare.differing_pairs(pairs)
@@ -135,7 +138,9 @@ def plan_run(
     planned = rows.with_change_ids(
         rows.group_automatic_updates(block_duplicates(candidates, huma, entra))
     )
-    planned = apply_decisions(planned, state.decisions)
+    planned = guards.block_creates_on_partial_sides(
+        apply_decisions(planned, state.decisions), context
+    )
     users_in_scope = matching.pairs.height + matching.huma_only.height + entra_only.height
     trips = guards.snapshot_trips(
         huma_count=huma.height, entra_count=entra.height, policy=policy, context=context

@@ -7,19 +7,27 @@
   (and more than its minimum count). Rows that would be written are blocked; questions to people
   stay pending.
 
-A guard a person overrode for this run (`RunContext.guard_overrides`) is reported, not enforced.
+A guard stays tripped: one that stopped an earlier run and was not overridden since
+(`RunContext.held_trips`) keeps stopping the writes of every later run, whatever that run's own
+numbers say, until a person overrides it. A guard a person overrode for this run
+(`RunContext.guard_overrides`) is reported with who and why, not enforced; that run is let through.
+
+Whether or not a person lets a partial snapshot through, nobody is created on its side: a user
+absent from it may be there, unread.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from reconcile.context import RunContext
+from reconcile.context import HeldTrip, RunContext
 from reconcile.outputs import GUARD_TRIPS_SCHEMA
 from reconcile.policy import Policy
 from reconcile.vocabulary import (
     AWAITING_DECISION,
     BLOCKED,
+    CREATE_ENTRA,
+    CREATE_HUMA_ACTIONS,
     ENTRA,
     GUARD_MASS_CHANGE,
     GUARD_SNAPSHOT_PARTIAL,
@@ -99,23 +107,69 @@ def mass_change_trips(
     ]
 
 
+def _still_tripped(trip: HeldTrip) -> str:
+    """A held trip's message, saying it still stops the writes (said once, however many runs
+    it was carried through)."""
+    note = (
+        f"; tripped on {trip.tripped_at:%Y-%m-%d %H:%M} UTC and still stopping the writes until "
+        "a person overrides it"
+    )
+    return trip.message if trip.message.endswith(note) else trip.message + note
+
+
+def _with_held(trips: list[dict[str, object]], context: RunContext) -> list[dict[str, object]]:
+    """This run's trips plus the held ones it did not trip again; each stamped with when the
+    guard first tripped (a fresh trip of a held guard and side keeps the held stamp)."""
+    held = {(trip.guard, trip.side): trip for trip in context.held_trips}
+    fresh = {(trip["guard"], trip["side"]): trip for trip in trips}
+    stamped = [
+        {**trip, "tripped_at": held[key].tripped_at if key in held else context.run_at}
+        for key, trip in fresh.items()
+    ]
+    carried = [
+        {
+            "guard": trip.guard,
+            "side": trip.side,
+            "observed": trip.observed,
+            "threshold": trip.threshold,
+            "message": _still_tripped(trip),
+            "tripped_at": trip.tripped_at,
+        }
+        for key, trip in held.items()
+        if key not in fresh
+    ]
+    return stamped + carried
+
+
 def enforce(
     rows: pl.DataFrame, trips: list[dict[str, object]], context: RunContext
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Block the rows the tripped, non-overridden guards stop.
+    """Block the rows the tripped or still-held, non-overridden guards stop.
 
     Args:
         rows: The plan rows.
-        trips: Trips from `snapshot_trips` and `mass_change_trips`.
-        context: The run's overrides.
+        trips: This run's trips, from `snapshot_trips` and `mass_change_trips`.
+        context: The run's held trips and overrides (with who and why).
 
     Returns:
         `(rows, guard_trips)`: rows with guard blocks applied, and the trips as a frame.
     """
-    frame = pl.DataFrame(
-        [{**trip, "overridden": trip["guard"] in context.guard_overrides} for trip in trips],
-        schema=GUARD_TRIPS_SCHEMA,
-    )
+    by, why = context.overridden_by, context.override_reason
+    records = []
+    for trip in _with_held(trips, context):
+        overridden = trip["guard"] in context.guard_overrides
+        records.append(
+            {
+                **trip,
+                "message": f"{trip['message']} (overridden by {by}: {why})"
+                if overridden
+                else trip["message"],
+                "overridden": overridden,
+                "overridden_by": by if overridden else None,
+                "override_reason": why if overridden else None,
+            }
+        )
+    frame = pl.DataFrame(records, schema=GUARD_TRIPS_SCHEMA)
     enforced = frame.filter(~pl.col("overridden"))
     snapshot = enforced.filter(pl.col("guard") != GUARD_MASS_CHANGE)
     mass = enforced.filter(pl.col("guard") == GUARD_MASS_CHANGE)
@@ -125,10 +179,35 @@ def enforce(
     ):
         if stopped.height == 0:
             continue
-        why = "guard: " + "; ".join(stopped.get_column("message").to_list())
+        why_blocked = "guard: " + "; ".join(stopped.get_column("message").to_list())
         hit = pl.col("status").is_in(statuses)
+        rows = rows.with_columns(
+            blocked_reason=pl.when(hit)
+            .then(pl.lit(why_blocked))
+            .otherwise(pl.col("blocked_reason")),
+            status=pl.when(hit).then(pl.lit(BLOCKED)).otherwise(pl.col("status")),
+        )
+    return rows, frame
+
+
+def block_creates_on_partial_sides(rows: pl.DataFrame, context: RunContext) -> pl.DataFrame:
+    """Block the creates on a side whose snapshot is partial (SPEC §7).
+
+    A user absent from a partial snapshot may be there, unread: creating them would make a
+    duplicate. Blocked whether or not a person lets the partial snapshot through.
+    """
+    for partial, side, actions in (
+        (context.huma_partial, HUMA, CREATE_HUMA_ACTIONS),
+        (context.entra_partial, ENTRA, (CREATE_ENTRA,)),
+    ):
+        if not partial:
+            continue
+        hit = pl.col("action").is_in(actions) & pl.col("status").is_in(
+            (*WRITABLE_STATUSES, *AWAITING_DECISION)
+        )
+        why = f"the {side} snapshot is partial: the user may be there, unread"
         rows = rows.with_columns(
             blocked_reason=pl.when(hit).then(pl.lit(why)).otherwise(pl.col("blocked_reason")),
             status=pl.when(hit).then(pl.lit(BLOCKED)).otherwise(pl.col("status")),
         )
-    return rows, frame
+    return rows

@@ -1,9 +1,10 @@
 """Lifecycle rules of SPEC §6 for linked users, and the notices that report them.
 
 * Deactivated in Huma: the pair is locked, nothing is written either way; reported.
-* Deleted in Huma (linked, gone from the snapshot): nothing happens in Entra. Re-creating the
-  user in Huma is offered as a decision (`recreate_huma`), and only while the Entra user is
-  enabled, valid, in scope and unchanged since it was last seen (every field's `entra_seen`).
+* Deleted in Huma (linked, gone from a complete snapshot; on later runs, a known deletion whose
+  Entra user is not linked again): nothing happens in Entra. Re-creating the user in Huma is
+  offered as a decision (`recreate_huma`), and only while the Entra user is enabled, valid, in
+  scope and unchanged since it was last seen (every field's `entra_seen`).
 * Disabled in Entra: nothing is deleted or deactivated in Huma; reported (fields keep syncing).
 * Deleted in Entra, or out of scope now: nothing happens anywhere; reported.
 """

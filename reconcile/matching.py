@@ -2,7 +2,12 @@
 
 A link outlives email changes: once linked, a pair stays a pair, so an email changed on one side
 shows as a mismatch on the pair (reported as a conflict), never as a create plus an orphan. Links
-are never dropped here; a link whose user is gone tells the lifecycle rules that user was deleted.
+are never dropped here; a link whose user is gone tells the lifecycle rules that user was deleted
+(the next state then ends it, SPEC §4).
+
+Gone means absent from a complete snapshot: a user missing from a partial one was not read, and
+has not left (SPEC §7). A Huma user deleted earlier whose Entra account is still unlinked stays
+"deleted in Huma" (re-creation is offered, SPEC §6), never a plain Entra-only user.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ class Matching:
         pairs: `huma_id`, `entra_id` of links whose two users are present and valid.
         huma_only: Valid Huma users (full rows) with no link.
         entra_only: Valid in-scope Entra users (full rows) with no link.
-        huma_missing: `huma_id`, `entra_id` of links whose Huma user is not in the snapshot.
+        huma_missing: `huma_id`, `entra_id` of links whose Huma user is not in a complete
+            snapshot, and of earlier deletions whose Entra user is still there, unlinked.
         entra_missing: `huma_id`, `entra_id`, `out_of_scope` of links whose Entra user is not in
-            the snapshot (`out_of_scope` false) or is no longer in scope (true).
+            a complete snapshot (`out_of_scope` false) or is no longer in scope (true).
     """
 
     links: pl.DataFrame
@@ -48,6 +54,9 @@ def match_users(
     entra_all_ids: pl.Series,
     entra_in_scope_ids: pl.Series,
     run_at: datetime,
+    deleted_huma_users: pl.DataFrame | None = None,
+    huma_partial: bool = False,
+    entra_partial: bool = False,
 ) -> Matching:
     """Link users by kept links, then by email; sort out who is on one side only.
 
@@ -59,6 +68,9 @@ def match_users(
         entra_all_ids: Every Entra id in the snapshot, guests and invalid users included.
         entra_in_scope_ids: The Entra ids in scope (valid or not).
         run_at: Stamp of new links.
+        deleted_huma_users: Known deletions in Huma (`DELETED_HUMA_USERS_SCHEMA`), if any.
+        huma_partial: The Huma snapshot is partial: nobody is missing from it.
+        entra_partial: The Entra snapshot is partial: nobody is missing from it.
 
     Returns:
         The `Matching`.
@@ -76,11 +88,16 @@ def match_users(
     ).sort("huma_id")
     all_links = pl.concat([links, new_links])
     link_ids = all_links.select("huma_id", "entra_id")
+    known = _still_deleted(deleted_huma_users, link_ids, entra_all_ids)
     pairs = link_ids.join(huma_valid.select("huma_id"), on="huma_id", how="semi").join(
         entra_valid.select("entra_id"), on="entra_id", how="semi"
     )
     # Joins, not `is_in`: hashing the smaller side is several times faster at a million ids.
-    huma_missing = link_ids.join(huma_all_ids.to_frame("huma_id"), on="huma_id", how="anti")
+    huma_missing = pl.concat(
+        [link_ids.join(huma_all_ids.to_frame("huma_id"), on="huma_id", how="anti"), known]
+    )
+    if huma_partial:
+        huma_missing = huma_missing.clear()
     entra_missing = link_ids.join(
         entra_in_scope_ids.to_frame("entra_id"), on="entra_id", how="anti"
     )
@@ -89,11 +106,30 @@ def match_users(
         if entra_missing.height
         else pl.lit(value=False)
     )
+    if entra_partial:
+        entra_missing = entra_missing.filter(pl.col("out_of_scope"))
     return Matching(
         links=all_links,
         pairs=pairs,
         huma_only=unlinked_huma.join(matched, on="huma_id", how="anti"),
-        entra_only=unlinked_entra.join(matched, on="entra_id", how="anti"),
+        entra_only=unlinked_entra.join(matched, on="entra_id", how="anti").join(
+            known, on="entra_id", how="anti"
+        ),
         huma_missing=huma_missing,
         entra_missing=entra_missing,
+    )
+
+
+def _still_deleted(
+    deleted_huma_users: pl.DataFrame | None, links: pl.DataFrame, entra_all_ids: pl.Series
+) -> pl.DataFrame:
+    """`huma_id`, `entra_id` of known Huma deletions whose Entra user is in the snapshot and not
+    linked again (a re-hire matched it, or a re-creation took it over)."""
+    if deleted_huma_users is None:
+        return pl.DataFrame(schema={"huma_id": pl.String(), "entra_id": pl.String()})
+    return (
+        deleted_huma_users.select("huma_id", "entra_id")
+        .join(links, on="entra_id", how="anti")
+        .join(entra_all_ids.to_frame("entra_id"), on="entra_id", how="semi")
+        .unique(maintain_order=True)
     )

@@ -7,7 +7,10 @@ follow the snapshots (and applied writes), except that Huma's last-seen value of
 unapplied plan row stays put: a position change not yet pushed is still pushed next run.
 
 Links gain the users the run created; a re-created Huma user takes over the deleted one's link
-(and its baseline rows go). Deletions in Huma are remembered. A run whose snapshot guard tripped
+(and its baseline rows go). A link whose account the run reported deleted ends (SPEC §4), so a
+later account with that email is matched as a new pair: for an Entra deletion the pair's baseline
+rows go with it; deletions in Huma are remembered, with the baseline rows the re-creation offer
+of later runs compares against (`reconcile.lifecycle`). A run whose snapshot guard tripped
 learned nothing trustworthy: the state is returned unchanged. A dry run should not persist the
 result at all (it wrote nothing).
 """
@@ -34,13 +37,27 @@ from reconcile.vocabulary import (
     APPLIED,
     CREATE_ACTIONS,
     GUARD_MASS_CHANGE,
+    NOTICE_DELETED_IN_ENTRA,
     NOTICE_DELETED_IN_HUMA,
     RECREATE_HUMA,
 )
 
 
+def _ended_links(result: PlanResult) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`huma_id`, `entra_id` of links whose account the run reported deleted: in Huma, and in
+    Entra."""
+    ended = result.notices.join(
+        result.user_links.select("huma_id", "entra_id"), on=["huma_id", "entra_id"], how="semi"
+    )
+    pairs = ended.select("kind", "huma_id", "entra_id")
+    in_huma = pairs.filter(pl.col("kind") == NOTICE_DELETED_IN_HUMA).drop("kind")
+    in_entra = pairs.filter(pl.col("kind") == NOTICE_DELETED_IN_ENTRA).drop("kind")
+    return in_huma, in_entra
+
+
 def _next_links(result: PlanResult, outcomes: pl.DataFrame, run_at: datetime) -> pl.DataFrame:
-    """Links after the run: a create links its new user even when its follow-up write failed."""
+    """Links after the run: a create links its new user even when its follow-up write failed;
+    links whose account was reported deleted end."""
     created = result.sync_plan.join(
         outcomes.filter(pl.col("created_id").is_not_null()).select("change_id", "created_id"),
         on="change_id",
@@ -52,6 +69,8 @@ def _next_links(result: PlanResult, outcomes: pl.DataFrame, run_at: datetime) ->
     )
     moved = created.filter(pl.col("action") == RECREATE_HUMA).select("huma_id")
     kept = result.user_links.join(moved, on="huma_id", how="anti")
+    for ended in _ended_links(result):
+        kept = kept.join(ended, on=["huma_id", "entra_id"], how="anti")
     return pl.concat([kept, new]).select(LINKS_SCHEMA.names())
 
 
@@ -92,14 +111,18 @@ def next_state(
     activation = state.activation
     if not state.activated:
         activation = pl.DataFrame({"activated_at": [context.run_at]}, schema=ACTIVATION_SCHEMA)
+    recreated = (
+        result.sync_plan.filter(pl.col("action") == RECREATE_HUMA)
+        .join(applied_ids, on="change_id", how="semi")
+        .get_column("huma_id")
+    )
+    _, gone_from_entra = _ended_links(result)
     return SyncState(
         links=_next_links(result, outcomes, context.run_at),
         baseline=next_baseline(
             state.baseline,
             baseline_changes(state.baseline, result, applied_ids),
-            result.sync_plan.filter(pl.col("action") == RECREATE_HUMA)
-            .join(applied_ids, on="change_id", how="semi")
-            .get_column("huma_id"),
+            pl.concat([recreated, gone_from_entra.get_column("huma_id")]),
         ),
         activation=activation,
         deleted_huma_users=pl.concat([state.deleted_huma_users, deleted]),

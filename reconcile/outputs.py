@@ -93,7 +93,10 @@ SYNC_PLAN_SCHEMA: Final = pl.Schema(
     }
 )
 
-#: One row per guard evaluated that tripped; `overridden` rows were let through by a person.
+#: One row per guard that tripped this run or is still tripped from an earlier one (SPEC §7:
+#: a guard keeps stopping the writes until a person overrides it). `tripped_at`: when the run
+#: that first tripped it ran. `overridden` rows were let through by a person for this run:
+#: `overridden_by` names who, `override_reason` says why.
 GUARD_TRIPS_SCHEMA: Final = pl.Schema(
     {
         "guard": pl.String(),
@@ -102,6 +105,9 @@ GUARD_TRIPS_SCHEMA: Final = pl.Schema(
         "threshold": pl.Float64(),
         "message": pl.String(),
         "overridden": pl.Boolean(),
+        "tripped_at": _TIMESTAMP,
+        "overridden_by": pl.String(),
+        "override_reason": pl.String(),
     }
 )
 

@@ -17,8 +17,9 @@ from reconcile.frames import empty_frame, require_schema
 
 _TIMESTAMP: Final = pl.Datetime("us", "UTC")
 
-#: One row per linked pair: the same person in both systems (SPEC §4). Never removed, except when
-#: a deleted Huma user is re-created: the link then moves to the new Huma id.
+#: One row per linked pair: the same person in both systems (SPEC §4). Removed after the run that
+#: reports one of its accounts deleted (a later account with the email is a new pair), and moved
+#: to the new Huma id when a deleted Huma user is re-created.
 #: `linked_by`: `email` (matched), or the plan action that created the other side.
 LINKS_SCHEMA: Final = pl.Schema(
     {

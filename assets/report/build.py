@@ -222,8 +222,8 @@ def _guard_trip(row: dict[str, object], connection: str) -> GuardTrip:
     elif guard == GUARD_SNAPSHOT_PARTIAL:
         hint = (
             f"Nothing was written and no decision was taken up: {side_text} could not be read in "
-            "full. The next run tries again; override only if you know the missing users do not "
-            "matter:"
+            "full. The guard keeps stopping every run until a person overrides it; override only "
+            "if you know the missing users do not matter:"
         )
         command = commands.run_with_override(connection, guard)
     else:

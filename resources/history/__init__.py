@@ -15,6 +15,7 @@ frozen migrations `schema_v1`, `schema_v2`, … applied by `migrations`.
 
 from resources.history.decisions import PENDING_DECISIONS_SCHEMA
 from resources.history.errors import HistoryError, HistoryLocked, HistoryNotReady, JournalError
+from resources.history.guards import PreviousSnapshots
 from resources.history.journal_frames import (
     JOURNAL_INTENTS_SCHEMA,
     JOURNAL_OUTCOMES_SCHEMA,
@@ -23,7 +24,7 @@ from resources.history.journal_frames import (
 from resources.history.migrations import LATEST_VERSION, MIGRATIONS
 from resources.history.outputs import PLAN_STATUS_SCHEMA, STATUS_CHANGES_SCHEMA
 from resources.history.resource import HistoryResource
-from resources.history.runs import APPLY, DRY_RUN, MODES, ROLLBACK, PreviousSnapshots, RunRecord
+from resources.history.runs import APPLY, DRY_RUN, MODES, ROLLBACK, RunRecord
 from resources.history.state import StateChanges
 from resources.history.store import HistoryStore, read_only_store
 

@@ -13,7 +13,7 @@ from typing import Final
 
 import duckdb
 
-from resources.history import schema_v1, schema_v2, schema_v3
+from resources.history import schema_v1, schema_v2, schema_v3, schema_v4
 from resources.history.errors import HistoryNotReady
 
 
@@ -40,6 +40,7 @@ MIGRATIONS: Final = (
         2, "apply history: journal, plan statuses, raw payloads, views", schema_v2.STATEMENTS
     ),
     Migration(3, "decision comments", schema_v3.STATEMENTS),
+    Migration(4, "guards that stay tripped: when, who overrode, why", schema_v4.STATEMENTS),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1].version
 

@@ -10,7 +10,6 @@ from typing import Any, Final
 
 import polars as pl
 
-from reconcile.vocabulary import ENTRA, HUMA
 from resources.history.base import StoreBase
 from resources.history.tables import read_all
 
@@ -63,34 +62,7 @@ class RunRecord:
     error: str | None
 
 
-@dataclass(frozen=True)
-class PreviousSnapshots:
-    """What the engine's snapshot guard compares a new snapshot with (`RunContext`).
-
-    Attributes:
-        huma_count: Rows of the latest complete Huma snapshot before the run (None if none).
-        entra_count: Rows of the latest complete Entra snapshot before the run.
-        last_run_id: The latest earlier run that recorded a snapshot.
-        last_huma_partial: Whether that run's Huma snapshot was partial.
-        last_entra_partial: Whether that run's Entra snapshot was partial.
-    """
-
-    huma_count: int | None
-    entra_count: int | None
-    last_run_id: str | None
-    last_huma_partial: bool
-    last_entra_partial: bool
-
-
 _RUN_COLUMNS: Final = ", ".join(f.name for f in fields(RunRecord))
-
-
-def _latest_complete(runs: pl.DataFrame, side: str) -> int | None:
-    """The size of the newest complete snapshot of `side` among `runs` (newest first)."""
-    complete = runs.filter(
-        pl.col(f"{side}_count").is_not_null() & ~pl.col(f"{side}_partial").fill_null(value=False)
-    )
-    return int(complete.item(0, f"{side}_count")) if complete.height else None
 
 
 def _record(row: Mapping[str, Any]) -> RunRecord:
@@ -214,36 +186,3 @@ class RunsMixin(StoreBase):
                 params=[connection, mode, outcome, outcome],
             ).pl()
         return _record(found.row(0, named=True)) if found.height else None
-
-    def previous_snapshots(
-        self, *, connection: str, before_run_id: str | None = None
-    ) -> PreviousSnapshots:
-        """The snapshot sizes a new run's snapshot guard compares with.
-
-        Args:
-            connection: The connection.
-            before_run_id: The run asking: only runs begun before it count (default: all).
-
-        Returns:
-            Per side, the size of the latest complete snapshot; and whether the latest snapshot
-            was partial (a partial one is never the comparison: it would hide a shrink).
-        """
-        with self._read() as conn:
-            earlier = conn.sql(
-                "SELECT run_id, huma_count, entra_count, huma_partial, entra_partial FROM runs "
-                "WHERE connection = ? AND run_id IS DISTINCT FROM ? AND started_at < coalesce("
-                "(SELECT started_at FROM runs WHERE run_id = ?), 'infinity'::TIMESTAMPTZ) "
-                "ORDER BY started_at DESC, run_id DESC",
-                params=[connection, before_run_id, before_run_id],
-            ).pl()
-        recorded = earlier.filter(
-            pl.col("huma_count").is_not_null() | pl.col("entra_count").is_not_null()
-        )
-        last = recorded.row(0, named=True) if recorded.height else {}
-        return PreviousSnapshots(
-            huma_count=_latest_complete(earlier, HUMA),
-            entra_count=_latest_complete(earlier, ENTRA),
-            last_run_id=last.get("run_id"),
-            last_huma_partial=bool(last.get("huma_partial")),
-            last_entra_partial=bool(last.get("entra_partial")),
-        )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from resources.history.base import DEFAULT_LOCK_TIMEOUT_SECONDS
 from resources.history.decisions import DecisionsMixin
+from resources.history.guards import GuardsMixin
 from resources.history.journal import JournalMixin
 from resources.history.outputs import OutputsMixin
 from resources.history.runs import RunsMixin
@@ -14,7 +15,13 @@ from resources.history.state import StateMixin
 
 
 class HistoryStore(
-    RunsMixin, SnapshotsMixin, OutputsMixin, JournalMixin, StateMixin, DecisionsMixin
+    RunsMixin,
+    GuardsMixin,
+    SnapshotsMixin,
+    OutputsMixin,
+    JournalMixin,
+    StateMixin,
+    DecisionsMixin,
 ):
     """Everything the pipeline keeps between runs, in one DuckDB file shared by connections.
 
@@ -23,7 +30,8 @@ class HistoryStore(
     the migrations it lacks. Not meant to be shared between threads.
 
     The parts, by concern: the file (`migrate`, `schema_version`, `session`, `copy_to`); runs
-    (`begin_run`, `finish_run`, `run`, `runs`, `latest_run`, `previous_snapshots`); snapshots
+    (`begin_run`, `finish_run`, `run`, `runs`, `latest_run`); what guards start from
+    (`previous_snapshots`, `held_guard_trips`); snapshots
     (`record_snapshot`, `snapshot`, `snapshot_payloads`); planning outputs (`record_plan`,
     `run_frame`, `record_statuses`, `plan_with_statuses`, `status_history`); the apply journal
     (`journal_intent(s)`, `journal_outcome(s)`, `open_journal`, `applied_changes`, `journal`);

@@ -97,7 +97,12 @@ def test_below_either_threshold_nothing_trips(changed: int, policy: dict[str, An
 
 
 def test_an_override_lets_a_mass_change_through_and_reports_it() -> None:
-    context = replace(CONTEXT, guard_overrides=frozenset({GUARD_MASS_CHANGE}))
+    context = replace(
+        CONTEXT,
+        guard_overrides=frozenset({GUARD_MASS_CHANGE}),
+        overridden_by="kari",
+        override_reason="the reorganisation is real",
+    )
 
     result = _plan(3, {"mass_change_max_share": 0.5, "mass_change_min_users": 1}, context)
 
