@@ -96,7 +96,7 @@ def _outcome(
     if unit.position and not policy.backfill_positions and not has_b:
         if base is None and not new_pair:
             return "position_recorded", False
-        if h is None or h == base["huma_seen"]:
+        if h is None or (base is not None and h == base["huma_seen"]):
             return "position_not_pushed", False
         return "write_entra", False
     initial = policy.initial_direction[unit.name]
