@@ -49,7 +49,10 @@ def artifacts_dir() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread
+# for as long as it is open, and a Dagster run executed in-process afterwards on the same worker
+# then cannot shut its own loop down (an unawaited coroutine, an error under -W error).
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     """Headless Debian Chromium with a fresh profile, kept to loopback."""
     executable = ensure_chromium()
@@ -65,7 +68,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
             context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def deployment(
     tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
 ) -> Iterator[Deployment]:
