@@ -21,7 +21,7 @@ from resources.graph_client import GRAPH_BASE_URL, GraphClient
 from resources.graph_pacing import GraphBudget, GraphPacer
 from resources.graph_snapshot import read_entra_users
 from resources.graph_user_auth import DelegatedTokenProvider, default_token_cache_path
-from resources.snapshot_reading import raw_text_frame, released_as_read
+from resources.snapshot_reading import RawTexts, raw_text_frame, released_as_read
 
 logger = logging.getLogger(__name__)
 
@@ -152,12 +152,12 @@ class GraphResource(ResourceWithSecrets):
             users.extend(page)
             pages += 1
         # Each user object is freed once read (`released_as_read`), its JSON text kept.
-        texts: list[str] = []
+        texts = RawTexts()
         read = read_entra_users(released_as_read(users, texts))
         frame = read.users
         return EntraSnapshot(
             users=frame,
-            raw=raw_text_frame("entra_id", frame.get_column("entra_id"), texts),
+            raw=raw_text_frame("entra_id", frame.get_column("entra_id"), texts.column()),
             complete=frame.get_column("entra_id").null_count() == 0,
             requests=pages,
             seconds=time.perf_counter() - started,

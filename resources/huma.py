@@ -15,7 +15,7 @@ from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from resources.base import ResourceWithSecrets
 from resources.huma_client import HumaClient, Progress
 from resources.huma_snapshot import read_huma_users
-from resources.snapshot_reading import raw_text_frame, released_as_read
+from resources.snapshot_reading import RawTexts, raw_text_frame, released_as_read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,11 +89,11 @@ class HumaResource(ResourceWithSecrets):
         # The decoded payloads are freed one by one as they are read (`released_as_read`).
         user_ids, payloads = list(scan.details), list(scan.details.values())
         scan.details.clear()
-        texts: list[str] = []
+        texts = RawTexts()
         read = read_huma_users(zip(user_ids, released_as_read(payloads, texts), strict=True))
         return HumaSnapshot(
             users=read.users,
-            raw=raw_text_frame("huma_id", user_ids, texts),
+            raw=raw_text_frame("huma_id", user_ids, texts.column()),
             complete=scan.complete,
             requests=scan.list_requests + scan.detail_requests,
             seconds=time.perf_counter() - started,

@@ -80,7 +80,37 @@ def raw_frame(id_column: str, ids: Iterable[str | None], payloads: Iterable[Any]
     return raw_text_frame(id_column, ids, [raw_json(p) for p in payloads])
 
 
-def raw_text_frame(id_column: str, ids: Iterable[str | None], texts: list[str]) -> pl.DataFrame:
+class RawTexts:
+    """The JSON texts of a snapshot's raw payloads, gathered into column chunks as they come, so
+    that the texts are never all held as Python strings beside their column."""
+
+    _CHUNK: Final = 10_000
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+        self._chunks: list[pl.Series] = []
+
+    def append(self, text: str) -> None:
+        self._pending.append(text)
+        if len(self._pending) >= self._CHUNK:
+            self._flush()
+
+    def column(self) -> pl.Series:
+        """Every text so far, in order."""
+        self._flush()
+        if not self._chunks:
+            return pl.Series("payload", [], dtype=pl.String)
+        return pl.concat(self._chunks, rechunk=False)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._chunks.append(pl.Series("payload", self._pending, dtype=pl.String))
+            self._pending = []
+
+
+def raw_text_frame(
+    id_column: str, ids: Iterable[str | None], texts: list[str] | pl.Series
+) -> pl.DataFrame:
     """`raw_frame` of payloads already turned into JSON text (`raw_json`), in the same order."""
     return pl.DataFrame(
         {id_column: [UNREADABLE_ID if i is None else i for i in ids], "payload": texts},
@@ -88,7 +118,7 @@ def raw_text_frame(id_column: str, ids: Iterable[str | None], texts: list[str]) 
     )
 
 
-def released_as_read(items: MutableSequence[T], texts: list[str]) -> Iterator[T]:
+def released_as_read(items: MutableSequence[T], texts: list[str] | RawTexts) -> Iterator[T]:
     """Yield `items` in order, each replaced by None in `items` once yielded and its JSON text
     (`raw_json`) appended to `texts`.
 
@@ -202,12 +232,15 @@ def read_snapshot(
     readings: Iterable[RowReading], schema: pl.Schema, id_column: str
 ) -> SnapshotRead:
     """The frame and the listing of unreadable values of finished readings."""
-    rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    for reading in readings:
-        rows.append(reading.finished())
-        failures.extend(reading.failures(id_column))
+
+    def rows() -> Iterator[dict[str, Any]]:
+        # One row at a time into the frame's columns: the row dicts are not all kept.
+        for reading in readings:
+            failures.extend(reading.failures(id_column))
+            yield reading.finished()
+
+    users = rows_to_frame(rows(), schema)
     return SnapshotRead(
-        users=rows_to_frame(rows, schema),
-        unreadable=pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA),
+        users=users, unreadable=pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA)
     )

@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 from resources.graph_snapshot import read_entra_users
 from resources.huma_snapshot import read_huma_users
 from resources.snapshot_reading import (
+    RawTexts,
     UnreadablePayload,
     raw_frame,
     raw_text_frame,
@@ -77,3 +78,13 @@ def test_the_readers_read_the_same_users_from_released_payloads() -> None:
     assert raw_text_frame("entra_id", entra_ids, texts).schema == pl.Schema(
         {"entra_id": pl.String(), "payload": pl.String()}
     )
+
+
+def test_raw_texts_keep_every_text_in_order_across_chunks() -> None:
+    texts = RawTexts()
+    expected = [f'{{"id":"{n}"}}' for n in range(25_001)]
+    for text in expected:
+        texts.append(text)
+
+    assert texts.column().to_list() == expected
+    assert RawTexts().column().to_list() == []
