@@ -135,7 +135,7 @@ class Renderer:
         details["supervisor"] = _wrapped(
             None if supervisor is None else self.simple_user(supervisor, on)
         )
-        details["subordinatesCount"] = len(self.store.subordinates(user["id"]))
+        details["subordinatesCount"] = self.store.subordinate_count(user["id"])
         details["status"] = status
         details["type"] = "user"
         for name in user["hiddenFields"]:

@@ -103,6 +103,10 @@ class UserStore:
         """Whether any stored user names `user_id` as supervisor."""
         return any(uid in self.users for uid in self._reports.get(user_id, ()))
 
+    def subordinate_count(self, user_id: str) -> int:
+        """How many stored users name `user_id` as supervisor."""
+        return sum(uid in self.users for uid in self._reports.get(user_id, ()))
+
     def supervisor_of(self, user: dict[str, Any]) -> dict[str, Any] | None:
         """The user's supervisor, or None when they have none or it is no longer stored."""
         supervisor = user.get("supervisor")
