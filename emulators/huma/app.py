@@ -2,8 +2,8 @@
 
 API routes (see `auth`, `api`): `POST /auth/oauth/token`, `POST /auth/oauth/revoke`,
 `GET|POST /users`, `GET|PATCH /users/{id}`, `GET /users/{userId}/positions`,
-`GET /users/{id}/supervisor`, `GET /users/{id}/subordinates`; `GET /groups`, `GET /groups/{id}`
-(see `groups`).
+`GET /users/{id}/supervisor`, `GET /users/{id}/subordinates`; `GET /groups`, `GET /groups/{id}`,
+`POST|DELETE /users/{id}/groups` (see `groups`).
 Control routes under `/_emulator` (see `control`): what Huma's administrators do in its UI.
 State: the `huma-emulator/1` document of `emulators/README.md`.
 """

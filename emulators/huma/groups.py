@@ -1,5 +1,6 @@
-"""Huma's group endpoints, read side: `GET /groups` and `GET /groups/{id}` (teams, locations,
-companies; Huma has no `/teams` or `/locations` paths, its spec lists them as groups by `type`).
+"""Huma's group endpoints: `GET /groups`, `GET /groups/{id}` (teams, locations, companies; Huma
+has no `/teams` or `/locations` paths, its spec lists them as groups by `type`) and a user's
+memberships, `POST|DELETE /users/{id}/groups`.
 
 - `GET /groups`: `PageGroup`, offset paging with `limit` 0 to 25 (default 10, as the spec declares),
   `offset`, `type[]` (`team`, `location`, `company`), `search` (case-insensitive part of the
@@ -7,12 +8,18 @@ companies; Huma has no `/teams` or `/locations` paths, its spec lists them as gr
   (with `address`) or `Company` (with `organizationNumber`, `address`) by type.
 - `GET /groups/{id}`: `GroupDetails` with `members` as `User` list items in list order; a
   malformed id is a 400 naming `id`, an unknown one a 404 `{"type": "group", ...}`.
+- `POST /users/{id}/groups` adds the user to the groups of its body (a JSON array of group ids),
+  `DELETE` removes them (200, no body, as the spec declares). A body that is not an array of
+  UUIDs is a 400 (no field named, as for any unreadable body), an unknown user or group a 404
+  (`user` first); joining a group the user is in, or leaving one they are not, changes nothing.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
+from starlette.responses import Response
 from starlette.routing import Route
 
 from emulators.core import JSONResponse
@@ -22,7 +29,6 @@ from emulators.huma.render import today
 
 if TYPE_CHECKING:
     from starlette.requests import Request
-    from starlette.responses import Response
 
     from emulators.huma.app import HumaEmulator, HumaWorld
 
@@ -101,7 +107,40 @@ def group_routes(emulator: HumaEmulator) -> list[Route]:
         }
         return JSONResponse(details)
 
+    async def change_memberships(request: Request) -> Response:
+        raw = await request.body()
+        world, refusal = _authorised(emulator, request)
+        if refusal is not None:
+            return refusal
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        ids = [parse_uuid(g) for g in body] if isinstance(body, list) else [None]
+        if None in ids:
+            return errors.invalid_fields([])
+        raw_id = request.path_params["id"]
+        if raw_id == "me":  # the API key's service user, who has no profile
+            return errors.not_found("user", raw_id)
+        user_id = parse_uuid(raw_id)
+        if user_id is None:
+            return errors.invalid_fields(["id"])
+        user = world.store.get(user_id)
+        if user is None:
+            return errors.not_found("user", user_id)
+        unknown = [g for g in ids if g not in world.org.groups]
+        if unknown:
+            return errors.not_found("group", unknown[0])
+        if request.method == "POST":
+            groups = list(dict.fromkeys([*user["groups"], *ids]))
+        else:
+            groups = [g for g in user["groups"] if g not in set(ids)]
+        if groups != user["groups"]:
+            world.store.put({**user, "groups": groups})
+        return Response(status_code=200)
+
     return [
         Route("/groups", list_groups, methods=["GET"]),
         Route("/groups/{id}", get_group, methods=["GET"]),
+        Route("/users/{id}/groups", change_memberships, methods=["POST", "DELETE"]),
     ]

@@ -6,7 +6,8 @@ the direct reports, `GET /users/{id}/supervisor` and `/subordinates` answer them
 `{"type": "supervisor"}` without one), and a deleted supervisor reads as none; PATCH sets and
 clears the preferred name and supervisor, refuses an unknown supervisor (404), a loop of
 supervisors and malformed values (400 naming `supervisor`), and refuses the group lists it
-cannot write (400 naming them); `POST /users` keeps both; the list filters `supervisor` and
+cannot write (400 naming them), which `POST|DELETE /users/{id}/groups` change instead;
+`POST /users` keeps both; the list filters `supervisor` and
 `isSupervisor` select by the hierarchy; `GET /groups` and `GET /groups/{id}` list teams and
 locations; the control routes set teams, location, preferred name and supervisor, and add
 groups. Every API answer is checked against the published spec.
@@ -252,3 +253,53 @@ def test_control_routes_refuse_what_huma_would_not_allow(hierarchy, uid_of, call
     with pytest.raises(RuntimeError, match=f"failed with {status}"):
         call(hierarchy.admin, uid_of)
     assert hierarchy.admin.state() == before
+
+
+def test_memberships_change_through_the_groups_endpoint(api, spec, uid_of):
+    carla, path = uid_of("Carla Eng"), f"/users/{uid_of('Carla Eng')}/groups"
+    joined = api.post(path, json=[uid_of("Payroll team"), uid_of("Oslo")])
+    again = api.post(path, json=[uid_of("Oslo")])
+    after_joining = spec.check(api.get(f"/users/{carla}"))
+
+    left = api.request("DELETE", path, json=[uid_of("Oslo")])
+    after_leaving = spec.check(api.get(f"/users/{carla}"))
+
+    assert (joined.status_code, joined.content, again.status_code) == (200, b"", 200)
+    assert [g["name"] for g in after_joining["groups"]["value"]] == [
+        "Fjordline AS",
+        "Payroll team",
+        "Oslo",
+    ]
+    assert left.status_code == 200
+    assert [t["name"] for t in after_leaving["teams"]["value"]] == ["Payroll team"]
+    assert after_leaving["locations"] == {"value": [], "editable": True}
+
+
+@pytest.mark.parametrize(
+    ("user", "body", "status", "interpolations"),
+    [
+        ("Carla Eng", ["{ghost}"], 404, {"type": "group", "id": "{ghost}"}),
+        ("ghost", ["{Oslo}"], 404, {"type": "user", "id": "{ghost}"}),
+        ("Carla Eng", {"groups": ["{Oslo}"]}, 400, None),
+        ("Carla Eng", ["not-a-uuid"], 400, None),
+    ],
+)
+def test_bad_membership_changes_are_refused(
+    huma, api, spec, uid_of, user, body, status, interpolations
+):
+    names = {"ghost": uid_of("ghost"), "Oslo": uid_of("Oslo")}
+    if isinstance(body, list):
+        body = [b.format_map(names) for b in body]
+    else:
+        body = {"groups": [b.format_map(names) for b in body["groups"]]}
+    before = huma.admin.state()
+
+    response = api.post(f"/users/{uid_of(user)}/groups", json=body)
+
+    assert response.status_code == status
+    answer = spec.check(response)
+    if interpolations is not None:
+        assert answer["interpolations"] == {
+            k: v.format_map(names) for k, v in interpolations.items()
+        }
+    assert huma.admin.state() == before
