@@ -19,8 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-#: Requests under way to one Huma organisation when the connection's policy does not say.
-DEFAULT_MAX_CONCURRENCY = 16
 #: Limit changes a gate remembers (for logs and benchmarks; older ones are dropped).
 _CHANGES_KEPT = 10_000
 
@@ -49,14 +47,16 @@ class AdaptiveLimit:
         self.maximum = maximum
         self.minimum = minimum
         self._decrease = decrease
-        self._limit = float(start)
+        self._limit = start
+        #: Healthy answers since the limit last changed.
+        self._answers = 0
         self._round = 0
         self._calm_until = -math.inf
 
     @property
     def limit(self) -> int:
         """Requests that may be under way now."""
-        return int(self._limit)
+        return self._limit
 
     @property
     def round(self) -> int:
@@ -65,10 +65,14 @@ class AdaptiveLimit:
         return self._round
 
     def healthy(self, now: float) -> None:
-        """A request was answered well: climb by 1/limit, unless within a calm period."""
-        if now < self._calm_until:
+        """A request was answered well: after `limit` such answers the limit climbs by one,
+        unless within a calm period."""
+        if now < self._calm_until or self._limit >= self.maximum:
             return
-        self._limit = min(float(self.maximum), self._limit + 1.0 / self._limit)
+        self._answers += 1
+        if self._answers >= self._limit:
+            self._limit += 1
+            self._answers = 0
 
     def overloaded(self, sent_in_round: int, now: float, retry_after: float | None = None) -> bool:
         """A request sent in round `sent_in_round` met a 429, a 5xx or a timeout.
@@ -80,7 +84,8 @@ class AdaptiveLimit:
             self._calm_until = max(self._calm_until, now + retry_after)
         if sent_in_round != self._round:
             return False
-        self._limit = max(float(self.minimum), math.floor(self._limit * self._decrease))
+        self._limit = max(self.minimum, math.floor(self._limit * self._decrease))
+        self._answers = 0
         self._round += 1
         return True
 
@@ -89,7 +94,8 @@ class ConcurrencyGate:
     """Threads' access to one service under an `AdaptiveLimit` (thread-safe).
 
     Attributes:
-        changes: recent `(clock time, new limit, most under way since the previous change)`.
+        changes: recent `(clock time, new limit, peak)`, where peak is the most requests
+            under way when one of the requests started since the previous change started.
     """
 
     def __init__(self, limit: AdaptiveLimit, *, clock: Callable[[], float] = time.monotonic):
@@ -143,4 +149,4 @@ class ConcurrencyGate:
 
     def _changed(self) -> None:
         self.changes.append((self._clock(), self._limit.limit, self._peak))
-        self._peak = self._under_way
+        self._peak = 0

@@ -30,11 +30,8 @@ from typing import Any
 import httpx
 import orjson
 
-from resources.adaptive_concurrency import (
-    DEFAULT_MAX_CONCURRENCY,
-    AdaptiveLimit,
-    ConcurrencyGate,
-)
+from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
+from resources.adaptive_concurrency import AdaptiveLimit, ConcurrencyGate
 from resources.errors import RemoteError, UntrustedAnswer
 from resources.http import (
     RetryPolicy,
@@ -90,7 +87,7 @@ class HumaClient:
         base_url: str,
         client_id: str,
         client_secret: str,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY,
         timeout_seconds: float = 30.0,
         max_passes: int = 4,
         retry: RetryPolicy | None = None,
