@@ -55,7 +55,7 @@ SCENARIOS = (
     ),
     Scenario(
         "slow and throttling (50 ms; 20 % 429 from 6 s to 10 s)",
-        ((0.0, _SLOW), (6.0, _SLOW | _THROTTLING), (10.0, _SLOW | _HEALTHY)),
+        ((0.0, _SLOW), (6.0, _SLOW | _THROTTLING), (10.0, _HEALTHY | _SLOW)),
     ),
 )
 
