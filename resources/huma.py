@@ -12,6 +12,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
+from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
 from resources.base import ResourceWithSecrets
 from resources.huma_client import HumaClient, Progress
 from resources.huma_snapshot import read_huma_users
@@ -52,7 +53,9 @@ class HumaResource(ResourceWithSecrets):
     client_secret: str
     #: The group users created in Huma join (`POST /users` requires one); overrides the policy's.
     default_group_id: str | None = None
-    max_concurrency: int = 16
+    #: The most reads under way at once (the policy's `huma_max_concurrency`); the client
+    #: backs off below it while Huma pushes back.
+    max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY
     timeout_seconds: float = 30.0
 
     _client: HumaClient | None = PrivateAttr(default=None)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from assets.keys import huma_resource_key
 from pipelines.connections import ConnectionsError, load_connections
+from pipelines.resources import connection_resources
 
 TWO_CONNECTIONS = """
 connections:
@@ -191,3 +193,14 @@ def test_a_file_url_that_is_not_https_is_refused_with_its_key_named(
 
     with pytest.raises(ConnectionsError, match=message):
         load_connections(_file(tmp_path, text))
+
+
+def test_the_policys_huma_concurrency_reaches_the_huma_client(tmp_path: Path) -> None:
+    text = TWO_CONNECTIONS.replace("huma_default_group_id: g-1", "huma_max_concurrency: 4")
+    fjordline, havbris = load_connections(_file(tmp_path, text))
+
+    fast, default = (
+        connection_resources(c)[huma_resource_key(c.name)] for c in (fjordline, havbris)
+    )
+
+    assert (fast.max_concurrency, default.max_concurrency) == (4, 16)
