@@ -131,9 +131,13 @@ def baseline_rows(baseline: pl.DataFrame | pl.LazyFrame, huma_ids: pl.Series) ->
     Returns:
         Their rows (`BASELINE_SCHEMA`).
     """
-    wanted = pl.col("huma_id").is_in(huma_ids.unique().implode())
-    # Streaming: a lazy scan is filtered batch by batch, never loaded whole.
-    return baseline.lazy().filter(wanted).collect(engine="streaming")
+    wanted = huma_ids.unique()
+    # A first cut on the ids' 64-bit hashes (cheaper than looking up each long string), then the
+    # exact test on what is left: the same rows. Streaming: a lazy scan is filtered batch by
+    # batch, never loaded whole.
+    maybe = pl.col("huma_id").hash().is_in(wanted.hash().implode())
+    rows = baseline.lazy().filter(maybe).collect(engine="streaming")
+    return rows.filter(pl.col("huma_id").is_in(wanted.implode()))
 
 
 def empty_state() -> SyncState:
