@@ -46,9 +46,16 @@ def _side_by_side(
         pl.col("email_key").alias("e_email_key"),
         *(pl.col(name).alias(f"e_{name}") for name in _MAPPED),
     )
-    # Gathers by the positions matching found: the inner joins on the ids, in the pairs' order.
+    # Gathers by the positions matching found (the inner joins on the ids), in Huma's order: when
+    # every valid Huma user is paired (the usual night) its side needs no gather at all.
+    by_huma = pairs.sort("hi")
+    hi = by_huma.get_column("hi")
+    everyone = hi.len() == huma.height and hi.equals(
+        pl.int_range(hi.len(), dtype=pl.UInt32, eager=True), check_names=False
+    )
     return pl.concat(
-        [pairs, huma[pairs.get_column("hi")], entra[pairs.get_column("ei")]], how="horizontal"
+        [by_huma, huma if everyone else huma[hi], entra[by_huma.get_column("ei")]],
+        how="horizontal",
     )
 
 
@@ -71,7 +78,7 @@ def differing_pairs(
     Returns:
         `huma_id`, `entra_id`, `active`, `account_enabled`, `entra_on_premises`, `h_email_key`,
         `e_email_key`, `h_<field>`, `e_<field>` (Huma columns prefixed `h_`, Entra ones `e_`),
-        `h_unknown`, `e_unknown`, in the pairs' order.
+        `h_unknown`, `e_unknown`, in the order of the valid Huma users.
     """
     any_field = pl.any_horizontal(_differs(unit.columns) for unit in UNITS)
     email = pl.col("h_email_key").ne_missing(pl.col("e_email_key"))

@@ -151,10 +151,22 @@ def _marked(height: int, positions: pl.Series) -> pl.Series:
 def _positioned(ids: pl.DataFrame, on_huma: pl.DataFrame, on_entra: pl.DataFrame) -> pl.DataFrame:
     """The rows of `ids` found on both sides (`i`, `j` from `keys.matches`), in their order, with
     the positions found: `huma_id`, `entra_id`, `hi`, `ei`."""
+    hi, ei = _placed(ids.height, on_huma), _placed(ids.height, on_entra)
+    # Valid ids are unique, so each row is found at most once per side (no position placed over
+    # another): the positions then go by row instead of joining the two lookups.
+    if hi.count() == on_huma.height and ei.count() == on_entra.height:
+        both = hi.is_not_null() & ei.is_not_null()
+        return ids.with_columns(hi=hi, ei=ei).filter(both)
     found = (
         on_huma.rename({"j": "hi"}).join(on_entra.rename({"j": "ei"}), on="i").sort("i", "hi", "ei")
     )
     return pl.concat([ids[found.get_column("i")], found.select("hi", "ei")], how="horizontal")
+
+
+def _placed(height: int, found: pl.DataFrame) -> pl.Series:
+    """`found`'s `j` at its rows `i` of `height` rows, null elsewhere."""
+    empty = pl.repeat(None, n=height, dtype=pl.UInt32, eager=True)
+    return empty.scatter(found.get_column("i"), found.get_column("j"))
 
 
 def _still_deleted(
