@@ -133,10 +133,11 @@ def baseline_rows(baseline: pl.DataFrame | pl.LazyFrame, huma_ids: pl.Series) ->
     """
     wanted = huma_ids.unique()
     # A first cut on the ids' 64-bit hashes (cheaper than looking up each long string), then the
-    # exact test on what is left: the same rows. Streaming: a lazy scan is filtered batch by
-    # batch, never loaded whole.
+    # exact test on what is left: the same rows. The cut is pushed into a lazy scan, which reads
+    # and filters row group by row group: the whole baseline is never loaded (measured at seven
+    # million rows: tens of MB above the result; a third less CPU than the streaming engine).
     maybe = pl.col("huma_id").hash().is_in(wanted.hash().implode())
-    rows = baseline.lazy().filter(maybe).collect(engine="streaming")
+    rows = baseline.lazy().filter(maybe).collect()
     return rows.filter(pl.col("huma_id").is_in(wanted.implode()))
 
 
