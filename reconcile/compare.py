@@ -12,7 +12,7 @@ import polars as pl
 from reconcile.fields import UNITS, unit_json, unit_text, unit_unknown
 from reconcile.frames import ADDRESS_COUNTRY, ADDRESS_FIELDS
 from reconcile.frames import MAPPED_FIELDS as _MAPPED
-from reconcile.state import baseline_rows
+from reconcile.state import baseline_rows_of_fields
 
 #: Columns of the long difference frame (before the baseline join).
 DIFF_COLUMNS = (
@@ -156,8 +156,8 @@ def with_baseline(diffs: pl.DataFrame, baseline: pl.DataFrame | pl.LazyFrame) ->
     Returns:
         `diffs` plus `has_row`, `has_agreed` (never null), `agreed`, `huma_seen`.
     """
-    # Only the (few) differing users' rows of the (large) baseline are read.
-    relevant = baseline_rows(baseline, diffs.get_column("huma_id"))
+    # Only the (few) differing fields' rows of the (large) baseline are read.
+    relevant = baseline_rows_of_fields(baseline, diffs)
     return diffs.join(
         relevant.select(
             "huma_id",
