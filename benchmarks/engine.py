@@ -4,12 +4,13 @@
         [--repeat R] [--python | --no-python]
 
 Per size, inputs are generated in a child process and read back from Arrow IPC files, as if
-loaded from storage. Then, in this process and on the same inputs: a floor measured in the same
-run (a plain Polars join of the two snapshots through the links, every column, the least any
-planner must do), the engine's `plan_run` with the kept baseline (seven rows per user) scanned
-lazily from a Parquet file, the engine with the baseline held in memory, and (by default up to
-100,000 users; `--python` forces it) `reconcile.reference.plan_linked`, a straightforward
-dict-and-loop reading of the same rules for linked users. The plans are compared row for row.
+loaded from storage. Then, in this process and on the same inputs: the engine's `plan_run` with
+the kept baseline (seven rows per user) scanned lazily from a Parquet file, the engine with the
+baseline held in memory, (by default up to 100,000 users; `--python` forces it)
+`reconcile.reference.plan_linked`, a straightforward dict-and-loop reading of the same rules for
+linked users, and last a floor measured in the same run (a plain Polars join of the two
+snapshots through the links, every column, the least any planner must do). The plans are
+compared row for row.
 Time is wall-clock and CPU (all threads) of the phase, the median of `--repeat` runs; the machine
 is shared and noisy, so compare each figure with the floor's, measured in the same run. Peak
 memory is the process's peak resident set during each phase (Linux `VmHWM`, reset before each),
@@ -212,14 +213,15 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         path = Path(directory)
         huma, entra = pl.read_ipc(path / "huma.arrow"), pl.read_ipc(path / "entra.arrow")
         links = pl.read_ipc(path / "links.arrow")
-        # Only the floor's figures are kept: its result would weigh on the later phases' memory.
-        floor = (None, *_measure(lambda: plain_join(huma, entra, links).height, args.repeat)[1:])
         storage = pl.scan_parquet(path / "baseline.parquet")
         scanned = replace(empty_state(), links=links, baseline=storage)
         lazy = _measure(lambda: plan_run(huma, entra, scanned, policy, context), args.repeat)
         held = replace(scanned, baseline=pl.read_ipc(path / "baseline.arrow"))
         eager = _measure(lambda: plan_run(huma, entra, held, policy, context), args.repeat)
         python = _measure(lambda: _python_plan(huma, entra, held, policy)) if with_python else None
+        # Last: the allocator keeps what the floor's full-width join took, which would hide the
+        # engine's own peak. Only its figures are kept.
+        floor = (None, *_measure(lambda: plain_join(huma, entra, links).height, args.repeat)[1:])
     plan = eager[0].sync_plan
     agree = plan.equals(lazy[0].sync_plan)
     compared = "the two engine plans"
