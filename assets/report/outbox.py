@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from resources.errors import RemoteError
 from resources.private_files import write_private
@@ -68,8 +68,10 @@ def unsent_reports(connection_folder: Path, *, besides: Path | None = None) -> l
 
 def late_message(path: Path, *, sender: str, recipients: Sequence[str]) -> EmailMessage:
     """The kept report at `path`, addressed to `recipients` now, its subject marked late."""
-    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    assert isinstance(message, EmailMessage)  # noqa: S101 - the default policy makes one
+    # The default policy parses into an `EmailMessage`.
+    message = cast(
+        EmailMessage, email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    )
     subject = str(message["Subject"] or "")
     del message["Subject"], message["To"]
     message["Subject"] = subject if subject.startswith(LATE_PREFIX) else LATE_PREFIX + subject
