@@ -47,6 +47,8 @@ REPORTING_CONNECTIONS = (
 """
 )
 NOT_SENT_EXIT = 3
+#: Runs of the real command, each its own process: minutes on a loaded machine.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

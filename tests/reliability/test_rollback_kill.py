@@ -58,6 +58,8 @@ ROLLBACK_CONNECTIONS = CONNECTIONS.replace(
 SEEDS = range(1, 23)
 FAST_SEEDS = (1, 2, 3)
 HOLD_DEADLINE_SECONDS = 240
+#: Runs of the real command, each its own process: minutes on a loaded machine.
+pytestmark = pytest.mark.slow
 
 
 @dataclasses.dataclass(frozen=True)
