@@ -69,6 +69,9 @@ class UserStore:
         self._index: dict[str, dict[str, set[str]]] = {name: {} for name in UNIQUE_KEYS}
         self._order: list[tuple[str, str]] = []
         self._lists: dict[Hashable, list[str]] = {}
+        #: Told `(old, new)` after each change by `put` or `delete` (None for a side that is not
+        #: there): the profile webhooks hang on it. The records loaded here are no change.
+        self.on_change: Callable[[dict[str, Any] | None, dict[str, Any] | None], None] | None = None
         for user in users:
             if user["id"] in self.users:
                 raise ValueError(f"user {user['id']} appears twice")
@@ -102,6 +105,8 @@ class UserStore:
         self._index_user(user)
         bisect.insort(self._order, sort_key(user))
         self._lists.clear()
+        if self.on_change is not None:
+            self.on_change(old, user)
 
     def delete(self, user_id: str) -> dict[str, Any] | None:
         old = self.users.pop(user_id, None)
@@ -109,6 +114,8 @@ class UserStore:
             self._unindex_user(old)
             self._remove_from_order(old)
             self._lists.clear()
+            if self.on_change is not None:
+                self.on_change(old, None)
         return old
 
     def ordered_ids(
