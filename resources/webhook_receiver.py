@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from resources.webhook_deliveries import Refused, check_sender, read_delivery
-from resources.webhook_events import WebhookEventStore
+from resources.webhook_events import FULL_RUN_TOPIC, WebhookEventStore
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +117,11 @@ def _accept(endpoint: WebhookEndpoint, body: bytes, headers: Mapping[str, str]) 
     """Check and store one delivery (in a worker thread)."""
     check_sender(body, headers, secret=endpoint.secret, token=endpoint.token)
     delivery = read_delivery(body, headers)
+    # An export asks for a full run, which reads everybody: its users are checked, not kept (a
+    # large company's export would put every email in the store for nothing).
+    users = () if delivery.topic == FULL_RUN_TOPIC else delivery.users
     try:
-        stored = endpoint.store.add(
-            digest=delivery.digest, topic=delivery.topic, users=delivery.users
-        )
+        stored = endpoint.store.add(digest=delivery.digest, topic=delivery.topic, users=users)
     except (sqlite3.Error, OSError) as exc:
         logger.error(
             "webhook for connection %s not stored, Huma will retry: %s: %s",

@@ -54,11 +54,10 @@ class Huma:
         self.users = WORLD.huma["users"]
 
     def register(self, url: str, ca_file: Path, **settings: Any) -> None:
-        webhooks = {"url": url, "secret": SECRET, "ca_file": str(ca_file)} | settings
-        self.admin.update_settings({"webhooks": webhooks})
+        self.admin.register_webhook(url, secret=SECRET, ca_file=ca_file, **settings)
 
     def deliveries(self) -> list[dict[str, Any]]:
-        return self.admin.call("GET", "/webhooks")["deliveries"]
+        return self.admin.webhook_deliveries()
 
     def wait_for(self, done: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
         """The deliveries once `done` holds for them (a state the emulator reports, not a guess
@@ -138,7 +137,7 @@ def test_creates_deletes_and_an_export_carry_their_topics(
         )
     assert created.is_success
     huma.admin.call("DELETE", f"/users/{gone['id']}")
-    export = huma.admin.call("POST", "/webhooks/export")
+    export = huma.admin.send_webhook_export()
 
     deliveries = huma.wait_for(_settled(3))
     assert [d["topic"] for d in deliveries] == ["users-create", "users-delete", "users-export"]
