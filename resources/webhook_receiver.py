@@ -34,9 +34,9 @@ from resources.webhook_events import FULL_RUN_TOPIC, WebhookEventStore
 
 logger = logging.getLogger(__name__)
 
-#: The largest body accepted. A `users-export` names every user: the emulator's export of 10,000
-#: users is 3.1 MB (README, "Webhooks"), so 64 MiB admits an organisation of about 200,000 people
-#: while a flood of bodies cannot exhaust the receiver's memory.
+#: The largest body accepted. A `users-export` names every user: the emulator's export of a
+#: 10,000-person company is 3.06 MB, 312 bytes a user (README, "Webhooks"), so 64 MiB admits an
+#: organisation of about 200,000 people while a flood of bodies cannot exhaust the memory.
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
