@@ -137,6 +137,8 @@ class WebhookSender:
 
     def store_changed(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         """The user store's change hook: queue the delivery a change makes."""
+        if not self._settings().url:  # no webhook registered: no cost on the write path
+            return
         if new is None and old is not None:
             self.send(TOPIC_DELETE, [old])
         elif new is not None and old is None:
