@@ -36,10 +36,10 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
 class Command:
     """One `huma-entra-sync webhooks` process, and the URL it printed."""
 
-    def __init__(self, env: dict[str, str], tls: TlsFiles) -> None:
+    def __init__(self, env: dict[str, str], tls: TlsFiles, *arguments: str) -> None:
         self.process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "cli.main", "webhooks", "--port", "0"),
+                *(sys.executable, "-m", "cli.main", "webhooks", "--port", "0", *arguments),
                 *("--certfile", str(tls.server_cert), "--keyfile", str(tls.server_key)),
             ],
             cwd=ROOT,
@@ -50,7 +50,8 @@ class Command:
         )
         line = self.process.stdout.readline() if self.process.stdout else ""
         assert line.startswith("listening on https://127.0.0.1:"), line
-        self.url = line.split()[2] + "/huma/default"
+        self.base = line.split()[2]
+        self.url = self.base + "/huma/default"
 
     def stop(self, sig: signal.Signals) -> int:
         self.process.send_signal(sig)
@@ -127,3 +128,55 @@ def test_a_connection_without_a_webhook_secret_is_not_served(
 
     assert main(["webhooks", "--port", "0"]) == 2
     assert "no connection has a webhook secret" in capsys.readouterr().err
+
+
+CONNECTIONS = """
+connections:
+  acme:
+    huma: {client_id_env: X, client_secret_env: X, webhook_secret_env: ACME_HOOK}
+    entra: {tenant_id: t, client_id: c, client_secret_env: X}
+  globex:
+    huma: {client_id_env: X, client_secret_env: X, webhook_secret_env: GLOBEX_HOOK}
+    entra: {tenant_id: t, client_id: c, client_secret_env: X}
+  initech:
+    huma: {client_id_env: X, client_secret_env: X}
+    entra: {tenant_id: t, client_id: c, client_secret_env: X}
+"""
+
+
+def test_one_receiver_serves_each_connection_with_a_secret_on_its_own_path(
+    environment: dict[str, str], tls: TlsFiles, commands: list[Command], tmp_path: Path
+) -> None:
+    connections = tmp_path / "connections.yaml"
+    connections.write_text(CONNECTIONS)
+    env = environment | {
+        "HUMA_ENTRA_SYNC_CONNECTIONS": str(connections),
+        "ACME_HOOK": SECRET,
+        "GLOBEX_HOOK": "globex-secret",
+    }
+    body = body_of("users-update", [(huma_id(1), "anna@fjordline.no")])
+    every = Command(env, tls)
+    commands.append(every)
+    only_acme = Command(env, tls, "--connection", "acme")
+    commands.append(only_acme)
+
+    with tls_client(tls) as client:
+
+        def post(base: str, connection: str, secret: str) -> int:
+            headers = signed(body, secret=secret)
+            return client.post(
+                f"{base}/huma/{connection}", content=body, headers=headers
+            ).status_code
+
+        served = [
+            post(every.base, "acme", SECRET),
+            post(every.base, "globex", "globex-secret"),
+            post(every.base, "globex", SECRET),  # another connection's secret
+            post(every.base, "initech", SECRET),  # no secret: not served
+            post(only_acme.base, "globex", "globex-secret"),
+        ]
+
+    assert served == [202, 202, 401, 404, 404]
+    for name in ("acme", "globex"):
+        store = WebhookEventStore(event_store_path(tmp_path / "history.duckdb", name))
+        assert store.waiting().count == 1
