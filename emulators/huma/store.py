@@ -69,15 +69,15 @@ class UserStore:
         self._index: dict[str, dict[str, set[str]]] = {name: {} for name in UNIQUE_KEYS}
         self._order: list[tuple[str, str]] = []
         self._lists: dict[Hashable, list[str]] = {}
-        #: Told `(old, new)` after each change by `put` or `delete` (None for a side that is not
-        #: there): the profile webhooks hang on it. The records loaded here are no change.
-        self.on_change: Callable[[dict[str, Any] | None, dict[str, Any] | None], None] | None = None
         for user in users:
             if user["id"] in self.users:
                 raise ValueError(f"user {user['id']} appears twice")
             self.users[user["id"]] = user
             self._index_user(user)
         self._order = sorted(sort_key(u) for u in self.users.values())
+        #: Told `(old, new)` after each change by `put` or `delete` (None for a side that is not
+        #: there): the profile webhooks hang on it. The records loaded here are no change.
+        self.on_change: Callable[[dict[str, Any] | None, dict[str, Any] | None], None] | None = None
 
     def __len__(self) -> int:
         return len(self.users)
