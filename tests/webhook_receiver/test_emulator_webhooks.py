@@ -27,7 +27,7 @@ from emulators.launcher import Emulators
 from emulators.settings import settings_to_dict
 from emulators.tls import TlsFiles
 from resources.webhook_events import WebhookEventStore
-from tests.webhooks.conftest import SECRET, Receiver, receivers, serve_receiver
+from tests.webhook_receiver.conftest import SECRET, Receiver, receivers, serve_receiver
 
 WORLD = generate_world(users=6, seed=11, drift=Drift.none())
 

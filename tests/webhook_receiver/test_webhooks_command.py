@@ -18,7 +18,7 @@ import pytest
 from cli.main import main
 from emulators.tls import TlsFiles
 from resources.webhook_events import WebhookEventStore, event_store_path
-from tests.webhooks.conftest import SECRET, body_of, huma_id, signed, tls_client
+from tests.webhook_receiver.conftest import SECRET, body_of, huma_id, signed, tls_client
 
 ROOT = Path(__file__).resolve().parents[2]
 

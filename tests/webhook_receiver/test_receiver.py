@@ -22,7 +22,7 @@ import pytest
 
 from emulators.tls import TlsFiles
 from resources.webhook_events import EventUser
-from tests.webhooks.conftest import (
+from tests.webhook_receiver.conftest import (
     CONNECTION,
     SECRET,
     Receiver,
