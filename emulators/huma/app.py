@@ -2,9 +2,9 @@
 
 API routes (see `auth`, `api`): `POST /auth/oauth/token`, `POST /auth/oauth/revoke`,
 `GET|POST /users`, `GET|PATCH /users/{id}`, `GET /users/{userId}/positions`.
-Control routes under `/_emulator` (see `control`): what Huma's administrators do in its UI; the
-profile webhooks it sends on every user change, and their routes (see `webhooks`).
+Control routes under `/_emulator` (see `control`): what Huma's administrators do in its UI.
 State: the `huma-emulator/1` document of `emulators/README.md`.
+Profile webhooks (see `webhooks`): sent on every change to a user, listed under `/_emulator`.
 """
 
 from __future__ import annotations
