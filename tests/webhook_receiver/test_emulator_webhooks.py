@@ -215,3 +215,20 @@ def test_a_receiver_the_given_ca_does_not_vouch_for_gets_nothing(
 def test_only_an_https_webhook_url_is_accepted(huma: Huma) -> None:
     with pytest.raises(RuntimeError, match="must be an https URL"):
         huma.admin.update_settings({"webhooks": {"url": "http://127.0.0.1:9/huma/acme"}})
+
+
+def test_a_change_of_supervisor_is_an_update_too(
+    huma: Huma, receiver: Receiver, tls: TlsFiles
+) -> None:
+    """Every write to a stored user is sent, whichever route made it."""
+    anna, bo = huma.users[0], huma.users[1]
+    huma.register(receiver.endpoint(), tls.ca_bundle)
+
+    huma.admin.set_huma_supervisor(anna["id"], None if anna.get("supervisor") else bo["id"])
+
+    [delivery] = huma.wait_for(_settled(1))
+    assert (delivery["topic"], delivery["userIds"], delivery["status"]) == (
+        "users-update",
+        [anna["id"]],
+        "delivered",
+    )
