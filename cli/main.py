@@ -34,6 +34,14 @@ COMMANDS = {
         "apply it (after confirmation) only where the systems still hold what that run wrote. "
         "Created users are never removed. The rollback is itself a run in the history.",
     ),
+    "webhooks": (
+        "cli.webhooks",
+        "receive Huma's profile webhooks and store them for the targeted runs",
+        "Serve POST /huma/<connection> for each connection with a webhook secret (or only "
+        "--connection): each delivery is checked (signature, token, size, shape) and stored "
+        "before it is answered. TLS with --certfile/--keyfile, or plain HTTP on loopback behind "
+        "a TLS-terminating proxy.",
+    ),
     "emulators": (
         "cli.emulators",
         "run local emulators of Huma and Entra ID / Microsoft Graph until stopped",
