@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 OK = 0
 FAILED = 1
 USAGE = 2
-#: `run` did its work but its report was not sent (kept, and sent by the next run).
-NOT_SENT = 3
 
 #: How long a command waits for a run holding the history file before giving up.
 LOCK_TIMEOUT_SECONDS = 30.0

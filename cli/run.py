@@ -1,9 +1,9 @@
 """`huma-entra-sync run`: the same Dagster job the schedule runs, in this process.
 
 Prints a summary (the report's subject, where the report is, how many changes were applied and
-failed) and exits non-zero when the run fails, so cron and CI can tell: 1 when the run failed,
-3 (`NOT_SENT`) when it did its work but the relay did not take its report (kept unsent, sent by
-the next run): the work is done and must not be repeated, yet nobody got the report.
+failed) and exits 1 when the run failed, so cron and CI can tell; also when it did its work but
+the relay did not take its report (kept unsent, sent by the next run): nobody got the report, and
+the message on stderr says the changes are applied, so nobody repeats the run to retry it.
 
 One run per connection at a time (`assets.run_exclusion`): the job runs in this process, outside
 Dagster's run queue, so the command holds the connection's lock (`resources.run_lock`, beside the
@@ -23,7 +23,6 @@ from assets.printable import printable
 from assets.run_options import RunOptions
 from cli.console import (
     FAILED,
-    NOT_SENT,
     USAGE,
     CommandError,
     choose_connection,
@@ -160,5 +159,5 @@ def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:
             "connection's next run sends it.",
             file=sys.stderr,
         )
-        return NOT_SENT
+        return FAILED
     return 0

@@ -38,4 +38,4 @@ def contains(values: pl.Series, keys: pl.Series) -> pl.Series:
     """Per value, whether it equals one of `keys` (a semi join's mask; an anti join's negation)."""
     found = matches(values, keys).get_column("i")
     mask = pl.repeat(value=False, n=len(values), dtype=pl.Boolean, eager=True)
-    return mask.scatter(found, True)  # noqa: FBT003.alias(values.name)
+    return mask.scatter(found, True).alias(values.name)
