@@ -20,6 +20,7 @@ import pytest
 from assets.apply.results import WriteResult
 from assets.rollback.execute import RollbackRun
 from assets.rollback.plan import Judged, NotUndone, Restore
+from assets.rollback.resume import Finished
 from cli.console import CommandError, fail
 from cli.decision_views import as_json, table
 from cli.rollback_views import plan_text, result_text
@@ -121,6 +122,7 @@ def test_the_rollback_plan_and_result_print_no_control_sequence(text: str) -> No
         judged=judged,
         results=[WriteResult("c0ffee0123456789", "failed", error=text)],
         baseline_reset=0,
+        finished=Finished(run_ids=(), marked=0, reset=()),
     )
 
     plan = plan_text(record, judged, not_undone, [])  # type: ignore[arg-type]
