@@ -57,7 +57,8 @@ def analyst_session(path: Path) -> Iterator[tuple[subprocess.Popen[str], list[in
     )
     counted: list[int] = []
     try:
-        assert session.stdout is not None and session.stdin is not None
+        assert session.stdout is not None
+        assert session.stdin is not None
         counted.append(int(session.stdout.readline() or -1))
         assert counted[0] >= 0, session.communicate()[1]
         yield session, counted
