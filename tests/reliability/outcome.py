@@ -74,8 +74,10 @@ def changes_applied_twice(outside: Outside) -> int:
     return sum(count - 1 for count in applied_writes(outside).values())
 
 
-#: Clean end states by scenario, made once per test process (the world and policy are fixed).
+#: Clean end states by scenario, made once per test process (the world and policy are fixed),
+#: and the write requests (a `$batch` counts once) the clean run sent to Graph.
 _CLEAN: dict[str, EndState] = {}
+_CLEAN_GRAPH_WRITES: dict[str, int] = {}
 
 
 def clean_end_state(
@@ -93,6 +95,11 @@ def clean_end_state(
         folder.mkdir(parents=True, exist_ok=True)
         Deployment(outside, folder).run()
         _CLEAN[scenario] = end_state(outside)
+        _CLEAN_GRAPH_WRITES[scenario] = sum(
+            1
+            for e in outside.entra.requests(path_prefix="/v1.0/")
+            if e["method"] != "GET" and e["parent"] is None
+        )
     reset(outside)
     prepare(outside)
     return _CLEAN[scenario]
@@ -100,3 +107,9 @@ def clean_end_state(
 
 def the_world(outside: Outside) -> None:
     """The generated world as it is (a scenario's `prepare`)."""
+
+
+def clean_graph_writes(scenario: str) -> int:
+    """How many write requests the clean run of `scenario` sent to Graph (after
+    `clean_end_state` made it)."""
+    return _CLEAN_GRAPH_WRITES[scenario]
