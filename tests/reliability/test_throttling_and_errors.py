@@ -20,7 +20,7 @@ from tests.resources.conftest import Outside
 LONG_RETRY_AFTER = 600.0
 
 
-@pytest.mark.slow
+@pytest.mark.reliability_slow
 def test_a_429_storm_with_long_retry_after_ends_as_a_clean_run(
     in_process: InProcessRuns, outside: Outside, tmp_path: Path, record_property
 ) -> None:
@@ -41,7 +41,7 @@ def test_a_429_storm_with_long_retry_after_ends_as_a_clean_run(
     assert max(in_process.waits.waits) >= LONG_RETRY_AFTER  # told to wait ten minutes, it did
 
 
-@pytest.mark.slow
+@pytest.mark.reliability_slow
 def test_5xx_bursts_end_as_a_clean_run_by_the_next_run(
     in_process: InProcessRuns, outside: Outside, tmp_path: Path, record_property
 ) -> None:
