@@ -117,13 +117,18 @@ class InProcessRuns:
     waits: NoWait
     hooks: Hooks
 
-    def run(self, *, tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
-        """One run of the job; the result says whether it succeeded (it never raises)."""
+    def run(
+        self, *, tags: dict[str, str] | None = None, instance: dg.DagsterInstance | None = None
+    ) -> dg.ExecuteInProcessResult:
+        """One run of the job (in `instance`, default the fixture's); the result says whether it
+        succeeded (it never raises)."""
         _current["graph_writes"] = 0
         connections = deployment_connections()
         resources = {k: _no_wait(v) for k, v in production_resources(connections).items()}
         job = build_definitions(connections, resources).resolve_job_def("sync_acme")
-        return job.execute_in_process(instance=self.instance, tags=tags, raise_on_error=False)
+        return job.execute_in_process(
+            instance=instance or self.instance, tags=tags, raise_on_error=False
+        )
 
 
 def failure_text(result: dg.ExecuteInProcessResult) -> str:
