@@ -27,7 +27,7 @@ from tests.reliability.inprocess import InProcessRuns, failure_text
 from tests.reliability.outcome import clean_end_state, clean_graph_writes
 from tests.resources.conftest import Outside
 
-SEEDS = 22
+SEEDS = 20
 FAST_SEEDS = 3
 SCENARIO = "every family name changed in Huma"
 
