@@ -63,6 +63,24 @@ class AdminClient:
         """How many requests the hold (`faults.hold_after_writes`) keeps waiting right now."""
         return self._call("GET", "/held")["held"]
 
+    # What Huma's administrators do in its UI (Huma emulator only; see `emulators/README.md`).
+
+    def set_huma_teams(self, user_id: str, team_ids: list[str]) -> dict[str, Any]:
+        """Make `team_ids` the Huma user's teams (other memberships stay); the stored record."""
+        return self._call("PUT", f"/users/{user_id}/teams", {"teams": team_ids})
+
+    def set_huma_location(self, user_id: str, location_id: str | None) -> dict[str, Any]:
+        """Give the Huma user this one location, or none; the stored record."""
+        return self._call("PUT", f"/users/{user_id}/location", {"location": location_id})
+
+    def set_huma_preferred_name(self, user_id: str, name: str | None) -> dict[str, Any]:
+        """Set or clear the Huma user's preferred name; the stored record."""
+        return self._call("PUT", f"/users/{user_id}/preferred-name", {"preferredName": name})
+
+    def set_huma_supervisor(self, user_id: str, supervisor_id: str | None) -> dict[str, Any]:
+        """Set or clear the Huma user's supervisor; the stored record."""
+        return self._call("PUT", f"/users/{user_id}/supervisor", {"supervisor": supervisor_id})
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """Any other `/_emulator` endpoint (an emulator's control routes)."""
         return self._call(method, path, body)
@@ -82,3 +100,29 @@ class AdminClient:
             detail = exc.read().decode("utf-8", "replace")
             raise RuntimeError(f"{method} {path} failed with {exc.code}: {detail}") from None
         return orjson.loads(payload) if payload else None
+
+    # Huma's profile webhooks (Huma emulator only; see `emulators/huma/webhooks.py`).
+
+    def register_webhook(
+        self,
+        url: str | None,
+        *,
+        secret: str | None = None,
+        token: str | None = None,
+        ca_file: Path | None = None,
+        **sending: Any,
+    ) -> dict[str, Any]:
+        """Send the Huma emulator's profile webhooks to `url` (None: stop sending), signed with
+        `secret`, with `token` as bearer, verifying the receiver with `ca_file`; `sending` sets
+        the retry and queue settings (`max_attempts`, `backoff_initial_seconds`, …)."""
+        webhooks = {"url": url, "secret": secret, "token": token}
+        webhooks["ca_file"] = None if ca_file is None else str(ca_file)
+        return self.update_settings({"webhooks": webhooks | sending})
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """The Huma emulator's webhook deliveries, oldest first, with status and attempts."""
+        return self._call("GET", "/webhooks")["deliveries"]
+
+    def send_webhook_export(self) -> dict[str, Any]:
+        """Have the Huma emulator send a `users-export` of every user; the delivery queued."""
+        return self._call("POST", "/webhooks/export")

@@ -69,12 +69,17 @@ class UserStore:
         self._index: dict[str, dict[str, set[str]]] = {name: {} for name in UNIQUE_KEYS}
         self._order: list[tuple[str, str]] = []
         self._lists: dict[Hashable, list[str]] = {}
+        #: supervisor id -> ids of the users who name them (also for a supervisor not stored).
+        self._reports: dict[str, set[str]] = {}
         for user in users:
             if user["id"] in self.users:
                 raise ValueError(f"user {user['id']} appears twice")
             self.users[user["id"]] = user
             self._index_user(user)
         self._order = sorted(sort_key(u) for u in self.users.values())
+        #: Told `(old, new)` after each change by `put` or `delete` (None for a side that is not
+        #: there): the profile webhooks hang on it. The records loaded here are no change.
+        self.on_change: Callable[[dict[str, Any] | None, dict[str, Any] | None], None] | None = None
 
     def __len__(self) -> int:
         return len(self.users)
@@ -92,6 +97,37 @@ class UserStore:
         compared = normalise[key](value)
         return set(self._index[key].get(compared, ())) if compared else set()
 
+    def subordinates(self, user_id: str) -> list[dict[str, Any]]:
+        """The stored users whose supervisor is `user_id`, in list order."""
+        found = [self.users[uid] for uid in self._reports.get(user_id, ()) if uid in self.users]
+        return sorted(found, key=sort_key)
+
+    def supervises(self, user_id: str) -> bool:
+        """Whether any stored user names `user_id` as supervisor."""
+        return any(uid in self.users for uid in self._reports.get(user_id, ()))
+
+    def subordinate_count(self, user_id: str) -> int:
+        """How many stored users name `user_id` as supervisor."""
+        return sum(uid in self.users for uid in self._reports.get(user_id, ()))
+
+    def supervisor_of(self, user: dict[str, Any]) -> dict[str, Any] | None:
+        """The user's supervisor, or None when they have none or it is no longer stored."""
+        supervisor = user.get("supervisor")
+        return self.users.get(supervisor) if supervisor else None
+
+    def is_above(self, user_id: str, other_id: str) -> bool:
+        """Whether `user_id` is `other_id` or one of its supervisors, however far up the line
+        (a state may hold a cycle: each user is visited once)."""
+        seen: set[str] = set()
+        current: str | None = other_id
+        while current is not None and current not in seen:
+            if current == user_id:
+                return True
+            seen.add(current)
+            record = self.users.get(current)
+            current = record.get("supervisor") if record is not None else None
+        return False
+
     def put(self, user: dict[str, Any]) -> None:
         """Insert or replace a user record (already checked)."""
         old = self.users.get(user["id"])
@@ -102,6 +138,8 @@ class UserStore:
         self._index_user(user)
         bisect.insort(self._order, sort_key(user))
         self._lists.clear()
+        if self.on_change is not None:
+            self.on_change(old, user)
 
     def delete(self, user_id: str) -> dict[str, Any] | None:
         old = self.users.pop(user_id, None)
@@ -109,6 +147,8 @@ class UserStore:
             self._unindex_user(old)
             self._remove_from_order(old)
             self._lists.clear()
+            if self.on_change is not None:
+                self.on_change(old, None)
         return old
 
     def ordered_ids(
@@ -136,12 +176,19 @@ class UserStore:
         return ids
 
     def _index_user(self, user: dict[str, Any]) -> None:
+        if user.get("supervisor"):
+            self._reports.setdefault(user["supervisor"], set()).add(user["id"])
         for name, key_of in UNIQUE_KEYS.items():
             value = key_of(user)
             if value is not None:
                 self._index[name].setdefault(value, set()).add(user["id"])
 
     def _unindex_user(self, user: dict[str, Any]) -> None:
+        reports = self._reports.get(user.get("supervisor") or "")
+        if reports is not None:
+            reports.discard(user["id"])
+            if not reports:
+                del self._reports[user["supervisor"]]
         for name, key_of in UNIQUE_KEYS.items():
             value = key_of(user)
             holders = self._index[name].get(value) if value is not None else None

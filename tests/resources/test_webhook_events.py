@@ -1,0 +1,163 @@
+"""The webhook event store: durable, replay-safe, each event taken by one run, nothing lost."""
+
+from __future__ import annotations
+
+import stat
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from resources.webhook_events import EventUser, WebhookEventStore, event_store_path
+
+ANNA = EventUser("5f0c6c55-1c1e-4a57-9d2e-8a0c1b6f0a01", "anna@example.com")
+BO = EventUser("5f0c6c55-1c1e-4a57-9d2e-8a0c1b6f0a02", "bo@example.com")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> WebhookEventStore:
+    return WebhookEventStore(event_store_path(tmp_path / "history.duckdb", "acme"), clock=clock)
+
+
+def test_the_store_lives_beside_the_history_per_connection(tmp_path: Path) -> None:
+    path = event_store_path(tmp_path / "history.duckdb", "acme")
+    assert path == tmp_path / "history.duckdb.events" / "acme.sqlite3"
+
+
+def test_the_file_and_its_folder_are_readable_by_their_owner_only(
+    store: WebhookEventStore,
+) -> None:
+    store.add(digest="d1", topic="users-update", users=[ANNA])
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
+    for journal in store.path.parent.glob(store.path.name + "-*"):
+        assert not stat.S_IMODE(journal.stat().st_mode) & 0o077, journal
+
+
+def test_a_replay_is_dropped_until_the_first_delivery_is_done(store: WebhookEventStore) -> None:
+    assert store.add(digest="d1", topic="users-update", users=[ANNA])
+    assert not store.add(digest="d1", topic="users-update", users=[ANNA])
+    store.take("run-1")
+    assert not store.add(digest="d1", topic="users-update", users=[ANNA])  # taken, not done
+    store.finish("run-1")
+    # A value that went A -> B -> A sends the same body for a real change: it is kept.
+    assert store.add(digest="d1", topic="users-update", users=[ANNA])
+    assert store.waiting().count == 1
+
+
+def test_a_run_takes_every_waiting_event_each_user_once(store: WebhookEventStore) -> None:
+    store.add(digest="d1", topic="users-update", users=[ANNA])
+    store.add(digest="d2", topic="users-create", users=[BO, ANNA])
+    store.add(digest="d3", topic="users-delete", users=[BO])
+    taken = store.take("run-1")
+    assert taken.changed == (ANNA, BO)
+    assert taken.deleted == (BO,)
+    assert not taken.full_run
+    assert len(taken.sequences) == 3
+    assert store.waiting().count == 0
+    assert store.take("run-1") == taken  # asking again (a retried step) gives the same events
+    assert store.take("run-2").empty
+
+
+def test_an_export_asks_for_a_full_run(store: WebhookEventStore) -> None:
+    store.add(digest="d1", topic="users-export", users=[ANNA, BO])
+    taken = store.take("run-1")
+    assert taken.full_run
+    assert taken.changed == ()
+
+
+def test_a_failed_run_gives_its_events_back_and_nothing_is_lost(store: WebhookEventStore) -> None:
+    store.add(digest="d1", topic="users-update", users=[ANNA])
+    store.take("run-1")
+    store.add(digest="d2", topic="users-update", users=[BO])  # arrives during run-1
+    assert store.holding_runs() == {"run-1"}
+    assert store.give_back("run-1") == 1
+    assert store.holding_runs() == set()
+    assert store.take("run-2").changed == (ANNA, BO)
+    assert store.finish("run-2") == 2
+    assert store.give_back("run-2") == 0  # done stays done
+
+
+def test_waiting_reports_count_newest_and_oldest(store: WebhookEventStore, clock: Clock) -> None:
+    assert store.waiting().count == 0
+    assert store.waiting().newest is None
+    first = clock.now
+    store.add(digest="d1", topic="users-update", users=[ANNA])
+    clock.now += timedelta(seconds=5)
+    store.add(digest="d2", topic="users-update", users=[BO])
+    waiting = store.waiting()
+    assert (waiting.count, waiting.oldest_received_at) == (2, first)
+    assert waiting.newest is not None
+
+
+def test_events_survive_a_restart(tmp_path: Path, clock: Clock) -> None:
+    path = event_store_path(tmp_path / "history.duckdb", "acme")
+    WebhookEventStore(path, clock=clock).add(digest="d1", topic="users-update", users=[ANNA])
+    assert WebhookEventStore(path, clock=clock).take("run-1").changed == (ANNA,)
+
+
+def test_done_events_are_forgotten_after_their_time(store: WebhookEventStore, clock: Clock) -> None:
+    store.add(digest="d1", topic="users-update", users=[ANNA])
+    store.add(digest="d2", topic="users-update", users=[BO])
+    store.take("run-1")
+    store.finish("run-1")
+    store.add(digest="d3", topic="users-update", users=[ANNA])  # waiting: never forgotten
+    clock.now += timedelta(days=8)
+    assert store.forget_done(clock.now - timedelta(days=7)) == 2
+    assert store.take("run-2").changed == (ANNA,)
+
+
+def test_an_unknown_topic_is_refused(store: WebhookEventStore) -> None:
+    with pytest.raises(ValueError, match="unknown webhook topic"):
+        store.add(digest="d1", topic="users-rename", users=[ANNA])
+
+
+def test_concurrent_receivers_and_runs_take_each_event_exactly_once(tmp_path: Path) -> None:
+    path = event_store_path(tmp_path / "history.duckdb", "acme")
+    WebhookEventStore(path)
+    per_receiver, receivers = 60, 2
+    taken: list[tuple[int, ...]] = []
+    done = threading.Event()
+
+    def receive(n: int) -> None:
+        store = WebhookEventStore(path)  # each its own connection, as another process would
+        for i in range(per_receiver):
+            user = EventUser(f"user-{n}-{i}", f"u{n}.{i}@example.com")
+            store.add(digest=f"{n}-{i}", topic="users-update", users=[user])
+
+    def run(name: str) -> None:
+        store = WebhookEventStore(path)
+        k = 0
+        while True:
+            finished = done.is_set()
+            batch = store.take(f"{name}-{k}")
+            taken.append(batch.sequences)
+            k += 1
+            if finished:
+                return
+
+    senders = [threading.Thread(target=receive, args=(n,)) for n in range(receivers)]
+    runners = [threading.Thread(target=run, args=(name,)) for name in ("a", "b")]
+    for thread in senders + runners:
+        thread.start()
+    for thread in senders:
+        thread.join()
+    done.set()
+    for thread in runners:
+        thread.join()
+    every = [sequence for batch in taken for sequence in batch]
+    assert len(every) == len(set(every)) == per_receiver * receivers
