@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 # Bytecode compiled at install: `import dagster` costs 1.8 s per start without it.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint format sync bench bench-emulators bench-run
+.PHONY: demo test reliability lint format sync bench bench-emulators bench-run
 
 demo: sync
 	$(UV) run --no-sync huma-entra-sync demo
@@ -18,6 +18,10 @@ demo: sync
 TEST_WORKERS ?= auto
 test: lint
 	$(UV) run --no-sync pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# The fault matrix (tests/reliability), its long cases included; prints one table of the cases.
+reliability: sync
+	$(UV) run --no-sync pytest tests/reliability -m "" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: sync
 	$(UV) run --no-sync ruff check .

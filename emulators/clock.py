@@ -28,6 +28,7 @@ class Clock:
         self._frozen = frozen
         self._anchor_real = time.monotonic()
         self._anchor_emulated = 0.0
+        self._moved_on = 0.0
 
     @property
     def scale(self) -> float:
@@ -67,7 +68,15 @@ class Clock:
             raise ValueError(f"the clock only moves forward, got {real_seconds} seconds")
         with self._lock:
             self._anchor_emulated += real_seconds * self._scale
+            self._moved_on += real_seconds
             return self._now_locked()
+
+    @property
+    def moved_on(self) -> float:
+        """The real seconds `advance` has added in all: what a wall clock of the emulated world
+        (a token's `exp`, in real Unix time) is ahead of the machine's."""
+        with self._lock:
+            return self._moved_on
 
     def _reanchor(self) -> None:
         # Emulated time stays continuous across a change of scale or of frozenness.

@@ -22,6 +22,7 @@ from assets.keys import (
 from assets.report_settings import RecipientsResource, ReportsResource
 from pipelines.connections import Connection, Setting
 from resources.graph import GraphResource
+from resources.graph_auth import SECRET_SETTING
 from resources.history import HistoryResource
 from resources.huma import HumaResource
 from resources.smtp import SmtpResource
@@ -57,6 +58,7 @@ def connection_resources(connection: Connection) -> dict[str, Any]:
             tenant_id=_value(entra.tenant_id),
             client_id=_value(entra.client_id),
             client_secret=_value(entra.client_secret),
+            client_secret_setting=entra.client_secret.env or SECRET_SETTING,
             certificate_path=_value(entra.certificate_path) or None,
             certificate_thumbprint=_value(entra.certificate_thumbprint) or None,
             authority_host=_value(entra.authority_host),

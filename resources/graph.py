@@ -15,7 +15,12 @@ from pydantic import PrivateAttr
 
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from resources.base import ResourceWithSecrets
-from resources.graph_auth import MICROSOFT_AUTHORITY_HOST, ClientCertificate, GraphTokenProvider
+from resources.graph_auth import (
+    MICROSOFT_AUTHORITY_HOST,
+    SECRET_SETTING,
+    ClientCertificate,
+    GraphTokenProvider,
+)
 from resources.graph_batch import BatchExecutor, GraphWrite, GraphWriteOutcome, split_hire_date
 from resources.graph_client import GRAPH_BASE_URL, GraphClient
 from resources.graph_pacing import GraphBudget, GraphPacer
@@ -72,6 +77,9 @@ class GraphResource(ResourceWithSecrets):
     auth_type: str = "service_to_service"
     token_cache_path: str | None = None
     client_secret: str | None = None
+    #: Where a person sets the client secret (the variable it is read from), for the messages
+    #: that say to replace it.
+    client_secret_setting: str = SECRET_SETTING
     certificate_path: str | None = None
     certificate_thumbprint: str | None = None
     authority_host: str = MICROSOFT_AUTHORITY_HOST
@@ -101,6 +109,7 @@ class GraphResource(ResourceWithSecrets):
                 certificate=certificate,
                 authority_host=self.authority_host,
                 timeout_seconds=self.timeout_seconds,
+                secret_setting=self.client_secret_setting,
             )
             budget = GraphBudget(
                 resource_units=self.resource_units_per_10s,

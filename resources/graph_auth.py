@@ -30,12 +30,15 @@ logger = logging.getLogger(__name__)
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 MICROSOFT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 
-#: AADSTS codes an administrator can act on -> what to do (client credentials).
+#: Where the client secret is set, when nobody said otherwise (SPEC §11's variable).
+SECRET_SETTING = "ENTRA_CLIENT_SECRET"  # noqa: S105 - the variable's name, not a secret
+#: AADSTS codes an administrator can act on -> what to do (client credentials); `{secret}` is
+#: where the connection's client secret is set.
 ENTRA_ACTIONS = {
     7000215: "the client secret is wrong: copy the secret's *value* (not its id) from the app "
-    "registration's Certificates & secrets into ENTRA_CLIENT_SECRET, or create a new one",
+    "registration's Certificates & secrets into {secret}, or create a new one",
     7000222: "the client secret has expired: create a new client secret in the app registration "
-    "(Certificates & secrets) and update ENTRA_CLIENT_SECRET",
+    "(Certificates & secrets) and update {secret}",
     700016: "no such application in this tenant: check ENTRA_CLIENT_ID (the Application (client) "
     "ID) and ENTRA_TENANT_ID",
     90002: "no such tenant: check ENTRA_TENANT_ID (the Directory (tenant) ID on the app's "
@@ -124,7 +127,10 @@ class GraphTokenProvider:
         certificate: ClientCertificate | None = None,
         authority_host: str = MICROSOFT_AUTHORITY_HOST,
         timeout_seconds: float = 30.0,
+        secret_setting: str = SECRET_SETTING,
     ) -> None:
+        """`secret_setting` names where a person sets the client secret (the environment
+        variable the connection reads it from), for the messages that say to replace it."""
         if (client_secret is None) == (certificate is None):
             raise ValueError("give exactly one of a client secret or a client certificate")
         self.tenant_id = tenant_id
@@ -144,6 +150,7 @@ class GraphTokenProvider:
         )
         self._authority_host = authority_host
         self._timeout = timeout_seconds
+        self._secret_setting = secret_setting
 
     def _application(self) -> msal.ConfidentialClientApplication:
         """The process's MSAL app for this authority, app and credential (made on first use).
@@ -188,7 +195,7 @@ class GraphTokenProvider:
             raise RemoteError("entra", f"token request failed: {type(exc).__name__}") from None
         if "access_token" in result:
             return result["access_token"]
-        raise _authentication_error(result)
+        raise _authentication_error(result, self._secret_setting)
 
     def forget(self, token: str) -> None:
         """Drop `token` from MSAL's cache (Graph refused it before its expiry)."""
@@ -204,9 +211,10 @@ def is_microsoft_host(authority_host: str) -> bool:
     return host == "login.microsoftonline.com" or host.endswith(".microsoftonline.com")
 
 
-def _authentication_error(result: Mapping[str, Any]) -> AuthenticationError:
+def _authentication_error(result: Mapping[str, Any], secret_setting: str) -> AuthenticationError:
     codes = result.get("error_codes") or []
     action = next((ENTRA_ACTIONS[c] for c in codes if c in ENTRA_ACTIONS), _DEFAULT_ACTION)
+    action = action.replace("{secret}", secret_setting)
     description = str(result.get("error_description") or result.get("error") or "")
     first_line = description.splitlines()[0] if description else "no description"
     return AuthenticationError(

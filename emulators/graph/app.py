@@ -52,7 +52,7 @@ class EntraEmulator(Emulator):
     def __init__(self, settings: GraphSettings | None = None) -> None:
         super().__init__(settings)
         self.directory = Directory()
-        self.tokens = TokenIssuer()
+        self.tokens = TokenIssuer(moved_on=lambda: self.clock.moved_on)
         self.throttle = Throttle()
         self.authority = Authority(self)
         self.delegated = DelegatedGrants(self, self.authority)

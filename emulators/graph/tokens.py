@@ -4,7 +4,9 @@ Tokens are JWTs shaped like Entra's v1 tokens for Graph, signed RS256 with a key
 emulator starts (published at `/{tenant}/discovery/v2.0/keys`): app-only tokens carry the app's
 `roles`; delegated tokens (`emulators.graph.user_tokens`) carry `scp` and the signed-in user's
 `oid`. Lifetimes are emulated seconds (`token_lifetime_seconds`), turned into real seconds for
-`exp` and `expires_in`, since clients live in real time.
+`exp` and `expires_in`, since clients live in real time; moving the emulated clock on
+(`POST /_emulator/clock/advance`) moves the time tokens are checked against by as much, so a test
+sees a token expire without waiting for it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import hashlib
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -50,12 +53,18 @@ class Caller:
 class TokenIssuer:
     """Signs access tokens and checks them (signature checks are cached per token)."""
 
-    def __init__(self) -> None:
+    def __init__(self, moved_on: Callable[[], float] = lambda: 0.0) -> None:
+        """`moved_on`: the real seconds the emulated clock was moved on (`Clock.moved_on`)."""
+        self._moved_on = moved_on
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         numbers = self._key.public_key().public_numbers()
         self._n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
         self.kid = jose.b64url_encode(hashlib.sha256(self._n).digest()[:20])
         self._checked: dict[str, Caller] = {}
+
+    def now(self) -> float:
+        """The emulated world's Unix time: the machine's, plus what the clock was moved on."""
+        return time.time() + self._moved_on()
 
     def issue(
         self,
@@ -68,7 +77,7 @@ class TokenIssuer:
         credential_kind: str = "1",
     ) -> str:
         """A signed token; `credential_kind` is `appidacr` ("1" secret, "2" certificate)."""
-        now = int(time.time())
+        now = int(self.now())
         payload = {
             "aud": GRAPH_AUDIENCE,
             "iss": f"https://sts.windows.net/{tenant_id}/",
@@ -107,7 +116,7 @@ class TokenIssuer:
             if len(self._checked) >= _CACHE_LIMIT:
                 self._checked.clear()
             self._checked[token] = caller
-        if time.time() >= caller.expires_at:
+        if self.now() >= caller.expires_at:
             raise TokenRejected(expired=True)
         return caller
 
@@ -122,7 +131,7 @@ class TokenIssuer:
             raise TokenRejected(expired=False)
         if payload.get("aud") not in (GRAPH_AUDIENCE, GRAPH_APP_ID):
             raise TokenRejected(expired=False)
-        if time.time() < payload.get("nbf", 0):
+        if self.now() < payload.get("nbf", 0):
             raise TokenRejected(expired=True)
         delegated = isinstance(payload.get("scp"), str)
         return Caller(

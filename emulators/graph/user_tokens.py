@@ -101,7 +101,7 @@ def user_token_answer(
         scope_text: the `scope` parameter as sent (kept in the refresh token).
         credential_kind: `appidacr`: "0" public client, "1" secret, "2" certificate.
     """
-    now = int(time.time())
+    now = int(emulator.tokens.now())
     lifetime = max(1, round(emulator.clock.to_real(emulator.settings.token_lifetime_seconds)))
     granted = consented(app)
     upn = user["userPrincipalName"]

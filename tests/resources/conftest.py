@@ -97,17 +97,22 @@ def outside_session(world: World, tmp_path_factory: pytest.TempPathFactory) -> I
                 os.environ["SSL_CERT_FILE"] = previous
 
 
+def reset(outside: Outside) -> Outside:
+    """The emulators back to the generated world, default settings and empty request logs."""
+    defaults = settings_to_dict(EmulatorSettings())
+    outside.huma.update_settings(defaults)
+    outside.huma.load_state(outside.world.huma)
+    outside.huma.clear_requests()
+    outside.entra.update_settings(GRAPH_DEFAULTS)
+    outside.entra.load_state(outside.world.entra)
+    outside.entra.clear_requests()
+    return outside
+
+
 @pytest.fixture
 def outside(outside_session: Outside) -> Outside:
     """The emulators, reset to the generated world with default settings."""
-    defaults = settings_to_dict(EmulatorSettings())
-    outside_session.huma.update_settings(defaults)
-    outside_session.huma.load_state(outside_session.world.huma)
-    outside_session.huma.clear_requests()
-    outside_session.entra.update_settings(GRAPH_DEFAULTS)
-    outside_session.entra.load_state(outside_session.world.entra)
-    outside_session.entra.clear_requests()
-    return outside_session
+    return reset(outside_session)
 
 
 def graph_credentials(outside: Outside, **overrides: Any) -> dict[str, Any]:

@@ -44,6 +44,21 @@ def test_expired_token(entra, graph_error):
     )
 
 
+def test_a_token_expires_when_the_clock_is_moved_past_its_lifetime(entra, graph_error):
+    token = entra.token(lifetimeSeconds=3600)
+    assert _get(entra, token).status_code == 200
+    entra.admin.update_settings({"time_frozen": True})
+
+    entra.admin.advance_clock(3600)
+
+    graph_error(
+        _get(entra, token),
+        401,
+        "InvalidAuthenticationToken",
+        "Access token has expired or is not yet valid.",
+    )
+
+
 def test_forged_signature(entra, graph_error):
     header, payload, _ = entra.token().split(".")
     graph_error(
