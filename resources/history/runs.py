@@ -111,8 +111,8 @@ class RunsMixin(StoreBase):
             scope_users: For a targeted run, how many users it was asked to read.
 
         Raises:
-            ValueError: Unknown mode or scope, naive time, a rollback without `rollback_of`, or a run id
-                already used by another connection.
+            ValueError: Unknown mode or scope, naive time, a rollback without `rollback_of`, or
+                a run id already used by another connection.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
