@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS takers (
     run_id TEXT PRIMARY KEY,
     taken_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS give_backs (
+    run_id TEXT NOT NULL,
+    given_back_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS event_users (
     sequence INTEGER NOT NULL REFERENCES events (sequence) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -243,10 +247,23 @@ class WebhookEventStore:
         The run may ask `take_once` again afterwards (a re-executed run) and take afresh."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM takers WHERE run_id = ?", (run_id,))
-            return conn.execute(
+            count = conn.execute(
                 "UPDATE events SET taken_by = NULL WHERE taken_by = ? AND done_at IS NULL",
                 (run_id,),
             ).rowcount
+            if count:
+                conn.execute(
+                    "INSERT INTO give_backs (run_id, given_back_at) VALUES (?, ?)",
+                    (run_id, self._clock().isoformat()),
+                )
+            return count
+
+    def give_backs(self) -> int:
+        """How many times events were given back: with the newest waiting sequence, it tells
+        one batch of waiting events from the same batch waiting again after a failed run (a
+        sensor's run key)."""
+        with self._transaction() as conn:
+            return conn.execute("SELECT count(*) FROM give_backs").fetchone()[0]
 
     def holding_runs(self) -> set[str]:
         """The runs that took events and did not finish or give them back (running, or lost)."""
