@@ -80,7 +80,8 @@ def test_a_burst_of_500_events_for_100_users_is_one_run_reading_each_user_once(
     assert evaluate(local.instance, CONNECTION, str(local.deployment.history)) == asked
     result = local.tick()
 
-    assert isinstance(result, dg.ExecuteInProcessResult) and result.success
+    assert isinstance(result, dg.ExecuteInProcessResult)
+    assert result.success
     reads = Counter(e["path"] for e in outside.huma.requests(path_prefix="/users"))
     assert reads == Counter({f"/users/{u.huma_id}": 1 for u in users})
     assert local.store.waiting().count == 0
@@ -100,12 +101,14 @@ def test_a_failed_targeted_run_gives_its_events_back_and_the_next_tick_covers_th
 
     failed = local.tick()
 
-    assert isinstance(failed, dg.ExecuteInProcessResult) and not failed.success
+    assert isinstance(failed, dg.ExecuteInProcessResult)
+    assert not failed.success
     assert local.store.holding_runs() == {failed.run_id}
     outside.entra_settings(error_rate=0.0)
     retried = local.tick()  # gives the failed run's events back, then asks for a new run
 
-    assert isinstance(retried, dg.ExecuteInProcessResult) and retried.success
+    assert isinstance(retried, dg.ExecuteInProcessResult)
+    assert retried.success
     assert retried.run_id != failed.run_id
     assert local.entra_user_of(user.email)["mobilePhone"] == "+47 488 88 881"
     assert local.store.waiting().count == 0
@@ -160,11 +163,13 @@ def test_the_ui_shows_the_users_a_targeted_run_covered(local: Local) -> None:
     user = _change_phone(local, 7, "+47 477 77 771")
     local.produce("users-update", [user])
     result = local.tick()
-    assert isinstance(result, dg.ExecuteInProcessResult) and result.success
+    assert isinstance(result, dg.ExecuteInProcessResult)
+    assert result.success
     materialization = local.instance.get_latest_materialization_event(
         dg.AssetKey([CONNECTION, "huma_users_raw"])
     )
-    assert materialization is not None and materialization.asset_materialization is not None
+    assert materialization is not None
+    assert materialization.asset_materialization is not None
     metadata = materialization.asset_materialization.metadata
     assert metadata["scope"].value == "targeted"
     assert metadata["users_named"].value == 1
