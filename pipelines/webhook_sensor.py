@@ -1,7 +1,8 @@
 """The webhook sensor of a connection: the Huma webhook events stored for it start runs.
 
 Each tick first gives back the events of runs that took some and will never finish them (failed,
-canceled, lost: `assets.targeting.give_back_lost`), so nothing is lost. Then, when nothing of the
+canceled, lost, or a console run killed outright, which `assets.run_exclusion` marks failed:
+`assets.targeting.give_back_lost`), so nothing is lost. Then, when nothing of the
 connection runs or waits in the queue, it asks for one run covering everything stored:
 
 * an export (`users-export`) waiting: a full run of the connection's nightly job;
@@ -20,19 +21,14 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.keys import job_name, targeted_job_name
+from assets.run_exclusion import running_before
 from assets.run_options import CONNECTION_TAG, TARGETED_USERS_TAG
 from assets.targeting import event_store, give_back_lost
 from pipelines.connections import Connection
 from resources.history import HistoryResource
 
-#: The statuses of a run that is in progress or will be: a new run would overlap it.
-_BUSY = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
+#: The statuses of a run waiting to start: a new run would only queue behind it.
+_QUEUED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 WEBHOOK_EVENTS_TAG = "huma-entra-sync/webhook-events"
 
 
@@ -67,9 +63,12 @@ def evaluate(
 ) -> dg.RunRequest | dg.SkipReason:
     """One tick of the connection's webhook sensor (see the module docstring)."""
     store = event_store(history_path, connection)
+    # First, so that a console run killed outright is marked failed and gives its events back.
+    running = running_before(instance, connection, run_id=None)
     lost = give_back_lost(store, instance)
-    busy = instance.get_run_records(
-        dg.RunsFilter(tags={CONNECTION_TAG: connection}, statuses=_BUSY), limit=1
+    busy = [running] if running is not None else []
+    busy += instance.get_run_records(
+        dg.RunsFilter(tags={CONNECTION_TAG: connection}, statuses=_QUEUED), limit=1
     )
     if busy:
         run = busy[0].dagster_run

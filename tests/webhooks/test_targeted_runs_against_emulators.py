@@ -7,11 +7,17 @@ of hundreds, records its scope, and marks its events done; a burst of 500 events
 becomes one run reading each user once; a repeated tick never asks for a second run; a failed
 targeted run gives its events back and the next tick covers them; a run that died holding events
 (failed in the instance, or unknown to it) gives them back; an export asks for a full run, and
-deletions alone wait for one.
+deletions alone wait for one; an event stored while the nightly run writes waits for it (never
+overlapping) and runs after it, while one stored before it is folded into it; the events of a
+nightly run killed mid-write go back and the next run covers them.
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 
 import dagster as dg
@@ -19,6 +25,7 @@ import dagster as dg
 from assets.keys import job_name, targeted_job_name
 from pipelines.webhook_sensor import evaluate
 from resources.webhook_events import EventUser
+from tests.console_deployment import ROOT, finished_run
 from tests.webhooks.conftest import CONNECTION, Local
 
 
@@ -175,3 +182,99 @@ def test_the_ui_shows_the_users_a_targeted_run_covered(local: Local) -> None:
     assert metadata["users_named"].value == 1
     assert user.huma_id in metadata["named_users"].value
     assert user.email not in metadata["named_users"].value
+
+
+def _done(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _start_nightly(local: Local) -> subprocess.Popen[str]:
+    """The nightly job from the console, as cron starts it (its own process and lock)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "run"],
+        cwd=ROOT,
+        env=local.deployment.environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_until_held(local: Local, run: subprocess.Popen[str]) -> None:
+    """Wait until the nightly run's first write is held by the emulator (a state, not a time)."""
+    deadline = time.monotonic() + 300
+    while local.deployment.outside.entra.held() == 0:
+        assert run.poll() is None, run.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the nightly run never reached its first write"
+        time.sleep(0.05)
+
+
+def _nightly_run_id(local: Local) -> str:
+    [run] = local.instance.get_runs(dg.RunsFilter(job_name=job_name(CONNECTION)))
+    return run.run_id
+
+
+def test_an_event_during_the_nightly_run_waits_for_it_then_runs_after_it(local: Local) -> None:
+    """The event stored before the nightly run started is folded into it; the one stored while
+    it writes waits (no run overlaps it) and gets a targeted run after it."""
+    outside = local.deployment.outside
+    before = _change_phone(local, 1, "+47 466 66 661")
+    local.produce("users-update", [before])
+    outside.entra_settings(hold_after_writes=0)
+    nightly = _start_nightly(local)
+    try:
+        _wait_until_held(local, nightly)
+        during = _change_phone(local, 2, "+47 455 55 551")  # after the nightly read Huma
+        local.produce("users-update", [during])
+
+        waits = local.tick()
+        assert isinstance(waits, dg.SkipReason)
+        assert _nightly_run_id(local) in (waits.skip_message or "")
+    finally:
+        outside.entra_settings(hold_after_writes=None)
+    assert finished_run(_done(nightly), CONNECTION)
+
+    nightly_id = _nightly_run_id(local)
+    assert local.store.holding_runs() == set()
+    assert local.store.waiting().count == 1  # the first was folded into the nightly run
+    assert local.entra_user_of(before.email)["mobilePhone"] == "+47 466 66 661"
+    after = local.tick()
+    assert isinstance(after, dg.ExecuteInProcessResult)
+    assert after.success
+    assert local.entra_user_of(during.email)["mobilePhone"] == "+47 455 55 551"
+    first = local.instance.get_run_record_by_id(nightly_id)
+    second = local.instance.get_run_record_by_id(after.run_id)
+    assert first is not None
+    assert second is not None
+    assert first.end_time is not None
+    assert second.start_time is not None
+    assert second.start_time >= first.end_time  # never overlapping
+    read = after.asset_value(dg.AssetKey([CONNECTION, "huma_users_raw"])).users
+    assert read.get_column("huma_id").to_list() == [during.huma_id]
+
+
+def test_events_of_a_nightly_run_killed_mid_write_are_covered_by_the_next_run(
+    local: Local,
+) -> None:
+    outside = local.deployment.outside
+    before = _change_phone(local, 1, "+47 444 44 441")
+    local.produce("users-update", [before])
+    outside.entra_settings(hold_after_writes=0)
+    nightly = _start_nightly(local)
+    try:
+        _wait_until_held(local, nightly)
+        assert local.store.holding_runs() == {_nightly_run_id(local)}
+        nightly.send_signal(signal.SIGKILL)
+        nightly.communicate()
+    finally:
+        outside.entra_settings(hold_after_writes=None)
+
+    covered = local.tick()  # the killed run is marked failed and gives its events back
+
+    assert isinstance(covered, dg.ExecuteInProcessResult)
+    assert covered.success
+    assert local.entra_user_of(before.email)["mobilePhone"] == "+47 444 44 441"
+    assert local.store.waiting().count == 0
+    assert local.store.holding_runs() == set()
