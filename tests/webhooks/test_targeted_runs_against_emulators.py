@@ -21,12 +21,15 @@ import time
 from collections import Counter
 
 import dagster as dg
+import pytest
 
 from assets.keys import job_name, targeted_job_name
 from pipelines.webhook_sensor import evaluate
 from resources.webhook_events import EventUser
 from tests.console_deployment import ROOT, finished_run
 from tests.webhooks.conftest import CONNECTION, Local
+
+pytestmark = pytest.mark.slow
 
 
 def _change_phone(local: Local, index: int, phone: str) -> EventUser:
