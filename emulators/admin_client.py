@@ -63,6 +63,24 @@ class AdminClient:
         """How many requests the hold (`faults.hold_after_writes`) keeps waiting right now."""
         return self._call("GET", "/held")["held"]
 
+    # What Huma's administrators do in its UI (Huma emulator only; see `emulators/README.md`).
+
+    def set_huma_teams(self, user_id: str, team_ids: list[str]) -> dict[str, Any]:
+        """Make `team_ids` the Huma user's teams (other memberships stay); the stored record."""
+        return self._call("PUT", f"/users/{user_id}/teams", {"teams": team_ids})
+
+    def set_huma_location(self, user_id: str, location_id: str | None) -> dict[str, Any]:
+        """Give the Huma user this one location, or none; the stored record."""
+        return self._call("PUT", f"/users/{user_id}/location", {"location": location_id})
+
+    def set_huma_preferred_name(self, user_id: str, name: str | None) -> dict[str, Any]:
+        """Set or clear the Huma user's preferred name; the stored record."""
+        return self._call("PUT", f"/users/{user_id}/preferred-name", {"preferredName": name})
+
+    def set_huma_supervisor(self, user_id: str, supervisor_id: str | None) -> dict[str, Any]:
+        """Set or clear the Huma user's supervisor; the stored record."""
+        return self._call("PUT", f"/users/{user_id}/supervisor", {"supervisor": supervisor_id})
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """Any other `/_emulator` endpoint (an emulator's control routes)."""
         return self._call(method, path, body)

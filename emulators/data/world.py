@@ -13,6 +13,7 @@ from emulators.data.apply import deal_drift
 from emulators.data.company import make_company
 from emulators.data.documents import entra_guest, entra_member, huma_user
 from emulators.data.drift import MANIFEST_KEYS, Drift
+from emulators.data.hierarchy import Organisation, organise
 from emulators.data.people import PeopleFactory, Person
 from emulators.data.randomness import stream
 
@@ -62,6 +63,8 @@ def _generate(users: int, seed: int, drift: Drift) -> World:
     factory = PeopleFactory(company, streams)
     people = [factory.person() for _ in range(users)]
     dealt = deal_drift(people, drift, factory, streams["drift"])
+    # Its own stream, drawn last: the fields before it are what they were without it.
+    organisation = organise(people, company, stream(seed, "organisation"))
 
     huma = {
         "format": "huma-emulator/1",
@@ -69,7 +72,9 @@ def _generate(users: int, seed: int, drift: Drift) -> World:
         "apiKeys": company.huma_api_keys,
         "groups": company.huma_groups,
         "jobTitles": company.huma_job_titles,
-        "users": [huma_user(p, company) for p in people if p.in_huma],
+        "users": [
+            _with_organisation(huma_user(p, company), organisation) for p in people if p.in_huma
+        ],
     }
     tenant = company.entra_tenant
     tenant["users"] = [
@@ -77,6 +82,17 @@ def _generate(users: int, seed: int, drift: Drift) -> World:
     ]
     entra = {"format": "entra-emulator/1", "tenants": [tenant]}
     return World(huma=huma, entra=entra, manifest=_manifest(people, dealt))
+
+
+def _with_organisation(user: dict[str, Any], organisation: Organisation) -> dict[str, Any]:
+    """The Huma user with their preferred name and supervisor, when they have them."""
+    preferred = organisation.preferred_names.get(user["id"])
+    if preferred is not None:
+        user["preferredName"] = preferred
+    supervisor = organisation.supervisors.get(user["id"])
+    if supervisor is not None:
+        user["supervisor"] = supervisor
+    return user
 
 
 def _manifest(people: list[Person], dealt: dict[str, list[Person]]) -> dict[str, list[str]]:

@@ -96,6 +96,8 @@ class PageToken:
     select: tuple[str, ...] | None
     top: int
     filter: str | None
+    #: The `$expand` text as the client sent it (None without one).
+    expand: str | None = None
 
 
 class SkipTokens:
@@ -106,7 +108,7 @@ class SkipTokens:
 
     def make(self, token: PageToken) -> str:
         payload = orjson.dumps(
-            [token.tenant_id, token.after_id, token.select, token.top, token.filter]
+            [token.tenant_id, token.after_id, token.select, token.top, token.filter, token.expand]
         )
         mac = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
         return jose.b64url_encode(mac + payload)
@@ -123,9 +125,10 @@ class SkipTokens:
             good = hmac.compare_digest(
                 mac, hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
             )
-            tenant, after, select, top, filter_ = orjson.loads(payload) if good else [None] * 5
+            fields = orjson.loads(payload) if good else [None] * 6
+            tenant, after, select, top, filter_, expand = fields
         except (ValueError, TypeError):
             good = False
         if not good or tenant != tenant_id:
             raise bad_request("Invalid Skip Token", code="Request_BadRequest")
-        return PageToken(tenant, after, tuple(select) if select else None, top, filter_)
+        return PageToken(tenant, after, tuple(select) if select else None, top, filter_, expand)

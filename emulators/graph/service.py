@@ -18,7 +18,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING
 
-from emulators.graph import errors
+from emulators.graph import errors, managers
 from emulators.graph.delegation import USER_WRITER_ROLES, roles_of
 from emulators.graph.errors import GraphError, error_body
 from emulators.graph.messages import GRAPH_JSON, GraphRequest, GraphResponse
@@ -46,6 +46,8 @@ READ_DOMAINS = frozenset(
     | {AS_USER}
 )
 _USER = re.compile(r"^/users/([^/]+)$")
+_MANAGER = re.compile(r"^/users/([^/]+)/manager$")
+_MANAGER_REF = re.compile(r"^/users/([^/]+)/manager/\$ref$")
 _DOMAIN = re.compile(r"^/domains/([^/]+)$")
 
 
@@ -117,6 +119,14 @@ class GraphService:
             allowed = {"GET": self._count}
         elif _USER.match(path):
             allowed = {"GET": self._get, "PATCH": self._update, "DELETE": self._delete}
+        elif _MANAGER.match(path):
+            allowed = {"GET": self._get_manager}
+        elif _MANAGER_REF.match(path):
+            allowed = {
+                "GET": self._get_manager,
+                "PUT": self._set_manager,
+                "DELETE": self._remove_manager,
+            }
         elif path == "/domains" or _DOMAIN.match(path):
             allowed = {"GET": self._domains}
         else:
@@ -146,6 +156,7 @@ class GraphService:
             is_write=is_write,
             has_select="$select" in request.params,
             top=int(top) if top and top.strip().isdigit() else None,
+            has_expand="$expand" in request.params,
         )
         emulator = self._emulator
         verdict = emulator.throttle.charge(
@@ -214,6 +225,19 @@ class GraphService:
         self._need(caller, tenant, CREATE_USERS, writes_users=True)
         return self.writer.create(tenant, request, app_only=caller.user_id is None)
 
+    def _get_manager(self, request, caller, tenant, path) -> GraphResponse:
+        self._need(caller, tenant, READ_USERS)
+        ref = path.endswith("/$ref")
+        return managers.get_manager(tenant, _user_key(path), request, ref=ref)
+
+    def _set_manager(self, request, caller, tenant, path) -> GraphResponse:
+        self._need(caller, tenant, CREATE_USERS, writes_users=True)
+        return managers.set_manager(tenant, _user_key(path), request)
+
+    def _remove_manager(self, request, caller, tenant, path) -> GraphResponse:
+        self._need(caller, tenant, CREATE_USERS, writes_users=True)
+        return managers.remove_manager(tenant, _user_key(path))
+
     def _domains(self, request, caller, tenant, path) -> GraphResponse:
         self._need(caller, tenant, READ_DOMAINS)
         if path == "/domains":
@@ -230,6 +254,11 @@ class GraphService:
 
 def _key(path: str) -> str:
     return path.rsplit("/", 1)[1]
+
+
+def _user_key(path: str) -> str:
+    """The `{id | userPrincipalName}` of a `/users/{key}/...` path."""
+    return path.split("/")[2]
 
 
 def domain_view(domain: dict) -> dict:

@@ -1,9 +1,10 @@
 """Graph's identity-and-access throttling: resource-unit and write token buckets per app+tenant.
 
 Costs follow Graph's published table: listing users 2 RU, any other GET 1 RU, a write 1 RU plus
-one write; `$select` takes 1 off, `$top` below 20 takes 1 off, never below 1. A request that
-finds a bucket short is refused (429) without being charged, and told when the bucket will hold
-enough. Buckets refill continuously on the emulator's clock, so `time_scale` shrinks the windows.
+one write; `$select` takes 1 off, `$expand` adds 1, `$top` below 20 takes 1 off, never below 1.
+A request that finds a bucket short is refused (429) without being charged, and told when the
+bucket will hold enough. Buckets refill continuously on the emulator's clock, so `time_scale`
+shrinks the windows.
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ def resource_units_for(users: int) -> int:
     return 8000
 
 
-def request_cost(*, is_list: bool, is_write: bool, has_select: bool, top: int | None) -> int:
+def request_cost(
+    *, is_list: bool, is_write: bool, has_select: bool, top: int | None, has_expand: bool = False
+) -> int:
     """The RU cost of one request."""
     cost = 2 if is_list else 1
     if has_select:
         cost -= 1
+    if has_expand:
+        cost += 1
     if top is not None and top < 20:
         cost -= 1
     return max(1, cost)

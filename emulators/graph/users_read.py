@@ -1,7 +1,8 @@
 """`GET /users`, `GET /users/$count` and `GET /users/{id | userPrincipalName}`.
 
 Lists page in id order from the skiptoken's last id (a bisection, no scan); a filtered list is
-computed once per query and state version and kept for the following pages.
+computed once per query and state version and kept for the following pages. `$expand=manager`
+(see `managers`) adds each user's manager and caps a page at 100 users, whatever `$top` says.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import bisect
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from emulators.graph import query
+from emulators.graph import managers, query
 from emulators.graph.errors import bad_request, not_found
 from emulators.graph.filters import MAX_OR_CLAUSES, compile_filter
 from emulators.graph.messages import GraphRequest, GraphResponse
@@ -53,16 +54,20 @@ class UserReader:
 
     def list(self, tenant: Tenant, request: GraphRequest) -> GraphResponse:
         p = request.params
-        for option in ("$skip", "$orderby", "$search", "$expand"):
+        for option in ("$skip", "$orderby", "$search"):
             if option in p:
                 self._refuse_option(option, request)
         if "$skiptoken" in p:
             token = self.tokens.read(p["$skiptoken"], tenant.id)
             select, top, filter_text, after = token.select, token.top, token.filter, token.after_id
+            expand_text = token.expand
         else:
             select = query.parse_select(p.get("$select"), collection=True)
             top = query.parse_top(p.get("$top")) or query.DEFAULT_PAGE_SIZE
-            filter_text, after = p.get("$filter"), None
+            filter_text, after, expand_text = p.get("$filter"), None, p.get("$expand")
+        expansion = managers.parse_expand(expand_text, collection=True)
+        if expansion is not None:
+            top = min(top, managers.EXPAND_PAGE_SIZE)
         ids = self._matching_ids(tenant, filter_text, request)
         start = bisect.bisect_right(ids, after) if after is not None else 0
         page = ids[start : start + top]
@@ -70,11 +75,17 @@ class UserReader:
         if after is None and is_advanced(request):
             body["@odata.count"] = len(ids)
         if start + top < len(ids):
-            token = PageToken(tenant.id, page[-1], select, top, filter_text)
+            token = PageToken(tenant.id, page[-1], select, top, filter_text, expand_text)
             body["@odata.nextLink"] = self._next_link(request, self.tokens.make(token))
         project = query.projector(select)
         by_id = tenant.users.by_id
-        body["value"] = [project(by_id[uid]) for uid in page]
+        if expansion is None:
+            body["value"] = [project(by_id[uid]) for uid in page]
+        else:
+            body["value"] = [
+                managers.with_manager(tenant, by_id[uid], project(by_id[uid]), expansion)
+                for uid in page
+            ]
         return GraphResponse(200, body)
 
     def count(self, tenant: Tenant, request: GraphRequest) -> GraphResponse:
@@ -85,11 +96,14 @@ class UserReader:
 
     def get(self, tenant: Tenant, key: str, request: GraphRequest) -> GraphResponse:
         select = query.parse_select(request.params.get("$select"), collection=False)
+        expansion = managers.parse_expand(request.params.get("$expand"), collection=False)
         user = tenant.users.find(key)
         if user is None:
             raise not_found(key)
         body = {"@odata.context": context_url(request.base_url, select, entity=True)}
         body.update(query.projector(select)(user))
+        if expansion is not None:
+            managers.with_manager(tenant, user, body, expansion)
         return GraphResponse(200, body)
 
     def _refuse_option(self, option: str, request: GraphRequest) -> None:

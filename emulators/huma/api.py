@@ -1,4 +1,5 @@
-"""Huma's user endpoints: `GET|POST /users`, `GET|PATCH /users/{id}`, `GET /users/{id}/positions`.
+"""Huma's user endpoints: `GET|POST /users`, `GET|PATCH /users/{id}`, `GET /users/{id}/positions`,
+`GET /users/{id}/supervisor` and `GET /users/{id}/subordinates`.
 
 Every call checks the bearer token first (401), then the query or body (400 naming the fields),
 then the path id (400 when it is not a UUID, 404 when no such user), as a Spring service does
@@ -9,8 +10,12 @@ then the path id (400 when it is not a UUID, 404 when no such user), as a Spring
 - An unknown group in `POST /users` is a 404 `{"type": "group", ...}`; `groups` must not be empty.
 - Deactivated users can be read and written through the API (the "locked for updates" rule of
   Huma's Entra integration is the integration's, not the API's).
-- `PATCH` changes exactly the properties sent; `""` or `null` clears phone, employment ID and
-  (`null`) the home address.
+- `PATCH` changes exactly the properties sent; `""` or `null` clears preferred name, phone,
+  employment ID and (`null`) the home address and the supervisor.
+- A `supervisor` naming no user is a 404 `{"type": "user", ...}`; one that would close a loop in
+  the line of supervisors (the user themself, or someone they are above) is a 400
+  `field:invalid-format` naming `supervisor`.
+- `GET /users/{id}/supervisor` of a user without one is a 404 `{"type": "supervisor", ...}`.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from emulators.core import JSONResponse
 from emulators.huma import errors, inputs
 from emulators.huma.auth import service_user_id
 from emulators.huma.listing import DEFAULT_LIMIT, parse_list_query
-from emulators.huma.records import parse_uuid
+from emulators.huma.records import drop_empty_optionals, parse_uuid
 from emulators.huma.render import position_summary, positions_in_order, today
 
 if TYPE_CHECKING:
@@ -62,7 +67,7 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
             return refusal
         on = today()
         me = service_user_id(request.state.client_id)
-        query, bad = parse_list_query(request.query_params, me=me, on=on)
+        query, bad = parse_list_query(request.query_params, me=me, on=on, store=world.store)
         if query is None:
             return errors.invalid_fields(bad)
         ids = world.store.ordered_ids(query.key, query.keep, descending=query.descending)
@@ -101,8 +106,14 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
         taken = _duplicates(world, changes, user["id"])
         if taken:
             return errors.invalid_fields(taken)
+        supervisor = changes.get("supervisor")
+        if supervisor is not None:
+            if world.store.get(supervisor) is None:
+                return errors.not_found("user", supervisor)
+            if world.store.is_above(user["id"], supervisor):
+                return errors.invalid_fields(["supervisor"])
         if changes:
-            user = {**user, **changes}
+            user = drop_empty_optionals({**user, **changes})
             world.store.put(user)
         return JSONResponse(world.renderer.details(user, today()))
 
@@ -120,7 +131,7 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
         unknown = [g for g in fields["groups"] if g not in world.org.groups]
         if unknown:
             return errors.not_found("group", unknown[0])
-        supervisor = parse_uuid(body.get("supervisor"))
+        supervisor = fields.get("supervisor")
         if supervisor is not None and world.store.get(supervisor) is None:
             return errors.not_found("user", supervisor)
         user = {
@@ -135,7 +146,10 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
             "groups": fields["groups"],
             "positions": [],
             "hiddenFields": [],
+            "preferredName": fields.get("preferredName"),
+            "supervisor": supervisor,
         }
+        user = drop_empty_optionals(user)
         world.store.put(user)
         return JSONResponse(world.renderer.list_item(user["id"], today()))
 
@@ -157,12 +171,37 @@ def user_routes(emulator: HumaEmulator) -> list[Route]:
         items = [position_summary(p, world.org, on) for p in positions[offset : offset + limit]]
         return JSONResponse({"total": len(positions), "items": items, "filters": {}, "meta": {}})
 
+    async def get_supervisor(request: Request) -> Response:
+        world, refusal = authorised(request)
+        if refusal is not None:
+            return refusal
+        user, refusal = find_user(world, request.path_params["id"], "id")
+        if refusal is not None:
+            return refusal
+        supervisor = world.store.supervisor_of(user)
+        if supervisor is None:
+            return errors.not_found("supervisor", user["id"])
+        return JSONResponse(world.renderer.supervisor(supervisor, today()))
+
+    async def list_subordinates(request: Request) -> Response:
+        world, refusal = authorised(request)
+        if refusal is not None:
+            return refusal
+        user, refusal = find_user(world, request.path_params["id"], "id")
+        if refusal is not None:
+            return refusal
+        on = today()
+        subordinates = world.store.subordinates(user["id"])
+        return JSONResponse([world.renderer.simple_user(u, on) for u in subordinates])
+
     return [
         Route("/users", list_users, methods=["GET"]),
         Route("/users", create_user, methods=["POST"]),
         Route("/users/{id}", get_user, methods=["GET"]),
         Route("/users/{id}", patch_user, methods=["PATCH"]),
         Route("/users/{userId}/positions", list_positions, methods=["GET"]),
+        Route("/users/{id}/supervisor", get_supervisor, methods=["GET"]),
+        Route("/users/{id}/subordinates", list_subordinates, methods=["GET"]),
     ]
 
 

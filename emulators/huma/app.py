@@ -1,7 +1,9 @@
 """The Huma emulator: Huma's Open API (v1.53.2) for users, over the shared emulator core.
 
 API routes (see `auth`, `api`): `POST /auth/oauth/token`, `POST /auth/oauth/revoke`,
-`GET|POST /users`, `GET|PATCH /users/{id}`, `GET /users/{userId}/positions`.
+`GET|POST /users`, `GET|PATCH /users/{id}`, `GET /users/{userId}/positions`,
+`GET /users/{id}/supervisor`, `GET /users/{id}/subordinates`; `GET /groups`, `GET /groups/{id}`,
+`POST|DELETE /users/{id}/groups` (see `groups`).
 Control routes under `/_emulator` (see `control`): what Huma's administrators do in its UI.
 State: the `huma-emulator/1` document of `emulators/README.md`.
 """
@@ -21,6 +23,7 @@ from emulators.huma import errors, records
 from emulators.huma.api import user_routes
 from emulators.huma.auth import REVOKE_PATH, TOKEN_PATH, TokenIssuer
 from emulators.huma.control import control_routes
+from emulators.huma.groups import group_routes
 from emulators.huma.render import Renderer
 from emulators.huma.store import Organization, UserStore
 
@@ -101,6 +104,7 @@ class HumaEmulator(Emulator):
             Route(TOKEN_PATH, token, methods=["POST"]),
             Route(REVOKE_PATH, revoke, methods=["POST"]),
             *user_routes(self),
+            *group_routes(self),
         ]
 
     def control_routes(self) -> list[BaseRoute]:

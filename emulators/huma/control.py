@@ -15,6 +15,14 @@ the demo. Bodies and answers are JSON in the state-file format; errors are `{"er
   optional `contractEndDate`, `percentage`, `contractType` (default Permanent), `id`); 201.
 - `POST /_emulator/users/{id}/positions/{positionId}/end`: `contractEndDate` =
   `{"contractEndDate": …}` or yesterday, so the position is ENDED today.
+- `PUT /_emulator/users/{id}/teams`: `{"teams": [group ids]}` makes these the user's teams
+  (other memberships stay); `PUT /_emulator/users/{id}/location`: `{"location": id or null}` the
+  user's one location, or none. Each id must name a group of that type (400), which exists (404).
+- `PUT /_emulator/users/{id}/preferred-name`: `{"preferredName": text or null}`.
+- `PUT /_emulator/users/{id}/supervisor`: `{"supervisor": id or null}`; 404 for an unknown user,
+  409 when it would close a loop of supervisors (a loop can still be staged with `PATCH`).
+- `POST /_emulator/groups`: `{"name", "type": "team" | "location" | "company", "id"?}` adds a
+  group; 201 with it.
 - `PATCH /_emulator/api-keys/{clientId}`: `{"active": false}` deactivates an API key; its tokens
   stop working at once.
 """
@@ -126,6 +134,69 @@ def control_routes(emulator: HumaEmulator) -> list[Route]:
         record = save(user, {"positions": positions})
         return next(p for p in record["positions"] if p["id"] == wanted)
 
+    def groups_of_type(raw: Any, group_type: str) -> list[str]:
+        ids = [records.parse_uuid(g) for g in raw] if isinstance(raw, list) else [None]
+        if None in ids:
+            raise _Refused(400, f"{group_type} ids must be UUIDs")
+        for group_id in ids:
+            group = emulator.world.org.groups.get(group_id)
+            if group is None:
+                raise _Refused(404, f"no group {group_id}")
+            if group["type"] != group_type:
+                raise _Refused(400, f"group {group_id} is a {group['type']}, not a {group_type}")
+        return list(dict.fromkeys(ids))
+
+    def replace_memberships(user: dict[str, Any], group_type: str, ids: list[str]) -> dict:
+        groups = emulator.world.org.groups
+        kept = [g for g in user["groups"] if groups[g]["type"] != group_type]
+        return save(user, {"groups": kept + ids})
+
+    async def set_teams(request: Request) -> dict[str, Any]:
+        user = stored(request)
+        teams = groups_of_type((await body_of(request)).get("teams"), "team")
+        return replace_memberships(user, "team", teams)
+
+    async def set_location(request: Request) -> dict[str, Any]:
+        user = stored(request)
+        location = (await body_of(request)).get("location")
+        ids = [] if location is None else groups_of_type([location], "location")
+        return replace_memberships(user, "location", ids)
+
+    async def set_preferred_name(request: Request) -> dict[str, Any]:
+        user = stored(request)
+        name = (await body_of(request)).get("preferredName")
+        if name is not None and not isinstance(name, str):
+            raise _Refused(400, "preferredName must be text or null")
+        return save(user, {"preferredName": name or None})
+
+    async def set_supervisor(request: Request) -> dict[str, Any]:
+        user = stored(request)
+        raw = (await body_of(request)).get("supervisor")
+        supervisor = None if raw is None else records.parse_uuid(raw)
+        if raw is not None and supervisor is None:
+            raise _Refused(400, "supervisor must be a user id or null")
+        store = emulator.world.store
+        if supervisor is not None:
+            if store.get(supervisor) is None:
+                raise _Refused(404, f"no user {raw}")
+            if store.is_above(user["id"], supervisor):
+                raise _Refused(409, f"{user['id']} is already above {supervisor}")
+        return save(user, {"supervisor": supervisor})
+
+    async def add_group(request: Request) -> dict[str, Any]:
+        group = {"id": str(uuid.uuid4())} | await body_of(request)
+        if group.get("type") not in ("team", "location", "company"):
+            raise _Refused(400, "type must be team, location or company")
+        try:
+            group = records.check_group(group)
+        except ValueError as exc:
+            raise _Refused(400, str(exc)) from None
+        org = emulator.world.org
+        if group["id"] in org.groups:
+            raise _Refused(409, f"group {group['id']} exists")
+        org.groups[group["id"]] = group
+        return group
+
     async def patch_api_key(request: Request) -> dict[str, Any]:
         org = emulator.world.org
         key = org.api_keys.get(records.parse_uuid(request.path_params["clientId"]) or "")
@@ -158,5 +229,10 @@ def control_routes(emulator: HumaEmulator) -> list[Route]:
         route("/users/{id}/email", change_email, "PUT"),
         route("/users/{id}/positions", add_position, "POST", status=201),
         route("/users/{id}/positions/{positionId}/end", end_position, "POST"),
+        route("/users/{id}/teams", set_teams, "PUT"),
+        route("/users/{id}/location", set_location, "PUT"),
+        route("/users/{id}/preferred-name", set_preferred_name, "PUT"),
+        route("/users/{id}/supervisor", set_supervisor, "PUT"),
+        route("/groups", add_group, "POST", status=201),
         route("/api-keys/{clientId}", patch_api_key, "PATCH"),
     ]

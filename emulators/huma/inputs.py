@@ -3,7 +3,11 @@
 Each check returns the accepted values and the names of the fields that failed, so the caller can
 answer one 400 `field:invalid-format` naming all of them, as Huma's spec shapes it. Properties
 of the inputs that the emulator does not model (birthDate, bankAccount, invite, …) are checked for
-their JSON type and otherwise ignored; unknown properties are ignored (Spring's Jackson default).
+their JSON type and otherwise ignored; unknown properties are ignored (Spring's Jackson default),
+except the group lists `UserDetails` serves but `UserDetailsInput` lacks (`teams`, `locations`,
+`companies`, `groups`): a client sending them means to change memberships, which `PATCH` cannot
+do (Huma changes them through `POST`/`DELETE /users/{id}/groups`), so they are refused by name
+rather than silently dropped.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ COUNTRIES = frozenset(
     TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA
     ZM ZW""".split()  # noqa: SIM905 - a list literal of 249 strings would be unreadable
 )
+#: Served by `UserDetails`, absent from `UserDetailsInput`: refused in `PATCH /users/{id}`.
+GROUP_LISTS = ("teams", "locations", "companies", "groups")
 _IGNORED_TYPES: dict[str, type | tuple[type, ...]] = {
-    "preferredName": str,
     "nationality": str,
     "birthDate": str,
     "civilStatus": str,
@@ -41,7 +46,6 @@ _IGNORED_TYPES: dict[str, type | tuple[type, ...]] = {
     "interests": list,
     "funfacts": str,
     "bankAccount": dict,
-    "supervisor": str,
     "relevantExperienceInMonths": int,
     "relevantExperienceInYears": int,
     "seniorityNote": str,
@@ -120,11 +124,21 @@ def check_name_and_email(body: Mapping[str, Any], names: tuple[str, ...]) -> tup
 
 
 def check_optional_text(body: Mapping[str, Any], name: str) -> tuple[dict, list]:
-    """phone, employmentId: a string ≤255; "" or null clears the field."""
+    """preferredName, phone, employmentId: a string ≤255; "" or null clears the field."""
     value = body[name]
     if value is None or value == "":
         return {name: None}, []
     return ({name: value}, []) if _text_ok(value) else ({}, [name])
+
+
+def check_supervisor(body: Mapping[str, Any]) -> tuple[dict, list]:
+    """supervisor: a user id (format uuid); null clears it (that the user exists, and that the
+    line of supervisors stays free of cycles, is the caller's to check)."""
+    value = body["supervisor"]
+    if value is None:
+        return {"supervisor": None}, []
+    parsed = parse_uuid(value)
+    return ({"supervisor": parsed}, []) if parsed else ({}, ["supervisor"])
 
 
 def check_address_input(value: Any) -> tuple[dict[str, Any] | None, list[str]]:
@@ -154,11 +168,16 @@ def check_details_input(body: Any) -> tuple[dict[str, Any], list[str]]:
         return {}, []
     names = tuple(n for n in ("givenName", "familyName", "email") if n in body)
     changes, bad = check_name_and_email(body, names)
-    for name in ("phone", "employmentId"):
+    for name in ("preferredName", "phone", "employmentId"):
         if name in body:
             accepted, failed = check_optional_text(body, name)
             changes.update(accepted)
             bad += failed
+    if "supervisor" in body:
+        accepted, failed = check_supervisor(body)
+        changes.update(accepted)
+        bad += failed
+    bad += [name for name in GROUP_LISTS if name in body]
     if "homeAddress" in body:
         address, failed = check_address_input(body["homeAddress"])
         if failed:
@@ -177,9 +196,14 @@ def check_user_input(body: Any) -> tuple[dict[str, Any], list[str]]:
     bad = [n for n in required if n not in body]
     accepted, failed = check_name_and_email(body, tuple(n for n in required if n in body))
     bad += failed
-    if "phone" in body:
-        phone, failed = check_optional_text(body, "phone")
-        accepted.update(phone)
+    for name in ("preferredName", "phone"):
+        if name in body:
+            value, failed = check_optional_text(body, name)
+            accepted.update(value)
+            bad += failed
+    if "supervisor" in body:
+        value, failed = check_supervisor(body)
+        accepted.update(value)
         bad += failed
     groups = body.get("groups")
     parsed = [parse_uuid(g) for g in groups] if isinstance(groups, list) else None
@@ -187,8 +211,5 @@ def check_user_input(body: Any) -> tuple[dict[str, Any], list[str]]:
         bad.append("groups")
     else:
         accepted["groups"] = parsed
-    supervisor = body.get("supervisor")
-    if supervisor is not None and parse_uuid(supervisor) is None:
-        bad.append("supervisor")
     bad += [n for n in _IGNORED_TYPES if n in body and not _ignored_ok(n, body[n])]
     return accepted, list(dict.fromkeys(bad))

@@ -3,10 +3,11 @@
 Modelled filters: `isActive`, `search` (case-insensitive substring of the full name or email),
 `orderDirection`, `jobTitle[]` (a CURRENT position with that title), `team[]`, `location[]`,
 `company[]` (membership), `id[]`, `excludeId[]` (the alias `me` names the API key's service user,
-who is never listed), `supervisor` and `isSupervisor` (nobody has a supervisor in the emulator:
-`supervisor=none` and `isSupervisor=false` keep everyone, a supervisor id or `isSupervisor=true`
-keeps no one). `notRecursivelySupervisorOf`, `notRecursivelySubordinateOf` and `permission` are
-checked for their format and otherwise have no effect, for the same reason.
+who is never listed), `supervisor` (a user id: that user's direct subordinates; `none`: users
+without a supervisor, or whose supervisor is no longer stored; `me`: no one, the service user
+supervises nobody) and `isSupervisor` (whether someone stored names the user as supervisor).
+`notRecursivelySupervisorOf`, `notRecursivelySubordinateOf` and `permission` are checked for
+their format and otherwise have no effect.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from emulators.huma.render import position_status
 
 if TYPE_CHECKING:
     from starlette.datastructures import QueryParams
+
+    from emulators.huma.store import UserStore
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 50
@@ -41,7 +44,7 @@ class ListQuery:
 
 
 def parse_list_query(
-    params: QueryParams, *, me: str, on: dt.date
+    params: QueryParams, *, me: str, on: dt.date, store: UserStore
 ) -> tuple[ListQuery | None, list[str]]:
     """The query, or None and the names of the invalid parameters."""
     bad: list[str] = []
@@ -77,16 +80,20 @@ def parse_list_query(
         return None, bad
 
     search = (params.get("search") or "").strip().casefold() or None
-    nobody = supervisor not in (None, "none") or booleans["isSupervisor"] is True
+    nobody = supervisor == "me"
     chosen = {name: frozenset(value or ()) for name, value in lists.items()}
+    supervised_by = None if supervisor in (None, "me") else parse_uuid(supervisor) or "none"
     key = (
         booleans["isActive"],
         search,
         nobody,
+        supervised_by,
+        booleans["isSupervisor"],
         tuple(sorted((name, tuple(sorted(v))) for name, v in chosen.items() if v)),
         on if chosen["jobTitle"] else None,
     )
     keep = _filter(booleans["isActive"], search, nobody, chosen, on)
+    keep = _and(keep, _hierarchy_filter(supervised_by, booleans["isSupervisor"], store))
     query = ListQuery(
         limit=limit or 0,
         offset=offset or 0,
@@ -138,3 +145,26 @@ def _filter(
     if len(tests) == 1:
         return tests[0]
     return lambda user: all(test(user) for test in tests)
+
+
+def _hierarchy_filter(
+    supervised_by: str | None, is_supervisor: bool | None, store: UserStore
+) -> Callable[[dict[str, Any]], bool] | None:
+    tests: list[Callable[[dict[str, Any]], bool]] = []
+    if supervised_by == "none":
+        tests.append(lambda u: store.supervisor_of(u) is None)
+    elif supervised_by is not None:
+        tests.append(lambda u: u.get("supervisor") == supervised_by)
+    if is_supervisor is not None:
+        tests.append(lambda u: store.supervises(u["id"]) is is_supervisor)
+    if not tests:
+        return None
+    return tests[0] if len(tests) == 1 else lambda u: all(test(u) for test in tests)
+
+
+def _and(
+    first: Callable[[dict[str, Any]], bool] | None, second: Callable[[dict[str, Any]], bool] | None
+) -> Callable[[dict[str, Any]], bool] | None:
+    if first is None or second is None:
+        return first or second
+    return lambda u: first(u) and second(u)

@@ -37,6 +37,7 @@ ADDRESS_KEYS = ("line1", "line2", "line3", "postalCode", "city", "country")
 #: `UserDetails` properties a state may list in a user's `hiddenFields`.
 HIDEABLE_FIELDS = frozenset(
     {
+        "preferredName",
         "phone",
         "homeAddress",
         "employmentId",
@@ -46,6 +47,7 @@ HIDEABLE_FIELDS = frozenset(
         "teams",
         "locations",
         "companies",
+        "supervisor",
     }
 )
 _USER_KEYS = frozenset(
@@ -53,18 +55,22 @@ _USER_KEYS = frozenset(
         "id",
         "givenName",
         "familyName",
+        "preferredName",
         "email",
         "phone",
         "homeAddress",
         "employmentId",
         "status",
         "groups",
+        "supervisor",
         "positions",
         "hiddenFields",
         "servedFields",
         "servedCharset",
     }
 )
+#: Properties of a stored user that are left out when empty (older states never had them).
+OPTIONAL_KEYS = frozenset({"preferredName", "supervisor"})
 _STATUS_KEYS = frozenset({"active", "deactivatedAt"})
 _ADDRESS_KEY_SET = frozenset(ADDRESS_KEYS)
 _ADDRESS_REQUIRED = ("line1", "postalCode", "city", "country")
@@ -232,6 +238,11 @@ def _user(obj: Any, groups: Mapping[str, Any], job_titles: Mapping[str, Any]) ->
     if not (given and family and email):
         raise ValueError("givenName, familyName and email are required")
     address = obj.get("homeAddress")
+    supervisor = obj.get("supervisor")
+    if supervisor is not None:
+        supervisor = check_uuid(supervisor, "supervisor")
+        if supervisor == user_id:
+            raise ValueError("a user cannot be their own supervisor")
     served = _served(obj)
     return {
         "id": user_id,
@@ -245,8 +256,22 @@ def _user(obj: Any, groups: Mapping[str, Any], job_titles: Mapping[str, Any]) ->
         "groups": list(dict.fromkeys(member_of)),
         "positions": [_position(p, job_titles) for p in obj.get("positions") or ()],
         "hiddenFields": hidden,
+        **_optional(
+            preferredName=_text(obj.get("preferredName"), "preferredName", optional=True),
+            supervisor=supervisor,
+        ),
         **served,
     }
+
+
+def _optional(**values: Any) -> dict[str, Any]:
+    """The optional properties that are set: a record without them stays as a state gave it."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def drop_empty_optionals(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` without the optional properties (`preferredName`, `supervisor`) set to None."""
+    return {k: v for k, v in record.items() if v is not None or k not in OPTIONAL_KEYS}
 
 
 def _served(obj: Mapping[str, Any]) -> dict[str, Any]:

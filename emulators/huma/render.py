@@ -7,6 +7,11 @@ Shapes follow the published spec (v1.53.2):
   a property in its `servedFields` is served as given there, whatever its shape (for clients'
   tests of answers that do not keep to the published shapes).
 - List items carry `status.active` only: `deactivatedAt` is "Not returned in user lists".
+- `preferredName` is plain text in list items (`User`) and wrapped in `UserDetails`; an empty one
+  is left out of list items, like an empty phone.
+- `supervisor` is a `FieldSimpleUser` (the `SimpleUser` wrapped) and `subordinatesCount` counts
+  the stored users who name the user as supervisor. A supervisor id naming no stored user (a
+  deleted supervisor, or a state staging one) reads as no supervisor.
 - A position's status follows from its dates and today's (UTC) date: UPCOMING before the contract
   start, ENDED after the contract end date (the end date itself is still CURRENT).
   `currentPositions` holds the positions that have not ended, earliest first.
@@ -86,8 +91,10 @@ class Renderer:
             "id": user["id"],
             "givenName": user["givenName"],
             "familyName": user["familyName"],
-            "email": user["email"],
         }
+        if user.get("preferredName") and "preferredName" not in hidden:
+            item["preferredName"] = user.get("preferredName")
+        item["email"] = user["email"]
         if user["phone"] and "phone" not in hidden:
             item["phone"] = user["phone"]
         item["jobTitles"] = self._current_titles(user, on)
@@ -109,6 +116,7 @@ class Renderer:
             "id": user["id"],
             "givenName": _wrapped(user["givenName"]),
             "familyName": _wrapped(user["familyName"]),
+            "preferredName": _wrapped(user.get("preferredName")),
             "email": {"value": user["email"], "editable": True},
             "phone": _wrapped(user["phone"]),
             "homeAddress": _wrapped(_address(user["homeAddress"])),
@@ -123,7 +131,11 @@ class Renderer:
         }
         for name, groups in self._group_lists(user).items():
             details[name] = _wrapped(groups)
-        details["subordinatesCount"] = 0  # supervisors are not modelled
+        supervisor = self.store.supervisor_of(user)
+        details["supervisor"] = _wrapped(
+            None if supervisor is None else self.simple_user(supervisor, on)
+        )
+        details["subordinatesCount"] = self.store.subordinate_count(user["id"])
         details["status"] = status
         details["type"] = "user"
         for name in user["hiddenFields"]:
@@ -131,6 +143,34 @@ class Renderer:
         # What a state asks to be served instead, verbatim: another shape, another format.
         details.update(user.get("servedFields") or {})
         return details
+
+    def simple_user(self, user: dict[str, Any], on: dt.date) -> dict[str, Any]:
+        """The user as `SimpleUser` (a supervisor or subordinate), with `status.active` as in
+        list items, so a client sees an inactive supervisor."""
+        simple: dict[str, Any] = {
+            "id": user["id"],
+            "givenName": user["givenName"],
+            "familyName": user["familyName"],
+        }
+        if user.get("preferredName"):
+            simple["preferredName"] = user.get("preferredName")
+        simple["email"] = user["email"]
+        if user["phone"]:
+            simple["phone"] = user["phone"]
+        simple["jobTitles"] = self._current_titles(user, on)
+        simple["type"] = "user"
+        simple["status"] = {"active": user["status"]["active"]}
+        return simple
+
+    def supervisor(self, supervisor: dict[str, Any], on: dt.date) -> dict[str, Any]:
+        """A user's supervisor as `Supervisor`: their list item with their `subordinates`."""
+        view = self.list_item(supervisor["id"], on)
+        view.pop("type", None)
+        view.pop("status", None)
+        view["subordinates"] = [
+            self.simple_user(u, on) for u in self.store.subordinates(supervisor["id"])
+        ]
+        return view
 
     def _current_titles(self, user: dict[str, Any], on: dt.date) -> list[dict[str, str]]:
         titles: dict[str, dict[str, str]] = {}

@@ -69,6 +69,8 @@ class UserStore:
         self._index: dict[str, dict[str, set[str]]] = {name: {} for name in UNIQUE_KEYS}
         self._order: list[tuple[str, str]] = []
         self._lists: dict[Hashable, list[str]] = {}
+        #: supervisor id -> ids of the users who name them (also for a supervisor not stored).
+        self._reports: dict[str, set[str]] = {}
         for user in users:
             if user["id"] in self.users:
                 raise ValueError(f"user {user['id']} appears twice")
@@ -91,6 +93,37 @@ class UserStore:
         normalise = {"email": email_key, "phone": phone_key, "employmentId": employment_id_key}
         compared = normalise[key](value)
         return set(self._index[key].get(compared, ())) if compared else set()
+
+    def subordinates(self, user_id: str) -> list[dict[str, Any]]:
+        """The stored users whose supervisor is `user_id`, in list order."""
+        found = [self.users[uid] for uid in self._reports.get(user_id, ()) if uid in self.users]
+        return sorted(found, key=sort_key)
+
+    def supervises(self, user_id: str) -> bool:
+        """Whether any stored user names `user_id` as supervisor."""
+        return any(uid in self.users for uid in self._reports.get(user_id, ()))
+
+    def subordinate_count(self, user_id: str) -> int:
+        """How many stored users name `user_id` as supervisor."""
+        return sum(uid in self.users for uid in self._reports.get(user_id, ()))
+
+    def supervisor_of(self, user: dict[str, Any]) -> dict[str, Any] | None:
+        """The user's supervisor, or None when they have none or it is no longer stored."""
+        supervisor = user.get("supervisor")
+        return self.users.get(supervisor) if supervisor else None
+
+    def is_above(self, user_id: str, other_id: str) -> bool:
+        """Whether `user_id` is `other_id` or one of its supervisors, however far up the line
+        (a state may hold a cycle: each user is visited once)."""
+        seen: set[str] = set()
+        current: str | None = other_id
+        while current is not None and current not in seen:
+            if current == user_id:
+                return True
+            seen.add(current)
+            record = self.users.get(current)
+            current = record.get("supervisor") if record is not None else None
+        return False
 
     def put(self, user: dict[str, Any]) -> None:
         """Insert or replace a user record (already checked)."""
@@ -136,12 +169,19 @@ class UserStore:
         return ids
 
     def _index_user(self, user: dict[str, Any]) -> None:
+        if user.get("supervisor"):
+            self._reports.setdefault(user["supervisor"], set()).add(user["id"])
         for name, key_of in UNIQUE_KEYS.items():
             value = key_of(user)
             if value is not None:
                 self._index[name].setdefault(value, set()).add(user["id"])
 
     def _unindex_user(self, user: dict[str, Any]) -> None:
+        reports = self._reports.get(user.get("supervisor") or "")
+        if reports is not None:
+            reports.discard(user["id"])
+            if not reports:
+                del self._reports[user["supervisor"]]
         for name, key_of in UNIQUE_KEYS.items():
             value = key_of(user)
             holders = self._index[name].get(value) if value is not None else None
