@@ -2,13 +2,18 @@
 
 The report is rendered from the plan and the apply step's results (a pure render), kept as files,
 and sent to the connection's recipients. A failed send is recorded with the run and never loses
-the run's results: they are already in the history, and the report is on disk. A dry run keeps
+the run's results: they are already in the history, and the report is on disk. The message is
+kept unsent beside the report (`report.outbox`): the run is marked (its `email_status` in the
+history, the asset's metadata, the run tag `huma-entra-sync/report: not sent`), and the
+connection's next run that sends its own report sends the kept ones after it. A dry run keeps
 its report as a file and sends nothing.
 """
 
+import dataclasses
 import logging
 import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -26,6 +31,7 @@ from assets.keys import (
 from assets.planning import RunPlan, scratch_folder
 from assets.report.build import build_run_report
 from assets.report.message import email_message, write_report_files
+from assets.report.outbox import LateSending, keep_unsent, send_unsent, unsent_reports
 from assets.report.render import render_report
 from assets.run_options import run_options
 from assets.stage_clock import StageClock
@@ -33,6 +39,27 @@ from resources.errors import RemoteError
 from resources.history.runs import TARGETED
 
 logger = logging.getLogger(__name__)
+
+#: Run tag set on a run whose report the relay did not take.
+REPORT_TAG = "huma-entra-sync/report"
+NOT_SENT = "not sent"
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    """What became of a run's report email and of the connection's kept unsent reports.
+
+    Attributes:
+        status: In words, as the history keeps it (`sent to 2 recipients`, `failed: …`).
+        unsent: Where this run's report was kept unsent, when the relay did not take it.
+        error: The relay's error, when this run's report was not sent.
+        late: The kept reports of earlier runs this run tried to send.
+    """
+
+    status: str
+    unsent: Path | None = None
+    error: str | None = None
+    late: LateSending = dataclasses.field(default_factory=lambda: LateSending((), ()))
 
 
 def reporting_asset(connection: str) -> dg.AssetsDefinition:
@@ -61,30 +88,58 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
         options = run_options(context.run.tags)
         result = run_plan.result
         with clock.part("report"):
-            rendered, files, ended_at, email_status = _report(context, run_plan, results)
+            rendered, files, ended_at, delivery = _report(context, run_plan, results)
+        email_status = delivery.status
+        if delivery.unsent is not None:
+            context.log.warning(
+                "the report was NOT sent (%s); it is kept in %s and the next run sends it",
+                delivery.error,
+                delivery.unsent,
+            )
+            context.instance.add_run_tags(context.run.run_id, {REPORT_TAG: NOT_SENT})
         if not options.dry_run:
             with clock.part("history"):
                 context.resources.history.store().finish_run(
                     run_id=context.run.run_id,
                     outcome="guard_stopped" if result.writes_stopped else "succeeded",
                     ended_at=ended_at,
-                    summary={"headline": rendered.subject, **_summary(result.sync_plan, results)},
+                    summary={
+                        "headline": rendered.subject,
+                        **_summary(result.sync_plan, results),
+                        "reports_sent_late": len(delivery.late.sent),
+                        "reports_unsent": len(delivery.late.still_unsent)
+                        + (delivery.unsent is not None),
+                    },
                     report_path=str(files.html),
                     email_status=email_status,
                 )
         shutil.rmtree(scratch_folder(context), ignore_errors=True)
+        unsent = str(delivery.unsent) if delivery.unsent is not None else ""
         return dg.Output(
-            {"subject": rendered.subject, "html": str(files.html), "email": email_status},
+            {
+                "subject": rendered.subject,
+                "html": str(files.html),
+                "email": email_status,
+                "unsent": unsent,
+                "sent_late": str(len(delivery.late.sent)),
+                "still_unsent": str(len(delivery.late.still_unsent)),
+            },
             metadata={
                 "subject": rendered.subject,
                 "report": dg.MetadataValue.path(str(files.html)),
                 "email": email_status,
+                "email_sent": delivery.unsent is None and email_status.startswith("sent"),
+                "email_error": delivery.error or "",
+                "reports_sent_late": len(delivery.late.sent),
+                "reports_still_unsent": len(delivery.late.still_unsent)
+                + (delivery.unsent is not None),
                 **clock.metadata(),
             },
         )
 
     def _report(context: AssetExecutionContext, run_plan: RunPlan, results: pl.DataFrame):
-        """Build, render, keep and send the report: (rendered, files, ended at, email status)."""
+        """Build, render, keep and send the report, then the kept unsent ones: (rendered,
+        files, ended at, delivery)."""
         options = run_options(context.run.tags)
         result = run_plan.result
         reports = context.resources.reports
@@ -110,12 +165,13 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
             ),
         )
         rendered = render_report(report)
-        files = write_report_files(rendered, reports.run_folder(connection, context.run.run_id))
+        folder = reports.run_folder(connection, context.run.run_id)
+        files = write_report_files(rendered, folder)
         if report.worth_sending:
-            email_status = _send(context, rendered, recipients_key, dry_run=options.dry_run)
+            delivery = _send(context, rendered, recipients_key, folder, dry_run=options.dry_run)
         else:
-            email_status = "not sent: a targeted run with nothing applied, failed or waiting"
-        return rendered, files, report.ended_at, email_status
+            delivery = Delivery("not sent: a targeted run with nothing applied, failed or waiting")
+        return rendered, files, report.ended_at, delivery
 
     return sync_report
 
@@ -141,19 +197,40 @@ def _summary(plan: pl.DataFrame, results: pl.DataFrame) -> dict[str, int]:
     return {**counts, "applied": done.get("applied", 0), "failed": done.get("failed", 0)}
 
 
-def _send(context: AssetExecutionContext, rendered, recipients_key: str, *, dry_run: bool) -> str:
-    """Send the report; returns what happened, in words (recorded with the run)."""
+def _send(
+    context: AssetExecutionContext, rendered, recipients_key: str, folder: Path, *, dry_run: bool
+) -> Delivery:
+    """Send the report, then (when it went) the connection's kept unsent ones; a report the
+    relay does not take is kept unsent in `folder`."""
     if dry_run:
-        return "not sent: dry run"
+        return Delivery("not sent: dry run")
     addresses = getattr(context.resources, recipients_key)
     smtp = context.resources.smtp
     if not smtp.host or not addresses.addresses():
-        return "not sent: no mail relay or no recipients configured"
+        return Delivery("not sent: no mail relay or no recipients configured")
     try:
         message = email_message(rendered, sender=addresses.sender, recipients=addresses.addresses())
-        smtp.send(message=message)
-    except (RemoteError, ValueError) as exc:
+    except ValueError as exc:  # an address that is not one plain address: nothing to keep
         context.log.warning("the report could not be sent: %s", exc)
-        return f"failed: {exc}"
+        return Delivery(f"failed: {exc}", error=str(exc))
+    try:
+        smtp.send(message=message)
+    except RemoteError as exc:
+        kept = keep_unsent(folder, message)
+        waiting = tuple(unsent_reports(folder.parent, besides=folder))
+        earlier = f"; {len(waiting)} earlier report(s) still wait" if waiting else ""
+        status = f"failed: {exc} (kept unsent; the next run sends it{earlier})"
+        return Delivery(status, unsent=kept, error=str(exc), late=LateSending((), waiting))
+    late = send_unsent(
+        unsent_reports(folder.parent, besides=folder),
+        lambda kept_message: smtp.send(message=kept_message),
+        sender=addresses.sender,
+        recipients=addresses.addresses(),
+    )
     count = len(addresses.addresses())
-    return f"sent to {count} recipient{'' if count == 1 else 's'}"
+    status = f"sent to {count} recipient{'' if count == 1 else 's'}"
+    if late.sent:
+        status += f"; {len(late.sent)} earlier unsent report(s) sent late"
+    if late.still_unsent:
+        status += f"; {len(late.still_unsent)} earlier report(s) still unsent: {late.error}"
+    return Delivery(status, late=late)

@@ -8,6 +8,10 @@ of the connection's runs in progress, the one that started first goes on and eve
 once, before reading or writing anything, naming it. The order by start time (then run id) is
 the same for every run that checks, so two runs that start together never both go on.
 
+A rollback (`huma-entra-sync rollback`) is no Dagster run: it holds the connection's console lock
+for its writes, and a run refuses at its start while a rollback holds it (the rollback, for its
+part, refuses while the instance has a run of the connection in progress).
+
 A console run killed outright stays "started" in the instance; it is told from a live one by its
 lock, no longer held for it, and marked failed so it holds up nobody (a run a launcher started is
 marked by Dagster's run monitoring instead).
@@ -21,7 +25,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.run_options import CONNECTION_TAG
-from resources.run_lock import holding_run
+from resources.run_lock import holder_note, holding_run, lock_path, run_lock_folder
 
 #: Tag of a console run: the lock file its process holds for the run.
 CONSOLE_LOCK_TAG = "huma-entra-sync/console-lock"
@@ -110,12 +114,29 @@ def refusal(connection: str, record: dg.RunRecord) -> str:
     )
 
 
+def rollback_in_progress(history: Path, connection: str) -> str | None:
+    """Why a run of `connection` may not start now because a rollback of it holds the
+    connection's lock (beside the `history` file), or None when none does."""
+    note = holder_note(lock_path(run_lock_folder(history), connection))
+    if note is None or not note.get("activity"):
+        return None  # free, or held by a console run: the instance knows that one
+    where = ", ".join(f"{k} {note[k]}" for k in ("pid", "host", "since") if note.get(k))
+    return (
+        f"connection {connection} is being rolled back: {note['activity']} (rollback run "
+        f"{note.get('run_id', '?')}, {where}); this run stopped before reading or writing anything"
+    )
+
+
 def refuse_if_running(context: dg.AssetExecutionContext, connection: str) -> None:
-    """Stop this run when another run of `connection` in progress goes before it.
+    """Stop this run when another run of `connection` in progress goes before it, or a
+    rollback of `connection` is in progress.
 
     Raises:
-        dg.Failure: Another run goes first; the message names it.
+        dg.Failure: Another run goes first, or a rollback is running; the message names it.
     """
     record = running_before(context.instance, connection, run_id=context.run.run_id)
     if record is not None:
         raise dg.Failure(description=refusal(connection, record), allow_retries=False)
+    rollback = rollback_in_progress(Path(context.resources.history.path), connection)
+    if rollback is not None:
+        raise dg.Failure(description=rollback, allow_retries=False)

@@ -7,6 +7,7 @@ A snapshot that could not be read consistently is still passed on (the engine's 
 stops the writes and says why) and fails the `complete` warning check.
 """
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -161,7 +162,7 @@ def _snapshot_events(
         with clock.part("history"):
             _keep_snapshot(context, connection, side, snapshot, options.mode, events)
     yield dg.Output(
-        snapshot,
+        passed_on(snapshot),
         metadata=frame_metadata(
             snapshot.users,
             complete=snapshot.complete,
@@ -181,6 +182,19 @@ def _snapshot_events(
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"users": snapshot.users.height},
     )
+
+
+def passed_on(snapshot: HumaSnapshot | EntraSnapshot) -> HumaSnapshot | EntraSnapshot:
+    """The snapshot as the later steps get it: the raw payloads are the history's (kept above),
+    so only the Huma payloads with a second or third address line stay, which the apply step
+    sends back unchanged (`assets.apply.run.address_lines`); the rest would be pickled and
+    loaded again by every later step for nothing."""
+    raw = snapshot.raw
+    if isinstance(snapshot, HumaSnapshot):
+        kept = raw.filter(pl.col("payload").str.contains('"line[23]":'))
+    else:
+        kept = raw.clear()
+    return dataclasses.replace(snapshot, raw=kept)
 
 
 def _keep_snapshot(

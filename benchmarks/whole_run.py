@@ -47,11 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=16, help="the floor's detail GETs")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the I/O floor (for the run's own figures: memory, start-up, CPU)",
+    )
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"machine": machine(), "sizes": []}
     args.out.mkdir(parents=True, exist_ok=True)
     for users in args.users:
-        report["sizes"].append(measure_size(users, args.drift, args.seed, args.concurrency))
+        report["sizes"].append(
+            measure_size(users, args.drift, args.seed, args.concurrency, floor=not args.no_floor)
+        )
         report["machine"]["load_average_after"] = list(os.getloadavg())
         # Written after each size, so a long benchmark's finished sizes are kept.
         markdown = render(report)
@@ -85,8 +92,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-def measure_size(users: int, drift: float, seed: int, concurrency: int) -> dict[str, Any]:
-    """Activation, drift, floor, incremental run, for a company of `users` people."""
+def measure_size(
+    users: int, drift: float, seed: int, concurrency: int, *, floor: bool = True
+) -> dict[str, Any]:
+    """Activation, drift, floor (unless not `floor`), incremental run, for a company of `users`
+    people."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         huma_state, entra_state = write_world(folder / "emulators", users=users, seed=seed)
@@ -97,14 +107,18 @@ def measure_size(users: int, drift: float, seed: int, concurrency: int) -> dict[
             activation = measure_run(env, emulators)
             changed = change_phones(emulators, drift)
             pids = {"huma": emulators.huma.process.pid, "entra": emulators.entra.process.pid}
-            floor = io_floor(emulators.environment(), pids=pids, concurrency=concurrency)
+            floor_parts = (
+                io_floor(emulators.environment(), pids=pids, concurrency=concurrency)
+                if floor
+                else []
+            )
             incremental = measure_run(env, emulators)
     return {
         "users": users,
         "changed_people": changed,
         "activation": activation.as_dict(),
         "incremental": incremental.as_dict(),
-        "floor": [part.as_dict() for part in floor],
+        "floor": [part.as_dict() for part in floor_parts],
     }
 
 
@@ -193,6 +207,13 @@ def _size_lines(size: dict[str, Any]) -> list[str]:
         f"| **whole run** | {_cells(activation['total'])} | {_cells(incremental['total'])} |"
     )
     floor = size["floor"]
+    if not floor:
+        lines.append("")
+        lines.append(
+            f"First request {_seconds(activation['first_request_s'])} (activation) and "
+            f"{_seconds(incremental['first_request_s'])} (incremental) after the process started."
+        )
+        return lines
     lines += [
         "",
         "I/O floor (a bare client, same state, just before the incremental run) and the "

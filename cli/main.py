@@ -34,6 +34,14 @@ COMMANDS = {
         "apply it (after confirmation) only where the systems still hold what that run wrote. "
         "Created users are never removed. The rollback is itself a run in the history.",
     ),
+    "webhooks": (
+        "cli.webhooks",
+        "receive Huma's profile webhooks and store them for the targeted runs",
+        "Serve POST /huma/<connection> for each connection with a webhook secret (or only "
+        "--connection): each delivery is checked (signature, token, size, shape) and stored "
+        "before it is answered. TLS with --certfile/--keyfile, or plain HTTP on loopback behind "
+        "a TLS-terminating proxy.",
+    ),
     "emulators": (
         "cli.emulators",
         "run local emulators of Huma and Entra ID / Microsoft Graph until stopped",
@@ -55,7 +63,9 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with only `command`'s own arguments (the others' modules
+    are not imported: `run` need not load the emulators' web server, nor `login` Dagster)."""
     parser = argparse.ArgumentParser(
         prog="huma-entra-sync",
         description="Keep Huma employees and Microsoft Entra ID users in agreement.",
@@ -63,15 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text, description) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=description)
-        importlib.import_module(module).add_arguments(sub)
+        if command is None or name == command:
+            importlib.import_module(module).add_arguments(sub)
     return parser
+
+
+def _command(argv: list[str]) -> str | None:
+    """The command `argv` names, when its first word is one (the top level takes no options
+    but `--help`, which then lists every command)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
 
 
 def main(argv: list[str] | None = None) -> int:
     # Whatever a command writes (the history, reports, the Dagster instance, the demo's mails) holds
     # personal data; libraries write some of it, so the umask is set here, once (SPEC §12).
     owner_only_from_now_on()
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command(words)).parse_args(words)
     module = importlib.import_module(COMMANDS[args.command][0])
     return module.run(args)
 

@@ -6,6 +6,12 @@ refused because a value moved since (someone else's change now, left alone), and
 undone (created users: nothing is ever deleted). It applies the plan only when confirmed (`--yes`,
 or "yes" on a terminal; without a terminal it never asks and applies nothing without `--yes`),
 as a run of its own in the history (`assets.rollback.execute`).
+
+Unless it is a dry run, it holds the connection's run lock (`resources.run_lock`, the lock the
+console's `run` takes) from the start, and refuses at once, naming the holder, while another
+`run` or rollback of the connection holds it or the Dagster instance has a run of the connection
+in progress; runs that start meanwhile refuse in turn (`assets.run_exclusion`). A rollback of the
+same run that was interrupted is finished first (`assets.rollback.resume`).
 Exit codes: 0 everything is back as before the run, 1 something was refused, failed or not
 confirmed, 2 usage (no such run, a dry run, a run not settled yet).
 """
@@ -16,6 +22,7 @@ import argparse
 import contextlib
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -41,13 +48,41 @@ def run(args: argparse.Namespace) -> int:
     """Plan, show and (when confirmed) apply the rollback; returns the exit code."""
     from resources.errors import RemoteError
     from resources.history import HistoryError
+    from resources.run_lock import RunInProgress
 
     try:
         return _rollback(args)
     except CommandError as exc:
         return fail(exc)
+    except RunInProgress as exc:
+        return fail(CommandError(str(exc), FAILED))
     except (HistoryError, RemoteError) as exc:
         return fail(CommandError(str(exc)))
+
+
+@contextlib.contextmanager
+def _exclusive(connection: str, *, run_id: str, rollback_of: str) -> Iterator[None]:
+    """Hold the connection's run lock for rollback `run_id`, refusing while a run of the
+    connection is in progress in the Dagster instance (one the schedule or the UI launched).
+
+    Raises:
+        RunInProgress: Another console run or rollback holds the lock.
+        CommandError: The instance has a run of the connection in progress.
+    """
+    from assets.run_exclusion import refusal, running_before
+    from cli.console import history_path
+    from cli.instance import dagster_instance
+    from resources.run_lock import connection_run_lock, run_lock_folder
+
+    activity = f"rollback of run {rollback_of}"
+    with connection_run_lock(
+        run_lock_folder(history_path()), connection, run_id=run_id, activity=activity
+    ):
+        running = running_before(dagster_instance(), connection, run_id=None)
+        if running is not None:
+            text = refusal(connection, running).replace("this run stopped", "the rollback stopped")
+            raise CommandError(text, FAILED)
+        yield
 
 
 def _undoable(store: HistoryStore, run_id: str) -> RunRecord:
@@ -93,15 +128,32 @@ def _clients(connection: Connection) -> Iterator[tuple[HumaResource, GraphResour
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from assets.rollback.current import judge_all
-    from assets.rollback.execute import execute_rollback
-    from assets.rollback.plan import rollback_plan
-    from cli.console import choose_connection, confirm, open_history, os_user
-    from cli.rollback_views import earlier_rollbacks, plan_text, result_text
+    from cli.console import choose_connection, open_history
 
     reader = open_history(write=False)
     record = _undoable(reader, args.run_id)
     connection = choose_connection(record.connection)
+    run_id = str(uuid.uuid4())
+    with contextlib.ExitStack() as held:
+        if not args.dry_run:  # a dry run only reads: it never keeps a run out
+            lock = _exclusive(connection.name, run_id=run_id, rollback_of=record.run_id)
+            held.enter_context(lock)
+        return _plan_and_apply(args, reader, record, connection, run_id)
+
+
+def _plan_and_apply(
+    args: argparse.Namespace,
+    reader: HistoryStore,
+    record: RunRecord,
+    connection: Connection,
+    run_id: str,
+) -> int:
+    from assets.rollback.current import judge_all
+    from assets.rollback.execute import execute_rollback
+    from assets.rollback.plan import rollback_plan
+    from cli.console import confirm, open_history, os_user
+    from cli.rollback_views import earlier_rollbacks, plan_text, result_text
+
     with tempfile.TemporaryDirectory(prefix="rollback-") as scratch:
         links = reader.load_state(connection=connection.name, baseline_dir=scratch).links
     # A rollback run has no plan of its own: the run it undid names the users.
@@ -117,10 +169,11 @@ def _rollback(args: argparse.Namespace) -> int:
         print(plan_text(record, judged, not_undone, earlier))
         sending = [j.restore for j in judged if j.verdict == "restore"]
         refused = [j for j in judged if j.verdict in ("moved", "gone")]
+        interrupted = [run for run in earlier if run["ended_at"] is None]
         if args.dry_run:
             print("Dry run: nothing was changed.")
             return OK
-        if not sending:
+        if not sending and not interrupted:
             print("Nothing to restore.")
             return FAILED if refused else OK
         if not args.yes:
@@ -130,7 +183,10 @@ def _rollback(args: argparse.Namespace) -> int:
                     "add --yes to apply this rollback",
                     USAGE,
                 )
-            if not confirm(f"Restore {len(sending)} change(s) of run {record.run_id}?"):
+            question = f"Restore {len(sending)} change(s) of run {record.run_id}"
+            if interrupted:
+                question += " and finish its interrupted rollback"
+            if not confirm(question + "?"):
                 print("Nothing was changed.")
                 return FAILED
         done = execute_rollback(
@@ -138,9 +194,11 @@ def _rollback(args: argparse.Namespace) -> int:
             connection=connection.name,
             rollback_of=record.run_id,
             restores=sending,
+            all_restores=restores,
             huma=huma.client(),
             graph=graph,
             summary=_summary(os_user(), refused, not_undone),
+            run_id=run_id,
         )
     print(result_text(done))
     late = [j for j in done.judged if j.verdict in ("moved", "gone")]

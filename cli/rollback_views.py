@@ -68,6 +68,12 @@ def plan_text(
     ]
     for run in earlier:
         when = run["started_at"].strftime("%Y-%m-%d %H:%M UTC")
+        if run["ended_at"] is None:
+            lines.append(
+                f"  Interrupted rollback run {run['run_id']} of {when}: finished first (its "
+                "writes re-read, its rows marked, its fields' agreed values reset)."
+            )
+            continue
         lines.append(f"  Already rolled back by run {run['run_id']} of {when} ({run['outcome']}).")
     groups = (
         ("Will restore (the systems still hold what the run wrote):", ("restore",)),

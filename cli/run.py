@@ -1,7 +1,9 @@
 """`huma-entra-sync run`: the same Dagster job the schedule runs, in this process.
 
 Prints a summary (the report's subject, where the report is, how many changes were applied and
-failed) and exits non-zero when the run fails, so cron and CI can tell.
+failed) and exits 1 when the run failed, so cron and CI can tell; also when it did its work but
+the relay did not take its report (kept unsent, sent by the next run): nobody got the report, and
+the message on stderr says the changes are applied, so nobody repeats the run to retry it.
 
 One run per connection at a time (`assets.run_exclusion`): the job runs in this process, outside
 Dagster's run queue, so the command holds the connection's lock (`resources.run_lock`, beside the
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets.keys import APPLIED_CHANGES, SYNC_REPORT, job_name
@@ -83,18 +84,12 @@ def _options(args: argparse.Namespace) -> RunOptions:
     )
 
 
-def run_lock_folder(history: Path) -> Path:
-    """Where the console's per-connection run locks are kept: beside the history file, which
-    every machine running the deployment's runs shares."""
-    return history.with_name(history.name + ".locks")
-
-
 def run(args: argparse.Namespace) -> int:
     """Execute the connection's job in-process; returns the exit code."""
     from assets.run_exclusion import CONSOLE_LOCK_TAG, refusal, running_before
     from cli.instance import dagster_instance
     from pipelines.definitions import deployment_definitions
-    from resources.run_lock import RunInProgress, connection_run_lock
+    from resources.run_lock import RunInProgress, connection_run_lock, run_lock_folder
 
     try:
         options = _options(args)
@@ -157,4 +152,12 @@ def _summarise(connection: str, result: dg.ExecuteInProcessResult) -> int:
     )
     print(f"  report: {report['html']}")
     print(f"  email: {printable(report['email'])}")
+    if report["unsent"]:
+        print(
+            f"{connection}: run {run_id} did its work, but its report was NOT sent: "
+            f"{printable(report['email'])}. The message is kept in {report['unsent']}; the "
+            "connection's next run sends it.",
+            file=sys.stderr,
+        )
+        return FAILED
     return 0

@@ -100,3 +100,29 @@ class AdminClient:
             detail = exc.read().decode("utf-8", "replace")
             raise RuntimeError(f"{method} {path} failed with {exc.code}: {detail}") from None
         return orjson.loads(payload) if payload else None
+
+    # Huma's profile webhooks (Huma emulator only; see `emulators/huma/webhooks.py`).
+
+    def register_webhook(
+        self,
+        url: str | None,
+        *,
+        secret: str | None = None,
+        token: str | None = None,
+        ca_file: Path | None = None,
+        **sending: Any,
+    ) -> dict[str, Any]:
+        """Send the Huma emulator's profile webhooks to `url` (None: stop sending), signed with
+        `secret`, with `token` as bearer, verifying the receiver with `ca_file`; `sending` sets
+        the retry and queue settings (`max_attempts`, `backoff_initial_seconds`, …)."""
+        webhooks = {"url": url, "secret": secret, "token": token}
+        webhooks["ca_file"] = None if ca_file is None else str(ca_file)
+        return self.update_settings({"webhooks": webhooks | sending})
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """The Huma emulator's webhook deliveries, oldest first, with status and attempts."""
+        return self._call("GET", "/webhooks")["deliveries"]
+
+    def send_webhook_export(self) -> dict[str, Any]:
+        """Have the Huma emulator send a `users-export` of every user; the delivery queued."""
+        return self._call("POST", "/webhooks/export")

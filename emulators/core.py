@@ -142,6 +142,11 @@ class Emulator(abc.ABC):
             return False
         return self.settings.faults.include_auth or not self.is_auth_path(path)
 
+    def clock_moved(self) -> None:
+        """Called after `POST /_emulator/clock/advance` moved emulated time on: work that waits on
+        the clock (a frozen one above all) looks again. Nothing waits on it by default."""
+        return
+
     def update_settings(self, changes: Mapping[str, Any]) -> None:
         """Change settings while running; raises ValueError (changing nothing) on a bad key."""
         apply_changes(self.settings, changes)
@@ -213,6 +218,7 @@ class Emulator(abc.ABC):
                 if isinstance(seconds, bool) or not isinstance(seconds, int | float):
                     raise ValueError(f"'seconds' takes a number, got {seconds!r}")
                 self.clock.advance(seconds)
+                self.clock_moved()
             except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
                 return JSONResponse(
                     {"error": f"advance takes {{'seconds': s}}: {exc}"}, status_code=400

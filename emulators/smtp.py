@@ -49,6 +49,8 @@ class _Handler:
         self._server = server
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self._server.refuse_with is not None:
+            return self._server.refuse_with
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         self._server.accept(
             ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), message)  # type: ignore[arg-type]
@@ -80,6 +82,8 @@ class MailServer:
         self._tls = ensure_certificates(tls_dir)
         self._lock = threading.Lock()
         self.received: list[ReceivedMail] = []
+        #: When set, an SMTP reply (`554 5.7.1 …`) given to every message instead of taking it.
+        self.refuse_with: str | None = None
         self.port = 0
         self._controller: Controller | None = None
 

@@ -11,6 +11,7 @@ Without a file, one connection named `default` comes from the SPEC §11 environm
           base_url: https://openapi.humahr.com
           client_id_env: FJORDLINE_HUMA_CLIENT_ID
           client_secret_env: FJORDLINE_HUMA_CLIENT_SECRET
+          webhook_secret_env: FJORDLINE_HUMA_WEBHOOK_SECRET   # Huma's profile webhook
         entra:
           tenant_id: 5b3c…               # or tenant_id_env
           client_id: 7a1d…               # or client_id_env
@@ -86,6 +87,10 @@ class HumaSettings:
     client_secret: Setting
     #: The group new Huma users join (overrides the policy's `huma_default_group_id` when set).
     default_group_id: Setting = Setting()
+    #: The client secret of Huma's profile webhook: its deliveries are signed with it (`*_env`).
+    webhook_secret: Setting = Setting()
+    #: The webhook's optional access token, sent as a bearer token with each delivery (`*_env`).
+    webhook_token: Setting = Setting()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +209,17 @@ def _connection(name: str, entry: Any, where: str) -> Connection:
         raise ConnectionsError(f"{where}: names are lower case letters, digits and _ (max 40)")
     _only_keys(entry, {"huma", "entra", "report", "schedule", "policy", "webhooks"}, where)
     huma = _section(
-        entry, "huma", where, {"base_url", "client_id", "client_secret", "default_group_id"}
+        entry,
+        "huma",
+        where,
+        {
+            "base_url",
+            "client_id",
+            "client_secret",
+            "default_group_id",
+            "webhook_secret",
+            "webhook_token",
+        },
     )
     entra = _section(
         entry,
@@ -240,6 +255,8 @@ def _connection(name: str, entry: Any, where: str) -> Connection:
             client_id=_required(huma, "client_id", f"{where}, huma"),
             client_secret=_required(huma, "client_secret", f"{where}, huma"),
             default_group_id=huma.get("default_group_id", Setting()),
+            webhook_secret=huma.get("webhook_secret", Setting()),
+            webhook_token=huma.get("webhook_token", Setting()),
         ),
         entra=EntraSettings(
             tenant_id=_required(entra, "tenant_id", f"{where}, entra"),
@@ -263,6 +280,10 @@ def _connection(name: str, entry: Any, where: str) -> Connection:
     )
 
 
+#: Settings that hold secrets: only ever named by their environment variable (`*_env`).
+_SECRETS = frozenset({"client_secret", "webhook_secret", "webhook_token"})
+
+
 def _section(entry: Mapping[str, Any], key: str, where: str, names: set[str]) -> dict[str, Setting]:
     """A section's settings: `name: value` or `name_env: VARIABLE`, never both."""
     raw = entry.get(key)
@@ -280,10 +301,11 @@ def _section(entry: Mapping[str, Any], key: str, where: str, names: set[str]) ->
                 value=None if literal is None else str(literal),
                 env=None if env is None else str(env),
             )
-    if "client_secret" in settings and settings["client_secret"].env is None:
-        raise ConnectionsError(
-            f"{where}, {key}: secrets are never written in the file; use client_secret_env"
-        )
+    for secret in sorted(_SECRETS & settings.keys()):
+        if settings[secret].env is None:
+            raise ConnectionsError(
+                f"{where}, {key}: secrets are never written in the file; use {secret}_env"
+            )
     return settings
 
 
@@ -318,6 +340,8 @@ def _default_connection(environ: Mapping[str, str]) -> Connection:
             client_id=env("HUMA_CLIENT_ID"),
             client_secret=env("HUMA_CLIENT_SECRET"),
             default_group_id=env("HUMA_DEFAULT_GROUP_ID", ""),
+            webhook_secret=_secret_env("HUMA_WEBHOOK_SECRET", environ),
+            webhook_token=_secret_env("HUMA_WEBHOOK_TOKEN", environ),
         ),
         entra=EntraSettings(
             tenant_id=env("ENTRA_TENANT_ID"),
@@ -336,3 +360,8 @@ def _default_connection(environ: Mapping[str, str]) -> Connection:
         ),
         policy=Policy(),
     )
+
+
+def _secret_env(name: str, environ: Mapping[str, str]) -> Setting:
+    """An optional secret of the default connection: read from `name` when that is set."""
+    return Setting(env=name) if name in environ else Setting()

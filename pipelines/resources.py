@@ -51,6 +51,7 @@ def connection_resources(connection: Connection) -> dict[str, Any]:
             client_id=_value(huma.client_id),
             client_secret=_value(huma.client_secret),
             default_group_id=_value(huma.default_group_id),
+            max_concurrency=connection.policy.huma_max_concurrency,
         ),
         graph_resource_key(connection.name): GraphResource(
             tenant_id=_value(entra.tenant_id),

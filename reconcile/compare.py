@@ -12,7 +12,7 @@ import polars as pl
 from reconcile.fields import UNITS, unit_json, unit_text, unit_unknown
 from reconcile.frames import ADDRESS_COUNTRY, ADDRESS_FIELDS
 from reconcile.frames import MAPPED_FIELDS as _MAPPED
-from reconcile.state import baseline_rows
+from reconcile.state import baseline_rows_of_fields
 
 #: Columns of the long difference frame (before the baseline join).
 DIFF_COLUMNS = (
@@ -30,51 +30,75 @@ DIFF_COLUMNS = (
 )
 
 
-def pair_frame(
+def _side_by_side(
     pairs: pl.DataFrame, huma_valid: pl.DataFrame, entra_valid: pl.DataFrame
-) -> pl.LazyFrame:
-    """Both users of every pair side by side: Huma columns prefixed `h_`, Entra ones `e_`.
-
-    Args:
-        pairs: `huma_id`, `entra_id` of present, valid pairs.
-        huma_valid: Valid Huma users.
-        entra_valid: Valid in-scope Entra users.
-
-    Returns:
-        A lazy frame with `huma_id`, `entra_id`, `active`, `account_enabled`,
-        `entra_on_premises`, `h_email_key`, `e_email_key`, `h_<field>`, `e_<field>`,
-        `h_unknown`, `e_unknown`.
-    """
-    huma = huma_valid.lazy().select(
-        "huma_id",
+) -> pl.DataFrame:
+    """Both users of every pair side by side, but for their unknown-field lists (the costliest
+    columns to gather, needed only for the pairs that differ), with their row positions."""
+    huma = huma_valid.select(
         "active",
         pl.col("email_key").alias("h_email_key"),
         *(pl.col(name).alias(f"h_{name}") for name in _MAPPED),
-        pl.col("unknown_fields").alias("h_unknown"),
     )
-    entra = entra_valid.lazy().select(
-        "entra_id",
+    entra = entra_valid.select(
         "account_enabled",
         pl.col("on_premises_sync_enabled").fill_null(value=False).alias("entra_on_premises"),
         pl.col("email_key").alias("e_email_key"),
         *(pl.col(name).alias(f"e_{name}") for name in _MAPPED),
-        pl.col("unknown_fields").alias("e_unknown"),
     )
-    return pairs.lazy().join(huma, on="huma_id").join(entra, on="entra_id")
+    # Gathers by the positions matching found (the inner joins on the ids), in Huma's order: when
+    # every valid Huma user is paired (the usual night) its side needs no gather at all.
+    by_huma = pairs.sort("hi")
+    hi = by_huma.get_column("hi")
+    everyone = hi.len() == huma.height and hi.equals(
+        pl.int_range(hi.len(), dtype=pl.UInt32, eager=True), check_names=False
+    )
+    return pl.concat(
+        [by_huma, huma if everyone else huma[hi], entra[by_huma.get_column("ei")]],
+        how="horizontal",
+    )
 
 
 def _differs(unit_columns: tuple[str, ...]) -> pl.Expr:
     return pl.any_horizontal(pl.col(f"h_{c}").ne_missing(pl.col(f"e_{c}")) for c in unit_columns)
 
 
-def differing_pairs(pairs: pl.LazyFrame) -> pl.DataFrame:
-    """The pairs (full width) that need a look: a differing field or email key, a deactivated
-    Huma user (locked) or a disabled Entra user (reported)."""
+def differing_pairs(
+    pairs: pl.DataFrame, huma_valid: pl.DataFrame, entra_valid: pl.DataFrame
+) -> pl.DataFrame:
+    """Both users of the pairs that need a look, side by side: a differing field or email key, a
+    deactivated Huma user (locked) or a disabled Entra user (reported).
+
+    Args:
+        pairs: `huma_id`, `entra_id` of present, valid pairs, and `hi`, `ei`: their users' row
+            positions in `huma_valid` and `entra_valid` (`Matching.pairs`).
+        huma_valid: Valid Huma users.
+        entra_valid: Valid in-scope Entra users.
+
+    Returns:
+        `huma_id`, `entra_id`, `active`, `account_enabled`, `entra_on_premises`, `h_email_key`,
+        `e_email_key`, `h_<field>`, `e_<field>` (Huma columns prefixed `h_`, Entra ones `e_`),
+        `h_unknown`, `e_unknown`, in the order of the valid Huma users.
+    """
     any_field = pl.any_horizontal(_differs(unit.columns) for unit in UNITS)
     email = pl.col("h_email_key").ne_missing(pl.col("e_email_key"))
     lifecycle = ~pl.col("active") | ~pl.col("account_enabled").fill_null(value=True)
-    # Streaming keeps the million-row join from being materialised before the filter.
-    return pairs.filter(any_field | email | lifecycle).collect(engine="streaming")
+    kept = _side_by_side(pairs, huma_valid, entra_valid).filter(any_field | email | lifecycle)
+    unknown = "unknown_fields"
+    return kept.with_columns(
+        h_unknown=huma_valid.get_column(unknown).gather(kept.get_column("hi")),
+        e_unknown=entra_valid.get_column(unknown).gather(kept.get_column("ei")),
+    ).select(
+        "huma_id",
+        "entra_id",
+        "active",
+        pl.col("^h_.*$").exclude("h_unknown"),
+        "h_unknown",
+        "account_enabled",
+        "entra_on_premises",
+        pl.col("^e_.*$").exclude("e_unknown"),
+        "e_unknown",
+    )
 
 
 def field_differences(differing: pl.DataFrame) -> pl.DataFrame:
@@ -132,8 +156,8 @@ def with_baseline(diffs: pl.DataFrame, baseline: pl.DataFrame | pl.LazyFrame) ->
     Returns:
         `diffs` plus `has_row`, `has_agreed` (never null), `agreed`, `huma_seen`.
     """
-    # Only the (few) differing users' rows of the (large) baseline are read.
-    relevant = baseline_rows(baseline, diffs.get_column("huma_id"))
+    # Only the (few) differing fields' rows of the (large) baseline are read.
+    relevant = baseline_rows_of_fields(baseline, diffs)
     return diffs.join(
         relevant.select(
             "huma_id",

@@ -101,8 +101,7 @@ def plan_run(
         huma_partial=context.huma_partial or context.targeted,
         entra_partial=context.entra_partial or context.targeted,
     )
-    pairs = compare.pair_frame(matching.pairs, huma_valid, entra_valid)
-    interesting = compare.differing_pairs(pairs)
+    interesting = compare.differing_pairs(matching.pairs, huma_valid, entra_valid)
     statuses = interesting.select(
         "huma_id", "entra_id", pl.col("h_email_key").alias("email_key"), "active", "account_enabled"
     )

@@ -15,6 +15,11 @@ from typing import Any
 from reconcile.fields import UNIT_NAMES, UNITS_BY_NAME
 from reconcile.vocabulary import ASK
 
+#: Huma reads under way at once when a connection's policy does not say (`huma_max_concurrency`).
+DEFAULT_HUMA_MAX_CONCURRENCY = 16
+#: The most a policy may ask for: more only queues at Huma and runs into its rate limit sooner.
+MAX_HUMA_MAX_CONCURRENCY = 64
+
 
 def _ask_for_every_field() -> Mapping[str, str]:
     return MappingProxyType(dict.fromkeys(UNIT_NAMES, ASK))
@@ -46,6 +51,10 @@ class Policy:
             users than in the previous run (default 0.1). A partial snapshot always trips it.
         entra_scope_domains: Entra users in scope, by email domain (lower case). Empty (the
             default) means every domain. Guests are never in scope.
+        huma_max_concurrency: The most Huma reads (user details) under way at once, 1 to 64
+            (default 16). The client starts there and backs off on its own while Huma answers
+            429, 5xx or times out, climbing back while answers are healthy; lower it for an
+            organisation whose rate limit is known to be tight.
     """
 
     initial_direction: Mapping[str, str] = field(default_factory=_ask_for_every_field)
@@ -57,6 +66,7 @@ class Policy:
     mass_change_min_users: int = 10
     snapshot_max_shrink: float = 0.1
     entra_scope_domains: frozenset[str] = frozenset()
+    huma_max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY
 
     def __post_init__(self) -> None:
         """Check every setting and complete `initial_direction` with `ask`."""
@@ -83,6 +93,16 @@ class Policy:
             raise ValueError("mass_change_min_users must be an integer")
         if self.mass_change_min_users < 0:
             raise ValueError("mass_change_min_users must not be negative")
+        concurrency = self.huma_max_concurrency
+        if (
+            isinstance(concurrency, bool)
+            or not isinstance(concurrency, int)
+            or not 1 <= concurrency <= MAX_HUMA_MAX_CONCURRENCY
+        ):
+            raise ValueError(
+                f"huma_max_concurrency must be a whole number from 1 to "
+                f"{MAX_HUMA_MAX_CONCURRENCY}, not {concurrency!r}"
+            )
         domains = frozenset(domain.lower() for domain in self.entra_scope_domains)
         object.__setattr__(self, "entra_scope_domains", domains)
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from reconcile.fields import HUMA_UNIQUE_FIELDS
 from reconcile.frames import PHONE
+from reconcile.keys import contains
 from reconcile.vocabulary import (
     BLOCKED,
     CREATE_ENTRA,
@@ -79,17 +80,23 @@ def _writes(rows: pl.DataFrame, side: _Side) -> pl.DataFrame:
 
 def _clashes(writes: pl.DataFrame, snapshot: pl.DataFrame, side: _Side) -> pl.DataFrame:
     """`row`, `clash` (the reason) for every write that clashes."""
-    values = writes.select("field", "value").unique()
+    # Per key, only the snapshot's users holding a written value (an exact hashed lookup,
+    # `reconcile.keys`), rather than every user's every key joined on strings.
     existing = pl.concat(
         [
-            snapshot.select(
+            snapshot.filter(
+                contains(
+                    snapshot.get_column(name),
+                    writes.filter(pl.col("field") == name).get_column("value"),
+                )
+            ).select(
                 pl.col(side.id_column).alias("holder"),
                 pl.lit(name).alias("field"),
                 pl.col(name).alias("value"),
             )
             for name in side.keys
         ]
-    ).join(values, on=["field", "value"], how="semi")
+    )
     held = (
         writes.join(existing, on=["field", "value"])
         .filter(pl.col("target").is_null() | (pl.col("holder") != pl.col("target")))

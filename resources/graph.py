@@ -23,7 +23,7 @@ from resources.graph_pacing import GraphBudget, GraphPacer
 from resources.graph_snapshot import read_entra_users
 from resources.graph_user_auth import DelegatedTokenProvider, default_token_cache_path
 from resources.normalise import email_key
-from resources.snapshot_reading import raw_frame
+from resources.snapshot_reading import RawTexts, raw_frame, raw_text_frame, released_as_read
 
 logger = logging.getLogger(__name__)
 
@@ -155,12 +155,13 @@ class GraphResource(ResourceWithSecrets):
         for page in self.client().iter_user_pages():
             users.extend(page)
             pages += 1
-        read = read_entra_users(users)
+        # Each user object is freed once read (`released_as_read`), its JSON text kept.
+        texts = RawTexts()
+        read = read_entra_users(released_as_read(users, texts))
         frame = read.users
-        raw = raw_frame("entra_id", frame.get_column("entra_id"), users)
         return EntraSnapshot(
             users=frame,
-            raw=raw,
+            raw=raw_text_frame("entra_id", frame.get_column("entra_id"), texts.column()),
             complete=frame.get_column("entra_id").null_count() == 0,
             requests=pages,
             seconds=time.perf_counter() - started,

@@ -101,7 +101,7 @@ def same_origin_link(link: str, configured: httpx.URL, *, service: str, what: st
     return link
 
 
-def _refuse_redirects(response: httpx.Response) -> None:
+def refuse_redirect(response: httpx.Response) -> None:
     """A response hook: a redirect stops the request; its target never sees our credentials."""
     if response.is_redirect:
         target = response.headers.get("location", "")
@@ -130,7 +130,7 @@ def new_http_client(
         base_url=base_url,
         # Credentials never follow a redirect: an answer that points elsewhere is an error.
         follow_redirects=False,
-        event_hooks={"response": [_refuse_redirects]},
+        event_hooks={"response": [refuse_redirect]},
         timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0)),
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections

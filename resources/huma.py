@@ -13,11 +13,12 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
+from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
 from resources.base import ResourceWithSecrets
 from resources.huma_client import HumaClient, Progress
 from resources.huma_snapshot import read_huma_users
 from resources.remote_ids import huma_id_problem
-from resources.snapshot_reading import raw_frame
+from resources.snapshot_reading import RawTexts, raw_frame, raw_text_frame, released_as_read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +55,9 @@ class HumaResource(ResourceWithSecrets):
     client_secret: str
     #: The group users created in Huma join (`POST /users` requires one); overrides the policy's.
     default_group_id: str | None = None
-    max_concurrency: int = 16
+    #: The most reads under way at once (the policy's `huma_max_concurrency`); the client
+    #: backs off below it while Huma pushes back.
+    max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY
     timeout_seconds: float = 30.0
 
     _client: HumaClient | None = PrivateAttr(default=None)
@@ -88,11 +91,14 @@ class HumaResource(ResourceWithSecrets):
         """
         started = time.perf_counter()
         scan = self.client().scan_users(progress)
-        raw = raw_frame("huma_id", scan.details.keys(), scan.details.values())
-        read = read_huma_users(scan.details.items())
+        # The decoded payloads are freed one by one as they are read (`released_as_read`).
+        user_ids, payloads = list(scan.details), list(scan.details.values())
+        scan.details.clear()
+        texts = RawTexts()
+        read = read_huma_users(zip(user_ids, released_as_read(payloads, texts), strict=True))
         return HumaSnapshot(
             users=read.users,
-            raw=raw,
+            raw=raw_text_frame("huma_id", user_ids, texts.column()),
             complete=scan.complete,
             requests=scan.list_requests + scan.detail_requests,
             seconds=time.perf_counter() - started,

@@ -7,6 +7,11 @@ same `total`, the distinct ids seen equal it, and none of them vanished before i
 read. Otherwise the list is scanned again (up to `max_passes`); a snapshot that never settles is
 marked incomplete instead of being passed off as whole.
 
+Reads go through `Lanes` (one keep-alive connection per request under way, straight on httpcore)
+under a `ConcurrencyGate`: as many detail GETs are under way as the connection's
+`huma_max_concurrency` allows while Huma answers well, fewer after 429s, 5xx and timeouts
+(`resources.adaptive_concurrency`). Writes go through an `httpx.Client`, one at a time.
+
 A listed user whose id is not a UUID is never requested (SPEC §12): its list entry stands as its
 payload, and the snapshot reader holds it out. A list whose `total` is absurd, or whose pages
 stop bringing new users, stops the scan with an `UntrustedAnswer`.
@@ -18,13 +23,23 @@ import concurrent.futures
 import dataclasses
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+import orjson
 
+from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
+from resources.adaptive_concurrency import AdaptiveLimit, ConcurrencyGate
 from resources.errors import RemoteError, UntrustedAnswer
-from resources.http import RetryPolicy, new_http_client, send_with_retries
+from resources.http import (
+    RetryPolicy,
+    new_http_client,
+    retry_after_seconds,
+    send_with_retries,
+)
+from resources.http_lanes import Lanes
 from resources.huma_auth import HumaTokenAuth
 from resources.remote_ids import huma_id_problem, path_segment
 from resources.snapshot_reading import UnreadablePayload
@@ -72,17 +87,25 @@ class HumaClient:
         base_url: str,
         client_id: str,
         client_secret: str,
-        max_concurrency: int = 16,
+        max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY,
         timeout_seconds: float = 30.0,
         max_passes: int = 4,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """
+        Args:
+            max_concurrency: the most reads under way at once; fewer while Huma pushes back.
+            clock: monotonic seconds, for the calm period after a `Retry-After`.
+            transport: send through this instead of the network (fakes).
+        """
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._max_concurrency = max_concurrency
         self._max_passes = max_passes
+        #: The reads' concurrency: its `limit` now and its recent `changes`.
+        self.concurrency = ConcurrencyGate(AdaptiveLimit(max_concurrency), clock=clock)
         base_url = base_url.rstrip("/")
         self._token_http = new_http_client(
             base_url=base_url, timeout_seconds=timeout_seconds, transport=transport
@@ -100,11 +123,13 @@ class HumaClient:
             auth=self.auth,
             transport=transport,
         )
+        self._lanes = Lanes(base_url=base_url, timeout_seconds=timeout_seconds, transport=transport)
 
     def __repr__(self) -> str:
         return f"HumaClient(base_url={str(self._http.base_url)!r})"
 
     def close(self) -> None:
+        self._lanes.close()
         self._http.close()
         self._token_http.close()
 
@@ -127,7 +152,7 @@ class HumaClient:
         details: dict[str, dict[str, Any]] = {}
         vanished: set[str] = set()
         list_requests = detail_requests = 0
-        with concurrent.futures.ThreadPoolExecutor(self._max_concurrency) as pool:
+        with concurrent.futures.ThreadPoolExecutor(self.concurrency.maximum) as pool:
             for attempt in range(1, self._max_passes + 1):
                 ids, totals, pages, unrequestable = self._list_pass(report)
                 list_requests += pages
@@ -210,7 +235,7 @@ class HumaClient:
             return None
         _raise_for_huma(response, f"GET {path}")
         try:
-            return response.json()
+            return _decoded(response)
         except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
             logger.warning("Huma answered GET /users/{id} with details that are not JSON")
             return UnreadablePayload("the details are not JSON in UTF-8")
@@ -218,17 +243,39 @@ class HumaClient:
     def _get_json(self, path: str, params: Mapping[str, Any] | None, what: str) -> Any:
         response = self._send_read(path, params, f"GET {path} ({what})")
         _raise_for_huma(response, f"GET {path}")
-        return response.json()
+        return _decoded(response)
 
     def _send_read(self, path: str, params: Mapping[str, Any] | None, what: str) -> httpx.Response:
+        target = f"{path}?{urllib.parse.urlencode(params)}" if params else path
         return send_with_retries(
-            lambda: self._http.get(path, params=params),
+            lambda: self._read_once(target),
             service="huma",
             what=what,
             policy=self._retry,
             idempotent=True,
             sleep=self._sleep,
         )
+
+    def _read_once(self, target: str) -> httpx.Response:
+        """One attempt at `GET target` within the concurrency limit, its outcome reported to it;
+        a 401 fetches a new token and sends once more (Huma revoked the token early)."""
+        token = self.auth.token()
+        with self.concurrency.slot() as sent_in:
+            try:
+                response = self._lanes.get(target, _bearer(token))
+                if response.status_code == 401:
+                    logger.info("Huma answered 401 to a valid-looking token; fetching a new one")
+                    response = self._lanes.get(target, _bearer(self.auth.token(stale=token)))
+            except httpx.TimeoutException:
+                self.concurrency.overloaded(sent_in)
+                raise
+            if response.status_code == 429 or response.status_code >= 500:
+                asked = retry_after_seconds(response.headers)
+                calm = None if asked is None else min(asked, self._retry.max_retry_after)
+                self.concurrency.overloaded(sent_in, calm)
+            else:
+                self.concurrency.healthy()
+            return response
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -274,6 +321,18 @@ class HumaClient:
             idempotent=False,
             sleep=self._sleep,
         )
+
+
+def _bearer(token: str) -> list[tuple[bytes, bytes]]:
+    return [(b"Authorization", f"Bearer {token}".encode())]
+
+
+def _decoded(response: httpx.Response) -> Any:
+    """The JSON body (ValueError when it is not JSON)."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()  # JSON in UTF-16 or UTF-32, which orjson does not read
 
 
 class HumaApiError(RemoteError):

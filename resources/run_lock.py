@@ -7,6 +7,10 @@ at once, naming the holder. The operating system lets go of the lock when the pr
 however it ends, so a killed run never leaves the connection locked; whether the lock is still
 held, and for which run, is also how a run left "started" in the Dagster instance by a killed
 console process is told from a live one.
+
+A rollback (`huma-entra-sync rollback`) takes the same lock, noting what it does
+(`activity`), so a run and a rollback of one connection never overlap either; a run that Dagster
+launched checks the lock's holder at its start (`holder_note`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class RunInProgress(Exception):
         self.note = note
         self.run_id = note.get("run_id")
         who = f"run {self.run_id}" if self.run_id else "another run"
+        if note.get("activity"):
+            who = f"{note['activity']} {self.run_id or ''}".strip()
         where = ", ".join(
             f"{label} {note[key]}"
             for label, key in (("process", "pid"), ("on", "host"), ("since", "since"))
@@ -49,6 +55,12 @@ class RunInProgress(Exception):
             f"connection {connection} is already running: {who} (started from the console"
             f"{', ' + where if where else ''}); this run did not start"
         )
+
+
+def run_lock_folder(history: Path) -> Path:
+    """Where the per-connection run locks are kept: beside the history file, which every
+    machine running the deployment's runs shares."""
+    return history.with_name(history.name + ".locks")
 
 
 def lock_path(folder: Path, connection: str) -> Path:
@@ -80,13 +92,17 @@ def _read_note(path: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def connection_run_lock(folder: Path, connection: str, *, run_id: str) -> Iterator[Path]:
+def connection_run_lock(
+    folder: Path, connection: str, *, run_id: str, activity: str | None = None
+) -> Iterator[Path]:
     """Hold `connection`'s run lock while the block runs.
 
     Args:
         folder: Where the connections' lock files are kept (created, owner-only, when missing).
         connection: The connection about to run.
         run_id: The run about to start, named to anyone refused meanwhile.
+        activity: What the holder does when it is not a run of the job (`rollback of run …`),
+            named to anyone refused meanwhile.
 
     Yields:
         The lock file's path.
@@ -106,6 +122,8 @@ def connection_run_lock(folder: Path, connection: str, *, run_id: str) -> Iterat
             "host": socket.gethostname(),
             "since": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        if activity:
+            note["activity"] = activity
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(note).encode(), 0)
         try:
@@ -116,12 +134,9 @@ def connection_run_lock(folder: Path, connection: str, *, run_id: str) -> Iterat
         os.close(fd)  # lets go of the lock
 
 
-def holding_run(path: Path) -> str | None:
-    """The run whose process holds the lock file `path` now, or None when nobody holds it.
-
-    A process that holds the lock and checks on an earlier run of its connection learns that the
-    earlier run's process is gone: the lock names the checker's own run.
-    """
+def holder_note(path: Path) -> dict[str, str] | None:
+    """What the process holding the lock file `path` now wrote about itself (`run_id`, `pid`,
+    `host`, `since`, `activity` when it is not a run), or None when nobody holds it."""
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:
@@ -132,4 +147,14 @@ def holding_run(path: Path) -> str | None:
             return None
     finally:
         os.close(fd)
-    return _read_note(path).get("run_id", "")
+    return _read_note(path)
+
+
+def holding_run(path: Path) -> str | None:
+    """The run whose process holds the lock file `path` now, or None when nobody holds it.
+
+    A process that holds the lock and checks on an earlier run of its connection learns that the
+    earlier run's process is gone: the lock names the checker's own run.
+    """
+    note = holder_note(path)
+    return None if note is None else note.get("run_id", "")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
+from typing import Any, Final, TypeVar
 
 import orjson
 import polars as pl
@@ -22,6 +22,7 @@ from reconcile.outputs import UNREADABLE, VALIDATION_FAILURES_SCHEMA
 from reconcile.validation import IDENTITY_COLUMNS
 from resources.normalise import UnreadableValue, rows_to_frame
 
+T = TypeVar("T")
 #: Matches no raw value: `RowReading.take` without an `absent` marker reads whatever is there.
 _NEVER: Final = object()
 #: How much of an unreadable value its listing shows.
@@ -76,13 +77,61 @@ def raw_frame(id_column: str, ids: Iterable[str | None], payloads: Iterable[Any]
     Every payload is kept, also one whose id could not be read (its id is `UNREADABLE_ID`), so
     the history shows what was received.
     """
+    return raw_text_frame(id_column, ids, [raw_json(p) for p in payloads])
+
+
+class RawTexts:
+    """The JSON texts of a snapshot's raw payloads, gathered into column chunks as they come, so
+    that the texts are never all held as Python strings beside their column."""
+
+    _CHUNK: Final = 10_000
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+        self._chunks: list[pl.Series] = []
+
+    def append(self, text: str) -> None:
+        self._pending.append(text)
+        if len(self._pending) >= self._CHUNK:
+            self._flush()
+
+    def column(self) -> pl.Series:
+        """Every text so far, in order."""
+        self._flush()
+        if not self._chunks:
+            return pl.Series("payload", [], dtype=pl.String)
+        return pl.concat(self._chunks, rechunk=False)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._chunks.append(pl.Series("payload", self._pending, dtype=pl.String))
+            self._pending = []
+
+
+def raw_text_frame(
+    id_column: str, ids: Iterable[str | None], texts: list[str] | pl.Series
+) -> pl.DataFrame:
+    """`raw_frame` of payloads already turned into JSON text (`raw_json`), in the same order."""
     return pl.DataFrame(
-        {
-            id_column: [UNREADABLE_ID if i is None else i for i in ids],
-            "payload": [raw_json(p) for p in payloads],
-        },
+        {id_column: [UNREADABLE_ID if i is None else i for i in ids], "payload": texts},
         schema={id_column: pl.String, "payload": pl.String},
     )
+
+
+def released_as_read(items: MutableSequence[T], texts: list[str] | RawTexts) -> Iterator[T]:
+    """Yield `items` in order, each replaced by None in `items` once yielded and its JSON text
+    (`raw_json`) appended to `texts`.
+
+    A snapshot's decoded payloads are most of a run's memory (several times their JSON text):
+    read this way, each is freed as soon as the reader has read it, instead of all of them
+    staying alive beside the frame, the raw texts and the row readings until the end.
+    """
+    for index in range(len(items)):
+        item = items[index]
+        items[index] = None  # type: ignore[call-overload]  # the caller's copy goes
+        texts.append(raw_json(item))
+        yield item
+        del item
 
 
 def raw_json(payload: Any) -> str:
@@ -183,12 +232,15 @@ def read_snapshot(
     readings: Iterable[RowReading], schema: pl.Schema, id_column: str
 ) -> SnapshotRead:
     """The frame and the listing of unreadable values of finished readings."""
-    rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    for reading in readings:
-        rows.append(reading.finished())
-        failures.extend(reading.failures(id_column))
+
+    def rows() -> Iterator[dict[str, Any]]:
+        # One row at a time into the frame's columns: the row dicts are not all kept.
+        for reading in readings:
+            failures.extend(reading.failures(id_column))
+            yield reading.finished()
+
+    users = rows_to_frame(rows(), schema)
     return SnapshotRead(
-        users=rows_to_frame(rows, schema),
-        unreadable=pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA),
+        users=users, unreadable=pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA)
     )

@@ -4,9 +4,10 @@ While it runs it holds the history file (no nightly run can interleave), re-read
 just before sending (what was shown to the person may have moved since), and sends only what
 still holds the undone run's values. Each restoring write is journalled like any other: intent
 (with the values it replaces, so a rollback can itself be rolled back) before sending, outcome
-after; a rollback killed half-way leaves open intents that the next run settles by re-reading.
-The undone run's plan rows get the status `rolled_back`, and the restored fields' baseline is
-reset (see `plan.baseline_resets`).
+after. The undone run's plan rows get the status `rolled_back`, and the restored fields' baseline
+is reset (see `plan.baseline_resets`). A rollback killed half-way is finished by the next rollback
+of the same run before it judges anything (`resume`): what it restored is not sent again, and
+its rows and baseline end as a complete rollback leaves them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from assets.apply.results import WriteResult
 from assets.apply.writes import PlannedWrite
 from assets.rollback.current import judge_all
 from assets.rollback.plan import GRAPH, HUMA, Judged, Restore, baseline_resets, written_units
+from assets.rollback.resume import Finished, finish_interrupted
 from reconcile.state import BASELINE_SCHEMA, baseline_rows
 from reconcile.vocabulary import ROLLED_BACK
 from resources.graph import GraphResource
@@ -48,12 +50,14 @@ class RollbackRun:
         judged: Every restore, as judged just before sending.
         results: One per restore sent (`applied` or `failed` with the remote error).
         baseline_reset: Baseline rows reset to "no agreed value yet".
+        finished: The interrupted rollbacks of the same run it finished first.
     """
 
     run_id: str
     judged: list[Judged]
     results: list[WriteResult]
     baseline_reset: int
+    finished: Finished
 
     @property
     def failed(self) -> list[WriteResult]:
@@ -69,8 +73,14 @@ def execute_rollback(
     huma: HumaClient,
     graph: GraphResource,
     summary: dict[str, object],
+    run_id: str | None = None,
+    all_restores: Sequence[Restore] | None = None,
 ) -> RollbackRun:
-    """Run the rollback of `rollback_of`: judge again, send, journal, record, reset the baseline.
+    """Run the rollback of `rollback_of`: finish an interrupted one, judge again, send, journal,
+    record, reset the baseline.
+
+    The caller holds the connection's run lock (`resources.run_lock`): no run of the connection
+    and no other rollback of it goes on meanwhile.
 
     Args:
         store: The history (writable).
@@ -79,13 +89,16 @@ def execute_rollback(
         restores: Its restores (`plan.rollback_plan`).
         huma / graph: The connection's clients.
         summary: Extra counts and who ran it, kept in the run's summary.
+        run_id: The rollback's own run id (the one its lock names); a new one when None.
+        all_restores: Every restore of the run, also those judged already done when planned:
+            what an interrupted rollback may have sent (default: `restores`).
 
     Returns:
         The `RollbackRun`; its run is finished `succeeded`, or `failed` when a write failed.
     """
     if len({r.change_id for r in restores}) != len(restores):
         raise ValueError("a change to undo appears twice in the journal")
-    run_id = str(uuid.uuid4())
+    run_id = run_id or str(uuid.uuid4())
     doing = f"rollback {run_id} of run {rollback_of} (connection {connection})"
     with store.session(doing=doing):
         store.begin_run(
@@ -96,7 +109,16 @@ def execute_rollback(
             rollback_of=rollback_of,
         )
         try:
-            done = _restore(store, run_id, connection, rollback_of, restores, huma, graph)
+            finished = finish_interrupted(
+                store,
+                connection=connection,
+                rollback_of=rollback_of,
+                run_id=run_id,
+                restores=restores if all_restores is None else all_restores,
+                huma=huma,
+                graph=graph,
+            )
+            done = _restore(store, run_id, connection, rollback_of, restores, huma, graph, finished)
         except Exception as exc:
             store.finish_run(
                 run_id=run_id,
@@ -111,6 +133,7 @@ def execute_rollback(
             "restored": len(done.results) - len(done.failed),
             "failed": len(done.failed),
             "baseline_reset": done.baseline_reset,
+            "finished_interrupted": list(done.finished.run_ids),
         }
         for verdict in ("already_restored", "moved", "gone"):
             counts[verdict] = sum(j.verdict == verdict for j in done.judged)
@@ -132,6 +155,7 @@ def _restore(
     restores: Sequence[Restore],
     huma: HumaClient,
     graph: GraphResource,
+    finished: Finished,
 ) -> RollbackRun:
     judged = judge_all(restores, huma=huma, graph=graph.client())
     sending = [j.restore for j in judged if j.verdict == "restore"]
@@ -165,7 +189,10 @@ def _restore(
                 }
             ),
         )
-    return RollbackRun(run_id, judged, results, _reset_baseline(store, connection, run_id, applied))
+    resets = [*finished.reset, *applied]
+    return RollbackRun(
+        run_id, judged, results, _reset_baseline(store, connection, run_id, resets), finished
+    )
 
 
 def _intents(

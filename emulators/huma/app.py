@@ -6,6 +6,7 @@ API routes (see `auth`, `api`): `POST /auth/oauth/token`, `POST /auth/oauth/revo
 `POST|DELETE /users/{id}/groups` (see `groups`).
 Control routes under `/_emulator` (see `control`): what Huma's administrators do in its UI.
 State: the `huma-emulator/1` document of `emulators/README.md`.
+Profile webhooks (see `webhooks`): sent on every change to a user, listed under `/_emulator`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ from emulators.huma.control import control_routes
 from emulators.huma.groups import group_routes
 from emulators.huma.render import Renderer
 from emulators.huma.store import Organization, UserStore
+from emulators.huma.webhooks import (
+    HumaEmulatorSettings,
+    WebhookSender,
+    check_webhook_changes,
+    webhook_routes,
+)
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -88,10 +95,30 @@ class HumaEmulator(Emulator):
 
     name = "huma"
 
+    settings: HumaEmulatorSettings
+
     def __init__(self, settings: EmulatorSettings | None = None) -> None:
         super().__init__(settings)
         self.tokens = TokenIssuer(self)
-        self.world = build_world(empty_state())
+        self.webhooks = WebhookSender(lambda: self.settings.webhooks, self.clock)
+        self.world = self._watched(build_world(empty_state()))
+
+    @classmethod
+    def default_settings(cls) -> HumaEmulatorSettings:
+        return HumaEmulatorSettings()
+
+    def update_settings(self, changes: Mapping[str, Any]) -> None:
+        check_webhook_changes(changes)
+        super().update_settings(changes)
+        self.webhooks.wake()
+
+    def clock_moved(self) -> None:
+        self.webhooks.wake()
+
+    def _watched(self, world: HumaWorld) -> HumaWorld:
+        """`world`, its user changes sent as profile webhooks (`emulators.huma.webhooks`)."""
+        world.store.on_change = self.webhooks.store_changed
+        return world
 
     def api_routes(self) -> list[BaseRoute]:
         async def token(request: Request) -> Response:
@@ -108,11 +135,11 @@ class HumaEmulator(Emulator):
         ]
 
     def control_routes(self) -> list[BaseRoute]:
-        return control_routes(self)
+        return [*control_routes(self), *webhook_routes(self)]
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         # Tokens survive a load: they stay valid while their API key exists and is active.
-        self.world = build_world(state)
+        self.world = self._watched(build_world(state))
 
     def export_state(self) -> dict[str, Any]:
         org = self.world.org

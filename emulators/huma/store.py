@@ -77,6 +77,9 @@ class UserStore:
             self.users[user["id"]] = user
             self._index_user(user)
         self._order = sorted(sort_key(u) for u in self.users.values())
+        #: Told `(old, new)` after each change by `put` or `delete` (None for a side that is not
+        #: there): the profile webhooks hang on it. The records loaded here are no change.
+        self.on_change: Callable[[dict[str, Any] | None, dict[str, Any] | None], None] | None = None
 
     def __len__(self) -> int:
         return len(self.users)
@@ -135,6 +138,8 @@ class UserStore:
         self._index_user(user)
         bisect.insort(self._order, sort_key(user))
         self._lists.clear()
+        if self.on_change is not None:
+            self.on_change(old, user)
 
     def delete(self, user_id: str) -> dict[str, Any] | None:
         old = self.users.pop(user_id, None)
@@ -142,6 +147,8 @@ class UserStore:
             self._unindex_user(old)
             self._remove_from_order(old)
             self._lists.clear()
+            if self.on_change is not None:
+                self.on_change(old, None)
         return old
 
     def ordered_ids(

@@ -67,28 +67,37 @@ class SnapshotsMixin(StoreBase):
             )
             if raw is None or raw.height == 0:
                 return
-            conn.register("raw_incoming", raw.rename({id_column: "user_id"}))
+            # Only the hashes are held apart; each payload goes from the frame to the file once,
+            # streamed by position: a temporary copy of a whole snapshot's payloads, grouped by
+            # hash, costs several times their size in memory.
+            conn.register("raw_incoming", raw.rename({id_column: "user_id"}).with_row_index("pos"))
             try:
                 conn.execute(
                     "CREATE TEMP TABLE hashed AS "
-                    "SELECT user_id, payload, md5_number(payload) AS payload_hash FROM raw_incoming"
+                    "SELECT pos, user_id, md5_number(payload) AS payload_hash FROM raw_incoming"
+                )
+                conn.execute(
+                    "CREATE TEMP TABLE fresh AS SELECT payload_hash, min(pos) AS pos "
+                    "FROM hashed AS h WHERE NOT EXISTS (SELECT 1 FROM payloads AS p "
+                    "WHERE p.connection = ? AND p.payload_hash = h.payload_hash) "
+                    "GROUP BY payload_hash",
+                    [connection],
+                )
+                conn.execute(
+                    "INSERT INTO payloads (connection, payload_hash, payload) "
+                    "SELECT ?, f.payload_hash, r.payload FROM fresh AS f "
+                    "JOIN raw_incoming AS r ON r.pos = f.pos",
+                    [connection],
                 )
             finally:
                 conn.unregister("raw_incoming")
             conn.execute(
-                "INSERT INTO payloads (connection, payload_hash, payload) "
-                "SELECT ?, payload_hash, any_value(payload) FROM hashed AS h "
-                "WHERE NOT EXISTS (SELECT 1 FROM payloads AS p "
-                "WHERE p.connection = ? AND p.payload_hash = h.payload_hash) "
-                "GROUP BY payload_hash",
-                [connection, connection],
-            )
-            conn.execute(
                 "INSERT INTO snapshot_payloads (run_id, connection, side, user_id, payload_hash) "
-                "SELECT ?, ?, ?, user_id, payload_hash FROM hashed",
+                "SELECT ?, ?, ?, user_id, payload_hash FROM hashed ORDER BY pos",
                 [run_id, connection, side],
             )
             conn.execute("DROP TABLE hashed")
+            conn.execute("DROP TABLE fresh")
 
     def snapshot(self, *, run_id: str, side: str) -> pl.DataFrame:
         """One side's normalised snapshot of a run, as recorded, ordered by id (empty if none)."""

@@ -125,6 +125,15 @@ class StateMixin(StoreBase):
             ).fetchall()
         return dict(rows)
 
+    def baseline_rows_written(self, *, run_id: str) -> int:
+        """How many baseline rows the run wrote or removed (`baseline_changes`): whether an
+        interrupted rollback got as far as resetting its fields."""
+        with self._read() as conn:
+            found = conn.sql(
+                "SELECT count(*) FROM baseline_changes WHERE run_id = ?", params=[run_id]
+            ).fetchall()
+        return int(found[0][0])
+
     @staticmethod
     def _load_baseline(
         conn: duckdb.DuckDBPyConnection, connection: str, folder: str | Path | None

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from assets.keys import huma_resource_key
 from pipelines.connections import ConnectionsError, load_connections
+from pipelines.resources import connection_resources
 
 TWO_CONNECTIONS = """
 connections:
@@ -191,3 +193,49 @@ def test_a_file_url_that_is_not_https_is_refused_with_its_key_named(
 
     with pytest.raises(ConnectionsError, match=message):
         load_connections(_file(tmp_path, text))
+
+
+def test_the_policys_huma_concurrency_reaches_the_huma_client(tmp_path: Path) -> None:
+    text = TWO_CONNECTIONS.replace("huma_default_group_id: g-1", "huma_max_concurrency: 4")
+    fjordline, havbris = load_connections(_file(tmp_path, text))
+
+    fast, default = (
+        connection_resources(c)[huma_resource_key(c.name)] for c in (fjordline, havbris)
+    )
+
+    assert (fast.max_concurrency, default.max_concurrency) == (4, 16)
+
+
+def test_the_webhook_secret_and_token_are_named_by_variable(tmp_path, monkeypatch) -> None:
+    text = TWO_CONNECTIONS.replace(
+        "client_secret_env: FJ_HUMA_SECRET",
+        "client_secret_env: FJ_HUMA_SECRET\n      webhook_secret_env: FJ_HOOK\n"
+        "      webhook_token_env: FJ_HOOK_TOKEN",
+    )
+    monkeypatch.setenv("FJ_HOOK", "whsec")
+    monkeypatch.setenv("FJ_HOOK_TOKEN", "tok")
+
+    fjordline, havbris = load_connections(_file(tmp_path, text))
+
+    assert fjordline.huma.webhook_secret.resolve("x") == "whsec"
+    assert fjordline.huma.webhook_token.resolve("x") == "tok"
+    assert havbris.huma.webhook_secret.resolve("x") is None  # no webhook for this one
+
+
+@pytest.mark.parametrize("key", ["webhook_secret", "webhook_token"])
+def test_a_webhook_secret_written_in_the_file_is_refused(tmp_path, key: str) -> None:
+    text = TWO_CONNECTIONS.replace(
+        "client_secret_env: FJ_HUMA_SECRET", f"client_secret_env: FJ_HUMA_SECRET\n      {key}: x"
+    )
+    with pytest.raises(ConnectionsError, match=f"use {key}_env"):
+        load_connections(_file(tmp_path, text))
+
+
+def test_the_default_connection_reads_its_webhook_secret_from_the_environment(monkeypatch):
+    monkeypatch.setenv("HUMA_WEBHOOK_SECRET", "whsec")
+    monkeypatch.delenv("HUMA_WEBHOOK_TOKEN", raising=False)
+
+    [default] = load_connections(None, {"HUMA_WEBHOOK_SECRET": "whsec"})
+
+    assert default.huma.webhook_secret.resolve("x") == "whsec"
+    assert default.huma.webhook_token.resolve("x") is None

@@ -1,7 +1,8 @@
 """One run per connection at a time: two `huma-entra-sync run`s of one connection started at once,
 the second refuses at once, naming the running one, and every change reaches Entra exactly once;
 a console run refuses while the connection has a run in progress in the Dagster instance (one the
-schedule or the UI launched), and a console run that was killed blocks nobody afterwards."""
+schedule or the UI launched), a run of any origin stops at once while a rollback of its connection
+holds the connection's lock, and a console run that was killed blocks nobody afterwards."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pytest
 from assets.run_options import CONNECTION_TAG
 from cli.instance import dagster_instance
 from pipelines.definitions import deployment_definitions
+from resources.run_lock import connection_run_lock, run_lock_folder
 from tests.console_deployment import ROOT, Deployment, finished_run
 
 
@@ -191,3 +193,31 @@ def test_the_local_instance_queues_a_second_run_of_a_connection(
     assert deployment_definitions().resolve_job_def("sync_default").tags[CONNECTION_TAG] == (
         "default"
     )
+
+
+def test_a_run_stops_at_once_while_a_rollback_of_its_connection_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _default_connection_env(monkeypatch, tmp_path)
+    folder = run_lock_folder(tmp_path / "history.duckdb")
+    job = deployment_definitions().resolve_job_def("sync_default")
+
+    with (
+        connection_run_lock(
+            folder, "default", run_id="rollback-7", activity="rollback of run night-6"
+        ),
+        dg.instance_for_test(temp_dir=str(tmp_path)) as instance,
+    ):
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+
+    assert not result.success
+    failures = [
+        e.step_failure_data.user_failure_data.description
+        for e in result.all_events
+        if e.is_step_failure and e.step_failure_data.user_failure_data is not None
+    ]
+    assert len(failures) == 2, "the run should have stopped in its first steps"
+    for message in failures:  # both snapshot steps, before reading anything
+        assert "connection default is being rolled back: rollback of run night-6" in message
+        assert "rollback run rollback-7" in message
+    assert not (tmp_path / "history.duckdb").exists()  # nothing written

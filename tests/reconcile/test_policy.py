@@ -83,3 +83,14 @@ def test_policy_is_immutable() -> None:
         policy.backfill_positions = True  # type: ignore[misc]
     with pytest.raises(TypeError):
         policy.initial_direction["phone"] = HUMA_TO_ENTRA  # type: ignore[index]
+
+
+@pytest.mark.parametrize("wrong", [0, 65, 2.5, True, "8"])
+def test_huma_max_concurrency_is_a_whole_number_from_1_to_64(wrong: Any) -> None:
+    assert Policy().huma_max_concurrency == 16
+    assert Policy.from_dict({"huma_max_concurrency": 4}).huma_max_concurrency == 4
+
+    with pytest.raises(
+        ValueError, match="huma_max_concurrency must be a whole number from 1 to 64"
+    ):
+        Policy.from_dict({"huma_max_concurrency": wrong})

@@ -1,0 +1,196 @@
+"""`huma-entra-sync webhooks`: serve the receiver of Huma's profile webhooks until stopped.
+
+One receiver serves every connection that has a webhook secret (`POST /huma/<connection>`), or
+only `--connection`. Each connection's deliveries go to its event store beside the history
+(`resources.webhook_events.event_store_path`), where the targeted runs take them.
+
+TLS: Huma posts over the internet, and the bodies hold emails and the signatures. The command
+serves TLS itself with `--certfile`/`--keyfile`, or plain HTTP on a loopback address only, for a
+TLS-terminating proxy on the same host. Plain HTTP on any other address (a container network
+behind an ingress that terminates TLS) needs `--plain-http-behind-proxy`, and says so in a
+warning: never silently.
+
+When it listens, it prints one line to stdout: `listening on <URL>` (the port chosen, with
+`--port 0`), then serves until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+from cli.console import USAGE, CommandError, deployment_connections, fail, history_path
+
+if TYPE_CHECKING:
+    from pipelines.connections import Connection
+    from resources.webhook_receiver import WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8787
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--connection", help="serve only this connection (default: every one with a secret)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT}; 0 picks one)"
+    )
+    parser.add_argument("--certfile", help="the TLS certificate chain (PEM) to serve with")
+    parser.add_argument("--keyfile", help="the TLS certificate's private key (PEM)")
+    parser.add_argument(
+        "--plain-http-behind-proxy",
+        action="store_true",
+        help="serve plain HTTP on a non-loopback address: only behind a proxy terminating TLS",
+    )
+    parser.add_argument(
+        "--max-body-bytes", type=int, help="refuse larger deliveries with 413 (default 64 MiB)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        tls = _tls_files(args)
+        endpoints = _endpoints(args.connection)
+        sock = _listening_socket(args.host, args.port)
+    except CommandError as error:
+        return fail(error)
+    return _serve(args, endpoints, sock, tls)
+
+
+def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(certfile, keyfile), or None for plain HTTP where that is allowed.
+
+    Raises:
+        CommandError: Half a TLS pair, or plain HTTP on a non-loopback address unasked.
+    """
+    if bool(args.certfile) != bool(args.keyfile):
+        raise CommandError("--certfile and --keyfile go together", USAGE)
+    if args.certfile:
+        return args.certfile, args.keyfile
+    if _loopback(args.host):
+        return None
+    if not args.plain_http_behind_proxy:
+        raise CommandError(
+            f"refusing plain HTTP on {args.host}: deliveries carry emails and signatures; give "
+            "--certfile and --keyfile, listen on 127.0.0.1 behind a TLS-terminating proxy, or "
+            "add --plain-http-behind-proxy when a proxy on this network terminates TLS",
+            USAGE,
+        )
+    logger.warning(
+        "serving plain HTTP on %s: only a proxy terminating TLS may reach this address", args.host
+    )
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _endpoints(only: str | None) -> list[WebhookEndpoint]:
+    """The connections served, each with its secret, token and store.
+
+    Raises:
+        CommandError: No such connection, or none with a webhook secret.
+    """
+    from pipelines.connections import ConnectionsError
+    from resources.webhook_events import WebhookEventStore, event_store_path
+    from resources.webhook_receiver import WebhookEndpoint
+
+    connections = deployment_connections()
+    if only is not None:
+        connections = [c for c in connections if c.name == only]
+        if not connections:
+            raise CommandError(f"no connection {only!r}", USAGE)
+    endpoints = []
+    for connection in connections:
+        try:
+            secret, token = _credentials(connection)
+        except ConnectionsError as exc:
+            raise CommandError(str(exc), USAGE) from None
+        if not secret:
+            if only is not None:
+                raise CommandError(_no_secret(connection), USAGE)
+            logger.info("%s; its webhooks are not served", _no_secret(connection))
+            continue
+        store = WebhookEventStore(event_store_path(history_path(), connection.name))
+        endpoints.append(WebhookEndpoint(connection.name, secret, token or None, store))
+    if not endpoints:
+        raise CommandError("no connection has a webhook secret: nothing to serve", USAGE)
+    return endpoints
+
+
+def _credentials(connection: Connection) -> tuple[str | None, str | None]:
+    where = f"connection {connection.name}"
+    return (
+        connection.huma.webhook_secret.resolve(f"{where}: huma webhook_secret"),
+        connection.huma.webhook_token.resolve(f"{where}: huma webhook_token"),
+    )
+
+
+def _no_secret(connection: Connection) -> str:
+    return (
+        f"connection {connection.name} has no webhook secret (huma: webhook_secret_env in the "
+        "connections file; HUMA_WEBHOOK_SECRET for the default connection)"
+    )
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; `IPPROTO_TCP` so asyncio sets TCP_NODELAY on accepted ones.
+
+    Raises:
+        CommandError: The address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise CommandError(f"cannot listen on {host}:{port}: {exc}") from None
+    return sock
+
+
+def _serve(
+    args: argparse.Namespace,
+    endpoints: list[WebhookEndpoint],
+    sock: socket.socket,
+    tls: tuple[str, str] | None,
+) -> int:
+    import uvicorn
+
+    from resources.webhook_receiver import MAX_BODY_BYTES, build_receiver
+
+    app = build_receiver(endpoints, max_body_bytes=args.max_body_bytes or MAX_BODY_BYTES)
+    config = uvicorn.Config(
+        app,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
+        log_config=None,
+        access_log=False,  # the app logs each delivery's outcome, without the client's details
+        lifespan="off",
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    scheme = "https" if tls else "http"
+    names = ", ".join(e.connection for e in endpoints)
+    print(f"listening on {scheme}://{host}:{port} (POST /huma/<connection>: {names})", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
