@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 # Bytecode compiled at install: `import dagster` costs 1.8 s per start without it.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test reliability lint format sync bench bench-emulators bench-run
+.PHONY: demo test reliability lint format sync bench bench-emulators bench-run bench-webhooks
 
 demo: sync
 	$(UV) run --no-sync huma-entra-sync demo
@@ -54,3 +54,7 @@ bench-emulators: sync
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/python -m pip install --quiet --disable-pip-version-check uv
+
+# Latency from a change in Huma to the Graph write through a webhook event and a targeted run.
+bench-webhooks: sync
+	$(UV) run --no-sync python -m benchmarks.webhook_latency

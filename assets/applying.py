@@ -29,6 +29,7 @@ from assets.metadata import frame_metadata, numbers
 from assets.planning import RunPlan, policy_for_run
 from assets.run_options import run_options
 from assets.stage_clock import StageClock
+from assets.targeting import finish_events
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
@@ -202,6 +203,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
             with clock.part("next_state"):
                 state = next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)
             store.save_state(connection=connection, run_id=context.run.run_id, state=state)
+        covered = finish_events(context, connection)
         done = dict(results.get_column("status").value_counts().iter_rows())
         return dg.Output(
             results,
@@ -213,6 +215,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
                     applied=done.get(APPLIED, 0),
                     failed=done.get(FAILED, 0),
                     settled_from_an_interrupted_run=len(settled),
+                    webhook_events_covered=covered,
                 ),
                 **clock.metadata(),
             ),

@@ -44,3 +44,9 @@ def recipients_resource_key(connection: str) -> str:
 def job_name(connection: str) -> str:
     """The name of a connection's nightly job (what its schedule and `run` execute)."""
     return f"sync_{connection}"
+
+
+def targeted_job_name(connection: str) -> str:
+    """The name of a connection's targeted job: the same assets, reading only the users Huma's
+    webhooks named (what its webhook sensor launches)."""
+    return f"targeted_{connection}"

@@ -155,10 +155,14 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
             guard_overrides=options.guard_overrides,
             overridden_by=options.overridden_by,
             override_reason=options.override_reason,
+            targeted=options.targeted and entra_raw.looked_up_emails is not None,
         )
+        huma_users = huma_raw.users
+        if run_context.targeted:
+            huma_users = read_on_both_sides(huma_users, state, entra_raw)
         with clock.part("plan"):
             result = plan_run(
-                huma_raw.users,
+                huma_users,
                 entra_raw.users,
                 state,
                 policy_for_run(context, connection, policy),
@@ -174,6 +178,18 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
         yield from checks
 
     return plan
+
+
+def read_on_both_sides(
+    huma_users: pl.DataFrame, state: SyncState, entra_raw: EntraSnapshot
+) -> pl.DataFrame:
+    """The Huma users of a targeted read whose Entra side was read too: linked ones (read by
+    their link's object id) and those whose email was looked up. A user whose email changed
+    after the event was sent is left to the next run: unread in Entra, it could look Huma-only
+    and be created twice."""
+    looked_up = sorted(entra_raw.looked_up_emails or ())
+    linked = pl.col("huma_id").is_in(state.links.get_column("huma_id").implode())
+    return huma_users.filter(linked | pl.col("email_key").is_in(looked_up).fill_null(value=False))
 
 
 def policy_for_run(context: AssetExecutionContext, connection: str, policy: Policy) -> Policy:

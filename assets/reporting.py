@@ -36,6 +36,7 @@ from assets.report.render import render_report
 from assets.run_options import run_options
 from assets.stage_clock import StageClock
 from resources.errors import RemoteError
+from resources.history.runs import TARGETED
 
 logger = logging.getLogger(__name__)
 
@@ -156,14 +157,37 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
             guard_trips=result.guard_trips,
             field_diffs=result.field_diffs,
             dagster_run_url=reports.run_url(context.run.run_id),
+            # A targeted run's email is short: a few rows per section.
+            **(
+                {"targeted_users": targeted_users, "max_listed": TARGETED_MAX_LISTED}
+                if (targeted_users := _targeted_users(context)) is not None
+                else {}
+            ),
         )
         rendered = render_report(report)
         folder = reports.run_folder(connection, context.run.run_id)
         files = write_report_files(rendered, folder)
-        delivery = _send(context, rendered, recipients_key, folder, dry_run=options.dry_run)
+        if report.worth_sending:
+            delivery = _send(context, rendered, recipients_key, folder, dry_run=options.dry_run)
+        else:
+            delivery = Delivery("not sent: a targeted run with nothing applied, failed or waiting")
         return rendered, files, report.ended_at, delivery
 
     return sync_report
+
+
+#: Rows per section in a targeted run's email.
+TARGETED_MAX_LISTED = 10
+
+
+def _targeted_users(context: AssetExecutionContext) -> int | None:
+    """For a targeted run, how many users it was asked to read (from its run record)."""
+    if not run_options(context.run.tags).targeted:
+        return None
+    record = context.resources.history.store().run(run_id=context.run.run_id)
+    if record is None or record.scope != TARGETED:
+        return None  # a dry run keeps no record: read as a full run's report
+    return record.scope_users or 0
 
 
 def _summary(plan: pl.DataFrame, results: pl.DataFrame) -> dict[str, int]:

@@ -18,6 +18,11 @@ OVERRIDE_GUARDS_TAG = "huma-entra-sync/override-guards"
 OVERRIDE_BY_TAG = "huma-entra-sync/override-by"
 OVERRIDE_REASON_TAG = "huma-entra-sync/override-reason"
 CONNECTION_TAG = "huma-entra-sync/connection"
+#: A targeted run: it reads only the users the webhook events it takes name.
+TARGETED_TAG = "huma-entra-sync/targeted"
+#: How many users the events waiting when the sensor asked for a targeted run named (the run
+#: takes every event stored up to its start: it may cover more).
+TARGETED_USERS_TAG = "huma-entra-sync/targeted-users"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,12 +34,15 @@ class RunOptions:
         guard_overrides: guards a person let through for this run (`reconcile.vocabulary.GUARDS`).
         overridden_by: who let them through.
         override_reason: why, in their words.
+        targeted: read only the users named by the webhook events the run takes
+            (`assets.targeting`), not everyone.
     """
 
     dry_run: bool = False
     guard_overrides: frozenset[str] = frozenset()
     overridden_by: str | None = None
     override_reason: str | None = None
+    targeted: bool = False
 
     @property
     def mode(self) -> str:
@@ -43,6 +51,8 @@ class RunOptions:
     def as_tags(self) -> dict[str, str]:
         """The tags that ask a run for these options."""
         tags = {DRY_RUN_TAG: "true"} if self.dry_run else {}
+        if self.targeted:
+            tags[TARGETED_TAG] = "true"
         if self.guard_overrides:
             tags[OVERRIDE_GUARDS_TAG] = ",".join(sorted(self.guard_overrides))
         for tag, value in (
@@ -69,6 +79,7 @@ def run_options(tags: Mapping[str, str]) -> RunOptions:
     dry_run = tags.get(DRY_RUN_TAG, "false").strip().lower() in ("1", "true", "yes")
     return RunOptions(
         dry_run=dry_run,
+        targeted=tags.get(TARGETED_TAG, "false").strip().lower() in ("1", "true", "yes"),
         guard_overrides=overrides,
         overridden_by=tags.get(OVERRIDE_BY_TAG, "").strip() or None,
         override_reason=tags.get(OVERRIDE_REASON_TAG, "").strip() or None,

@@ -23,12 +23,15 @@ from assets.keys import (
     graph_resource_key,
     huma_resource_key,
 )
-from assets.metadata import frame_metadata, numbers
+from assets.metadata import frame_metadata, markdown_table, numbers
 from assets.run_exclusion import refuse_if_running
 from assets.run_options import run_options
 from assets.stage_clock import StageClock
-from resources.graph import EntraSnapshot
+from assets.targeting import named_ids_frame, taken_events
+from resources.graph import EntraSnapshot, GraphResource
+from resources.history.runs import FULL, TARGETED
 from resources.huma import HumaSnapshot
+from resources.webhook_events import TakenEvents
 
 COMPLETE = "complete"
 
@@ -70,6 +73,8 @@ def _huma_users_raw(connection: str) -> dg.AssetsDefinition:
         """
 
         refuse_if_running(context, connection)
+        events = taken_events(context, connection)
+        targeted = events is not None and run_options(context.run.tags).targeted
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage == "details" and done == total:
@@ -77,8 +82,11 @@ def _huma_users_raw(connection: str) -> dg.AssetsDefinition:
 
         clock = StageClock()
         with clock.part("read"):
-            snapshot: HumaSnapshot = getattr(context.resources, resource).snapshot(
-                progress=progress
+            huma = getattr(context.resources, resource)
+            snapshot: HumaSnapshot = (
+                huma.read_users(huma_ids=[user.huma_id for user in events.changed])
+                if targeted and events is not None
+                else huma.snapshot(progress=progress)
             )
         active = snapshot.users.filter(pl.col("active")).height
         yield from _snapshot_events(
@@ -87,6 +95,7 @@ def _huma_users_raw(connection: str) -> dg.AssetsDefinition:
             "huma",
             snapshot,
             clock,
+            events,
             active=active,
             deactivated=snapshot.users.height - active,
         )
@@ -108,9 +117,14 @@ def _entra_users_raw(connection: str) -> dg.AssetsDefinition:
         every `@odata.nextLink`, normalised (SPEC §3), with each raw object kept for the history.
         """
         refuse_if_running(context, connection)
+        events = taken_events(context, connection)
         clock = StageClock()
         with clock.part("read"):
-            snapshot: EntraSnapshot = getattr(context.resources, resource).snapshot()
+            graph = getattr(context.resources, resource)
+            if events is not None and run_options(context.run.tags).targeted:
+                snapshot: EntraSnapshot = _read_named(context, connection, graph, events)
+            else:
+                snapshot = graph.snapshot()
         members = snapshot.users.filter(pl.col("user_type") == "Member")
         yield from _snapshot_events(
             context,
@@ -118,6 +132,7 @@ def _entra_users_raw(connection: str) -> dg.AssetsDefinition:
             "entra",
             snapshot,
             clock,
+            events,
             members=members.height,
             guests=snapshot.users.height - members.height,
             disabled=members.filter(~pl.col("account_enabled")).height,
@@ -133,6 +148,7 @@ def _snapshot_events(
     side: str,
     snapshot: HumaSnapshot | EntraSnapshot,
     clock: StageClock,
+    events: TakenEvents | None,
     **counts: int,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Keep the snapshot with the run, then hand it on with its metadata and `complete` check.
@@ -141,14 +157,16 @@ def _snapshot_events(
     by the UI run after run.
     """
     options = run_options(context.run.tags)
+    targeted = options.targeted and events is not None
     if not options.dry_run:  # a dry run writes nothing, not even to the history
         with clock.part("history"):
-            _keep_snapshot(context, connection, side, snapshot, options.mode)
+            _keep_snapshot(context, connection, side, snapshot, options.mode, events)
     yield dg.Output(
         passed_on(snapshot),
         metadata=frame_metadata(
             snapshot.users,
             complete=snapshot.complete,
+            **_scope_metadata(events, targeted=targeted),
             **numbers(
                 users=snapshot.users.height,
                 requests=snapshot.requests,
@@ -185,8 +203,10 @@ def _keep_snapshot(
     side: str,
     snapshot: HumaSnapshot | EntraSnapshot,
     mode: str,
+    events: TakenEvents | None,
 ) -> None:
     """Begin the run in the history (once) and keep the snapshot with it."""
+    targeted = events is not None and run_options(context.run.tags).targeted
     store = context.resources.history.store()
     # Both snapshot steps begin the run (whichever comes first); its start is Dagster's.
     store.begin_run(
@@ -195,6 +215,8 @@ def _keep_snapshot(
         mode=mode,
         started_at=run_started_at(context),
         dagster_run_id=context.run.run_id,
+        scope=TARGETED if targeted else FULL,
+        scope_users=len(events.changed) if targeted and events is not None else None,
     )
     store.record_snapshot(
         run_id=context.run.run_id,
@@ -203,6 +225,37 @@ def _keep_snapshot(
         raw=snapshot.raw,
         complete=snapshot.complete,
     )
+
+
+def _read_named(
+    context: AssetExecutionContext, connection: str, graph: GraphResource, events: TakenEvents
+) -> EntraSnapshot:
+    """The Entra side of the users `events` name: a linked user by its link's object id, any
+    other by the email the event carried (mail or UPN)."""
+    named = [user.huma_id for user in events.changed]
+    links = context.resources.history.store().linked_entra_ids(
+        connection=connection, huma_ids=named
+    )
+    return graph.read_users(
+        entra_ids=list(links.values()),
+        emails=[user.email for user in events.changed if user.huma_id not in links],
+    )
+
+
+def _scope_metadata(events: TakenEvents | None, *, targeted: bool) -> dict[str, Any]:
+    """What the UI shows of a run's scope: full or targeted, the events it took, and for a
+    targeted run the Huma ids it was asked to read (ids only, never emails)."""
+    if events is None:
+        return {"scope": FULL}
+    metadata: dict[str, Any] = {
+        "scope": TARGETED if targeted else FULL,
+        **numbers(webhook_events=len(events.sequences), users_named=len(events.changed)),
+    }
+    if targeted:
+        metadata["named_users"] = dg.MetadataValue.md(
+            markdown_table(named_ids_frame(events), limit=50)
+        )
+    return metadata
 
 
 def run_started_at(context: AssetExecutionContext) -> datetime:

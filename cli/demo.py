@@ -4,8 +4,10 @@ Starts the Huma and Entra ID / Graph emulators with a generated company and a lo
 then runs the demo connection's nightly job twice with the real clients, engine, history and
 report: first the activation, then after scripted changes on both sides (a new hire, a name
 change in Huma, a phone changed in Entra, a conflict, a new hire with a private email, a
-deactivated user). Everything it leaves lives in `var/demo/`: the reports, the mails, the history
-database and the Dagster instance that `dagster dev` shows.
+deactivated user); then HR changes one person's phone in Huma, Huma's webhook event is stored,
+the connection's webhook sensor asks for a targeted run and that run carries the change to Entra,
+and the demo says how long it took. Everything it leaves lives in `var/demo/`: the reports, the
+mails, the history database and the Dagster instance that `dagster dev` shows.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ QUERIES = {
     "Which decisions are waiting?": """
         SELECT decision_kind, email_key, fields, reason FROM sync_plan_current
         WHERE status IN ('pending', 'stale')
-          AND run_id = (SELECT max_by(run_id, started_at) FROM runs WHERE mode = 'apply')
+          AND run_id = (SELECT max_by(run_id, started_at) FROM runs
+                        WHERE mode = 'apply' AND scope = 'full')
         ORDER BY decision_kind, email_key LIMIT 8""",
     "How did each run end?": """
-        SELECT started_at, mode, outcome, plan_rows, email_status FROM runs ORDER BY started_at""",
+        SELECT started_at, mode, scope, scope_users, outcome, plan_rows, email_status
+        FROM runs ORDER BY started_at""",
 }
 
 
@@ -84,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  - {change}")
         print("\nRun 2: the next night")
         second = _run(job)
-    _print_where(folder, [first, second])
+        print("\nA webhook: HR changes one person's phone in Huma during the day")
+        third = _webhook_run(emulators, events_producer(folder / "history.duckdb"))
+    _print_where(folder, [first, second, third])
     _print_queries(folder / "history.duckdb")
     print(f"\nDone in {time.perf_counter() - started:.0f} s.")
     return 0
@@ -247,6 +253,72 @@ def _script_changes(emulators: Any) -> list[str]:
     huma.call("POST", f"/users/{leaver['id']}/deactivate", {})
     done.append(f"{leaver['email']} left: a last phone change, then deactivated in Huma")
     return done
+
+
+def events_producer(history: Path):
+    """Where the demo's webhook events come from: stored directly, as the receiver stores what
+    Huma sends (`pipelines.webhook_runs.EventsProducer`; the receiver fed by the Huma emulator's
+    webhooks can take its place)."""
+    from pipelines.webhook_runs import store_event
+    from resources.webhook_events import WebhookEventStore, event_store_path
+
+    return store_event(WebhookEventStore(event_store_path(history, CONNECTION)))
+
+
+def _webhook_run(emulators: Any, produce) -> str:
+    """Change one linked person's phone in Huma, deliver the event, evaluate the webhook sensor,
+    run the targeted run it asks for, and show the change in Entra with the time it took."""
+    from datetime import UTC, datetime
+
+    import dagster as dg
+
+    from cli.instance import dagster_instance
+    from pipelines.definitions import deployment_definitions
+    from pipelines.webhook_runs import tick_and_run
+    from resources.webhook_events import EventUser
+
+    huma, entra = emulators.admin("huma"), emulators.admin("entra")
+    by_email = {
+        u["mail"].casefold(): u for u in entra.state()["tenants"][0]["users"] if u.get("mail")
+    }
+    person = next(
+        u
+        for u in reversed(huma.state()["users"])
+        if u["status"]["active"] and u.get("phone") and u["email"].casefold() in by_email
+    )
+    entra_id = by_email[person["email"].casefold()]["id"]
+    phone = "+47 466 00 466"
+    since = max((e["seq"] for e in entra.requests()), default=0)
+    changed_at = datetime.now(UTC)
+    started = time.perf_counter()
+    huma.call("PATCH", f"/users/{person['id']}", {"phone": phone})
+    produce("users-update", [EventUser(person["id"], person["email"])])
+    print(f"  {person['email']}: phone {person['phone']} → {phone} in Huma; event stored")
+    instance = dagster_instance()
+    result = tick_and_run(
+        deployment_definitions(), instance, CONNECTION, os.environ["HISTORY_DB_PATH"]
+    )
+    took = time.perf_counter() - started
+    if isinstance(result, dg.SkipReason):
+        raise RuntimeError(f"the webhook sensor asked for no run: {result.skip_message}")
+    if not result.success:
+        raise RuntimeError(f"the targeted run {result.run_id} failed")
+    report = result.asset_value(dg.AssetKey([CONNECTION, "sync_report"]))
+    now = next(u for u in entra.state()["tenants"][0]["users"] if u["id"] == entra_id)
+    written = [
+        datetime.fromisoformat(e["at"])
+        for e in entra.requests(since=since, method="PATCH")
+        if e["path"].endswith(f"/users/{entra_id}") and e["status"] == 204
+    ]
+    print(f"  the sensor asked for run {result.run_id} (targeted, 1 user); {report['subject']}")
+    print(f"  Entra now: mobilePhone {now.get('mobilePhone')}")
+    if written:
+        print(
+            f"  Graph was written {(written[0] - changed_at).total_seconds():.1f} s after the "
+            f"change in Huma (the targeted run took {took:.1f} s in this process)"
+        )
+    print(f"  email: {report['email']}")
+    return result.run_id
 
 
 def _print_where(folder: Path, run_ids: list[str]) -> None:

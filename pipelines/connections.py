@@ -20,6 +20,7 @@ Without a file, one connection named `default` comes from the SPEC §11 environm
           recipients: [it-admin@fjordline.no]
           sender: huma-entra-sync@fjordline.no
         schedule: {cron: "0 2 * * *", timezone: Europe/Oslo}   # 02:00 every night, Oslo time
+        webhooks: {min_interval_seconds: 5}   # how often the webhook sensor looks, at most
         policy:
           huma_default_group_id: 0c2f…
           create_entra_users_automatically: true
@@ -49,6 +50,9 @@ DEFAULT_CONNECTION = "default"
 DEFAULT_CRON = "0 2 * * *"  # 02:00 every night
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_SENDER = "huma-entra-sync@localhost"
+#: How often the webhook sensor looks for stored events, at most: the floor of a change's
+#: latency from Huma to Entra. Low, because a tick that finds nothing costs one SQLite read.
+DEFAULT_WEBHOOK_MIN_INTERVAL_SECONDS = 5
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -124,6 +128,8 @@ class Connection:
     policy: Policy
     cron: str = DEFAULT_CRON
     timezone: str = DEFAULT_TIMEZONE
+    #: The webhook sensor's minimum interval between ticks.
+    webhook_min_interval_seconds: int = DEFAULT_WEBHOOK_MIN_INTERVAL_SECONDS
 
 
 def deployment_connections() -> list[Connection]:
@@ -201,7 +207,7 @@ def _require_https_urls(
 def _connection(name: str, entry: Any, where: str) -> Connection:
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConnectionsError(f"{where}: names are lower case letters, digits and _ (max 40)")
-    _only_keys(entry, {"huma", "entra", "report", "schedule", "policy"}, where)
+    _only_keys(entry, {"huma", "entra", "report", "schedule", "policy", "webhooks"}, where)
     huma = _section(
         entry,
         "huma",
@@ -233,6 +239,11 @@ def _connection(name: str, entry: Any, where: str) -> Connection:
     _only_keys(report, {"recipients", "sender"}, f"{where}, report")
     schedule = entry.get("schedule") or {}
     _only_keys(schedule, {"cron", "timezone"}, f"{where}, schedule")
+    webhooks = entry.get("webhooks") or {}
+    _only_keys(webhooks, {"min_interval_seconds"}, f"{where}, webhooks")
+    interval = webhooks.get("min_interval_seconds", DEFAULT_WEBHOOK_MIN_INTERVAL_SECONDS)
+    if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+        raise ConnectionsError(f"{where}, webhooks: min_interval_seconds is a whole number ≥ 1")
     try:
         policy = Policy.from_dict(entry.get("policy") or {})
     except (TypeError, ValueError) as exc:
@@ -265,6 +276,7 @@ def _connection(name: str, entry: Any, where: str) -> Connection:
         policy=policy,
         cron=str(schedule.get("cron", DEFAULT_CRON)),
         timezone=str(schedule.get("timezone", DEFAULT_TIMEZONE)),
+        webhook_min_interval_seconds=interval,
     )
 
 

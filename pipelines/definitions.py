@@ -1,5 +1,6 @@
-"""The deployment's one `Definitions`: every connection's assets, job and nightly schedule, the
-run-failure sensor, and the resources; `defs` is what `dagster dev` and `workspace.yaml` load.
+"""The deployment's one `Definitions`: every connection's assets, jobs (nightly and targeted),
+nightly schedule and webhook sensor, the run-failure sensor, and the resources; `defs` is what
+`dagster dev` and `workspace.yaml` load.
 
 The connections come from the file named by `HUMA_ENTRA_SYNC_CONNECTIONS`, or, without one, the
 `default` connection from SPEC §11's environment variables; they are read when Dagster loads the
@@ -16,11 +17,12 @@ from typing import Any
 import dagster as dg
 
 from assets.connection import connection_assets
-from assets.keys import job_name
-from assets.run_options import CONNECTION_TAG
+from assets.keys import job_name, targeted_job_name
+from assets.run_options import CONNECTION_TAG, TARGETED_TAG
 from pipelines.connections import Connection, deployment_connections
 from pipelines.resources import production_resources
 from pipelines.sensors import failure_sensor
+from pipelines.webhook_sensor import webhook_sensor
 from resources.private_files import owner_only_from_now_on, tighten_tree
 
 
@@ -31,6 +33,7 @@ def build_definitions(
     assets: list[dg.AssetsDefinition] = []
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []
+    sensors: list[dg.SensorDefinition] = []
     for connection in connections:
         assets += connection_assets(connection.name, connection.policy)
         job = dg.define_asset_job(
@@ -39,7 +42,15 @@ def build_definitions(
             description=f"Reconcile Huma and Entra ID for connection {connection.name}.",
             tags={CONNECTION_TAG: connection.name},
         )
-        jobs.append(job)
+        targeted = dg.define_asset_job(
+            targeted_job_name(connection.name),
+            selection=dg.AssetSelection.groups(connection.name),
+            description=f"Reconcile only the users Huma's webhooks named, for connection "
+            f"{connection.name} (started by its webhook sensor).",
+            tags={CONNECTION_TAG: connection.name, TARGETED_TAG: "true"},
+        )
+        jobs += [job, targeted]
+        sensors.append(webhook_sensor(connection, job, targeted))
         schedules.append(
             dg.ScheduleDefinition(
                 name=f"nightly_{connection.name}",
@@ -54,7 +65,7 @@ def build_definitions(
         assets=assets,
         jobs=jobs,
         schedules=schedules,
-        sensors=[failure_sensor(connections, jobs)],
+        sensors=[failure_sensor(connections, jobs), *sensors],
         resources=dict(resources),
     )
 

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import dagster as dg
 
-from assets.keys import job_name
+from assets.keys import job_name, targeted_job_name
 from assets.printable import printable
 from assets.report_settings import ReportsResource
 from pipelines.connections import Connection
@@ -64,7 +64,9 @@ def failure_sensor(
     connections: Sequence[Connection], jobs: Sequence[dg.UnresolvedAssetJobDefinition]
 ) -> dg.SensorDefinition:
     """One sensor for every connection's job."""
-    by_job = {job_name(c.name): c for c in connections}
+    by_job = {job_name(c.name): c for c in connections} | {
+        targeted_job_name(c.name): c for c in connections
+    }
 
     @dg.run_failure_sensor(
         name="email_on_run_failure",

@@ -49,6 +49,10 @@ class RunContext:
             `vocabulary.GUARDS`): they are still reported, but no longer stop the writes.
         overridden_by: Who overrode them (required with an override).
         override_reason: Why, in their words (required with an override).
+        targeted: The run read only the users some webhooks named (both snapshots hold just
+            them): everyone else was not read. Nobody is missing, left or deleted; the snapshot
+            sizes are not compared; Entra-only users wait for a full run; the mass-change
+            guard counts the run's changes against the last full Huma snapshot's size.
     """
 
     run_at: datetime
@@ -61,6 +65,7 @@ class RunContext:
     guard_overrides: frozenset[str] = frozenset()
     overridden_by: str | None = None
     override_reason: str | None = None
+    targeted: bool = False
 
     def __post_init__(self) -> None:
         """Reject a naive timestamp, unknown guard names and an override without who and why;

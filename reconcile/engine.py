@@ -97,8 +97,9 @@ def plan_run(
         entra_in_scope_ids=entra_in_scope.get_column("entra_id"),
         run_at=context.run_at,
         deleted_huma_users=state.deleted_huma_users,
-        huma_partial=context.huma_partial,
-        entra_partial=context.entra_partial,
+        # A targeted run read a few users: the others are unread, never missing.
+        huma_partial=context.huma_partial or context.targeted,
+        entra_partial=context.entra_partial or context.targeted,
     )
     interesting = compare.differing_pairs(matching.pairs, huma_valid, entra_valid)
     statuses = interesting.select(
@@ -120,6 +121,9 @@ def plan_run(
         policy=policy,
     )
     entra_only = matching.entra_only.filter(pl.col("account_enabled").fill_null(value=False))
+    if context.targeted:
+        # Found by a named user's email, their Huma side unread or gone: the full run decides.
+        entra_only = entra_only.clear()
     candidates = pl.concat(
         [
             pair_candidates(decided, policy),
@@ -141,6 +145,9 @@ def plan_run(
         apply_decisions(planned, state.decisions), context
     )
     users_in_scope = matching.pairs.height + matching.huma_only.height + entra_only.height
+    if context.targeted:
+        # Judged on the population, not on the few read: a flood naming everyone still trips.
+        users_in_scope = max(users_in_scope, context.previous_huma_count or 0)
     trips = guards.snapshot_trips(
         huma_count=huma.height, entra_count=entra.height, policy=policy, context=context
     )

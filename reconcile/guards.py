@@ -57,7 +57,7 @@ def snapshot_trips(
                     "message": f"the {side} snapshot is partial ({count} users read)",
                 }
             )
-        if previous:
+        if previous and not context.targeted:  # a targeted run reads a few users on purpose
             shrink = (previous - count) / previous
             if shrink > policy.snapshot_max_shrink:
                 trips.append(

@@ -23,10 +23,12 @@ from resources.graph_auth import (
 )
 from resources.graph_batch import BatchExecutor, GraphWrite, GraphWriteOutcome, split_hire_date
 from resources.graph_client import GRAPH_BASE_URL, GraphClient
+from resources.graph_lookup import lookup_users
 from resources.graph_pacing import GraphBudget, GraphPacer
 from resources.graph_snapshot import read_entra_users
 from resources.graph_user_auth import DelegatedTokenProvider, default_token_cache_path
-from resources.snapshot_reading import RawTexts, raw_text_frame, released_as_read
+from resources.normalise import email_key
+from resources.snapshot_reading import RawTexts, raw_frame, raw_text_frame, released_as_read
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class EntraSnapshot:
     unreadable: pl.DataFrame = dataclasses.field(
         default_factory=lambda: pl.DataFrame(schema=VALIDATION_FAILURES_SCHEMA)
     )
+    #: For a targeted read (`read_users`), the email keys looked up; None when every user was read.
+    looked_up_emails: frozenset[str] | None = None
 
 
 class GraphResource(ResourceWithSecrets):
@@ -172,6 +176,28 @@ class GraphResource(ResourceWithSecrets):
             seconds=time.perf_counter() - started,
             verified_domains=tuple(self.verified_domains(users=frame)),
             unreadable=read.unreadable,
+        )
+
+    def read_users(self, *, entra_ids: Sequence[str], emails: Sequence[str]) -> EntraSnapshot:
+        """Only the users with one of `entra_ids` and those whose mail or UPN is one of `emails`
+        (`resources.graph_lookup`), and the tenant's verified domains.
+
+        Raises:
+            LookupFailed: A read failed: there is no partial targeted read.
+        """
+        started = time.perf_counter()
+        found = lookup_users(self.client(), entra_ids=entra_ids, emails=emails)
+        read = read_entra_users(found.users)
+        frame = read.users
+        return EntraSnapshot(
+            users=frame,
+            raw=raw_frame("entra_id", frame.get_column("entra_id"), found.users),
+            complete=frame.get_column("entra_id").null_count() == 0,
+            requests=found.requests,
+            seconds=time.perf_counter() - started,
+            verified_domains=tuple(self.verified_domains(users=frame)),
+            unreadable=read.unreadable,
+            looked_up_emails=frozenset(k for e in emails if (k := email_key(e))),
         )
 
     def verified_domains(self, *, users: pl.DataFrame) -> list[str]:

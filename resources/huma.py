@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import dagster as dg
@@ -16,7 +17,8 @@ from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
 from resources.base import ResourceWithSecrets
 from resources.huma_client import HumaClient, Progress
 from resources.huma_snapshot import read_huma_users
-from resources.snapshot_reading import RawTexts, raw_text_frame, released_as_read
+from resources.remote_ids import huma_id_problem
+from resources.snapshot_reading import RawTexts, raw_frame, raw_text_frame, released_as_read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +101,30 @@ class HumaResource(ResourceWithSecrets):
             raw=raw_text_frame("huma_id", user_ids, texts.column()),
             complete=scan.complete,
             requests=scan.list_requests + scan.detail_requests,
+            seconds=time.perf_counter() - started,
+            unreadable=read.unreadable,
+        )
+
+    def read_users(self, *, huma_ids: Sequence[str]) -> HumaSnapshot:
+        """Only the users `huma_ids` names, each by `GET /users/{id}`; one Huma no longer has
+        (404) is absent, and an id that is not a UUID is never requested (SPEC §12).
+
+        Raises:
+            RemoteError: A read failed (after the client's retries): there is no partial
+                targeted read.
+        """
+        started = time.perf_counter()
+        wanted = [i for i in dict.fromkeys(huma_ids) if huma_id_problem(i) is None]
+        client = self.client()
+        with concurrent.futures.ThreadPoolExecutor(self.max_concurrency) as pool:
+            answers = dict(zip(wanted, pool.map(client.get_user, wanted), strict=True))
+        details = {i: payload for i, payload in answers.items() if payload is not None}
+        read = read_huma_users(details.items())
+        return HumaSnapshot(
+            users=read.users,
+            raw=raw_frame("huma_id", details.keys(), details.values()),
+            complete=True,
+            requests=len(wanted),
             seconds=time.perf_counter() - started,
             unreadable=read.unreadable,
         )

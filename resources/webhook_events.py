@@ -50,6 +50,14 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_taken_by ON events (taken_by);
 CREATE INDEX IF NOT EXISTS events_digest ON events (digest);
+CREATE TABLE IF NOT EXISTS takers (
+    run_id TEXT PRIMARY KEY,
+    taken_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS give_backs (
+    run_id TEXT NOT NULL,
+    given_back_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS event_users (
     sequence INTEGER NOT NULL REFERENCES events (sequence) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -192,30 +200,38 @@ class WebhookEventStore:
                 "UPDATE events SET taken_by = ? WHERE taken_by IS NULL AND done_at IS NULL",
                 (run_id,),
             )
+            rows = conn.execute(_TAKEN_ROWS, (run_id,)).fetchall()
+        return _taken(run_id, rows)
+
+    def take_once(self, run_id: str) -> TakenEvents:
+        """Give `run_id` every waiting event the first time it asks; later calls of the same run
+        return what it took then, and never take more.
+
+        A run's two snapshot steps both ask, in either order: both must read the same users,
+        so what arrives after the first ask waits for the next run.
+        """
+        with self._transaction() as conn:
+            first = conn.execute(
+                "INSERT INTO takers (run_id, taken_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (run_id, self._clock().isoformat()),
+            ).rowcount
+            if first:
+                conn.execute(
+                    "UPDATE events SET taken_by = ? WHERE taken_by IS NULL AND done_at IS NULL",
+                    (run_id,),
+                )
+            rows = conn.execute(_TAKEN_ROWS, (run_id,)).fetchall()
+        return _taken(run_id, rows)
+
+    def peek(self) -> TakenEvents:
+        """What a run would take now, without taking it (`run_id` empty)."""
+        with self._transaction() as conn:
             rows = conn.execute(
                 "SELECT e.sequence, e.topic, u.huma_id, u.email FROM events e "
                 "LEFT JOIN event_users u USING (sequence) "
-                "WHERE e.taken_by = ? AND e.done_at IS NULL ORDER BY e.sequence, u.position",
-                (run_id,),
+                "WHERE e.taken_by IS NULL AND e.done_at IS NULL ORDER BY e.sequence, u.position"
             ).fetchall()
-        sequences: dict[int, None] = {}
-        changed: dict[str, EventUser] = {}
-        deleted: dict[str, EventUser] = {}
-        full_run = False
-        for sequence, topic, huma_id, email in rows:
-            sequences[sequence] = None
-            full_run = full_run or topic == FULL_RUN_TOPIC
-            if huma_id is None or topic == FULL_RUN_TOPIC:
-                continue
-            target = deleted if topic == DELETE_TOPIC else changed
-            target.setdefault(huma_id, EventUser(huma_id, email))
-        return TakenEvents(
-            run_id=run_id,
-            sequences=tuple(sequences),
-            changed=tuple(changed.values()),
-            deleted=tuple(deleted.values()),
-            full_run=full_run,
-        )
+        return _taken("", rows)
 
     def finish(self, run_id: str) -> int:
         """Mark the events `run_id` took as done; returns how many."""
@@ -226,12 +242,28 @@ class WebhookEventStore:
             ).rowcount
 
     def give_back(self, run_id: str) -> int:
-        """Make the events `run_id` took wait again (it failed); returns how many."""
+        """Make the events `run_id` took wait again (it failed); returns how many.
+
+        The run may ask `take_once` again afterwards (a re-executed run) and take afresh."""
         with self._transaction() as conn:
-            return conn.execute(
+            conn.execute("DELETE FROM takers WHERE run_id = ?", (run_id,))
+            count = conn.execute(
                 "UPDATE events SET taken_by = NULL WHERE taken_by = ? AND done_at IS NULL",
                 (run_id,),
             ).rowcount
+            if count:
+                conn.execute(
+                    "INSERT INTO give_backs (run_id, given_back_at) VALUES (?, ?)",
+                    (run_id, self._clock().isoformat()),
+                )
+            return count
+
+    def give_backs(self) -> int:
+        """How many times events were given back: with the newest waiting sequence, it tells
+        one batch of waiting events from the same batch waiting again after a failed run (a
+        sensor's run key)."""
+        with self._transaction() as conn:
+            return conn.execute("SELECT count(*) FROM give_backs").fetchone()[0]
 
     def holding_runs(self) -> set[str]:
         """The runs that took events and did not finish or give them back (running, or lost)."""
@@ -250,3 +282,32 @@ class WebhookEventStore:
                 "DELETE FROM events WHERE done_at IS NOT NULL AND done_at < ?",
                 (before.isoformat(),),
             ).rowcount
+
+
+_TAKEN_ROWS = (
+    "SELECT e.sequence, e.topic, u.huma_id, u.email FROM events e "
+    "LEFT JOIN event_users u USING (sequence) "
+    "WHERE e.taken_by = ? AND e.done_at IS NULL ORDER BY e.sequence, u.position"
+)
+
+
+def _taken(run_id: str, rows: Sequence[tuple[int, str, str | None, str | None]]) -> TakenEvents:
+    """The events of `rows` (sequence, topic, huma id, email; in arrival order), each user once."""
+    sequences: dict[int, None] = {}
+    changed: dict[str, EventUser] = {}
+    deleted: dict[str, EventUser] = {}
+    full_run = False
+    for sequence, topic, huma_id, email in rows:
+        sequences[sequence] = None
+        full_run = full_run or topic == FULL_RUN_TOPIC
+        if huma_id is None or email is None or topic == FULL_RUN_TOPIC:
+            continue
+        target = deleted if topic == DELETE_TOPIC else changed
+        target.setdefault(huma_id, EventUser(huma_id, email))
+    return TakenEvents(
+        run_id=run_id,
+        sequences=tuple(sequences),
+        changed=tuple(changed.values()),
+        deleted=tuple(deleted.values()),
+        full_run=full_run,
+    )

@@ -69,6 +69,7 @@ def build_run_report(
     field_diffs: pl.DataFrame,
     dagster_run_url: str | None = None,
     max_listed: int = MAX_LISTED,
+    targeted_users: int | None = None,
 ) -> RunReport:
     """Make the report of one run.
 
@@ -88,6 +89,7 @@ def build_run_report(
         field_diffs: `FIELD_DIFFS_SCHEMA` (its email mismatches and drift are reported).
         dagster_run_url: The run's page in the Dagster UI (http or https), when configured.
         max_listed: How many rows each section of the email lists.
+        targeted_users: For a targeted run, how many users the webhooks named.
 
     Returns:
         The `RunReport`.
@@ -132,6 +134,7 @@ def build_run_report(
         ),
         commands=_decision_commands(connection, merged),
         dagster_run_url=dagster_run_url,
+        targeted_users=targeted_users,
     )
 
 

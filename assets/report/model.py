@@ -265,6 +265,16 @@ class RunReport:
     guard_trips: tuple[GuardTrip, ...]
     commands: DecisionCommands
     dagster_run_url: str | None
+    #: For a targeted run, how many users the Huma webhooks named (None for a full run).
+    targeted_users: int | None = None
+
+    @property
+    def worth_sending(self) -> bool:
+        """Whether the email is worth sending: always for a full run; for a targeted run only
+        when something was applied, failed, waits for a person or was stopped by a guard."""
+        if self.targeted_users is None:
+            return True
+        return bool(self.applied or self.failed or self.waiting or self.guard_trips)
 
     @property
     def writes_stopped(self) -> bool:

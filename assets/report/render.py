@@ -128,6 +128,8 @@ def summary(report: RunReport) -> str:
 def subject(report: RunReport) -> str:
     """The subject line, e.g. `Huma ↔ Entra ID (acme): 12 changes applied, 3 waiting for you`."""
     mode = {MODE_DRY_RUN: ", dry run", MODE_ROLLBACK: ", rollback"}.get(report.mode, "")
+    if report.targeted_users is not None:
+        mode += f", targeted run for {_plural(report.targeted_users, 'user')}"
     return one_line(f"{PRODUCT} ({report.connection}){mode}: {summary(report)}")
 
 

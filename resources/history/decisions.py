@@ -2,7 +2,8 @@
 
 Decisions are kept per connection and never changed: the latest decision on a row counts (the
 engine's `apply_decisions` reads them all). The rows awaiting a person are those of the
-connection's latest applying run whose status is `pending` or `stale`.
+connection's latest applying full run (a targeted run re-plans a few users; the next full run asks
+about them again) whose status is `pending` or `stale`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _PENDING_SQL: Final = f"""
 WITH latest_run AS (
     SELECT run_id, started_at FROM runs
     WHERE connection = $connection AND mode = 'apply' AND plan_rows IS NOT NULL
+      AND scope = 'full'
     ORDER BY started_at DESC, run_id DESC LIMIT 1
 ),
 since AS (

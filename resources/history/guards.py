@@ -73,14 +73,15 @@ class GuardsMixin(StoreBase):
             before_run_id: The run asking: only runs begun before it count (default: all).
 
         Returns:
-            Per side, the size of the latest complete snapshot of a run no guard stopped; and
+            Per side, the size of the latest complete snapshot of a full run no guard stopped
+            (a targeted run read a few users on purpose: its sizes say nothing); and
             whether the latest snapshot was partial (a partial one is never the comparison: it
             would hide a shrink).
         """
         with self._read() as conn:
             earlier = conn.sql(
                 "SELECT run_id, huma_count, entra_count, huma_partial, entra_partial, "
-                f"{_STOPPED} AS stopped FROM runs AS r WHERE {_EARLIER} "
+                f"{_STOPPED} AS stopped FROM runs AS r WHERE {_EARLIER} AND scope = 'full' "
                 "ORDER BY started_at DESC, run_id DESC",
                 params=[connection, before_run_id, before_run_id],
             ).pl()

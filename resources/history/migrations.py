@@ -13,7 +13,7 @@ from typing import Final
 
 import duckdb
 
-from resources.history import schema_v1, schema_v2, schema_v3, schema_v4
+from resources.history import schema_v1, schema_v2, schema_v3, schema_v4, schema_v5
 from resources.history.errors import HistoryNotReady
 
 
@@ -41,6 +41,7 @@ MIGRATIONS: Final = (
     ),
     Migration(3, "decision comments", schema_v3.STATEMENTS),
     Migration(4, "guards that stay tripped: when, who overrode, why", schema_v4.STATEMENTS),
+    Migration(5, "targeted runs: each run's scope", schema_v5.STATEMENTS),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1].version
 

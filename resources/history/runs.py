@@ -17,6 +17,10 @@ APPLY: Final = "apply"
 DRY_RUN: Final = "dry_run"
 ROLLBACK: Final = "rollback"
 MODES: Final = (APPLY, DRY_RUN, ROLLBACK)
+#: A run that read every user, and one that read only the users some webhooks named.
+FULL: Final = "full"
+TARGETED: Final = "targeted"
+SCOPES: Final = (FULL, TARGETED)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class RunRecord:
         report_path: Where the run's report file is.
         email_status: What became of the report email (`sent`, `failed: …`).
         error: Why the run failed (never a secret: the caller passes the error's message).
+        scope: `full` (every user read) or `targeted` (only the users webhooks named).
+        scope_users: How many users a targeted run was asked to read (None for a full run).
     """
 
     run_id: str
@@ -60,6 +66,8 @@ class RunRecord:
     report_path: str | None
     email_status: str | None
     error: str | None
+    scope: str = FULL
+    scope_users: int | None = None
 
 
 _RUN_COLUMNS: Final = ", ".join(f.name for f in fields(RunRecord))
@@ -83,6 +91,8 @@ class RunsMixin(StoreBase):
         started_at: datetime,
         dagster_run_id: str | None = None,
         rollback_of: str | None = None,
+        scope: str = FULL,
+        scope_users: int | None = None,
     ) -> None:
         """Record that a run began.
 
@@ -97,13 +107,17 @@ class RunsMixin(StoreBase):
             started_at: When it began (timezone-aware).
             dagster_run_id: The Dagster run, when there is one.
             rollback_of: For a rollback, the run it undoes.
+            scope: `full`, or `targeted` for a run that read only the users webhooks named.
+            scope_users: For a targeted run, how many users it was asked to read.
 
         Raises:
-            ValueError: Unknown mode, naive time, a rollback without `rollback_of`, or a run id
-                already used by another connection.
+            ValueError: Unknown mode or scope, naive time, a rollback without `rollback_of`, or
+                a run id already used by another connection.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, not {scope!r}")
         if started_at.tzinfo is None:
             raise ValueError("started_at must be timezone-aware")
         if (mode == ROLLBACK) != (rollback_of is not None):
@@ -114,12 +128,23 @@ class RunsMixin(StoreBase):
                 raise ValueError(f"run id {run_id!r} is already used by connection {owner!r}")
             conn.execute(
                 "INSERT INTO runs (run_id, connection, mode, started_at, dagster_run_id, "
-                "rollback_of) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
+                "rollback_of, scope, scope_users) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (run_id) DO UPDATE SET "
                 "mode = excluded.mode, started_at = excluded.started_at, "
                 "dagster_run_id = excluded.dagster_run_id, rollback_of = excluded.rollback_of, "
+                "scope = excluded.scope, scope_users = excluded.scope_users, "
                 "ended_at = NULL, outcome = NULL, summary = NULL, report_path = NULL, "
                 "email_status = NULL, error = NULL",
-                [run_id, connection, mode, started_at, dagster_run_id, rollback_of],
+                [
+                    run_id,
+                    connection,
+                    mode,
+                    started_at,
+                    dagster_run_id,
+                    rollback_of,
+                    scope,
+                    scope_users,
+                ],
             )
 
     def finish_run(

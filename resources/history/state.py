@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,18 @@ class StateMixin(StoreBase):
             deleted_huma_users=deleted,
             decisions=decisions,
         )
+
+    def linked_entra_ids(self, *, connection: str, huma_ids: Sequence[str]) -> dict[str, str]:
+        """The Entra object id each of `huma_ids` is linked to (those with a link)."""
+        if not huma_ids:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT huma_id, entra_id FROM links WHERE connection = ? "
+                "AND huma_id IN (SELECT unnest(?))",
+                [connection, list(huma_ids)],
+            ).fetchall()
+        return dict(rows)
 
     def baseline_rows_written(self, *, run_id: str) -> int:
         """How many baseline rows the run wrote or removed (`baseline_changes`): whether an

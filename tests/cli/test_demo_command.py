@@ -1,6 +1,8 @@
 """`huma-entra-sync demo`, as a newcomer runs it: two runs and everything left where it says.
 
-Pins: the demo exits 0 having run the activation and the night after the scripted changes; its
+Pins: the demo exits 0 having run the activation and the night after the scripted changes, then
+a targeted run carrying one change made in Huma to Entra through a webhook event (said with the
+time it took); its
 output names the reports, the emails, the history file, the UI command and the decisions command
 (which works as printed); those files exist; the second run created the new hire in Entra, blocked
 the private address, asked about the conflict and left the deactivated user alone; the history
@@ -53,11 +55,16 @@ def test_the_demo_runs_twice_and_says_where_everything_is(tmp_path: Path) -> Non
     assert "email: sent to 1 recipient\n" in run_two
     for name in ("reports:", "emails:", "history:", "the UI:", "decide:"):
         assert name in out
-    assert len(list((folder / "mail").glob("*.eml"))) == 2
-    assert len(list((folder / "reports" / "demo").glob("*/report.html"))) == 2
+    webhook = out.split("A webhook: HR changes one person's phone in Huma")[1]
+    assert "targeted run for 1 user: 1 change applied" in webhook
+    assert "Entra now: mobilePhone +47 466 00 466" in webhook
+    assert "Graph was written" in webhook
+    # Two nightly runs and the targeted one: each keeps its report and sent its email.
+    assert len(list((folder / "mail").glob("*.eml"))) == 3
+    assert len(list((folder / "reports" / "demo").glob("*/report.html"))) == 3
     with duckdb.connect(str(folder / "history.duckdb"), read_only=True) as conn:
-        outcomes = conn.execute("SELECT outcome FROM runs ORDER BY started_at").fetchall()
-    assert outcomes == [("succeeded",), ("succeeded",)]
+        outcomes = conn.execute("SELECT scope, outcome FROM runs ORDER BY started_at").fetchall()
+    assert outcomes == [("full", "succeeded"), ("full", "succeeded"), ("targeted", "succeeded")]
     assert "SELECT" in out  # the example queries, with their answers
     readable_by_others = [
         f"{oct(stat.S_IMODE(path.stat().st_mode))} {path.relative_to(folder)}"

@@ -52,6 +52,7 @@ RELEASED = {
     2: "5845a2fc6590cd8cb7bb5466826e5dbe717e31f55df52d1185bccacdf855afab",
     3: "1df1a7a1b390bdd32b63c7e32230adc77af94c1e32a4480828f7a3abca727320",
     4: "9cfe6f52d0bbbe4156b6147b14b6980802f7c0588d86c67704c2990783d77bc5",
+    5: "2d08751b4a324adaac4d7287d2ec46cd030116150bdb12329195385c180220b8",
 }
 
 #: Tables holding an engine frame: (columns before the frame's, schema, columns after).

@@ -86,12 +86,16 @@ def test_jobs_schedules_and_sensors(repository) -> None:
         for s in repository.schedule_defs
     }
 
-    assert jobs == {"sync_north", "sync_south"}
+    assert jobs == {"sync_north", "sync_south", "targeted_north", "targeted_south"}
     assert schedules == {
         "nightly_north": ("sync_north", "0 3 * * *", "Europe/Oslo"),
         "nightly_south": ("sync_south", "0 2 * * *", "UTC"),
     }
-    assert [s.name for s in repository.sensor_defs] == ["email_on_run_failure"]
+    assert [s.name for s in repository.sensor_defs] == [
+        "email_on_run_failure",
+        "webhooks_north",
+        "webhooks_south",
+    ]
 
 
 def test_a_job_runs_exactly_its_connections_assets(repository) -> None:

@@ -1,0 +1,126 @@
+"""Some Entra users, read through `$batch`: by object id (a link's) and by email (mail or UPN).
+
+A targeted run reads only the users some webhooks named. A linked user is read by the object id
+its link holds; any other by `$filter=mail eq '…' or userPrincipalName eq '…'` (SPEC §4: Entra's
+key is `mail`, or the UPN when `mail` is empty, so both are asked). Twenty reads go in one
+`POST /$batch`. An id of the wrong shape is never requested (SPEC §12), and an email goes into
+the filter as an OData string literal, its quotes doubled: it can end nothing.
+
+Every read must succeed: a user not found (404, or no match) is simply absent, but an answer that
+is neither is retried when Graph says "try again" (429, 503, 504) and otherwise fails the read.
+A targeted run that cannot read its users fails and gives its events back; it never goes on with
+a partial view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import urllib.parse
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from resources.errors import RemoteError
+from resources.graph_batch import BATCH_LIMIT
+from resources.graph_client import USER_SELECT, GraphClient, graph_error_fields
+from resources.remote_ids import graph_id_problem, path_segment
+
+_TRY_AGAIN = frozenset({429, 503, 504})
+_MAX_ROUNDS = 8
+
+
+class LookupFailed(RemoteError):
+    """Graph did not answer a read of the lookup (after its retries)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LookedUp:
+    """The users found (each once, in the order asked) and how many requests it took."""
+
+    users: list[dict[str, Any]]
+    requests: int
+
+
+def odata_string(value: str) -> str:
+    """`value` as an OData string literal: in single quotes, each quote doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _by_id(entra_id: str, select: str) -> str:
+    return f"/users/{path_segment(entra_id)}?" + urllib.parse.urlencode({"$select": select})
+
+
+def _by_email(email: str, select: str) -> str:
+    literal = odata_string(email)
+    query = {"$filter": f"mail eq {literal} or userPrincipalName eq {literal}", "$select": select}
+    return "/users?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+
+
+def lookup_users(
+    client: GraphClient,
+    *,
+    entra_ids: Iterable[str],
+    emails: Iterable[str],
+    select: Sequence[str] = USER_SELECT,
+) -> LookedUp:
+    """The users with one of `entra_ids`, and those whose mail or UPN is one of `emails`.
+
+    Raises:
+        LookupFailed: A read failed for another reason than "not found".
+    """
+    fields = ",".join(select)
+    urls = [_by_id(i, fields) for i in dict.fromkeys(entra_ids) if graph_id_problem(i) is None]
+    urls += [_by_email(e, fields) for e in dict.fromkeys(e.strip() for e in emails) if e]
+    found: dict[str, dict[str, Any]] = {}
+    requests = 0
+    for start in range(0, len(urls), BATCH_LIMIT):
+        for body in _read_chunk(client, urls[start : start + BATCH_LIMIT]):
+            for user in body.get("value", [body]) if isinstance(body, dict) else ():
+                if isinstance(user, dict):
+                    found.setdefault(str(user.get("id")), user)
+        requests += 1
+    return LookedUp(list(found.values()), requests)
+
+
+def _read_chunk(client: GraphClient, urls: list[str]) -> list[Any]:
+    """The bodies of the reads of `urls` that found something (one `$batch`, retried items)."""
+    pending = {str(i): url for i, url in enumerate(urls, start=1)}
+    bodies: list[Any] = []
+    for _ in range(_MAX_ROUNDS):
+        client.pacer.acquire(resource_units=len(pending), writes=0)
+        payload = {
+            "requests": [{"id": i, "method": "GET", "url": url} for i, url in pending.items()]
+        }
+        response = client.http.post("/$batch", json=payload)
+        if response.status_code in _TRY_AGAIN:
+            wait = graph_error_fields(response.status_code, {}, response.headers)["retry_after"]
+            client.pacer.throttled(wait or 1.0, write=False)
+            continue
+        if response.status_code != 200:
+            error = graph_error_fields(response.status_code, {}, response.headers)
+            raise LookupFailed(
+                "graph",
+                f"the $batch of user reads was refused: {error['message']}",
+                status=response.status_code,
+            )
+        waits: list[float] = []
+        for item in response.json().get("responses", []):
+            item_id = str(item.get("id"))
+            if item_id not in pending:
+                continue
+            status = int(item.get("status", 0))
+            body = item.get("body") or {}
+            if 200 <= status < 300 or status == 404:
+                del pending[item_id]
+                if status != 404:
+                    bodies.append(body)
+                continue
+            error = graph_error_fields(status, body, item.get("headers") or {})
+            if status not in _TRY_AGAIN:
+                raise LookupFailed(
+                    "graph", f"a user read was refused: {error['message']}", status=status
+                )
+            waits.append(error["retry_after"] or 1.0)
+        if not pending:
+            return bodies
+        client.pacer.throttled(max(waits, default=1.0), write=False)
+    raise LookupFailed("graph", f"kept refusing {len(pending)} user reads; gave up")
