@@ -1,0 +1,96 @@
+"""The webhook receiver served in a thread of the test process over real TLS (a local test CA)
+on port 0, for connection `acme` with a known secret: shared by the receiver's tests and the
+end-to-end webhook chain's."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import ssl
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from emulators.tls import TlsFiles, ensure_certificates
+from resources.webhook_events import WebhookEventStore
+from resources.webhook_receiver import MAX_BODY_BYTES, WebhookEndpoint, build_receiver
+
+SECRET = "whsec-acme-5b1f0c"
+CONNECTION = "acme"
+
+
+def listening_socket(port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    return sock
+
+
+@dataclasses.dataclass
+class Receiver:
+    """One receiver served in a thread of this process."""
+
+    url: str
+    port: int
+    store: WebhookEventStore
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def endpoint(self, connection: str = CONNECTION) -> str:
+        return f"{self.url}/huma/{connection}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "the receiver did not stop"
+
+
+def serve_receiver(
+    tls: TlsFiles,
+    store_path: Path,
+    *,
+    port: int = 0,
+    token: str | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Receiver:
+    """Start a receiver for connection `acme` on `store_path` (a store of its own: as another
+    process would open it)."""
+    store = WebhookEventStore(store_path)
+    app = build_receiver(
+        [WebhookEndpoint(CONNECTION, SECRET, token, store)], max_body_bytes=max_body_bytes
+    )
+    sock = listening_socket(port)
+    config = uvicorn.Config(
+        app,
+        ssl_certfile=str(tls.server_cert),
+        ssl_keyfile=str(tls.server_key),
+        log_config=None,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the receiver stopped"
+        assert time.monotonic() < deadline, "the receiver did not start"
+        time.sleep(0.01)
+    bound = sock.getsockname()[1]
+    return Receiver(f"https://127.0.0.1:{bound}", bound, store, server, thread)
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return ensure_certificates(tmp_path_factory.mktemp("webhooks-tls") / "tls")
+
+
+def tls_client(tls: TlsFiles) -> httpx.Client:
+    """A client trusting the local CA (close it before stopping a receiver it talked to: an
+    open keep-alive connection outlives the server's graceful stop)."""
+    return httpx.Client(verify=ssl.create_default_context(cafile=tls.ca_bundle), timeout=30)
