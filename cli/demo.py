@@ -4,16 +4,19 @@ Starts the Huma and Entra ID / Graph emulators with a generated company and a lo
 then runs the demo connection's nightly job twice with the real clients, engine, history and
 report: first the activation, then after scripted changes on both sides (a new hire, a name
 change in Huma, a phone changed in Entra, a conflict, a new hire with a private email, a
-deactivated user); then HR changes one person's phone in Huma, Huma's webhook event is stored,
-the connection's webhook sensor asks for a targeted run and that run carries the change to Entra,
-and the demo says how long it took. Everything it leaves lives in `var/demo/`: the reports, the
-mails, the history database and the Dagster instance that `dagster dev` shows.
+deactivated user); then HR changes one person's phone in Huma, the Huma emulator sends its
+signed webhook to the product's receiver (served by the demo over TLS on loopback), the receiver
+stores the event, the connection's webhook sensor asks for a targeted run and that run carries
+the change to Entra, and the demo says how long it took from the change to the Graph write.
+Everything it leaves lives in `var/demo/`: the reports, the mails, the history database and the
+Dagster instance that `dagster dev` shows.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -23,6 +26,8 @@ from typing import Any
 DEMO_DIR = Path("var/demo")
 CONNECTION = "demo"
 RELAY_USER, RELAY_PASSWORD = "demo-relay", "demo-relay-password"
+#: The variable naming the webhook secret, generated per demo (the name, not a secret).
+WEBHOOK_SECRET_ENV = "HUMA_WEBHOOK_SECRET"  # noqa: S105
 QUERIES = {
     "What did the last run change?": """
         SELECT p.email_key, p.action, a.system, a.after
@@ -89,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         print("\nRun 2: the next night")
         second = _run(job)
         print("\nA webhook: HR changes one person's phone in Huma during the day")
-        third = _webhook_run(emulators, events_producer(folder / "history.duckdb"))
+        third = _webhook_run(folder, emulators)
     _print_where(folder, [first, second, third])
     _print_queries(folder / "history.duckdb")
     print(f"\nDone in {time.perf_counter() - started:.0f} s.")
@@ -114,6 +119,7 @@ def _configure(folder: Path, emulators: Any, mail: Any) -> None:
                             "client_id_env": "HUMA_CLIENT_ID",
                             "client_secret_env": "HUMA_CLIENT_SECRET",
                             "default_group_id": group,
+                            "webhook_secret_env": WEBHOOK_SECRET_ENV,
                         },
                         "entra": {
                             "tenant_id_env": "ENTRA_TENANT_ID",
@@ -152,6 +158,8 @@ def _configure(folder: Path, emulators: Any, mail: Any) -> None:
             "SMTP_PASSWORD": RELAY_PASSWORD,
             # One bundle trusts the emulators and the relay: they share the demo's local CA.
             "SSL_CERT_FILE": str(mail.ca_bundle),
+            # Shared by the Huma emulator (signing) and the receiver (checking); never printed.
+            WEBHOOK_SECRET_ENV: secrets.token_urlsafe(32),
         }
     )
 
@@ -255,27 +263,19 @@ def _script_changes(emulators: Any) -> list[str]:
     return done
 
 
-def events_producer(history: Path):
-    """Where the demo's webhook events come from: stored directly, as the receiver stores what
-    Huma sends (`pipelines.webhook_runs.EventsProducer`; the receiver fed by the Huma emulator's
-    webhooks can take its place)."""
-    from pipelines.webhook_runs import store_event
-    from resources.webhook_events import WebhookEventStore, event_store_path
-
-    return store_event(WebhookEventStore(event_store_path(history, CONNECTION)))
-
-
-def _webhook_run(emulators: Any, produce) -> str:
-    """Change one linked person's phone in Huma, deliver the event, evaluate the webhook sensor,
-    run the targeted run it asks for, and show the change in Entra with the time it took."""
+def _webhook_run(folder: Path, emulators: Any) -> str:
+    """Change one linked person's phone in Huma with the receiver listening, wait for Huma's
+    delivery to be stored, evaluate the webhook sensor, run the targeted run it asks for, and
+    show the change in Entra with the time from the change to the Graph write."""
     from datetime import UTC, datetime
 
     import dagster as dg
 
+    from cli.demo_webhook import huma_sending_to_receiver, wait_for_event
     from cli.instance import dagster_instance
     from pipelines.definitions import deployment_definitions
     from pipelines.webhook_runs import tick_and_run
-    from resources.webhook_events import EventUser
+    from resources.webhook_events import WebhookEventStore, event_store_path
 
     huma, entra = emulators.admin("huma"), emulators.admin("entra")
     by_email = {
@@ -288,16 +288,26 @@ def _webhook_run(emulators: Any, produce) -> str:
     )
     entra_id = by_email[person["email"].casefold()]["id"]
     phone = "+47 466 00 466"
+    history = os.environ["HISTORY_DB_PATH"]
+    store = WebhookEventStore(event_store_path(Path(history), CONNECTION))
     since = max((e["seq"] for e in entra.requests()), default=0)
-    changed_at = datetime.now(UTC)
-    started = time.perf_counter()
-    huma.call("PATCH", f"/users/{person['id']}", {"phone": phone})
-    produce("users-update", [EventUser(person["id"], person["email"])])
-    print(f"  {person['email']}: phone {person['phone']} → {phone} in Huma; event stored")
-    instance = dagster_instance()
-    result = tick_and_run(
-        deployment_definitions(), instance, CONNECTION, os.environ["HISTORY_DB_PATH"]
+    with huma_sending_to_receiver(
+        huma,
+        CONNECTION,
+        os.environ[WEBHOOK_SECRET_ENV],
+        folder / "emulators" / "tls",
+        emulators.ca_bundle,
+    ):
+        changed_at = datetime.now(UTC)
+        started = time.perf_counter()
+        huma.call("PATCH", f"/users/{person['id']}", {"phone": phone})
+        wait_for_event(store, huma)
+    stored = time.perf_counter() - started
+    print(
+        f"  {person['email']}: phone {person['phone']} → {phone} in Huma; Huma's webhook "
+        f"delivered, signed, and stored by the receiver {stored:.2f} s later"
     )
+    result = tick_and_run(deployment_definitions(), dagster_instance(), CONNECTION, history)
     took = time.perf_counter() - started
     if isinstance(result, dg.SkipReason):
         raise RuntimeError(f"the webhook sensor asked for no run: {result.skip_message}")
@@ -315,7 +325,7 @@ def _webhook_run(emulators: Any, produce) -> str:
     if written:
         print(
             f"  Graph was written {(written[0] - changed_at).total_seconds():.1f} s after the "
-            f"change in Huma (the targeted run took {took:.1f} s in this process)"
+            f"change in Huma (delivery, sensor tick and targeted run took {took:.1f} s in all)"
         )
     print(f"  email: {report['email']}")
     return result.run_id

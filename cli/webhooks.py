@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 from cli.console import USAGE, CommandError, deployment_connections, fail, history_path
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from pipelines.connections import Connection
     from resources.webhook_receiver import WebhookEndpoint
 
@@ -59,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         tls = _tls_files(args)
-        endpoints = _endpoints(args.connection)
-        sock = _listening_socket(args.host, args.port)
+        endpoints = served_endpoints(args.connection)
+        sock = listening_socket(args.host, args.port)
     except CommandError as error:
         return fail(error)
     return _serve(args, endpoints, sock, tls)
@@ -100,7 +102,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _endpoints(only: str | None) -> list[WebhookEndpoint]:
+def served_endpoints(only: str | None) -> list[WebhookEndpoint]:
     """The connections served, each with its secret, token and store.
 
     Raises:
@@ -148,7 +150,7 @@ def _no_secret(connection: Connection) -> str:
     )
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket; `IPPROTO_TCP` so asyncio sets TCP_NODELAY on accepted ones.
 
     Raises:
@@ -172,25 +174,37 @@ def _serve(
     sock: socket.socket,
     tls: tuple[str, str] | None,
 ) -> int:
-    import uvicorn
-
-    from resources.webhook_receiver import MAX_BODY_BYTES, build_receiver
-
-    app = build_receiver(endpoints, max_body_bytes=args.max_body_bytes or MAX_BODY_BYTES)
-    config = uvicorn.Config(
-        app,
-        ssl_certfile=tls[0] if tls else None,
-        ssl_keyfile=tls[1] if tls else None,
-        log_config=None,
-        access_log=False,  # the app logs each delivery's outcome, without the client's details
-        lifespan="off",
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     scheme = "https" if tls else "http"
     names = ", ".join(e.connection for e in endpoints)
     print(f"listening on {scheme}://{host}:{port} (POST /huma/<connection>: {names})", flush=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    receiver_server(endpoints, tls, max_body_bytes=args.max_body_bytes).run(sockets=[sock])
     return 0
+
+
+def receiver_server(
+    endpoints: list[WebhookEndpoint],
+    tls: tuple[str, str] | None,
+    *,
+    max_body_bytes: int | None = None,
+) -> uvicorn.Server:
+    """The receiver of `endpoints` as a server (not started): TLS from `tls` (certfile,
+    keyfile), or plain HTTP when None; no access log (the app logs each delivery's outcome,
+    without the client's details)."""
+    import uvicorn
+
+    from resources.webhook_receiver import MAX_BODY_BYTES, build_receiver
+
+    app = build_receiver(endpoints, max_body_bytes=max_body_bytes or MAX_BODY_BYTES)
+    config = uvicorn.Config(
+        app,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    return uvicorn.Server(config)

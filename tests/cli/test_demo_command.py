@@ -1,8 +1,8 @@
 """`huma-entra-sync demo`, as a newcomer runs it: two runs and everything left where it says.
 
 Pins: the demo exits 0 having run the activation and the night after the scripted changes, then
-a targeted run carrying one change made in Huma to Entra through a webhook event (said with the
-time it took); its
+a targeted run carrying one change made in Huma to Entra through the Huma emulator's webhook,
+stored by the receiver (said with the time it took); its
 output names the reports, the emails, the history file, the UI command and the decisions command
 (which works as printed); those files exist; the second run created the new hire in Entra, blocked
 the private address, asked about the conflict and left the deactivated user alone; the history
@@ -56,6 +56,7 @@ def test_the_demo_runs_twice_and_says_where_everything_is(tmp_path: Path) -> Non
     for name in ("reports:", "emails:", "history:", "the UI:", "decide:"):
         assert name in out
     webhook = out.split("A webhook: HR changes one person's phone in Huma")[1]
+    assert "Huma's webhook delivered, signed, and stored by the receiver" in webhook
     assert "targeted run for 1 user: 1 change applied" in webhook
     assert "Entra now: mobilePhone +47 466 00 466" in webhook
     assert "Graph was written" in webhook
