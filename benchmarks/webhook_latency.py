@@ -3,15 +3,16 @@
     uv run python -m benchmarks.webhook_latency [--changes 50] [--interval 1] [--users 300]
 
 Generates a company, starts both emulators (own processes, real TLS) and runs the activation.
-Then, `--changes` times: one person's phone changes in the Huma emulator, the event is delivered
-(`pipelines.webhook_runs.store_event`: stored as the receiver stores it; swap in any other
-producer), and the connection's webhook sensor ticks as the daemon would: at a uniformly random
-moment within its minimum interval (`--interval`) after the event, then the run it asks for runs
-(`tick_and_run`, in this process). The latency is from the change in Huma to the Graph write,
-the write's time read from the Graph emulator's request log. Printed: median and 95th
-percentile, with the parts that bound it: the wait for the sensor's tick, the run's start-up
-until its first Huma request, the reads and plan until the write, and, measured apart, what a
-deployment's run launcher adds per run (a new process loading the definitions).
+Then, `--changes` times: one person's phone changes in the Huma emulator, the emulator sends its
+signed webhook to the product's receiver (served in this process over TLS on loopback,
+`cli.demo_webhook`), which stores the event, and the connection's webhook sensor ticks as the
+daemon would: at a uniformly random moment within its minimum interval (`--interval`) after the
+event is stored, then the run it asks for runs (`tick_and_run`, in this process). The latency is
+from the change in Huma to the Graph write, the write's time read from the Graph emulator's
+request log. Printed: median and 95th percentile, with the parts that bound it: the delivery
+until the receiver stored it, the wait for the sensor's tick, the run's start-up until its first
+Huma request, the reads and plan until the write, and, measured apart, what a deployment's run
+launcher adds per run (a new process loading the definitions).
 
 Not a test: the machine's load moves every figure.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -43,6 +45,7 @@ connections:
       base_url_env: HUMA_BASE_URL
       client_id_env: HUMA_CLIENT_ID
       client_secret_env: HUMA_CLIENT_SECRET
+      webhook_secret_env: HUMA_WEBHOOK_SECRET
     entra:
       tenant_id_env: ENTRA_TENANT_ID
       client_id_env: ENTRA_CLIENT_ID
@@ -90,6 +93,7 @@ def _configure(folder: Path, emulators: Emulators, interval: int) -> None:
             "HISTORY_DB_PATH": str(folder / "history.duckdb"),
             "REPORTS_DIR": str(folder / "reports"),
             "DAGSTER_HOME": str(folder / "dagster"),
+            "HUMA_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         }
     )
 
@@ -100,10 +104,11 @@ def _measure(
     import dagster as dg
 
     from assets.keys import job_name
+    from cli.demo_webhook import huma_sending_to_receiver, wait_for_event
     from cli.instance import dagster_instance
     from pipelines.definitions import deployment_definitions
-    from pipelines.webhook_runs import store_event, tick_and_run
-    from resources.webhook_events import EventUser, WebhookEventStore, event_store_path
+    from pipelines.webhook_runs import tick_and_run
+    from resources.webhook_events import WebhookEventStore, event_store_path
 
     history = folder / "history.duckdb"
     definitions = deployment_definitions()
@@ -112,37 +117,46 @@ def _measure(
     definitions.resolve_job_def(job_name(CONNECTION)).execute_in_process(  # raises on failure
         instance=instance, run_config=quiet
     )
-    produce = store_event(WebhookEventStore(event_store_path(history, CONNECTION)))
+    store = WebhookEventStore(event_store_path(history, CONNECTION))
     huma, entra = emulators.admin("huma"), emulators.admin("entra")
     people = _linked_people(huma, entra)
     rng = random.Random(seed)
     rows = []
-    for n in range(changes):
-        person, entra_id = people[n % len(people)]
-        phone = f"+47 4{n:02d} 00 {rng.randrange(100, 999)}"
-        since = max((e["seq"] for e in entra.requests()), default=0)
-        huma_since = max((e["seq"] for e in huma.requests()), default=0)
-        changed_at = datetime.now(UTC)
-        huma.call("PATCH", f"/users/{person['id']}", {"phone": phone})
-        produce("users-update", [EventUser(person["id"], person["email"])])
-        time.sleep(rng.uniform(0, interval))  # the daemon's next tick of the sensor
-        ticked_at = datetime.now(UTC)
-        result = tick_and_run(definitions, instance, CONNECTION, str(history))
-        if isinstance(result, dg.SkipReason) or not result.success:
-            raise RuntimeError(f"change {n}: no successful targeted run ({result})")
-        write = _graph_write(entra.requests(since=since, method="PATCH"), entra_id)
-        first_read = min(
-            datetime.fromisoformat(e["at"])
-            for e in huma.requests(since=huma_since, path_prefix="/users/")
-        )
-        rows.append(
-            {
-                "latency": (write - changed_at).total_seconds(),
-                "tick_wait": (ticked_at - changed_at).total_seconds(),
-                "start_up": (first_read - ticked_at).total_seconds(),
-                "read_plan_write": (write - first_read).total_seconds(),
-            }
-        )
+    with huma_sending_to_receiver(
+        huma,
+        CONNECTION,
+        os.environ["HUMA_WEBHOOK_SECRET"],
+        folder / "emulators" / "tls",
+        emulators.ca_bundle,
+    ):
+        for n in range(changes):
+            person, entra_id = people[n % len(people)]
+            phone = f"+47 4{n:02d} 00 {rng.randrange(100, 999)}"
+            since = max((e["seq"] for e in entra.requests()), default=0)
+            huma_since = max((e["seq"] for e in huma.requests()), default=0)
+            changed_at = datetime.now(UTC)
+            huma.call("PATCH", f"/users/{person['id']}", {"phone": phone})
+            wait_for_event(store, huma)
+            stored_at = datetime.now(UTC)
+            time.sleep(rng.uniform(0, interval))  # the daemon's next tick of the sensor
+            ticked_at = datetime.now(UTC)
+            result = tick_and_run(definitions, instance, CONNECTION, str(history))
+            if isinstance(result, dg.SkipReason) or not result.success:
+                raise RuntimeError(f"change {n}: no successful targeted run ({result})")
+            write = _graph_write(entra.requests(since=since, method="PATCH"), entra_id)
+            first_read = min(
+                datetime.fromisoformat(e["at"])
+                for e in huma.requests(since=huma_since, path_prefix="/users/")
+            )
+            rows.append(
+                {
+                    "latency": (write - changed_at).total_seconds(),
+                    "delivery": (stored_at - changed_at).total_seconds(),
+                    "tick_wait": (ticked_at - stored_at).total_seconds(),
+                    "start_up": (first_read - ticked_at).total_seconds(),
+                    "read_plan_write": (write - first_read).total_seconds(),
+                }
+            )
     instance.dispose()
     return rows
 
@@ -201,6 +215,7 @@ def _render(rows: list[dict[str, float]], launch: float, args: argparse.Namespac
     ]
     for name, label in (
         ("latency", "**change in Huma → Graph write**"),
+        ("delivery", "Huma's webhook → stored by the receiver"),
         ("tick_wait", "wait for the sensor's tick"),
         ("start_up", "run start-up (in process) → first Huma read"),
         ("read_plan_write", "reads, plan, history → Graph write"),

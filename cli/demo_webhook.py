@@ -1,6 +1,7 @@
-"""The demo's webhook chain: the product's receiver served in a thread of the demo's process, on
-a loopback port the system picks, over TLS with the emulators' certificate (which names
-localhost and 127.0.0.1, signed by the demo's local CA), with the Huma emulator sending to it.
+"""The webhook chain of the demo (and the latency benchmark): the product's receiver served in a
+thread of this process, on a loopback port the system picks, over TLS with the emulators'
+certificate (which names localhost and 127.0.0.1, signed by their local CA), with the Huma
+emulator sending to it.
 
 The receiver is the one `huma-entra-sync webhooks` serves: the demo connection's endpoint, its
 secret read from the connection's environment, its events stored beside the history.

@@ -1,10 +1,11 @@
 """Webhook events in, runs out, in this process: what the receiver and the Dagster daemon do in a
 deployment, for the demo, the latency benchmark and the tests.
 
-`store_event` stores one delivery the way the receiver does (`WebhookEventStore.add` with the
-SHA-256 of the body Huma would send); any other producer of events (the real receiver, fed by the
-Huma emulator's webhooks) can take its place. `tick_and_run` evaluates the connection's webhook
-sensor once and runs what it asks for, as the daemon would, with the same tags.
+`tick_and_run` evaluates the connection's webhook sensor once and runs what it asks for, as the
+daemon would, with the same tags. The demo and the benchmark get their events from the real
+receiver fed by the Huma emulator's webhooks (`cli.demo_webhook`); `store_event` stores one
+delivery straight into the store the way the receiver does (`WebhookEventStore.add` with the
+SHA-256 of the body Huma would send), for the tests that set up stored events themselves.
 """
 
 from __future__ import annotations
