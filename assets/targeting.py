@@ -1,7 +1,7 @@
 """Which users a run reads, from the Huma webhook events it takes (`resources.webhook_events`).
 
 Every run that writes takes the events waiting when its first snapshot step starts
-(`WebhookEventStore.take_once`: both snapshot steps get the same set). A targeted run reads only
+(`WebhookEventStore.take`: both snapshot steps get the same set). A targeted run reads only
 the users those events name; a full run reads everybody anyway, so the events it takes are folded
 into it and not run again. The apply step marks them done once the writes are settled; a run that
 fails or is lost leaves them taken until somebody gives them back (`give_back_lost`, called by
@@ -55,7 +55,7 @@ def taken_events(context: dg.AssetExecutionContext, connection: str) -> TakenEve
     store = event_store(context.resources.history.path, connection)
     for run_id in give_back_lost(store, context.instance):
         context.log.warning("gave back the webhook events of run %s, which did not finish", run_id)
-    return store.take_once(context.run.run_id)
+    return store.take(context.run.run_id)
 
 
 def finish_events(context: dg.AssetExecutionContext, connection: str) -> int:

@@ -191,24 +191,12 @@ class WebhookEventStore:
         return Waiting(count, newest, datetime.fromisoformat(oldest) if oldest else None)
 
     def take(self, run_id: str) -> TakenEvents:
-        """Give `run_id` every waiting event (and what it took before, when it asks again).
-
-        Taking is atomic: two runs never take the same event.
-        """
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE events SET taken_by = ? WHERE taken_by IS NULL AND done_at IS NULL",
-                (run_id,),
-            )
-            rows = conn.execute(_TAKEN_ROWS, (run_id,)).fetchall()
-        return _taken(run_id, rows)
-
-    def take_once(self, run_id: str) -> TakenEvents:
         """Give `run_id` every waiting event the first time it asks; later calls of the same run
         return what it took then, and never take more.
 
         A run's two snapshot steps both ask, in either order: both must read the same users,
-        so what arrives after the first ask waits for the next run.
+        so what arrives after the first ask waits for the next run. Taking is atomic: two runs
+        never take the same event.
         """
         with self._transaction() as conn:
             first = conn.execute(
@@ -226,11 +214,7 @@ class WebhookEventStore:
     def peek(self) -> TakenEvents:
         """What a run would take now, without taking it (`run_id` empty)."""
         with self._transaction() as conn:
-            rows = conn.execute(
-                "SELECT e.sequence, e.topic, u.huma_id, u.email FROM events e "
-                "LEFT JOIN event_users u USING (sequence) "
-                "WHERE e.taken_by IS NULL AND e.done_at IS NULL ORDER BY e.sequence, u.position"
-            ).fetchall()
+            rows = conn.execute(_WAITING_ROWS).fetchall()
         return _taken("", rows)
 
     def finish(self, run_id: str) -> int:
@@ -244,7 +228,7 @@ class WebhookEventStore:
     def give_back(self, run_id: str) -> int:
         """Make the events `run_id` took wait again (it failed); returns how many.
 
-        The run may ask `take_once` again afterwards (a re-executed run) and take afresh."""
+        The run may ask `take` again afterwards (a re-executed run) and take afresh."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM takers WHERE run_id = ?", (run_id,))
             count = conn.execute(
@@ -284,11 +268,14 @@ class WebhookEventStore:
             ).rowcount
 
 
-_TAKEN_ROWS = (
+_EVENT_ROWS = (
     "SELECT e.sequence, e.topic, u.huma_id, u.email FROM events e "
-    "LEFT JOIN event_users u USING (sequence) "
-    "WHERE e.taken_by = ? AND e.done_at IS NULL ORDER BY e.sequence, u.position"
+    "LEFT JOIN event_users u USING (sequence) WHERE e.done_at IS NULL AND e.taken_by {} "
+    "ORDER BY e.sequence, u.position"
 )
+#: The not-done events one run took (its id the parameter), and those nobody took yet.
+_TAKEN_ROWS = _EVENT_ROWS.format("= ?")
+_WAITING_ROWS = _EVENT_ROWS.format("IS NULL")
 
 
 def _taken(run_id: str, rows: Sequence[tuple[int, str, str | None, str | None]]) -> TakenEvents:

@@ -1,11 +1,11 @@
 """The webhook receiver served in a thread of the test process over real TLS (a local test CA)
-on port 0, for connection `acme` with a known secret: shared by the receiver's tests and the
-end-to-end webhook chain's."""
+on port 0, for connection `acme` with a known secret, built by the `webhooks` command's own
+`receiver_server` (so the tests serve what a deployment serves): shared by the receiver's tests
+and the end-to-end webhook chain's."""
 
 from __future__ import annotations
 
 import dataclasses
-import socket
 import ssl
 import threading
 import time
@@ -15,20 +15,13 @@ import httpx
 import pytest
 import uvicorn
 
+from cli.webhooks import listening_socket, receiver_server
 from emulators.tls import TlsFiles, ensure_certificates
 from resources.webhook_events import WebhookEventStore
-from resources.webhook_receiver import MAX_BODY_BYTES, WebhookEndpoint, build_receiver
+from resources.webhook_receiver import MAX_BODY_BYTES, WebhookEndpoint
 
 SECRET = "whsec-acme-5b1f0c"
 CONNECTION = "acme"
-
-
-def listening_socket(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen(128)
-    return sock
 
 
 @dataclasses.dataclass
@@ -61,19 +54,12 @@ def serve_receiver(
     """Start a receiver for connection `acme` on `store_path` (a store of its own: as another
     process would open it)."""
     store = WebhookEventStore(store_path)
-    app = build_receiver(
-        [WebhookEndpoint(CONNECTION, SECRET, token, store)], max_body_bytes=max_body_bytes
+    sock = listening_socket("127.0.0.1", port)
+    server = receiver_server(
+        [WebhookEndpoint(CONNECTION, SECRET, token, store)],
+        (str(tls.server_cert), str(tls.server_key)),
+        max_body_bytes=max_body_bytes,
     )
-    sock = listening_socket(port)
-    config = uvicorn.Config(
-        app,
-        ssl_certfile=str(tls.server_cert),
-        ssl_keyfile=str(tls.server_key),
-        log_config=None,
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

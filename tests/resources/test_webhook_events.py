@@ -163,25 +163,25 @@ def test_concurrent_receivers_and_runs_take_each_event_exactly_once(tmp_path: Pa
     assert len(every) == len(set(every)) == per_receiver * receivers
 
 
-def test_take_once_gives_a_run_one_set_whoever_of_its_steps_asks_first(
+def test_take_gives_a_run_one_set_whoever_of_its_steps_asks_first(
     store: WebhookEventStore,
 ) -> None:
     """Both snapshot steps of a run ask; what arrives between their asks waits for the next run."""
     store.add(digest="a", topic="users-update", users=[EventUser("h1", "a@example.com")])
-    first = store.take_once("run-1")
+    first = store.take("run-1")
     store.add(digest="b", topic="users-update", users=[EventUser("h2", "b@example.com")])
-    second = store.take_once("run-1")
+    second = store.take("run-1")
     assert [u.huma_id for u in first.changed] == ["h1"]
     assert second == first
-    assert [u.huma_id for u in store.take_once("run-2").changed] == ["h2"]
+    assert [u.huma_id for u in store.take("run-2").changed] == ["h2"]
 
 
-def test_take_once_after_giving_back_takes_afresh(store: WebhookEventStore) -> None:
+def test_take_after_giving_back_takes_afresh(store: WebhookEventStore) -> None:
     store.add(digest="a", topic="users-update", users=[EventUser("h1", "a@example.com")])
-    store.take_once("run-1")
+    store.take("run-1")
     store.give_back("run-1")
     store.add(digest="b", topic="users-update", users=[EventUser("h2", "b@example.com")])
-    again = store.take_once("run-1")
+    again = store.take("run-1")
     assert [u.huma_id for u in again.changed] == ["h1", "h2"]
 
 
@@ -192,4 +192,4 @@ def test_peek_shows_what_waits_without_taking_it(store: WebhookEventStore) -> No
     assert [u.huma_id for u in seen.changed] == ["h1"]
     assert [u.huma_id for u in seen.deleted] == ["h2"]
     assert store.waiting().count == 2
-    assert store.take_once("run-1").sequences == seen.sequences
+    assert store.take("run-1").sequences == seen.sequences

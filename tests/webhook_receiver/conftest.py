@@ -20,7 +20,6 @@ from tests.webhook_serving import (  # noqa: F401 - fixtures and names the tests
     CONNECTION,
     SECRET,
     Receiver,
-    listening_socket,
     serve_receiver,
     tls,
     tls_client,

@@ -140,7 +140,7 @@ def test_events_held_by_a_run_that_died_go_back(local: Local) -> None:
             job_name=killed.job_name,
         ),
     )
-    local.store.take_once(killed.run_id)
+    local.store.take(killed.run_id)
     assert isinstance(local.tick(), dg.SkipReason)  # it still looks alive: nothing overlaps it
     assert local.store.holding_runs() == {killed.run_id}
 
@@ -149,7 +149,7 @@ def test_events_held_by_a_run_that_died_go_back(local: Local) -> None:
     assert isinstance(asked, dg.RunRequest)
     assert local.store.holding_runs() == set()
 
-    local.store.take_once("a-run-nobody-recorded")
+    local.store.take("a-run-nobody-recorded")
     asked_again = evaluate(local.instance, CONNECTION, str(local.deployment.history))
     assert isinstance(asked_again, dg.RunRequest)
     assert asked_again.run_key != asked.run_key
