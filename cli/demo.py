@@ -332,7 +332,7 @@ def _webhook_run(folder: Path, emulators: Any) -> str:
 
 
 def _print_where(folder: Path, run_ids: list[str]) -> None:
-    from resources.history.publishing import published_path
+    from resources.history.files import published_path
 
     relative = folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder
     reports = sorted(
@@ -375,7 +375,7 @@ def _launcher(script: str) -> str:
 def _print_queries(history: Path) -> None:
     import duckdb
 
-    from resources.history.publishing import published_path
+    from resources.history.files import published_path
 
     print("\nThree questions for the history (read-only; analysts use the same SQL)")
     with duckdb.connect(str(published_path(history)), read_only=True) as conn:

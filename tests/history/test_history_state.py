@@ -25,7 +25,7 @@ from reconcile.state import (
     empty_state,
 )
 from resources.history import HistoryStore, StateChanges
-from resources.history.opening import connect
+from resources.history.files import connect
 from tests.history.conftest import Populated
 from tests.history.scenario import ACME, GLOBEX, NIGHT_1, NIGHT_2, POLICY, acme_snapshots
 
