@@ -175,7 +175,7 @@ def _run(job) -> str:
     import dagster as dg
     import polars as pl
 
-    from cli.instance import dagster_instance
+    from cli.console import dagster_instance
 
     result = job.execute_in_process(
         instance=dagster_instance(),
@@ -271,8 +271,8 @@ def _webhook_run(folder: Path, emulators: Any) -> str:
 
     import dagster as dg
 
+    from cli.console import dagster_instance
     from cli.demo_webhook import huma_sending_to_receiver, wait_for_event
-    from cli.instance import dagster_instance
     from pipelines.definitions import deployment_definitions
     from pipelines.webhook_runs import tick_and_run
     from resources.webhook_events import WebhookEventStore, event_store_path

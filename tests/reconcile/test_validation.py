@@ -1,4 +1,4 @@
-"""Validation of the snapshots (SPEC §3, §4; issue 4.1): failing users are held out and listed.
+"""Validation of the snapshots (SPEC §3, §4): failing users are held out and listed.
 
 Pins, per side: each rule fails exactly the users that break it, with side, user, field, value,
 rule and a message; every user in a duplicate is held out (never one guessed); nulls are not
