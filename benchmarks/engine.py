@@ -37,13 +37,12 @@ from typing import Any
 import polars as pl
 
 from reconcile.builders import RUN_AT
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.fields import UNITS, unit_text
 from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA
 from reconcile.policy import Policy
 from reconcile.reference import plan_linked
-from reconcile.state import BASELINE_SCHEMA, LINKS_SCHEMA, empty_state
+from reconcile.state import BASELINE_SCHEMA, LINKS_SCHEMA, RunContext, empty_state
 
 _GIVEN = ["Anna", "Bjørn", "Camilla", "Dag", "Eva", "Fredrik", "Guro", "Håkon", "Ingrid", "Jonas"]
 _FAMILY = ["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Berg"]

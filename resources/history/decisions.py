@@ -82,7 +82,7 @@ class DecisionsMixin(StoreBase):
     """Record decisions; list them and the rows awaiting one."""
 
     def record_decisions(self, *, connection: str, decisions: pl.DataFrame) -> int:
-        """Append people's decisions (`reconcile.decisions.decision_row` builds them), and
+        """Append people's decisions (`reconcile.human_decisions.decision_row` builds them), and
         publish the history with them for analysts.
 
         Args:

@@ -15,7 +15,7 @@ from typing import Final
 
 import polars as pl
 
-from reconcile.context import HeldTrip
+from reconcile.state import HeldTrip
 from reconcile.vocabulary import ENTRA, HUMA
 from resources.history.base import StoreBase
 

@@ -13,7 +13,6 @@ import pytest
 
 from reconcile.baseline import baseline_changes, next_baseline
 from reconcile.builders import baseline_frame, decisions_frame, links_frame, state_with
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.next_state import next_state
 from reconcile.simulation import apply_to_snapshots
@@ -21,6 +20,7 @@ from reconcile.state import (
     ACTIVATION_SCHEMA,
     DELETED_HUMA_USERS_SCHEMA,
     STATE_SCHEMAS,
+    RunContext,
     SyncState,
     empty_state,
 )

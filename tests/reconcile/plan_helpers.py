@@ -17,9 +17,9 @@ from reconcile.builders import (
     links_frame,
     state_with,
 )
-from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
+from reconcile.state import RunContext
 
 CONTEXT = RunContext(run_at=RUN_AT, verified_domains=frozenset({"example.com"}))
 

@@ -23,9 +23,9 @@ from reconcile.builders import (
     links_frame,
     state_with,
 )
-from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
+from reconcile.state import RunContext
 from reconcile.vocabulary import (
     AUTO_APPROVED,
     BLOCKED,

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from reconcile.builders import RUN_AT, entra_frame, entra_user, huma_frame, huma_user, state_with
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.policy import Policy
+from reconcile.state import RunContext
 from reconcile.validation import validate_snapshots
 
 _BOB = {"huma_id": "h2", "email": "bob@example.com", "phone": "+4790000002", "employment_id": "E2"}

@@ -29,10 +29,10 @@ from reconcile.builders import (
     links_frame,
     state_with,
 )
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
+from reconcile.state import RunContext
 from tests.report.report_frames import (
     SCRIPT_NAME,
     field_diff,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from reconcile.builders import RUN_AT, decisions_frame
-from reconcile.decisions import decision_row
+from reconcile.human_decisions import decision_row
 from reconcile.vocabulary import (
     APPROVE,
     APPROVED,
