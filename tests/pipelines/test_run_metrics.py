@@ -1,9 +1,10 @@
 """Each run records its numbers as numeric metadata, so the asset pages plot them night after night.
 
 Pins: after a real run against the emulators, the instance's event log holds, per asset, the
-snapshot sizes (Entra's members and guests counted by the engine's one guest test) and requests, the plan's rows and waiting count, the applied and failed counts as
-integers equal to what the run did, and each step's stage times (wall and CPU seconds, history
-writes apart) as non-negative floats.
+snapshot sizes (Entra's members and guests told apart by the engine's one guest test) and
+requests, the plan's rows and waiting count, the applied and failed counts as integers equal to
+what the run did, and each step's stage times (wall and CPU seconds, history writes apart) as
+non-negative floats.
 """
 
 from __future__ import annotations
