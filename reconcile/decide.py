@@ -104,6 +104,14 @@ _INITIAL_WRITE: Final = {
     ENTRA_TO_HUMA: OUT_WRITE_HUMA,
     ASK: OUT_ASK,
 }
+#: The reason of a plan row per case (`{}`: the field), as the table says it.
+_REASONS: Final = {
+    HUMA_CHANGED: "Huma changed {} since both sides agreed; Huma's changes flow to Entra",
+    ENTRA_CHANGED: "Entra changed {} since both sides agreed; it comes into Huma on approval",
+    BOTH_CHANGED: "both sides changed {} since they agreed; a person chooses the side",
+}
+_FIRST_SYNC_REASON: Final = "first sync: Huma and Entra differ on {}; initial direction: {}"
+_POSITION_REASON: Final = "{} changed in Huma after the connection was activated"
 #: Outcomes that become plan rows (before a refused side settles a question).
 _ROW_OUTCOMES: Final = (OUT_WRITE_ENTRA, OUT_WRITE_HUMA, OUT_ASK)
 
@@ -270,34 +278,14 @@ def _plan_write(entra_refusal: pl.Expr, huma_refusal: pl.Expr) -> pl.Expr:
 
 
 def _reason(initial_direction: pl.Expr) -> pl.Expr:
+    """Why the plan row exists, in the words of the table's case."""
     field, case = pl.col("field"), pl.col("case")
+    reason = pl.when(pl.col("_gated")).then(pl.format(_POSITION_REASON, field))
+    for each, template in _REASONS.items():
+        reason = reason.when(case == each).then(pl.format(template, field))
     return (
-        pl.when(pl.col("_gated"))
-        .then(pl.format("{} changed in Huma after the connection was activated", field))
-        .when(case == HUMA_CHANGED)
-        .then(
-            pl.format(
-                "Huma changed {} since both sides agreed; Huma's changes flow to Entra", field
-            )
-        )
-        .when(case == ENTRA_CHANGED)
-        .then(
-            pl.format(
-                "Entra changed {} since both sides agreed; it comes into Huma on approval", field
-            )
-        )
-        .when(case == BOTH_CHANGED)
-        .then(
-            pl.format("both sides changed {} since they agreed; a person chooses the side", field)
-        )
-        .when(case == FIRST_SYNC)
-        .then(
-            pl.format(
-                "first sync: Huma and Entra differ on {}; initial direction: {}",
-                field,
-                initial_direction,
-            )
-        )
+        reason.when(case == FIRST_SYNC)
+        .then(pl.format(_FIRST_SYNC_REASON, field, initial_direction))
         .when((case == MISSING_VALUE) & pl.col("e").is_null())
         .then(pl.format("first sync: {} is empty in Entra; filled from Huma", field))
         .otherwise(pl.format("first sync: {} is empty in Huma; filled from Entra", field))
@@ -305,6 +293,7 @@ def _reason(initial_direction: pl.Expr) -> pl.Expr:
 
 
 def _by_write(to_entra: pl.Expr, to_huma: pl.Expr, asked: pl.Expr = _NULL) -> pl.Expr:
+    """One value per side the plan row writes (`asked` for a question); null for no row."""
     write = pl.col("_write")
     return (
         pl.when(write == OUT_WRITE_ENTRA)
@@ -336,18 +325,13 @@ def decide(diffs: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     position = _per_field(
         {u.name: u.position and not policy.backfill_positions for u in UNITS}, pl.Boolean()
     )
-    gated = pl.col("_gated")
+    gated, write = pl.col("_gated"), pl.col("_write")
     asks_person = ~gated & (pl.col("_table") == OUT_ASK)
-    entra_refusal, huma_refusal = _refusals()
-    write = pl.col("_write")
-    refused = _by_write(
-        pl.col("_entra_refusal"),
-        pl.col("_huma_refusal"),
-        asked=pl.when(
-            pl.col("_entra_refusal").is_not_null() & pl.col("_huma_refusal").is_not_null()
-        )
-        .then(pl.format("{}; {}", "_huma_refusal", "_entra_refusal"))
-        .otherwise(_NULL),
+    entra_refusal, huma_refusal = pl.col("_entra_refusal"), pl.col("_huma_refusal")
+    both_refused = (
+        pl.when(entra_refusal.is_not_null() & huma_refusal.is_not_null())
+        .then(pl.format("{}; {}", huma_refusal, entra_refusal))
+        .otherwise(_NULL)
     )
     into_huma = AUTO_APPROVED if policy.auto_apply_entra_to_huma else PENDING
     status = (
@@ -361,26 +345,31 @@ def decide(diffs: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         .then(pl.lit(into_huma))
         .otherwise(pl.lit(AUTO_APPROVED))
     )
-    initial_write = initial.replace_strict(_INITIAL_WRITE, return_dtype=pl.String())
+    refuses_entra, refuses_huma = _refusals()
     return (
+        # The table: the case, and the side it writes.
         diffs.with_columns(
             case=three_way_case(pl.col("h"), pl.col("e"), pl.col("agreed"), pl.col("has_agreed")),
             _gated=position & ~pl.col("has_agreed"),
         )
-        .with_columns(_table=_table_write(initial_write))
+        .with_columns(
+            _table=_table_write(initial.replace_strict(_INITIAL_WRITE, return_dtype=pl.String()))
+        )
+        # §3 narrows it (rules 1 and 2): the outcome `field_diffs` reports, and who is asked.
         .with_columns(outcome=_narrowed(pl.col("_table"), to_entra, to_huma, gated))
         .with_columns(
             decision_kind=_decision_kind(gated, asks_person),
-            _entra_refusal=entra_refusal,
-            _huma_refusal=huma_refusal,
+            _entra_refusal=refuses_entra,
+            _huma_refusal=refuses_huma,
         )
-        .with_columns(_write=_plan_write(pl.col("_entra_refusal"), pl.col("_huma_refusal")))
+        # Rule 3: a side that cannot take the write settles a question or blocks the row.
+        .with_columns(_write=_plan_write(entra_refusal, huma_refusal))
         .with_columns(
             action=_by_write(
                 pl.lit(UPDATE_ENTRA), pl.lit(UPDATE_HUMA), asked=pl.lit(RESOLVE_CONFLICT)
             ),
             direction=_by_write(pl.lit(HUMA_TO_ENTRA), pl.lit(ENTRA_TO_HUMA)),
-            blocked_reason=refused,
+            blocked_reason=_by_write(entra_refusal, huma_refusal, asked=both_refused),
             reason=pl.when(write.is_null()).then(_NULL).otherwise(_reason(initial)),
         )
         .with_columns(status=status)
