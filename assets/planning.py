@@ -30,10 +30,9 @@ from assets.keys import (
 from assets.metadata import StageClock, counts, frame_metadata, markdown_table, numbers
 from assets.run_options import run_options
 from assets.snapshots import run_started_at
-from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
-from reconcile.state import SyncState
+from reconcile.state import RunContext, SyncState
 from reconcile.validation import EntraUsersModel, HumaUsersModel
 from reconcile.vocabulary import (
     AUTO_APPROVED,

@@ -2,7 +2,7 @@
 
 Tags rather than per-asset config because every step of a run must agree on them, and because
 they show on the run in the Dagster UI: `huma-entra-sync run --dry-run` and the launchpad set the
-same tags. An override names who and why (`reconcile.context.RunContext` refuses one that does
+same tags. An override names who and why (`reconcile.state.RunContext` refuses one that does
 not), so a run launched from the UI sets the three override tags together.
 """
 

@@ -27,6 +27,7 @@ from assets.metadata import StageClock, frame_metadata, markdown_table, numbers
 from assets.run_exclusion import refuse_if_running
 from assets.run_options import run_options
 from assets.targeting import named_ids_frame, taken_events
+from reconcile.lifecycle import is_guest
 from resources.graph import EntraSnapshot, GraphResource
 from resources.history.runs import FULL, TARGETED
 from resources.huma import HumaSnapshot
@@ -124,7 +125,7 @@ def _entra_users_raw(connection: str) -> dg.AssetsDefinition:
                 snapshot: EntraSnapshot = _read_named(context, connection, graph, events)
             else:
                 snapshot = graph.snapshot()
-        members = snapshot.users.filter(pl.col("user_type") == "Member")
+        members = snapshot.users.filter(~is_guest())
         yield from _snapshot_events(
             context,
             connection,

@@ -36,12 +36,11 @@ from typing import Any
 
 import polars as pl
 
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.fields import UNITS, unit_text
 from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA
 from reconcile.policy import Policy
-from reconcile.state import BASELINE_SCHEMA, LINKS_SCHEMA, empty_state
+from reconcile.state import BASELINE_SCHEMA, LINKS_SCHEMA, RunContext, empty_state
 from tests.reference.builders import RUN_AT
 from tests.reference.rules import plan_linked
 

@@ -33,12 +33,11 @@ import polars as pl
 
 from benchmarks.engine import generate, memory_mb
 from reconcile.baseline import baseline_changes
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.fields import UNITS
 from reconcile.next_state import next_state
 from reconcile.policy import Policy
-from reconcile.state import ACTIVATION_SCHEMA, empty_state
+from reconcile.state import ACTIVATION_SCHEMA, RunContext, empty_state
 from reconcile.vocabulary import APPLIED, AUTO_APPROVED
 from resources.history import HistoryStore, StateChanges, read_only_store
 from resources.history.files import connect

@@ -289,7 +289,7 @@ def _record(
 
     import polars as pl
 
-    from reconcile.decisions import decision_row
+    from reconcile.human_decisions import decision_row
 
     decided_at = datetime.now(UTC)
     frames = [

@@ -7,7 +7,7 @@
   fields, position fields included (Huma sends them on create), never `employeeId`.
 * Entra only (member, enabled, in scope): `create_huma`, always after approval. Huma requires
   given and family name and a group (the policy's default group); the address goes along only
-  when Huma takes it (`countries.huma_address_refusal`). Huma's uniqueness is checked in
+  when Huma takes it (`decide.huma_address_refusal`). Huma's uniqueness is checked in
   `reconcile.uniqueness`.
 
 `to_values` keys: the mapped fields plus, for Entra, the derived `display_name` and
@@ -20,8 +20,7 @@ from typing import Final
 
 import polars as pl
 
-from reconcile.context import RunContext
-from reconcile.countries import huma_address_refusal
+from reconcile.decide import huma_address_refusal
 from reconcile.fields import (
     ADDRESS,
     UNITS,
@@ -31,10 +30,9 @@ from reconcile.fields import (
     unit_text,
     unit_unknown,
 )
-from reconcile.frames import ADDRESS_COUNTRY, ADDRESS_FIELDS
 from reconcile.outputs import SYNC_PLAN_SCHEMA
 from reconcile.policy import Policy
-from reconcile.scope import email_domain
+from reconcile.state import RunContext
 from reconcile.vocabulary import (
     AUTO_APPROVED,
     BLOCKED,
@@ -48,6 +46,11 @@ from reconcile.vocabulary import (
 _NULL: Final = pl.lit(None, pl.String)
 #: Characters Graph accepts before the `@` of a user principal name (at most 64 of them).
 _UPN_LOCAL_PART: Final = r"^[A-Za-z0-9'.\-_!#^~]{1,64}@"
+
+
+def email_domain(column: str = "email_key") -> pl.Expr:
+    """The lower-case domain of an email column (null when there is no `@`)."""
+    return pl.col(column).str.extract(r"@([^@]+)$", 1).str.to_lowercase()
 
 
 def created_pair() -> list[pl.Expr]:
@@ -223,11 +226,7 @@ def huma_creates(
     """
     if candidates.height == 0:
         return pl.DataFrame(schema=SYNC_PLAN_SCHEMA)
-    refused = huma_address_refusal(
-        country=pl.col(ADDRESS_COUNTRY),
-        complete=pl.all_horizontal(pl.col(c).is_not_null() for c in ADDRESS_FIELDS),
-        empty=pl.all_horizontal(pl.col(c).is_null() for c in ADDRESS_FIELDS),
-    )
+    refused = huma_address_refusal()
     units = tuple(u.name for u in UNITS if ENTRA_TO_HUMA in u.directions)
     email = pl.coalesce("mail", "user_principal_name")
     values = _values(units, {"email": unit_json("email", email)}, {ADDRESS: refused.is_not_null()})

@@ -11,17 +11,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from reconcile import compare, creates, guards, lifecycle, rows
-from reconcile.changes import pair_candidates
-from reconcile.context import RunContext
+from reconcile import creates, differences, guards, lifecycle, plan_rows
 from reconcile.decide import decide
-from reconcile.decisions import apply_decisions
 from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA, require_schema
+from reconcile.human_decisions import apply_decisions
 from reconcile.matching import match_users
+from reconcile.outputs import conflicts_frame, field_diffs_frame
 from reconcile.policy import Policy
-from reconcile.reporting import conflicts_frame, field_diffs_frame
-from reconcile.scope import in_scope
-from reconcile.state import SyncState
+from reconcile.state import RunContext, SyncState
 from reconcile.uniqueness import block_duplicates
 from reconcile.validation import validate_snapshots
 from reconcile.vocabulary import CREATE_HUMA
@@ -86,7 +83,7 @@ def plan_run(
     """
     require_schema(huma, HUMA_USERS_SCHEMA, "Huma snapshot")
     require_schema(entra, ENTRA_USERS_SCHEMA, "Entra snapshot")
-    entra_in_scope = entra.filter(in_scope(policy))
+    entra_in_scope = entra.filter(lifecycle.in_scope(policy))
     huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
     matching = match_users(
         links=state.links,
@@ -101,13 +98,13 @@ def plan_run(
         huma_partial=context.huma_partial or context.targeted,
         entra_partial=context.entra_partial or context.targeted,
     )
-    interesting = compare.differing_pairs(matching.pairs, huma_valid, entra_valid)
+    interesting = differences.differing_pairs(matching.pairs, huma_valid, entra_valid)
     statuses = interesting.select(
         "huma_id", "entra_id", pl.col("h_email_key").alias("email_key"), "active", "account_enabled"
     )
     unlocked = interesting.filter(pl.col("active"))
-    diffs = compare.with_link_age(
-        compare.with_baseline(compare.field_differences(unlocked), state.baseline),
+    diffs = differences.with_link_age(
+        differences.with_baseline(differences.field_differences(unlocked), state.baseline),
         matching.links,
         state.activation,
     )
@@ -126,7 +123,7 @@ def plan_run(
         entra_only = entra_only.clear()
     candidates = pl.concat(
         [
-            pair_candidates(decided, policy),
+            plan_rows.pair_rows(decided),
             creates.entra_creates(matching.huma_only, entra, policy, context),
             creates.huma_creates(
                 entra_only,
@@ -138,8 +135,8 @@ def plan_run(
             recreates,
         ]
     )
-    planned = rows.with_change_ids(
-        rows.group_automatic_updates(block_duplicates(candidates, huma, entra))
+    planned = plan_rows.with_change_ids(
+        plan_rows.group_automatic_updates(block_duplicates(candidates, huma, entra))
     )
     planned = guards.block_creates_on_partial_sides(
         apply_decisions(planned, state.decisions), context
@@ -160,7 +157,7 @@ def plan_run(
             deleted_notices,
         ]
     ).sort("kind", "email_key", "huma_id", nulls_last=True)
-    field_diffs = field_diffs_frame(decided, compare.email_mismatches(unlocked), planned)
+    field_diffs = field_diffs_frame(decided, differences.email_mismatches(unlocked), planned)
     return PlanResult(
         huma_users=huma_valid,
         entra_users=entra_valid,
@@ -168,7 +165,7 @@ def plan_run(
         user_links=matching.links,
         field_diffs=field_diffs,
         conflicts=conflicts_frame(field_diffs),
-        sync_plan=rows.sort_plan(planned),
+        sync_plan=plan_rows.sort_plan(planned),
         guard_trips=guard_trips.sort("guard", "side", nulls_last=True),
         notices=notices,
     )

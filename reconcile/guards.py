@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.context import HeldTrip, RunContext
 from reconcile.outputs import GUARD_TRIPS_SCHEMA
 from reconcile.policy import Policy
+from reconcile.state import HeldTrip, RunContext
 from reconcile.vocabulary import (
     AWAITING_DECISION,
     BLOCKED,

@@ -1,4 +1,7 @@
-"""Lifecycle rules of SPEC §6 for linked users, and the notices that report them.
+"""Who the connection looks at (SPEC §4), and the lifecycle rules of §6 for linked users, with the
+notices that report them.
+
+* In scope: Entra members (never guests), on one of the policy's scope domains when it lists any.
 
 * Deactivated in Huma: the pair is locked, nothing is written either way; reported.
 * Deleted in Huma (linked, gone from a complete snapshot; on later runs, a known deletion whose
@@ -15,7 +18,7 @@ from typing import Final
 
 import polars as pl
 
-from reconcile.creates import huma_creates
+from reconcile.creates import email_domain, huma_creates
 from reconcile.fields import UNITS, unit_text, unit_unknown
 from reconcile.outputs import NOTICES_SCHEMA, SYNC_PLAN_SCHEMA
 from reconcile.policy import Policy
@@ -31,6 +34,21 @@ from reconcile.vocabulary import (
 )
 
 _OFFERED: Final = "deleted in Huma: re-creating the user from Entra is offered as a decision"
+
+
+def is_guest() -> pl.Expr:
+    """Entra guests: `userType` Guest, or an `#EXT#` user principal name (any case)."""
+    guest_type = pl.col("user_type").str.to_lowercase().eq("guest").fill_null(value=False)
+    external = pl.col("user_principal_name").str.to_uppercase().str.contains("#EXT#", literal=True)
+    return guest_type | external.fill_null(value=False)
+
+
+def in_scope(policy: Policy) -> pl.Expr:
+    """Entra users in scope: members, and on one of `policy.entra_scope_domains` when listed."""
+    member = ~is_guest()
+    if not policy.entra_scope_domains:
+        return member
+    return member & email_domain().is_in(sorted(policy.entra_scope_domains)).fill_null(value=False)
 
 
 def _notices(frame: pl.DataFrame, kind: str, message: pl.Expr | str) -> pl.DataFrame:

@@ -22,7 +22,6 @@ from datetime import datetime
 import polars as pl
 
 from reconcile.baseline import baseline_changes, next_baseline
-from reconcile.context import RunContext
 from reconcile.creates import created_pair
 from reconcile.engine import PlanResult
 from reconcile.frames import require_schema
@@ -31,6 +30,7 @@ from reconcile.state import (
     ACTIVATION_SCHEMA,
     DELETED_HUMA_USERS_SCHEMA,
     LINKS_SCHEMA,
+    RunContext,
     SyncState,
 )
 from reconcile.vocabulary import (

@@ -25,7 +25,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from reconcile.countries import ISO_3166_ALPHA2
+from reconcile.decide import ISO_3166_ALPHA2
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import ENTRA, HUMA
 

@@ -231,7 +231,7 @@ class PlanMixin(StoreBase):
             )
 
     def record_decisions(self, *, connection: str, decisions: pl.DataFrame) -> int:
-        """Append people's decisions (`reconcile.decisions.decision_row` builds them), and
+        """Append people's decisions (`reconcile.human_decisions.decision_row` builds them), and
         publish the history with them for analysts.
 
         Args:

@@ -24,8 +24,8 @@ from typing import Any, Final
 
 import polars as pl
 
-from reconcile.context import HeldTrip
 from reconcile.frames import require_schema
+from reconcile.state import HeldTrip
 from reconcile.vocabulary import ENTRA, HUMA
 from resources.history.store import StoreBase
 from resources.history.tables import SNAPSHOT_TABLES, read_all, read_frame, replace_run_rows

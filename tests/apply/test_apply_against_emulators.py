@@ -22,13 +22,12 @@ from assets.apply.results import WriteResult
 from assets.apply.run import apply_plan
 from assets.apply.settle import settle_open_intents
 from assets.apply.writes import PlannedWrite, planned_writes
-from reconcile.context import RunContext
-from reconcile.decisions import decision_row
 from reconcile.engine import PlanResult, plan_run
+from reconcile.human_decisions import decision_row
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
-from reconcile.state import SyncState, empty_state
+from reconcile.state import RunContext, SyncState, empty_state
 from reconcile.vocabulary import (
     APPROVE,
     AWAITING_DECISION,

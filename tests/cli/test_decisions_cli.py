@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 
 from cli.main import main
-from reconcile.decisions import apply_decisions
+from reconcile.human_decisions import apply_decisions
 from reconcile.vocabulary import APPROVED, HUMA_TO_ENTRA, REJECTED
 from resources.history import HistoryStore
 from tests.cli.conftest import Deployment

@@ -17,12 +17,12 @@ from typing import Any, Final
 
 import polars as pl
 
-from reconcile.context import RunContext
-from reconcile.decisions import decision_row
 from reconcile.engine import PlanResult, plan_run
+from reconcile.human_decisions import decision_row
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
+from reconcile.state import RunContext
 from reconcile.vocabulary import CREATE_HUMA, HUMA_TO_ENTRA, REJECT
 from resources.history import HistoryStore
 from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user

@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
-from reconcile.state import empty_state
+from reconcile.state import RunContext, empty_state
 from reconcile.vocabulary import GUARD_SNAPSHOT_SHRINK, HUMA
 from resources.history import HistoryStore
 from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user

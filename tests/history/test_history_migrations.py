@@ -14,7 +14,6 @@ import duckdb
 import polars as pl
 import pytest
 
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
@@ -24,6 +23,7 @@ from reconcile.state import (
     DECISIONS_SCHEMA,
     DELETED_HUMA_USERS_SCHEMA,
     LINKS_SCHEMA,
+    RunContext,
     empty_state,
 )
 from resources.history import (

@@ -9,10 +9,9 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
-from reconcile.state import empty_state
+from reconcile.state import RunContext, empty_state
 from resources.history import HistoryStore
 from resources.history.tables import OUTPUT_TABLES
 from tests.history.conftest import Populated

@@ -10,7 +10,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from reconcile.decisions import decision_row
+from reconcile.human_decisions import decision_row
 from reconcile.vocabulary import APPROVE, HUMA
 from resources.history import PENDING_DECISIONS_SCHEMA, HistoryStore
 from tests.history.conftest import Populated

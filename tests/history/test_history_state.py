@@ -12,13 +12,13 @@ import polars as pl
 import pytest
 
 from reconcile.baseline import baseline_changes, next_baseline
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.next_state import next_state
 from reconcile.state import (
     ACTIVATION_SCHEMA,
     DELETED_HUMA_USERS_SCHEMA,
     STATE_SCHEMAS,
+    RunContext,
     SyncState,
     empty_state,
 )

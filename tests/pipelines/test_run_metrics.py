@@ -1,9 +1,10 @@
 """Each run records its numbers as numeric metadata, so the asset pages plot them night after night.
 
 Pins: after a real run against the emulators, the instance's event log holds, per asset, the
-snapshot sizes and requests, the plan's rows and waiting count, the applied and failed counts as
-integers equal to what the run did, and each step's stage times (wall and CPU seconds, history
-writes apart) as non-negative floats.
+snapshot sizes (Entra's members and guests told apart by the engine's one guest test) and
+requests, the plan's rows and waiting count, the applied and failed counts as integers equal to
+what the run did, and each step's stage times (wall and CPU seconds, history writes apart) as
+non-negative floats.
 """
 
 from __future__ import annotations
@@ -75,9 +76,18 @@ def _counts_are_integers_equal_to_what_the_run_did(result, metadata, emulated: O
     plan = _value(result, "sync_plan").result.sync_plan
     applied = _value(result, "applied_changes")
     tenant = emulated.emulators.admin("entra").state()["tenants"][0]
+    # A guest is out of scope (SPEC §4): `userType` Guest or an `#EXT#` user principal name.
+    guests = sum(
+        user.get("userType") == "Guest" or "#EXT#" in (user.get("userPrincipalName") or "").upper()
+        for user in tenant["users"]
+    )
     expected = {
         "huma_users_raw": {"users": len(emulated.world.huma["users"])},
-        "entra_users_raw": {"users": len(tenant["users"])},
+        "entra_users_raw": {
+            "users": len(tenant["users"]),
+            "members": len(tenant["users"]) - guests,
+            "guests": guests,
+        },
         "sync_plan": {
             "plan_rows": plan.height,
             "waiting": plan.filter(pl.col("status").is_in(["pending", "stale"])).height,
@@ -95,6 +105,7 @@ def _counts_are_integers_equal_to_what_the_run_did(result, metadata, emulated: O
             assert isinstance(entry, dg.IntMetadataValue), (asset, name, entry)
             assert entry.value == value, (asset, name)
     assert expected["sync_plan"]["plan_rows"] > 0
+    assert guests > 0
     assert expected["applied_changes"]["applied"] > 0
     for side in ("huma_users_raw", "entra_users_raw"):
         requests = metadata[side]["requests"]

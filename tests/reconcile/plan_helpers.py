@@ -7,9 +7,9 @@ from typing import Any
 
 import polars as pl
 
-from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
+from reconcile.state import RunContext
 from tests.reference.builders import (
     RUN_AT,
     baseline_frame,

@@ -21,10 +21,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
-from reconcile.state import SyncState
+from reconcile.state import RunContext, SyncState
 from reconcile.vocabulary import GUARD_SNAPSHOT_PARTIAL
 from tests.reconcile.mid_world import decisions_on, mid_world
 from tests.reference.builders import RUN_AT

@@ -15,9 +15,9 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from reconcile.context import HeldTrip, RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
+from reconcile.state import HeldTrip, RunContext
 from reconcile.vocabulary import (
     AUTO_APPROVED,
     BLOCKED,

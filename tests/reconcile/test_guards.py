@@ -14,9 +14,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
+from reconcile.state import RunContext
 from reconcile.vocabulary import (
     AUTO_APPROVED,
     BLOCKED,

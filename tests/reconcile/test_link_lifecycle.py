@@ -20,13 +20,12 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.fields import UNITS
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
-from reconcile.state import SyncState
+from reconcile.state import RunContext, SyncState
 from reconcile.vocabulary import (
     BLOCKED,
     CREATE_ENTRA,

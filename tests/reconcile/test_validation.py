@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.policy import Policy
+from reconcile.state import RunContext
 from reconcile.validation import validate_snapshots
 from tests.reference.builders import (
     RUN_AT,

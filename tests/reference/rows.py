@@ -1,6 +1,6 @@
 """Plan assembly of the plain-Python reference planner: uniqueness, grouping, change ids.
 
-The same rules as `reconcile.uniqueness` and `reconcile.rows`, written with dicts and loops.
+The same rules as `reconcile.uniqueness` and `reconcile.plan_rows`, written with dicts and loops.
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
+from reconcile.state import RunContext
 from tests.reference.builders import (
     RUN_AT,
     baseline_frame,

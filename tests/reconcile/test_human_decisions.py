@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from reconcile.decisions import decision_row
+from reconcile.human_decisions import decision_row
 from reconcile.vocabulary import (
     APPROVE,
     APPROVED,

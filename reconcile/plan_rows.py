@@ -1,7 +1,10 @@
-"""Final shape of plan rows: automatic updates grouped per user, and stable change ids.
+"""The plan's rows in their final shape: linked pairs' rows laid out, automatic updates grouped per
+user, stable change ids, and the plan's fixed order.
 
-Automatic updates of one user in one direction become one row (one PATCH, which also spares
-Graph's write quota); rows a person decides stay one per field, so each can be decided alone.
+`pair_rows` only lays out what `reconcile.decide` decided (action, direction, status, kind,
+reason), one field per row, with both sides' values and what is written. Automatic updates of one
+user in one direction then become one row (one PATCH, which also spares Graph's write quota); rows
+a person decides stay one per field, so each can be decided alone.
 
 `change_id` is the first 32 hex digits of a SHA-256 over the row's connection-independent content:
 action, direction, both user ids, the email key, the fields and the values to write (for an
@@ -16,11 +19,68 @@ from typing import Final
 
 import polars as pl
 
+from reconcile.fields import one_entry_object
 from reconcile.outputs import SYNC_PLAN_SCHEMA
-from reconcile.vocabulary import AUTO_APPROVED, RESOLVE_CONFLICT, UPDATE_ENTRA, UPDATE_HUMA
+from reconcile.vocabulary import (
+    AUTO_APPROVED,
+    ENTRA_TO_HUMA,
+    HUMA_TO_ENTRA,
+    RESOLVE_CONFLICT,
+    UPDATE_ENTRA,
+    UPDATE_HUMA,
+)
 
 _SEPARATOR: Final = "\x1f"  # the ASCII unit separator cannot occur in JSON text
 _KEY: Final = ("action", "direction", "huma_id", "entra_id", "email_key")
+
+
+def pair_rows(decided: pl.DataFrame) -> pl.DataFrame:
+    """The plan rows of the decided differences that write or ask something, one field each.
+
+    Args:
+        decided: Output of `decide.decide`.
+
+    Returns:
+        `SYNC_PLAN_SCHEMA` rows (null `change_id`), in the order of `decided`; `from_values` and
+        `to_values` are the target's and the source's values (null on an undecided conflict).
+    """
+    direction = pl.col("direction")
+
+    def by_direction(to_entra: str, to_huma: str) -> pl.Expr:
+        return (
+            pl.when(direction == HUMA_TO_ENTRA)
+            .then(pl.col(to_entra))
+            .when(direction == ENTRA_TO_HUMA)
+            .then(pl.col(to_huma))
+            .otherwise(pl.lit(None, pl.String))
+        )
+
+    return (
+        decided.filter(pl.col("action").is_not_null())
+        .with_columns(
+            huma_values=one_entry_object(pl.col("field"), pl.col("h_json")),
+            entra_values=one_entry_object(pl.col("field"), pl.col("e_json")),
+        )
+        .select(
+            pl.lit(None, pl.String).alias("change_id"),
+            "action",
+            "direction",
+            "huma_id",
+            "entra_id",
+            "email_key",
+            pl.concat_list(pl.col("field")).alias("fields"),
+            "huma_values",
+            "entra_values",
+            by_direction("entra_values", "huma_values").alias("from_values"),
+            by_direction("huma_values", "entra_values").alias("to_values"),
+            "reason",
+            "status",
+            "blocked_reason",
+            "decision_kind",
+            pl.lit(None, SYNC_PLAN_SCHEMA["decided_at"]).alias("decided_at"),
+            pl.lit(None, pl.String).alias("decided_by"),
+        )
+    )
 
 
 def _merge_objects(column: str) -> pl.Expr:

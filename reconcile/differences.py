@@ -1,4 +1,4 @@
-"""Field-level comparison of linked pairs: one long row per pair and differing field.
+"""The field differences of linked pairs: one long row per pair and differing field.
 
 Most pairs agree on every field, so the comparison first keeps only pairs with any difference
 (cheap typed comparisons over the whole frame) and builds canonical texts and the baseline join
@@ -10,11 +10,12 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.fields import UNITS, unit_json, unit_text, unit_unknown
-from reconcile.frames import ADDRESS_COUNTRY, ADDRESS_FIELDS
+from reconcile.frames import ADDRESS_FIELDS
 from reconcile.frames import MAPPED_FIELDS as _MAPPED
 from reconcile.state import baseline_rows_of_fields
 
-#: Columns of the long difference frame (before the baseline join).
+#: Columns of the long difference frame (before the baseline join). Entra's address parts go
+#: along on every row: the decision asks them whether Huma takes the address.
 DIFF_COLUMNS = (
     "huma_id",
     "entra_id",
@@ -25,8 +26,7 @@ DIFF_COLUMNS = (
     "h_json",
     "e_json",
     "entra_on_premises",
-    "e_country",
-    "e_address_complete",
+    *(f"e_{column}" for column in ADDRESS_FIELDS),
 )
 
 
@@ -108,10 +108,9 @@ def field_differences(differing: pl.DataFrame) -> pl.DataFrame:
         differing: Output of `differing_pairs`.
 
     Returns:
-        `DIFF_COLUMNS`: canonical texts `h`/`e`, their JSON literals, and what the Entra → Huma
-        address rule needs (`e_country`, `e_address_complete`).
+        `DIFF_COLUMNS`: canonical texts `h`/`e`, their JSON literals, whether the Entra user is
+        synchronised from on-premises AD, and Entra's address parts (`e_address_*`).
     """
-    complete = pl.all_horizontal(pl.col(f"e_{c}").is_not_null() for c in ADDRESS_FIELDS)
     parts = []
     for unit in UNITS:
         known = ~unit_unknown(unit, "h_unknown") & ~unit_unknown(unit, "e_unknown")
@@ -125,8 +124,7 @@ def field_differences(differing: pl.DataFrame) -> pl.DataFrame:
                 unit_text(unit, "h_").alias("h"),
                 unit_text(unit, "e_").alias("e"),
                 "entra_on_premises",
-                pl.col(f"e_{ADDRESS_COUNTRY}").alias("e_country"),
-                complete.alias("e_address_complete"),
+                *(f"e_{column}" for column in ADDRESS_FIELDS),
             ).with_columns(
                 unit_json(unit.name, pl.col("h")).alias("h_json"),
                 unit_json(unit.name, pl.col("e")).alias("e_json"),
