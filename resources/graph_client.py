@@ -305,4 +305,3 @@ def graph_error_fields(
         "detail_codes": tuple(d.get("code", "") for d in error.get("details") or ()),
         "retry_after": retry_after_seconds(lowered),
     }
-
