@@ -48,14 +48,16 @@ class RetryPolicy:
         max_delay: the longest backoff step without `Retry-After`.
         max_retry_after: the longest `Retry-After` honoured; a longer one ends the retries
             (Graph has been seen asking for up to 315 s, so this is not set low).
-        max_total_wait: the most time all the waits of one request may add up to.
+        max_total_wait: the most time all the waits of one request may add up to (by default
+            more than the other defaults allow, 7 waits of 900 s: it binds policies with more
+            attempts, and never cuts a default one short of its attempts).
     """
 
     max_attempts: int = 8
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 900.0
-    max_total_wait: float = 3600.0
+    max_total_wait: float = 7200.0
 
     def calm_period(self, asked: float | None) -> float | None:
         """How long a service that asked for `asked` seconds is left alone (None: not asked)."""
