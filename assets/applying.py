@@ -183,7 +183,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
                 run_plan.result.sync_plan,
                 huma_raw=huma_raw.raw,
                 policy=policy_for_run(context, connection, policy),
-                huma=huma.client(),
+                huma=huma,
                 graph=graph,
                 journal=HistoryJournal(store, context.run.run_id, connection, clock),
                 progress=lambda done, total: context.log.info(

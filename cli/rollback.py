@@ -193,7 +193,7 @@ def _plan_and_apply(
             rollback_of=record.run_id,
             restores=sending,
             all_restores=restores,
-            huma=huma.client(),
+            huma=huma,
             graph=graph,
             summary=_summary(os_user(), refused, not_undone),
             run_id=run_id,

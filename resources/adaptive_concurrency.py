@@ -1,10 +1,12 @@
 """How many requests to one service may be under way at once, adapted to how it answers.
 
 `AdaptiveLimit` is the rule (AIMD, pure: no threads, no clock of its own). While answers are
-healthy the limit climbs by one per limit's worth of answers (additive increase); a 429, a 5xx or
-a timeout halves it (multiplicative decrease), once per round: the overload answers of requests
+healthy the limit climbs by one per limit's worth of answers (additive increase); an overload (an
+answer the retry policy would retry, `resources.retrying.RETRY_STATUSES_FOR_READS`, or a timeout)
+halves it (multiplicative decrease), once per round: the overload answers of requests
 sent before the last decrease say nothing new, so a burst of 429s halves the limit once, not
-to the floor. A `Retry-After` is a calm period in which the limit does not climb back.
+to the floor. A `Retry-After` is a calm period in which the limit does not climb back (bounded
+the way the retry policy bounds it: `RetryPolicy.calm_period`).
 
 `ConcurrencyGate` applies a limit to threads: each request takes a slot, waiting while as many
 are under way as the limit allows, and reports how it went.
@@ -75,7 +77,8 @@ class AdaptiveLimit:
             self._answers = 0
 
     def overloaded(self, sent_in_round: int, now: float, retry_after: float | None = None) -> bool:
-        """A request sent in round `sent_in_round` met a 429, a 5xx or a timeout.
+        """A request sent in round `sent_in_round` met an overload (a "try again" answer or a
+        timeout).
 
         Returns:
             Whether the limit was decreased (only the first overload of a round decreases it).
@@ -142,7 +145,8 @@ class ConcurrencyGate:
                 self._free.notify_all()
 
     def overloaded(self, sent_in: int, retry_after: float | None = None) -> None:
-        """Report a 429, 5xx or timeout of a request sent in round `sent_in`."""
+        """Report an overload (a "try again" answer or a timeout) of a request sent in round
+        `sent_in`."""
         with self._free:
             if self._limit.overloaded(sent_in, self._clock(), retry_after):
                 self._changed()

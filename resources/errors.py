@@ -2,10 +2,17 @@
 
 Every error names the service, the HTTP status, the service's own error code and message, and the
 request id to quote to the vendor's support. `AuthenticationError` adds the action a person must
-take (a new client secret, a missing consent, a wrong tenant id).
+take (a new client secret, a missing consent, a wrong tenant id). `error_body` reads an error
+answer's JSON for every client, and `huma_error_fields` reads Huma's error envelope (its API and
+its token endpoint answer in the same shapes).
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import httpx
 
 
 class RemoteError(Exception):
@@ -71,3 +78,45 @@ class UntrustedAnswer(RemoteError):
     A link or redirect to another origin than the configured one, a link that repeats, more
     pages than the first one announced, an absurd total. Nothing was sent where it pointed.
     """
+
+
+def error_body(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of an error answer; empty when the body is not JSON or not an object
+    (a proxy's HTML page, an empty 503)."""
+    try:
+        body = response.json()
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@dataclasses.dataclass(frozen=True)
+class HumaErrorFields:
+    """What Huma said about a refused request.
+
+    Attributes:
+        code: `errorCode` of the API's envelope, or `error` of the OAuth one.
+        message: its message, with the fields it objected to appended.
+        fields: the fields it objected to, when it said.
+    """
+
+    code: str | None
+    message: str
+    fields: tuple[str, ...]
+
+
+def huma_error_fields(response: httpx.Response) -> HumaErrorFields:
+    """Code, message and fields of a Huma error answer (the API's `errorCode`/`errorMessage`
+    envelope or the token endpoint's OAuth `error`/`error_description`)."""
+    body = error_body(response)
+    code = body.get("errorCode") or body.get("error")
+    message = (
+        body.get("errorMessage")
+        or body.get("error_description")
+        or body.get("message")
+        or response.reason_phrase
+    )
+    fields = tuple(str(f) for f in body.get("fields") or ())
+    if fields:
+        message = f"{message} (fields: {', '.join(fields)})"
+    return HumaErrorFields(code, message, fields)

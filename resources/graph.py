@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-import dagster as dg
 import polars as pl
-from pydantic import PrivateAttr
 
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
-from resources.base import ResourceWithSecrets
+from resources.base import ResourceWithClient
 from resources.graph_auth import (
     MICROSOFT_AUTHORITY_HOST,
     SECRET_SETTING,
@@ -62,7 +60,7 @@ class EntraSnapshot:
     looked_up_emails: frozenset[str] | None = None
 
 
-class GraphResource(ResourceWithSecrets):
+class GraphResource(ResourceWithClient):
     """Microsoft Graph v1.0 with a client-credentials token from Entra ID (MSAL).
 
     Give either `client_secret` or `certificate_path` (a PEM file with the private key) and
@@ -94,8 +92,6 @@ class GraphResource(ResourceWithSecrets):
     #: The quota windows; Graph's are 10 s and 150 s (shorter ones pace a scaled emulator).
     resource_unit_window_seconds: float = 10.0
     write_window_seconds: float = 150.0
-
-    _client: GraphClient | None = PrivateAttr(default=None)
 
     def client(self) -> GraphClient:
         """The resource's client (one per resource instance: one pacer, one token cache)."""
@@ -145,15 +141,6 @@ class GraphResource(ResourceWithSecrets):
             authority_host=self.authority_host,
             timeout_seconds=self.timeout_seconds,
         )
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the client's connections (Dagster does it after each run)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def snapshot(self) -> EntraSnapshot:
         """Every user of the tenant with the properties SPEC §3 maps (guests included), and the

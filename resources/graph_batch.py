@@ -3,7 +3,8 @@
 Changes go out in batches of at most 20, paced to the write quota. Answers come back in any order
 and are matched by id. Only items answered 429, 503 or 504 (not done, "try again"), or 424 (not
 done, its dependency failed) are sent again, after the longest `Retry-After` of the batch, or an
-exponential backoff with jitter when none was given. Any other error is final and reported with
+exponential backoff with jitter when none was given, as often and as long as the client's
+`RetryPolicy` allows (`resources.retrying`). Any other error is final and reported with
 Graph's code and message, never retried. When a whole batch's answer is lost (a broken
 connection), no item is resent blindly: each target is re-read, and only changes not found there
 are sent again.
@@ -21,13 +22,15 @@ from typing import Any, Literal
 
 import httpx
 
+from resources.errors import error_body
 from resources.graph_client import GraphClient, graph_error_fields, report_to_pacer
-from resources.http import backoff_seconds
+from resources.retrying import RETRY_STATUSES, Waits, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
 BATCH_LIMIT = 20
-_TRY_AGAIN = frozenset({429, 503, 504, 424})
+#: Not done, "try again", or not done because its dependency failed.
+_TRY_AGAIN = RETRY_STATUSES | {424}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,35 +72,42 @@ class GraphWriteOutcome:
 class BatchExecutor:
     """Applies `GraphWrite`s through `POST /$batch` with the guarantees of the module docstring."""
 
-    def __init__(self, client: GraphClient, *, max_attempts: int = 8) -> None:
+    def __init__(self, client: GraphClient) -> None:
         self._client = client
-        self._max_attempts = max_attempts
         self._random = random.Random()  # noqa: S311 - jitter of retry delays, not a secret
 
     def run(self, writes: Sequence[GraphWrite]) -> list[GraphWriteOutcome]:
-        """Apply `writes`; returns one outcome per write, in the same order."""
+        """Apply `writes`; returns one outcome per write, in the same order.
+
+        Each write is sent at most the client's `RetryPolicy.max_attempts` times; the waits
+        between rounds follow that policy too (`resources.retrying.Waits`).
+        """
         if len({w.key for w in writes}) != len(writes):
             raise ValueError("every write needs a distinct key")
+        policy = self._client.retry
+        waits = Waits(policy, self._random)
         outcomes: dict[str, GraphWriteOutcome] = {}
         attempts: dict[str, int] = dict.fromkeys((w.key for w in writes), 0)
         pending = deque(writes)
-        round_number = 0
         while pending:
             chunk = [pending.popleft() for _ in range(min(BATCH_LIMIT, len(pending)))]
             for write in chunk:
                 attempts[write.key] += 1
-            retry_again, wait = self._send_batch(chunk, attempts, outcomes)
+            retry_again, asked = self._send_batch(chunk, attempts, outcomes)
+            if not retry_again:
+                continue
+            delay = waits.next(asked)
             for write in reversed(retry_again):
-                if attempts[write.key] < self._max_attempts:
+                if delay is not None and attempts[write.key] < policy.max_attempts:
                     pending.appendleft(write)
                 else:
                     last = outcomes[write.key]
+                    stopped = f" ({waits.stopped})" if delay is None else ""
                     outcomes[write.key] = dataclasses.replace(
-                        last, message=f"gave up after {last.attempts} attempts: {last.message}"
+                        last,
+                        message=f"gave up after {last.attempts} attempts{stopped}: {last.message}",
                     )
-            if retry_again:
-                round_number += 1
-                delay = wait if wait is not None else self._backoff(round_number)
+            if delay is not None:
                 self._client.pacer.throttled(delay, write=True)
         return [outcomes[w.key] for w in writes]
 
@@ -128,13 +138,12 @@ class BatchExecutor:
             logger.warning("a $batch of %d lost its answer (%s); re-reading", len(chunk), exc)
             return self._settle_lost(chunk, attempts, outcomes), None
         if response.status_code in _TRY_AGAIN:
+            error = graph_error_fields(response.status_code, {}, {})
             for write in chunk:
-                outcomes[write.key] = _failure(write, attempts, response.status_code, {}, {})
-            return chunk, graph_error_fields(response.status_code, {}, response.headers)[
-                "retry_after"
-            ]
+                outcomes[write.key] = _failure(write, attempts, response.status_code, error)
+            return chunk, retry_after_seconds(response.headers)
         if response.status_code != 200:
-            error = graph_error_fields(response.status_code, _json(response), response.headers)
+            error = graph_error_fields(response.status_code, error_body(response), response.headers)
             raise RuntimeError(f"Graph refused the $batch itself: {error['message']}")
         retry_again: list[GraphWrite] = []
         waits: list[float] = []
@@ -152,12 +161,12 @@ class BatchExecutor:
                     write.key, True, status, body=body or None, attempts=attempts[write.key]
                 )
                 continue
-            outcomes[write.key] = _failure(write, attempts, status, body, headers)
+            error = graph_error_fields(status, body, headers)
+            outcomes[write.key] = _failure(write, attempts, status, error)
             if status in _TRY_AGAIN:
                 retry_again.append(write)
-                asked = graph_error_fields(status, body, headers)["retry_after"]
-                if asked is not None:
-                    waits.append(asked)
+                if error["retry_after"] is not None:
+                    waits.append(error["retry_after"])
         # An item the batch did not answer was not processed as far as we can know: re-read it.
         unanswered = [w for w in chunk if w.key not in answered]
         if unanswered:
@@ -204,18 +213,11 @@ class BatchExecutor:
             return False, None
         return all(current.get(p) == write.body[p] for p in properties), None
 
-    def _backoff(self, round_number: int) -> float:
-        return backoff_seconds(round_number - 1, self._client.retry, self._random)
-
 
 def _failure(
-    write: GraphWrite,
-    attempts: dict[str, int],
-    status: int,
-    body: Any,
-    headers: Mapping[str, str],
+    write: GraphWrite, attempts: dict[str, int], status: int, error: Mapping[str, Any]
 ) -> GraphWriteOutcome:
-    error = graph_error_fields(status, body, headers)
+    """The outcome of a write Graph refused, from its error (`graph_error_fields`)."""
     return GraphWriteOutcome(
         write.key,
         False,
@@ -226,13 +228,6 @@ def _failure(
         attempts=attempts[write.key],
         detail_codes=error["detail_codes"],
     )
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return {}
 
 
 def split_hire_date(write: GraphWrite) -> list[GraphWrite]:

@@ -18,16 +18,11 @@ from typing import Any, Protocol
 
 import httpx
 
-from resources.errors import AuthenticationError, RemoteError, UntrustedAnswer
+from resources.errors import AuthenticationError, RemoteError, UntrustedAnswer, error_body
 from resources.graph_pacing import GraphPacer
-from resources.http import (
-    RetryPolicy,
-    new_http_client,
-    retry_after_seconds,
-    same_origin_link,
-    send_with_retries,
-)
+from resources.http import new_http_client, same_origin_link, send_with_retries
 from resources.remote_ids import path_segment
+from resources.retrying import RetryPolicy, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -206,10 +201,6 @@ class GraphClient:
                 "GET", url, headers=advanced, what=f"users page {page_number + 1}"
             )
 
-    def list_users(self, select: Sequence[str] = USER_SELECT) -> list[dict[str, Any]]:
-        """Every user (members and guests, enabled or not) with the `select`ed properties."""
-        return [user for page in self.iter_user_pages(select) for user in page]
-
     def get_user(self, user: str, select: Sequence[str]) -> dict[str, Any] | None:
         """One user by object id or userPrincipalName, or None when it does not exist."""
         path = f"/users/{path_segment(user)}"
@@ -281,7 +272,7 @@ def raise_for_graph(response: httpx.Response, what: str) -> None:
     """Raise the typed error for a Graph error answer; return quietly on success."""
     if response.is_success:
         return
-    error = graph_error_fields(response.status_code, _json_or_empty(response), response.headers)
+    error = graph_error_fields(response.status_code, error_body(response), response.headers)
     if response.status_code == 403 and error["code"] == "Authorization_RequestDenied":
         raise AuthenticationError(
             "graph",
@@ -314,10 +305,3 @@ def graph_error_fields(
         "detail_codes": tuple(d.get("code", "") for d in error.get("details") or ()),
         "retry_after": retry_after_seconds(lowered),
     }
-
-
-def _json_or_empty(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return {}

@@ -7,7 +7,8 @@ key is `mail`, or the UPN when `mail` is empty, so both are asked). Twenty reads
 the filter as an OData string literal, its quotes doubled: it can end nothing.
 
 Every read must succeed: a user not found (404, or no match) is simply absent, but an answer that
-is neither is retried when Graph says "try again" (429, 503, 504) and otherwise fails the read.
+is neither is retried when Graph says "try again" (429, 503, 504), as often and as long as the
+client's `RetryPolicy` allows, and otherwise fails the read.
 A targeted run that cannot read its users fails and gives its events back; it never goes on with
 a partial view.
 """
@@ -23,9 +24,7 @@ from resources.errors import RemoteError
 from resources.graph_batch import BATCH_LIMIT
 from resources.graph_client import USER_SELECT, GraphClient, graph_error_fields
 from resources.remote_ids import graph_id_problem, path_segment
-
-_TRY_AGAIN = frozenset({429, 503, 504})
-_MAX_ROUNDS = 8
+from resources.retrying import RETRY_STATUSES, Waits, retry_after_seconds
 
 
 class LookupFailed(RemoteError):
@@ -85,15 +84,15 @@ def _read_chunk(client: GraphClient, urls: list[str]) -> list[Any]:
     """The bodies of the reads of `urls` that found something (one `$batch`, retried items)."""
     pending = {str(i): url for i, url in enumerate(urls, start=1)}
     bodies: list[Any] = []
-    for _ in range(_MAX_ROUNDS):
+    waits = Waits(client.retry)
+    for _ in range(client.retry.max_attempts):
         client.pacer.acquire(resource_units=len(pending), writes=0)
         payload = {
             "requests": [{"id": i, "method": "GET", "url": url} for i, url in pending.items()]
         }
         response = client.http.post("/$batch", json=payload)
-        if response.status_code in _TRY_AGAIN:
-            wait = graph_error_fields(response.status_code, {}, response.headers)["retry_after"]
-            client.pacer.throttled(wait or 1.0, write=False)
+        if response.status_code in RETRY_STATUSES:
+            _wait(client, waits, retry_after_seconds(response.headers), len(pending))
             continue
         if response.status_code != 200:
             error = graph_error_fields(response.status_code, {}, response.headers)
@@ -102,7 +101,7 @@ def _read_chunk(client: GraphClient, urls: list[str]) -> list[Any]:
                 f"the $batch of user reads was refused: {error['message']}",
                 status=response.status_code,
             )
-        waits: list[float] = []
+        asked: list[float] = []
         for item in response.json().get("responses", []):
             item_id = str(item.get("id"))
             if item_id not in pending:
@@ -115,12 +114,21 @@ def _read_chunk(client: GraphClient, urls: list[str]) -> list[Any]:
                     bodies.append(body)
                 continue
             error = graph_error_fields(status, body, item.get("headers") or {})
-            if status not in _TRY_AGAIN:
+            if status not in RETRY_STATUSES:
                 raise LookupFailed(
                     "graph", f"a user read was refused: {error['message']}", status=status
                 )
-            waits.append(error["retry_after"] or 1.0)
+            if error["retry_after"] is not None:
+                asked.append(error["retry_after"])
         if not pending:
             return bodies
-        client.pacer.throttled(max(waits, default=1.0), write=False)
+        _wait(client, waits, max(asked, default=None), len(pending))
     raise LookupFailed("graph", f"kept refusing {len(pending)} user reads; gave up")
+
+
+def _wait(client: GraphClient, waits: Waits, asked: float | None, pending: int) -> None:
+    """Pause the reads for the retry policy's wait, or end them when the policy says stop."""
+    delay = waits.next(asked)
+    if delay is None:
+        raise LookupFailed("graph", f"kept refusing {pending} user reads; {waits.stopped}")
+    client.pacer.throttled(delay, write=False)

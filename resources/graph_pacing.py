@@ -76,7 +76,6 @@ class GraphPacer:
         self._writes = _Bucket(self.budget.writes, self.budget.write_window, now)
         self._paused_until = now
         self._lock = threading.Lock()
-        self.waited_seconds = 0.0
 
     def acquire(self, *, resource_units: float, writes: float = 0.0) -> None:
         """Wait until `resource_units` RU and `writes` write requests may be spent, then spend."""
@@ -96,7 +95,6 @@ class GraphPacer:
                     self._ru.level -= resource_units
                     self._writes.level -= writes
                     return
-            self.waited_seconds += wait
             self._sleep(wait)
 
     def throttled(self, retry_after: float, *, write: bool) -> None:

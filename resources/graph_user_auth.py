@@ -27,15 +27,15 @@ from typing import Any
 import httpx
 import msal
 
-from resources.errors import AuthenticationError, RemoteError
-from resources.graph_auth import (
+from resources.entra_msal import (
     ENTRA_ACTIONS,
-    MICROSOFT_AUTHORITY_HOST,
-    MsalHttpClient,
     authority_url,
-    discovery_refused,
-    is_microsoft_host,
+    forget_access_token,
+    msal_app,
+    msal_refusal,
 )
+from resources.errors import AuthenticationError, RemoteError
+from resources.graph_auth import MICROSOFT_AUTHORITY_HOST
 from resources.token_cache_file import TokenCacheFile
 
 #: MSAL adds `openid profile offline_access` (an account and a refresh token).
@@ -191,43 +191,25 @@ class DelegatedTokenProvider:
     def forget(self, token: str) -> None:
         """Drop `token` from the cache (Graph refused it before its expiry)."""
         with self._lock:
-            cache = self._store.cache
-            for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
-                if item.get("secret") == token:
-                    cache.remove_at(item)
+            forget_access_token(self._store.cache, token)
             self._store.save()
 
     def _application(self) -> msal.PublicClientApplication:
         """The session's MSAL app, made on first use (callers hold the session's lock)."""
         if self._session.app is None:
-            http_client = MsalHttpClient(self._timeout, self._authority_host)
             try:
-                self._session.app = msal.PublicClientApplication(
-                    self.client_id,
+                self._session.app = msal_app(
+                    msal.PublicClientApplication,
+                    client_id=self.client_id,
                     authority=self.authority,
+                    authority_host=self._authority_host,
+                    timeout_seconds=self._timeout,
                     token_cache=self._store.cache,
-                    http_client=http_client,
-                    # Instance discovery asks Microsoft about the host: only for Microsoft's own.
-                    instance_discovery=is_microsoft_host(self._authority_host),
                 )
-            except ValueError as exc:  # MSAL's way of saying discovery failed
-                http_client.close()
-                raise discovery_refused(self.authority, exc) from None
             except httpx.HTTPError as exc:  # discovery happens when the app is made
-                http_client.close()
                 raise RemoteError("entra", f"discovery failed: {type(exc).__name__}") from None
         return self._session.app
 
 
 def _error(result: Mapping[str, Any], what: str) -> AuthenticationError:
-    codes = result.get("error_codes") or []
-    action = next((_ACTIONS[c] for c in codes if c in _ACTIONS), LOGIN_AGAIN)
-    description = str(result.get("error_description") or result.get("error") or "")
-    first_line = description.splitlines()[0] if description else "no description"
-    return AuthenticationError(
-        "entra",
-        f"{what}: {first_line}",
-        action=action,
-        code=result.get("error"),
-        request_id=result.get("correlation_id"),
-    )
+    return msal_refusal(result, what, actions=_ACTIONS, default=LOGIN_AGAIN)

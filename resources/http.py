@@ -1,39 +1,39 @@
 """HTTP plumbing both clients share: TLS trust, where credentials may go, timeouts, and retries
-that honour `Retry-After`.
+under the one policy of `resources.retrying` (which honours `Retry-After`).
 
 Credentials go only to the configured origin (SPEC §12): every configured URL is `https`, a link
 in an answer is followed only on the configured origin (`same_origin_link`), and a redirect is
 never followed: it stops the request with an `UntrustedAnswer` before anything is sent there.
 
-Retries are for answers that say "try again" (429, 502, 503, 504 and, for idempotent reads, 500
+Retries are for answers that say "try again" (429, 503, 504 and, for idempotent reads, 500, 502
 and broken connections). A write whose answer was lost is never resent blindly: the caller is told
 the outcome is unknown and decides after re-reading the target.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import email.utils
 import logging
 import os
-import random
 import ssl
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
 
-from resources.errors import RemoteUnavailable, UntrustedAnswer
+from resources.errors import UntrustedAnswer
+from resources.retrying import (
+    RETRY_STATUSES,
+    RETRY_STATUSES_FOR_READS,
+    RetryPolicy,
+    TryAgain,
+    retry,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "huma-entra-sync/0.1"
-#: Answers that mean "not now": safe to repeat for any request, the service did not act on it.
-RETRY_STATUSES = frozenset({429, 503, 504})
-#: Answers that also are worth repeating for reads (a read has no effect to duplicate).
-RETRY_STATUSES_FOR_READS = RETRY_STATUSES | {500, 502}
 
 
 def tls_context() -> ssl.SSLContext:
@@ -141,47 +141,6 @@ def new_http_client(
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying.
-
-    Attributes:
-        max_attempts: attempts per request, the first included.
-        base_delay: first backoff step when the service gives no `Retry-After`, in seconds.
-        max_delay: the longest backoff step without `Retry-After`.
-        max_retry_after: the longest `Retry-After` honoured; a longer one ends the retries
-            (Graph has been seen asking for up to 315 s, so this is not set low).
-    """
-
-    max_attempts: int = 8
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_retry_after: float = 900.0
-
-
-def retry_after_seconds(headers: httpx.Headers | dict[str, str]) -> float | None:
-    """The wait a `Retry-After` header asks for (delay-seconds or an HTTP date), or None."""
-    value = headers.get("retry-after") or headers.get("Retry-After")
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def backoff_seconds(attempt: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter for retry number `attempt` (0-based)."""
-    ceiling = min(policy.max_delay, policy.base_delay * (2**attempt))
-    return (rng or random).uniform(ceiling / 2, ceiling)
-
-
 class RetryHooks(Protocol):
     """Optional callbacks around each attempt (Graph's pacer uses them)."""
 
@@ -202,7 +161,8 @@ def send_with_retries(
     sleep: Callable[[float], None] = time.sleep,
     hooks: RetryHooks | None = None,
 ) -> httpx.Response:
-    """Send a request until it gets an answer that is not "try again", within `policy`.
+    """Send a request until it gets an answer that is not "try again", within `policy`
+    (`resources.retrying`).
 
     Args:
         send: sends the request once and returns the response (status not checked).
@@ -221,33 +181,27 @@ def send_with_retries(
         httpx.TransportError: a non-idempotent request lost its connection (outcome unknown).
     """
     retryable = RETRY_STATUSES_FOR_READS if idempotent else RETRY_STATUSES
-    last_problem = ""
-    attempts = 0
-    for attempt in range(policy.max_attempts):
-        attempts += 1
+
+    def attempt() -> httpx.Response:
         if hooks is not None:
             hooks.before_attempt()
-        try:
-            response = send()
-        except httpx.TransportError as exc:
-            if not idempotent:
-                raise
-            last_problem = f"{type(exc).__name__}: {exc}"
-            delay = backoff_seconds(attempt, policy)
-        else:
-            if response.status_code not in retryable:
-                if hooks is not None:
-                    hooks.after_response(response, None)
-                return response
-            last_problem = f"HTTP {response.status_code}"
-            asked = retry_after_seconds(response.headers)
-            if asked is not None and asked > policy.max_retry_after:
-                last_problem += f", asked to wait {asked:.0f} s"
-                break
-            delay = asked if asked is not None else backoff_seconds(attempt, policy)
+        return send()
+
+    def judge(outcome: httpx.Response | Exception) -> TryAgain | None:
+        if isinstance(outcome, httpx.TransportError):
+            return TryAgain(f"{type(outcome).__name__}: {outcome}") if idempotent else None
+        if isinstance(outcome, Exception):
+            return None
+        if outcome.status_code not in retryable:
             if hooks is not None:
-                hooks.after_response(response, delay)
-        if attempt + 1 < policy.max_attempts:
-            logger.info("%s %s: %s; retrying in %.1f s", service, what, last_problem, delay)
-            sleep(delay)
-    raise RemoteUnavailable(service, f"{what} gave up after {attempts} attempts ({last_problem})")
+                hooks.after_response(outcome, None)
+            return None
+        return TryAgain(f"HTTP {outcome.status_code}", retry_after_seconds(outcome.headers))
+
+    def on_wait(outcome: httpx.Response | Exception, delay: float) -> None:
+        if hooks is not None and isinstance(outcome, httpx.Response):
+            hooks.after_response(outcome, delay)
+
+    return retry(
+        attempt, judge, policy=policy, service=service, what=what, sleep=sleep, on_wait=on_wait
+    )

@@ -8,13 +8,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import dagster as dg
 import polars as pl
-from pydantic import PrivateAttr
 
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
-from resources.base import ResourceWithSecrets
+from resources.base import ResourceWithClient
 from resources.huma_client import HumaClient, Progress
 from resources.huma_snapshot import read_huma_users
 from resources.remote_ids import huma_id_problem
@@ -45,7 +43,7 @@ class HumaSnapshot:
     )
 
 
-class HumaResource(ResourceWithSecrets):
+class HumaResource(ResourceWithClient):
     """Huma's Open API (OAuth2 client credentials), read in full and written with care."""
 
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"client_secret"})
@@ -60,8 +58,6 @@ class HumaResource(ResourceWithSecrets):
     max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY
     timeout_seconds: float = 30.0
 
-    _client: HumaClient | None = PrivateAttr(default=None)
-
     def client(self) -> HumaClient:
         """The resource's client (one per resource instance, so the token is shared)."""
         if self._client is None:
@@ -73,15 +69,6 @@ class HumaResource(ResourceWithSecrets):
                 timeout_seconds=self.timeout_seconds,
             )
         return self._client
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the client's connections (Dagster does it after each run)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def snapshot(self, *, progress: Progress | None = None) -> HumaSnapshot:
         """Every user (active and deactivated) with the details SPEC §3 maps.

@@ -14,8 +14,9 @@ from collections.abc import Generator
 
 import httpx
 
-from resources.errors import AuthenticationError
-from resources.http import RetryPolicy, send_with_retries
+from resources.errors import AuthenticationError, huma_error_fields
+from resources.http import send_with_retries
+from resources.retrying import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ class HumaTokenAuth(httpx.Auth):
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
-        self.tokens_fetched = 0
 
     def __repr__(self) -> str:
         return f"HumaTokenAuth(client_id={self._client_id!r})"
@@ -92,26 +92,16 @@ class HumaTokenAuth(httpx.Auth):
         )
         if response.status_code != 200:
             raise _token_error(response)
-        self.tokens_fetched += 1
         body = response.json()
         return body["access_token"], float(body["expires_in"])
 
 
 def _token_error(response: httpx.Response) -> AuthenticationError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    code = body.get("error") or body.get("errorCode")
-    message = body.get("error_description") or body.get("errorMessage") or response.reason_phrase
-    if body.get("fields"):
-        message = f"{message} (fields: {', '.join(map(str, body['fields']))})"
+    error = huma_error_fields(response)
     return AuthenticationError(
         "huma",
-        f"the API key was refused: {message}",
+        f"the API key was refused: {error.message}",
         action=_KEY_ACTION,
         status=response.status_code,
-        code=code,
+        code=error.code,
     )

@@ -9,8 +9,9 @@ marked incomplete instead of being passed off as whole.
 
 Reads go through `Lanes` (one keep-alive connection per request under way, straight on httpcore)
 under a `ConcurrencyGate`: as many detail GETs are under way as the connection's
-`huma_max_concurrency` allows while Huma answers well, fewer after 429s, 5xx and timeouts
-(`resources.adaptive_concurrency`). Writes go through an `httpx.Client`, one at a time.
+`huma_max_concurrency` allows while Huma answers well, fewer after the answers the retry policy
+retries (429, 500, 502, 503, 504) and timeouts (`resources.adaptive_concurrency`). Writes go
+through an `httpx.Client`, one at a time.
 
 A listed user whose id is not a UUID is never requested (SPEC §12): its list entry stands as its
 payload, and the snapshot reader holds it out. A list whose `total` is absurd, or whose pages
@@ -32,16 +33,12 @@ import orjson
 
 from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
 from resources.adaptive_concurrency import AdaptiveLimit, ConcurrencyGate
-from resources.errors import RemoteError, UntrustedAnswer
-from resources.http import (
-    RetryPolicy,
-    new_http_client,
-    retry_after_seconds,
-    send_with_retries,
-)
+from resources.errors import RemoteError, UntrustedAnswer, huma_error_fields
+from resources.http import new_http_client, send_with_retries
 from resources.http_lanes import Lanes
 from resources.huma_auth import HumaTokenAuth
 from resources.remote_ids import huma_id_problem, path_segment
+from resources.retrying import RETRY_STATUSES_FOR_READS, RetryPolicy, retry_after_seconds
 from resources.snapshot_reading import UnreadablePayload
 
 logger = logging.getLogger(__name__)
@@ -269,10 +266,9 @@ class HumaClient:
             except httpx.TimeoutException:
                 self.concurrency.overloaded(sent_in)
                 raise
-            if response.status_code == 429 or response.status_code >= 500:
+            if response.status_code in RETRY_STATUSES_FOR_READS:
                 asked = retry_after_seconds(response.headers)
-                calm = None if asked is None else min(asked, self._retry.max_retry_after)
-                self.concurrency.overloaded(sent_in, calm)
+                self.concurrency.overloaded(sent_in, self._retry.calm_period(asked))
             else:
                 self.concurrency.healthy()
             return response
@@ -346,19 +342,10 @@ class HumaApiError(RemoteError):
 def _raise_for_huma(response: httpx.Response, what: str) -> None:
     if response.is_success:
         return
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    code = body.get("errorCode") or body.get("error")
-    message = (
-        body.get("errorMessage")
-        or body.get("error_description")
-        or body.get("message")
-        or response.reason_phrase
+    error = huma_error_fields(response)
+    raise HumaApiError(
+        f"{what}: {error.message}",
+        fields=error.fields,
+        status=response.status_code,
+        code=error.code,
     )
-    fields = tuple(str(f) for f in body.get("fields") or ())
-    if fields:
-        message = f"{message} (fields: {', '.join(fields)})"
-    raise HumaApiError(f"{what}: {message}", fields=fields, status=response.status_code, code=code)

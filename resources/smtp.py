@@ -1,4 +1,5 @@
-"""`SmtpResource`: sends a message through the company's mail relay (STARTTLS, login, retries).
+"""`SmtpResource`: sends a message through the company's mail relay (STARTTLS, login, retries
+under the policy of `resources.retrying`).
 
 Only sending lives here: what the report says is `assets`' business (a pure render). A failed send
 raises `RemoteError` after its retries; the caller records it, and the run's results stand.
@@ -15,13 +16,13 @@ import logging
 import smtplib
 import socket
 import ssl
-import time
 from email.message import EmailMessage
 from typing import ClassVar
 
 from resources.base import ResourceWithSecrets
 from resources.errors import RemoteError
-from resources.http import RetryPolicy, backoff_seconds, tls_context
+from resources.http import tls_context
+from resources.retrying import RetryPolicy, TryAgain, retry
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,16 @@ _TRANSIENT = (
 
 class _NoStartTls(Exception):
     """The relay's EHLO did not offer STARTTLS."""
+
+
+#: Errors no retry can mend (a relay's extensions, its certificate and its recipients' rules do
+#: not come and go).
+_FINAL = (
+    _NoStartTls,
+    smtplib.SMTPNotSupportedError,
+    ssl.SSLError,
+    smtplib.SMTPRecipientsRefused,
+)
 
 
 class SmtpResource(ResourceWithSecrets):
@@ -65,38 +76,33 @@ class SmtpResource(ResourceWithSecrets):
                 f"{self.host!r}: the report and the password would cross the network in clear text",
             )
         policy = RetryPolicy(max_attempts=self.max_attempts, base_delay=1.0, max_delay=10.0)
-        problem = ""
-        for attempt in range(self.max_attempts):
-            try:
-                self._send_once(message)
-                return
-            except smtplib.SMTPResponseException as exc:
-                problem = f"{exc.smtp_code} {_text(exc.smtp_error)}"
-                if not 400 <= exc.smtp_code < 500:  # a 5xx answer is final
-                    raise RemoteError(
-                        "smtp", f"the relay refused the message: {problem}", status=exc.smtp_code
-                    ) from None
-            except _NoStartTls:  # a relay's extensions do not come and go: final
-                raise RemoteError(
-                    "smtp",
-                    f"the relay {self.host}:{self.port} does not offer STARTTLS: nothing was "
-                    "sent, since the password and the report would travel in clear text",
-                ) from None
-            except smtplib.SMTPNotSupportedError as exc:  # e.g. no AUTH: final as well
-                raise RemoteError("smtp", f"the relay cannot do what is needed: {exc}") from None
-            except ssl.SSLError as exc:  # an untrusted or wrong certificate is not transient
-                raise RemoteError("smtp", f"TLS with the relay failed: {exc}") from None
-            except smtplib.SMTPRecipientsRefused as exc:
-                raise RemoteError(
-                    "smtp", f"the relay refused the recipients {sorted(exc.recipients)}"
-                ) from None
-            except (*_TRANSIENT, smtplib.SMTPException) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            if attempt + 1 < self.max_attempts:
-                delay = backoff_seconds(attempt, policy)
-                logger.warning("sending the report failed (%s); retrying in %.1f s", problem, delay)
-                time.sleep(delay)
-        raise RemoteError("smtp", f"sending failed after {self.max_attempts} attempts: {problem}")
+        try:
+            retry(
+                lambda: self._send_once(message),
+                _judge,
+                policy=policy,
+                service="smtp",
+                what="sending the report",
+            )
+        except smtplib.SMTPResponseException as exc:  # a 5xx answer is final
+            problem = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            raise RemoteError(
+                "smtp", f"the relay refused the message: {problem}", status=exc.smtp_code
+            ) from None
+        except _NoStartTls:  # a relay's extensions do not come and go: final
+            raise RemoteError(
+                "smtp",
+                f"the relay {self.host}:{self.port} does not offer STARTTLS: nothing was "
+                "sent, since the password and the report would travel in clear text",
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:  # e.g. no AUTH: final as well
+            raise RemoteError("smtp", f"the relay cannot do what is needed: {exc}") from None
+        except ssl.SSLError as exc:  # an untrusted or wrong certificate is not transient
+            raise RemoteError("smtp", f"TLS with the relay failed: {exc}") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise RemoteError(
+                "smtp", f"the relay refused the recipients {sorted(exc.recipients)}"
+            ) from None
 
     def _send_once(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
@@ -109,6 +115,20 @@ class SmtpResource(ResourceWithSecrets):
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(message)
+
+
+def _judge(outcome: object) -> TryAgain | None:
+    """What a send came to: done (sent, or a final error), or worth another try: a 4xx answer
+    (the relay's "not now") or a lost connection."""
+    if isinstance(outcome, smtplib.SMTPResponseException):
+        if 400 <= outcome.smtp_code < 500:
+            return TryAgain(f"{outcome.smtp_code} {_text(outcome.smtp_error)}")
+        return None
+    if isinstance(outcome, _FINAL):
+        return None
+    if isinstance(outcome, (*_TRANSIENT, smtplib.SMTPException)):
+        return TryAgain(f"{type(outcome).__name__}: {outcome}")
+    return None
 
 
 def _is_loopback(host: str) -> bool:

@@ -21,7 +21,7 @@ from assets.apply.results import WriteResult, results_frame
 from assets.apply.writes import PlannedWrite, planned_writes
 from reconcile.policy import Policy
 from resources.graph import GraphResource
-from resources.huma_client import HumaClient
+from resources.huma import HumaResource
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def apply_plan(
     *,
     huma_raw: pl.DataFrame,
     policy: Policy,
-    huma: HumaClient,
+    huma: HumaResource,
     graph: GraphResource,
     journal: Journal,
     progress: Callable[[int, int], None] | None = None,
@@ -56,7 +56,7 @@ def apply_plan(
         huma_raw: the Huma snapshot's raw payloads (`huma_id`, `payload`), for the address lines
             the engine does not map.
         policy: the connection's policy (its default Huma group).
-        huma / graph: the clients.
+        huma / graph: the resources.
         journal: where intents and outcomes are committed.
         progress: called as `progress(done, total)` after each chunk.
     """

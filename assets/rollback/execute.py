@@ -52,7 +52,7 @@ from resources.history import (
     HistoryStore,
     StateChanges,
 )
-from resources.huma_client import HumaClient
+from resources.huma import HumaResource
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +84,7 @@ def execute_rollback(
     connection: str,
     rollback_of: str,
     restores: Sequence[Restore],
-    huma: HumaClient,
+    huma: HumaResource,
     graph: GraphResource,
     summary: dict[str, object],
     run_id: str | None = None,
@@ -101,7 +101,7 @@ def execute_rollback(
         connection: The undone run's connection.
         rollback_of: The run undone.
         restores: Its restores (`plan.rollback_plan`).
-        huma / graph: The connection's clients.
+        huma / graph: The connection's resources.
         summary: Extra counts and who ran it, kept in the run's summary.
         run_id: The rollback's own run id (the one its lock names); a new one when None.
         all_restores: Every restore of the run, also those judged already done when planned:
@@ -129,7 +129,7 @@ def execute_rollback(
                 rollback_of=rollback_of,
                 run_id=run_id,
                 restores=restores if all_restores is None else all_restores,
-                huma=huma,
+                huma=huma.client(),
                 graph=graph,
             )
             done = _restore(store, run_id, connection, rollback_of, restores, huma, graph, finished)
@@ -167,11 +167,11 @@ def _restore(
     connection: str,
     rollback_of: str,
     restores: Sequence[Restore],
-    huma: HumaClient,
+    huma: HumaResource,
     graph: GraphResource,
     finished: Finished,
 ) -> RollbackRun:
-    judged = judge_all(restores, huma=huma, graph=graph.client())
+    judged = judge_all(restores, huma=huma.client(), graph=graph.client())
     sending = [j.restore for j in judged if j.verdict == "restore"]
     writes = [
         PlannedWrite(

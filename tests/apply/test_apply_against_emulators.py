@@ -116,7 +116,7 @@ def _apply(run: Run, result: PlanResult, raw: pl.DataFrame, journal: MemoryJourn
         result.sync_plan,
         huma_raw=raw,
         policy=run.policy,
-        huma=run.huma.client(),
+        huma=run.huma,
         graph=run.graph,
         journal=journal,
     )

@@ -1,10 +1,10 @@
 """Edge cases of the `$batch` executor that are hard to stage on a server, with a fake Graph.
 
 Pins: answers are matched by id whatever their order; only 429/503/504/424 items are resent, after
-the longest `Retry-After`; other errors come back as failures with Graph's code, sent once; a
-batch whose answer was lost is settled by re-reading, so an applied change is never sent again
-and an unapplied one is sent once more; batches never exceed 20 requests; a hire date travels
-alone.
+the longest `Retry-After` (one longer than the retry policy's ceiling ends their retries); other
+errors come back as failures with Graph's code, sent once; a batch whose answer was lost is
+settled by re-reading, so an applied change is never sent again and an unapplied one is sent once
+more; batches never exceed 20 requests; a hire date travels alone.
 """
 
 from __future__ import annotations
@@ -196,3 +196,12 @@ def test_the_hire_date_travels_alone() -> None:
 def test_write_keys_must_be_distinct(executor) -> None:
     with pytest.raises(ValueError, match="distinct key"):
         executor.run(_writes(2) + _writes(1))
+
+
+def test_a_retry_after_beyond_the_policys_ceiling_ends_the_items_retries(graph, executor) -> None:
+    graph.script = {"u0": [(429, {"Retry-After": "3600"}), 204]}
+
+    [outcome] = executor.run(_writes(1))
+
+    assert (outcome.ok, outcome.attempts, graph.applied["u0"]) == (False, 1, 0)
+    assert "asked to wait 3600 s" in outcome.message

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from resources.errors import RemoteUnavailable
-from resources.http import RetryPolicy, backoff_seconds, retry_after_seconds, send_with_retries
+from resources.http import send_with_retries
+from resources.retrying import RetryPolicy, backoff_seconds, retry_after_seconds
 
 
 class Script:

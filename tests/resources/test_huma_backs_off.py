@@ -9,8 +9,8 @@ test says, not when the machine gets there.
 
 from __future__ import annotations
 
-from resources.http import RetryPolicy
 from resources.huma_client import HumaClient
+from resources.retrying import RetryPolicy
 from tests.resources.conftest import Outside, huma_credentials
 
 MAXIMUM = 8

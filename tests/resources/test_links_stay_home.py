@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
+from resources.entra_msal import MsalHttpClient
 from resources.errors import UntrustedAnswer
-from resources.graph_auth import GraphTokenProvider, MsalHttpClient
+from resources.graph_auth import GraphTokenProvider
 from resources.graph_client import GraphClient
 from resources.graph_pacing import GraphPacer
 from resources.graph_user_auth import DelegatedTokenProvider
