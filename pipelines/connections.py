@@ -302,7 +302,7 @@ def load_connections(
         raise ConnectionsError(f"cannot read the connections file {path}: {exc}") from None
     if not isinstance(document, Mapping):
         raise ConnectionsError(f"{path}: expected a mapping")
-    unknown = sorted(set(document) - {"connections"})
+    unknown = sorted(set(document) - {"connections"}, key=str)
     if unknown:
         raise ConnectionsError(f"{path}: unknown keys {unknown}; known: ['connections']")
     entries = document.get("connections") or {}

@@ -54,10 +54,10 @@ def refuse_unknown(data: Any, known: Iterable[str], *, what: str = "keys") -> An
     Raises:
         PydanticCustomError: a section error naming the unknown keys and the known ones.
     """
-    given = data.kwargs or {} if isinstance(data, ArgsKwargs) else data
+    given = (data.kwargs or {}) if isinstance(data, ArgsKwargs) else data
     if not isinstance(given, Mapping):
         raise section_error("expected a mapping")
-    unknown = sorted(set(given) - set(known))
+    unknown = sorted(set(given) - set(known), key=str)
     if unknown:
         raise section_error(f"unknown {what} {unknown}; known: {sorted(known)}")
     return data

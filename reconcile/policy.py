@@ -155,6 +155,7 @@ class Policy:
                 names each.
         """
         try:
-            return cls(**settings)
+            # A key that is not text (YAML allows `1:`) is refused as unknown, not a TypeError.
+            return cls(**{str(key): value for key, value in settings.items()})
         except ValidationError as exc:
             raise ValueError(problems(exc)) from None
