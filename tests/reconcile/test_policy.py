@@ -53,6 +53,7 @@ def test_from_dict_fills_missing_keys_and_completes_initial_directions() -> None
     ("settings", "message"),
     [
         pytest.param({"create_users": True}, "unknown policy settings", id="unknown-key"),
+        pytest.param({1: True}, "unknown policy settings ['1']", id="key-not-text"),
         pytest.param({"initial_direction": {"email": ASK}}, "unknown fields", id="unknown-field"),
         pytest.param(
             {"initial_direction": {"employment_id": HUMA_TO_ENTRA}},
