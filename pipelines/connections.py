@@ -25,9 +25,12 @@ Without a file, one connection named `default` comes from the SPEC §11 environm
           huma_default_group_id: 0c2f…
           create_entra_users_automatically: true
 
-Every key is documented in README.md ("The connections file"); unknown keys are refused. Every
-URL that credentials go to (Huma's base URL, the Entra authority, Graph's base URL) must be
-`https`: one that is not is refused when the connections load, with its variable or key named.
+Every key is documented in README.md ("The connections file") and declared once here, as a
+pydantic model per section: its type, its default, whether it is a secret (`*_env` only) or a URL
+that credentials go to. Unknown keys are refused; every error names the connection, the section
+and the key. Every URL that credentials go to (Huma's base URL, the Entra authority, Graph's base
+URL) must be `https`: one that is not is refused when the connections load, with its variable or
+key named.
 """
 
 from __future__ import annotations
@@ -37,10 +40,23 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Final
 
 import yaml
+from annotated_types import Ge
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
+from reconcile.declared import expect, problems, refuse_unknown, section_error
 from reconcile.policy import Policy
 from resources.http import InsecureUrl, require_https
 
@@ -80,28 +96,101 @@ class Setting:
         return os.environ[self.env]
 
 
-@dataclasses.dataclass(frozen=True)
-class HumaSettings:
-    base_url: Setting
+class _Secret:
+    """Marks a setting that holds a secret: only ever named by its variable (`*_env`)."""
+
+
+SECRET: Final = _Secret()
+
+
+def _https_literal(setting: Setting, info: ValidationInfo) -> Setting:
+    """A URL credentials go to, written in the file, is `https` (a variable's is checked when the
+    connections load, with the environment at hand)."""
+    if setting.value is not None:
+        require_https(setting.value, str(info.field_name))
+    return setting
+
+
+#: Marks (and checks) a setting naming a URL that credentials go to.
+CREDENTIAL_URL: Final = AfterValidator(_https_literal)
+
+
+class _Section(BaseModel):
+    """A section of the file: frozen, and every key it holds is declared."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declared_keys_only(cls, data: Any) -> Any:
+        return data if isinstance(data, cls) else refuse_unknown(data, cls.model_fields)
+
+
+class _Settings(_Section):
+    """A section of `Setting`s: each `name: value` or `name_env: VARIABLE`, never both.
+
+    Code builds one from `Setting`s; the file gives the plain keys, folded here.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declared_keys_only(cls, data: Any) -> Any:
+        if isinstance(data, cls):
+            return data
+        names = cls.model_fields
+        refuse_unknown(data, {*names, *(f"{name}_env" for name in names)})
+        folded = {}
+        for name, declared in names.items():
+            literal, env = data.get(name), data.get(f"{name}_env")
+            if isinstance(literal, Setting):
+                folded[name] = literal
+                continue
+            if literal is not None and env is not None:
+                raise section_error(f"give {name} or {name}_env, not both")
+            if literal is None and env is None:
+                if declared.is_required():
+                    raise section_error(f"{name} (or {name}_env) is required")
+                continue
+            if env is None and SECRET in declared.metadata:
+                raise section_error(f"secrets are never written in the file; use {name}_env")
+            if literal is not None and not isinstance(literal, str | int | float):
+                raise section_error(f"{name} must be a string, not {literal!r}")
+            if env is not None and not isinstance(env, str):
+                raise section_error(f"{name}_env must name a variable, not {env!r}")
+            folded[name] = Setting(value=None if literal is None else str(literal), env=env)
+        return folded
+
+    def credential_urls(self) -> dict[str, Setting]:
+        """The settings naming a URL that credentials go to, by key."""
+        return {
+            name: getattr(self, name)
+            for name, declared in type(self).model_fields.items()
+            if CREDENTIAL_URL in declared.metadata
+        }
+
+
+class HumaSettings(_Settings):
+    base_url: Annotated[Setting, CREDENTIAL_URL] = Setting("https://openapi.humahr.com")
     client_id: Setting
-    client_secret: Setting
+    client_secret: Annotated[Setting, SECRET]
     #: The group new Huma users join (overrides the policy's `huma_default_group_id` when set).
     default_group_id: Setting = Setting()
     #: The client secret of Huma's profile webhook: its deliveries are signed with it (`*_env`).
-    webhook_secret: Setting = Setting()
+    webhook_secret: Annotated[Setting, SECRET] = Setting()
     #: The webhook's optional access token, sent as a bearer token with each delivery (`*_env`).
-    webhook_token: Setting = Setting()
+    webhook_token: Annotated[Setting, SECRET] = Setting()
 
 
-@dataclasses.dataclass(frozen=True)
-class EntraSettings:
+class EntraSettings(_Settings):
     tenant_id: Setting
     client_id: Setting
-    client_secret: Setting
-    authority_host: Setting
-    graph_base_url: Setting
-    certificate_path: Setting
-    certificate_thumbprint: Setting
+    client_secret: Annotated[Setting, SECRET] = Setting()
+    authority_host: Annotated[Setting, CREDENTIAL_URL] = Setting(
+        "https://login.microsoftonline.com"
+    )
+    graph_base_url: Annotated[Setting, CREDENTIAL_URL] = Setting("https://graph.microsoft.com/v1.0")
+    certificate_path: Setting = Setting()
+    certificate_thumbprint: Setting = Setting()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +221,57 @@ class Connection:
     webhook_min_interval_seconds: int = DEFAULT_WEBHOOK_MIN_INTERVAL_SECONDS
 
 
+class _Report(_Section):
+    recipients: Annotated[list[StrictStr], expect("a list of addresses")] = []
+    sender: Annotated[StrictStr, expect("one address")] = DEFAULT_SENDER
+
+
+class _Schedule(_Section):
+    cron: Annotated[StrictStr, expect("a cron expression")] = DEFAULT_CRON
+    timezone: Annotated[StrictStr, expect("a timezone name")] = DEFAULT_TIMEZONE
+
+
+class _Webhooks(_Section):
+    min_interval_seconds: Annotated[StrictInt, Ge(1), expect("a whole number ≥ 1")] = (
+        DEFAULT_WEBHOOK_MIN_INTERVAL_SECONDS
+    )
+
+
+class _Entry(_Section):
+    """One connection as the file declares it."""
+
+    #: Sections that may be left empty (`report:` with nothing under it): they take defaults.
+    _OPTIONAL: ClassVar = ("report", "schedule", "webhooks", "policy")
+
+    huma: HumaSettings
+    entra: EntraSettings
+    report: _Report = _Report()
+    schedule: _Schedule = _Schedule()
+    webhooks: _Webhooks = _Webhooks()
+    policy: Policy = Field(default_factory=Policy)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declared_keys_only(cls, data: Any) -> Any:
+        refuse_unknown(data, cls.model_fields)
+        return {k: v for k, v in data.items() if not (k in cls._OPTIONAL and v is None)}
+
+    def connection(self, name: str) -> Connection:
+        return Connection(
+            name=name,
+            huma=self.huma,
+            entra=self.entra,
+            report=ReportSettings(
+                recipients=Setting(",".join(self.report.recipients)),
+                sender=Setting(self.report.sender),
+            ),
+            policy=self.policy,
+            cron=self.schedule.cron,
+            timezone=self.schedule.timezone,
+            webhook_min_interval_seconds=self.webhooks.min_interval_seconds,
+        )
+
+
 def deployment_connections() -> list[Connection]:
     """The connections this deployment runs: the file `HUMA_ENTRA_SYNC_CONNECTIONS` names, else
     the `default` one from the environment (read now).
@@ -154,173 +294,56 @@ def load_connections(
     environ = os.environ if environ is None else environ
     if path is None:
         default = _default_connection(environ)
-        _require_https_urls(default, environ, where=None)
+        _require_https_variables(default, environ, where=None)
         return [default]
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConnectionsError(f"cannot read the connections file {path}: {exc}") from None
-    _only_keys(document, {"connections"}, str(path))
+    if not isinstance(document, Mapping):
+        raise ConnectionsError(f"{path}: expected a mapping")
+    unknown = sorted(set(document) - {"connections"}, key=str)
+    if unknown:
+        raise ConnectionsError(f"{path}: unknown keys {unknown}; known: ['connections']")
     entries = document.get("connections") or {}
     if not isinstance(entries, Mapping) or not entries:
         raise ConnectionsError(f"{path}: 'connections' must map names to connections")
     connections = []
     for name, entry in entries.items():
         where = f"{path}: connection {name!r}"
-        connection = _connection(name, entry, where)
-        _require_https_urls(connection, environ, where)
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ConnectionsError(f"{where}: names are lower case letters, digits and _ (max 40)")
+        try:
+            connection = _Entry.model_validate(entry).connection(name)
+        except ValidationError as exc:
+            raise ConnectionsError(problems(exc, where)) from None
+        _require_https_variables(connection, environ, where)
         connections.append(connection)
     return connections
 
 
-#: The settings naming where credentials go, as (section, key).
-_CREDENTIAL_URLS = (("huma", "base_url"), ("entra", "authority_host"), ("entra", "graph_base_url"))
-
-
-def _require_https_urls(
+def _require_https_variables(
     connection: Connection, environ: Mapping[str, str], where: str | None
 ) -> None:
-    """Refuse a credential URL that is not `https`, naming its variable or file key.
+    """Refuse a credential URL read from a variable that is not `https`, naming the variable
+    (and the file key that names it).
 
     A variable not set yet is read when a run starts, where the clients refuse it alike.
 
     Raises:
         ConnectionsError: a URL is not `https`.
     """
-    for section, key in _CREDENTIAL_URLS:
-        setting: Setting = getattr(getattr(connection, section), key)
-        if setting.env is None:
-            value, name = setting.value, f"{where}, {section}: {key}"
-        else:
-            value = environ.get(setting.env)
+    for section, settings in (("huma", connection.huma), ("entra", connection.entra)):
+        for key, setting in settings.credential_urls().items():
+            if setting.env is None or setting.env not in environ:
+                continue
             name = setting.env
             if where is not None:
                 name += f" ({where}, {section}: {key}_env)"
-        if value is None:
-            continue
-        try:
-            require_https(value, name)
-        except InsecureUrl as exc:
-            raise ConnectionsError(str(exc)) from None
-
-
-def _connection(name: str, entry: Any, where: str) -> Connection:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConnectionsError(f"{where}: names are lower case letters, digits and _ (max 40)")
-    _only_keys(entry, {"huma", "entra", "report", "schedule", "policy", "webhooks"}, where)
-    huma = _section(
-        entry,
-        "huma",
-        where,
-        {
-            "base_url",
-            "client_id",
-            "client_secret",
-            "default_group_id",
-            "webhook_secret",
-            "webhook_token",
-        },
-    )
-    entra = _section(
-        entry,
-        "entra",
-        where,
-        {
-            "tenant_id",
-            "client_id",
-            "client_secret",
-            "authority_host",
-            "graph_base_url",
-            "certificate_path",
-            "certificate_thumbprint",
-        },
-    )
-    report = entry.get("report") or {}
-    _only_keys(report, {"recipients", "sender"}, f"{where}, report")
-    schedule = entry.get("schedule") or {}
-    _only_keys(schedule, {"cron", "timezone"}, f"{where}, schedule")
-    webhooks = entry.get("webhooks") or {}
-    _only_keys(webhooks, {"min_interval_seconds"}, f"{where}, webhooks")
-    interval = webhooks.get("min_interval_seconds", DEFAULT_WEBHOOK_MIN_INTERVAL_SECONDS)
-    if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
-        raise ConnectionsError(f"{where}, webhooks: min_interval_seconds is a whole number ≥ 1")
-    try:
-        policy = Policy.from_dict(entry.get("policy") or {})
-    except (TypeError, ValueError) as exc:
-        raise ConnectionsError(f"{where}, policy: {exc}") from None
-    return Connection(
-        name=name,
-        huma=HumaSettings(
-            base_url=huma.get("base_url", Setting("https://openapi.humahr.com")),
-            client_id=_required(huma, "client_id", f"{where}, huma"),
-            client_secret=_required(huma, "client_secret", f"{where}, huma"),
-            default_group_id=huma.get("default_group_id", Setting()),
-            webhook_secret=huma.get("webhook_secret", Setting()),
-            webhook_token=huma.get("webhook_token", Setting()),
-        ),
-        entra=EntraSettings(
-            tenant_id=_required(entra, "tenant_id", f"{where}, entra"),
-            client_id=_required(entra, "client_id", f"{where}, entra"),
-            client_secret=entra.get("client_secret", Setting()),
-            authority_host=entra.get(
-                "authority_host", Setting("https://login.microsoftonline.com")
-            ),
-            graph_base_url=entra.get("graph_base_url", Setting("https://graph.microsoft.com/v1.0")),
-            certificate_path=entra.get("certificate_path", Setting()),
-            certificate_thumbprint=entra.get("certificate_thumbprint", Setting()),
-        ),
-        report=ReportSettings(
-            recipients=Setting(",".join(str(r) for r in report.get("recipients") or ())),
-            sender=Setting(str(report.get("sender") or DEFAULT_SENDER)),
-        ),
-        policy=policy,
-        cron=str(schedule.get("cron", DEFAULT_CRON)),
-        timezone=str(schedule.get("timezone", DEFAULT_TIMEZONE)),
-        webhook_min_interval_seconds=interval,
-    )
-
-
-#: Settings that hold secrets: only ever named by their environment variable (`*_env`).
-_SECRETS = frozenset({"client_secret", "webhook_secret", "webhook_token"})
-
-
-def _section(entry: Mapping[str, Any], key: str, where: str, names: set[str]) -> dict[str, Setting]:
-    """A section's settings: `name: value` or `name_env: VARIABLE`, never both."""
-    raw = entry.get(key)
-    if not isinstance(raw, Mapping):
-        raise ConnectionsError(f"{where}: the '{key}' section is missing")
-    allowed = names | {f"{n}_env" for n in names}
-    _only_keys(raw, allowed, f"{where}, {key}")
-    settings = {}
-    for name in names:
-        literal, env = raw.get(name), raw.get(f"{name}_env")
-        if literal is not None and env is not None:
-            raise ConnectionsError(f"{where}, {key}: give {name} or {name}_env, not both")
-        if literal is not None or env is not None:
-            settings[name] = Setting(
-                value=None if literal is None else str(literal),
-                env=None if env is None else str(env),
-            )
-    for secret in sorted(_SECRETS & settings.keys()):
-        if settings[secret].env is None:
-            raise ConnectionsError(
-                f"{where}, {key}: secrets are never written in the file; use {secret}_env"
-            )
-    return settings
-
-
-def _required(settings: Mapping[str, Setting], name: str, where: str) -> Setting:
-    if name not in settings:
-        raise ConnectionsError(f"{where}: {name} (or {name}_env) is required")
-    return settings[name]
-
-
-def _only_keys(mapping: Any, allowed: set[str], where: str) -> None:
-    if not isinstance(mapping, Mapping):
-        raise ConnectionsError(f"{where}: expected a mapping")
-    unknown = sorted(set(mapping) - allowed)
-    if unknown:
-        raise ConnectionsError(f"{where}: unknown keys {unknown}; known: {sorted(allowed)}")
+            try:
+                require_https(environ[setting.env], name)
+            except InsecureUrl as exc:
+                raise ConnectionsError(str(exc)) from None
 
 
 def _default_connection(environ: Mapping[str, str]) -> Connection:

@@ -4,48 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
 import dagster as dg
 
 from assets.keys import job_name, targeted_job_name
-from assets.printable import printable
+from assets.report.failure import failure_message
 from assets.sync_report import ReportsResource
 from pipelines.connections import Connection
 from resources.errors import RemoteError
 from resources.history import HistoryResource
 from resources.smtp import SmtpResource
-
-
-def failure_message(
-    connection: str,
-    *,
-    sender: str,
-    recipients: Sequence[str],
-    run_id: str,
-    error: str,
-    run_url: str | None,
-) -> EmailMessage:
-    """The email telling a connection's recipients that its run failed, and why."""
-    message = EmailMessage()
-    message["Subject"] = f"Huma ↔ Entra ID ({connection}): the run failed"
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Auto-Submitted"] = "auto-generated"
-    lines = [
-        f"The reconciliation run {run_id} of connection {connection} failed before it finished.",
-        "",
-        "Error:",
-        # The error may quote an answer of Huma or Graph: no control sequence of theirs goes on.
-        printable(error, keep_lines=True),
-        "",
-        "Changes that were applied before the failure are recorded in the history; the next run "
-        "settles any change whose outcome is unknown before it sends anything.",
-    ]
-    if run_url:
-        lines += ["", f"The run in Dagster: {run_url}"]
-    message.set_content("\n".join(lines))
-    return message
 
 
 def failure_reason(context: dg.RunFailureSensorContext) -> str:
@@ -94,17 +62,20 @@ def failure_sensor(
         if not smtp.host or not recipients:
             context.log.info("no mail relay or recipients for %s: nothing sent", connection.name)
             return
-        message = failure_message(
-            connection.name,
-            sender=sender,
-            recipients=recipients,
-            run_id=run_id,
-            error=error,
-            run_url=reports.run_url(run_id),
-        )
         try:
+            message = failure_message(
+                connection.name,
+                sender=sender,
+                recipients=recipients,
+                run_id=run_id,
+                error=error,
+                run_url=reports.run_url(run_id),
+            )
             smtp.send(message=message)
-        except RemoteError as exc:
+        except (
+            RemoteError,
+            ValueError,
+        ) as exc:  # ValueError: an address that is not one plain address
             context.log.warning(
                 "the failure email for %s could not be sent: %s", connection.name, exc
             )

@@ -1,17 +1,33 @@
 """A connection's policy: the choices SPEC §5-7 leave to the people who run a connection.
 
-Every setting has a documented default, and `Policy.from_dict` builds one from the plain mapping a
+`Policy` is a declared model (a frozen pydantic dataclass): every setting has its type, range and
+documented default in one place, and `Policy.from_dict` builds one from the plain mapping a
 connections file (YAML/TOML) yields, refusing unknown keys so a typo never silently falls back to
-a default.
+a default. Errors name the setting and what it takes (`backfill_positions must be true or
+false, not 'yes'`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import field
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, Final
 
+from annotated_types import Ge, Interval
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+
+from reconcile.declared import expect, problems, refuse_unknown
 from reconcile.fields import UNIT_NAMES, UNITS_BY_NAME
 from reconcile.vocabulary import ASK
 
@@ -19,13 +35,46 @@ from reconcile.vocabulary import ASK
 DEFAULT_HUMA_MAX_CONCURRENCY = 16
 #: The most a policy may ask for: more only queues at Huma and runs into its rate limit sooner.
 MAX_HUMA_MAX_CONCURRENCY = 64
+#: The optional fields a connection may turn on (`fields`), all Huma → Entra.
+OPTIONAL_FIELDS: Final = ("display_name", "department", "office", "manager")
 
 
 def _ask_for_every_field() -> Mapping[str, str]:
     return MappingProxyType(dict.fromkeys(UNIT_NAMES, ASK))
 
 
-@dataclass(frozen=True)
+def _complete_directions(given: Mapping[str, str]) -> Mapping[str, str]:
+    """Every field's first-sync direction: the ones given (each allowed for its field), `ask`
+    for the rest."""
+    unknown = sorted(set(given) - set(UNIT_NAMES))
+    if unknown:
+        raise ValueError(f"initial_direction names unknown fields {unknown}; known: {UNIT_NAMES}")
+    complete = {name: given.get(name, ASK) for name in UNIT_NAMES}
+    for name, direction in complete.items():
+        allowed = {*UNITS_BY_NAME[name].directions, ASK}
+        if direction not in allowed:
+            raise ValueError(
+                f"initial_direction[{name!r}] is {direction!r}; allowed: {sorted(allowed)}"
+            )
+    return MappingProxyType(complete)
+
+
+def _known_optional_fields(names: frozenset[str]) -> frozenset[str]:
+    unknown = sorted(names - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise ValueError(f"fields names unknown fields {unknown}; known: {list(OPTIONAL_FIELDS)}")
+    return names
+
+
+def _lower_case(domains: frozenset[str]) -> frozenset[str]:
+    return frozenset(domain.lower() for domain in domains)
+
+
+Flag = Annotated[StrictBool, expect("true or false")]
+Share = Annotated[float, Strict(), Interval(ge=0, le=1), expect("a number between 0 and 1")]
+
+
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class Policy:
     """How one connection decides what SPEC leaves open.
 
@@ -55,90 +104,58 @@ class Policy:
             (default 16). The client starts there and backs off on its own while Huma answers
             429, 5xx or times out, climbing back while answers are healthy; lower it for an
             organisation whose rate limit is known to be tight.
+        fields: The optional fields this connection syncs, from `OPTIONAL_FIELDS` (all
+            Huma → Entra). Default none: only SPEC §3's fields.
     """
 
-    initial_direction: Mapping[str, str] = field(default_factory=_ask_for_every_field)
-    create_entra_users_automatically: bool = False
-    auto_apply_entra_to_huma: bool = False
-    backfill_positions: bool = False
-    huma_default_group_id: str | None = None
-    mass_change_max_share: float = 0.2
-    mass_change_min_users: int = 10
-    snapshot_max_shrink: float = 0.1
-    entra_scope_domains: frozenset[str] = frozenset()
-    huma_max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY
+    initial_direction: Annotated[
+        Mapping[StrictStr, StrictStr],
+        expect("a mapping of field to direction"),
+        AfterValidator(_complete_directions),
+    ] = field(default_factory=_ask_for_every_field)
+    create_entra_users_automatically: Flag = False
+    auto_apply_entra_to_huma: Flag = False
+    backfill_positions: Flag = False
+    huma_default_group_id: Annotated[StrictStr | None, expect("a string")] = None
+    mass_change_max_share: Share = 0.2
+    mass_change_min_users: Annotated[StrictInt, Ge(0), expect("an integer, 0 or more")] = 10
+    snapshot_max_shrink: Share = 0.1
+    entra_scope_domains: Annotated[
+        frozenset[StrictStr], expect("a list of domain names"), AfterValidator(_lower_case)
+    ] = frozenset()
+    huma_max_concurrency: Annotated[
+        StrictInt,
+        Interval(ge=1, le=MAX_HUMA_MAX_CONCURRENCY),
+        expect(f"a whole number from 1 to {MAX_HUMA_MAX_CONCURRENCY}"),
+    ] = DEFAULT_HUMA_MAX_CONCURRENCY
+    fields: Annotated[
+        frozenset[StrictStr],
+        expect(f"a list of field names from {list(OPTIONAL_FIELDS)}"),
+        AfterValidator(_known_optional_fields),
+    ] = frozenset()
 
-    def __post_init__(self) -> None:
-        """Check every setting and complete `initial_direction` with `ask`."""
-        unknown = sorted(set(self.initial_direction) - set(UNIT_NAMES))
-        if unknown:
-            raise ValueError(
-                f"initial_direction names unknown fields {unknown}; known: {UNIT_NAMES}"
-            )
-        complete = {name: self.initial_direction.get(name, ASK) for name in UNIT_NAMES}
-        for name, direction in complete.items():
-            allowed = {*UNITS_BY_NAME[name].directions, ASK}
-            if direction not in allowed:
-                raise ValueError(
-                    f"initial_direction[{name!r}] is {direction!r}; allowed: {sorted(allowed)}"
-                )
-        object.__setattr__(self, "initial_direction", MappingProxyType(complete))
-        for name in ("mass_change_max_share", "snapshot_max_shrink"):
-            share = getattr(self, name)
-            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
-                raise ValueError(f"{name} must be a number between 0 and 1, not {share!r}")
-        if isinstance(self.mass_change_min_users, bool) or not isinstance(
-            self.mass_change_min_users, int
-        ):
-            raise ValueError("mass_change_min_users must be an integer")
-        if self.mass_change_min_users < 0:
-            raise ValueError("mass_change_min_users must not be negative")
-        concurrency = self.huma_max_concurrency
-        if (
-            isinstance(concurrency, bool)
-            or not isinstance(concurrency, int)
-            or not 1 <= concurrency <= MAX_HUMA_MAX_CONCURRENCY
-        ):
-            raise ValueError(
-                f"huma_max_concurrency must be a whole number from 1 to "
-                f"{MAX_HUMA_MAX_CONCURRENCY}, not {concurrency!r}"
-            )
-        domains = frozenset(domain.lower() for domain in self.entra_scope_domains)
-        object.__setattr__(self, "entra_scope_domains", domains)
+    @model_validator(mode="before")
+    @classmethod
+    def _declared_keys_only(cls, data: Any) -> Any:
+        return refuse_unknown(data, cls.__dataclass_fields__, what="policy settings")
 
     @classmethod
     def from_dict(cls, settings: Mapping[str, Any]) -> Policy:
         """Build a policy from a connections file's mapping; missing keys take their defaults.
 
         Args:
-            settings: Keys named like the attributes; `entra_scope_domains` may be any list.
+            settings: Keys named like the attributes; `entra_scope_domains` and `fields` may be
+                any list.
 
         Returns:
             The policy.
 
         Raises:
-            ValueError: On an unknown key or a value of the wrong type or range.
+            ValueError: On an unknown key or a value of the wrong type or range; the message
+                names each.
         """
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise ValueError(f"unknown policy settings {unknown}; known: {sorted(known)}")
-        values = dict(settings)
-        for flag in (
-            "create_entra_users_automatically",
-            "auto_apply_entra_to_huma",
-            "backfill_positions",
-        ):
-            if flag in values and not isinstance(values[flag], bool):
-                raise ValueError(f"{flag} must be true or false, not {values[flag]!r}")
-        if "initial_direction" in values and not isinstance(values["initial_direction"], Mapping):
-            raise ValueError("initial_direction must be a mapping of field to direction")
-        group = values.get("huma_default_group_id")
-        if group is not None and not isinstance(group, str):
-            raise ValueError("huma_default_group_id must be a string")
-        if "entra_scope_domains" in values:
-            domains = values["entra_scope_domains"]
-            if isinstance(domains, str) or not all(isinstance(item, str) for item in domains):
-                raise ValueError("entra_scope_domains must be a list of domain names")
-            values["entra_scope_domains"] = frozenset(domains)
-        return cls(**values)
+        try:
+            # A key that is not text (YAML allows `1:`) is refused as unknown, not a TypeError.
+            return cls(**{str(key): value for key, value in settings.items()})
+        except ValidationError as exc:
+            raise ValueError(problems(exc)) from None

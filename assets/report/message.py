@@ -27,6 +27,49 @@ def _address(text: str, role: str) -> Address:
         raise ValueError(f"the {role} address {text!r} is not one plain address: {exc}") from None
 
 
+def alternative_message(
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    sender: str,
+    recipients: Sequence[str],
+    sent_at: datetime | None = None,
+) -> EmailMessage:
+    """A message from the sync, text and HTML as alternatives (the report's, the run-failure
+    email's).
+
+    Args:
+        subject: The subject (reduced to one line).
+        text: The plain-text body.
+        html: The HTML body.
+        sender: The `From` address (a plain address, `sync@example.com`).
+        recipients: The `To` addresses (plain addresses; at least one).
+        sent_at: The `Date` header's time (timezone-aware); left to the relay when None.
+
+    Returns:
+        A `multipart/alternative` message (text, HTML).
+
+    Raises:
+        ValueError: No recipient, or an address that is not exactly one plain address.
+    """
+    if not recipients:
+        raise ValueError("the message needs at least one recipient")
+    sender_address = _address(sender, "sender")
+    message = EmailMessage()
+    message["Subject"] = one_line(subject)
+    message["From"] = Address(PRODUCT, addr_spec=sender_address.addr_spec)
+    message["To"] = [_address(recipient, "recipient") for recipient in recipients]
+    # RFC 3834: an automatic message; out-of-office replies should not answer it.
+    message["Auto-Submitted"] = "auto-generated"
+    message["Message-ID"] = make_msgid(domain=sender_address.domain)
+    if sent_at is not None:
+        message["Date"] = format_datetime(sent_at)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
 def email_message(
     rendered: RenderedEmail,
     *,
@@ -48,20 +91,14 @@ def email_message(
     Raises:
         ValueError: No recipient, or an address that is not exactly one plain address.
     """
-    if not recipients:
-        raise ValueError("the report needs at least one recipient")
-    sender_address = _address(sender, "sender")
-    message = EmailMessage()
-    message["Subject"] = one_line(rendered.subject)
-    message["From"] = Address(PRODUCT, addr_spec=sender_address.addr_spec)
-    message["To"] = [_address(recipient, "recipient") for recipient in recipients]
-    # RFC 3834: an automatic report; out-of-office replies should not answer it.
-    message["Auto-Submitted"] = "auto-generated"
-    message["Message-ID"] = make_msgid(domain=sender_address.domain)
-    if sent_at is not None:
-        message["Date"] = format_datetime(sent_at)
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
+    message = alternative_message(
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        sender=sender,
+        recipients=recipients,
+        sent_at=sent_at,
+    )
     message.add_attachment(
         rendered.csv_bytes, maintype="text", subtype="csv", filename=rendered.csv_name
     )

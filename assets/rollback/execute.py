@@ -53,6 +53,7 @@ from resources.history import (
     StateChanges,
 )
 from resources.huma import HumaResource
+from resources.huma_client import HumaClient
 
 
 @dataclasses.dataclass(frozen=True)

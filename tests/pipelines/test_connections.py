@@ -1,10 +1,11 @@
 """Connections come from a documented file or from the environment, and never carry a secret.
 
-Pins: a file declares several connections with their own credentials (by variable name), policy,
-recipients and schedule; secrets written in the file, unknown keys, bad names and bad policies
-are refused with the connection and key named; variables are read when a run needs them, not
-when the file loads, and a missing one is named; without a file, one `default` connection comes
-from SPEC §11's variables.
+Pins: a file declares several connections with their own credentials (by variable name), policy
+(optional fields included), recipients and schedule; secrets written in the file, unknown keys,
+values of the wrong type, bad names and bad policies are refused with the connection, the
+section and the key named; a section left empty takes its defaults; variables are read when a
+run needs them, not when the file loads, and a missing one is named; without a file, one
+`default` connection comes from SPEC §11's variables.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def test_variables_are_read_when_needed_and_a_missing_one_is_named(tmp_path, mon
         ),
         pytest.param(
             TWO_CONNECTIONS.replace("report:", "reprot:"),
-            "unknown keys ['reprot']",
+            "connection 'fjordline': unknown keys ['reprot']",
             id="typo-in-a-section-name",
         ),
         pytest.param(
@@ -106,7 +107,7 @@ def test_variables_are_read_when_needed_and_a_missing_one_is_named(tmp_path, mon
         ),
         pytest.param(
             TWO_CONNECTIONS.replace("      client_id_env: HB_HUMA_ID\n", ""),
-            "client_id (or client_id_env) is required",
+            "connection 'havbris', huma: client_id (or client_id_env) is required",
             id="missing-client-id",
         ),
         pytest.param(
@@ -117,6 +118,45 @@ def test_variables_are_read_when_needed_and_a_missing_one_is_named(tmp_path, mon
             id="literal-and-env",
         ),
         pytest.param("connections: {}\n", "must map names", id="no-connections"),
+        pytest.param(
+            TWO_CONNECTIONS.replace("sender: sync@fjordline.no", "sender: [sync@fjordline.no]"),
+            "connection 'fjordline', report: sender must be one address",
+            id="sender-not-one-address",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace(
+                "recipients: [it@fjordline.no, hr@fjordline.no]", "recipients: it@fjordline.no"
+            ),
+            "connection 'fjordline', report: recipients must be a list of addresses",
+            id="recipients-not-a-list",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace('cron: "30 1 * * *"', "cron: 30"),
+            "connection 'fjordline', schedule: cron must be a cron expression, not 30",
+            id="cron-not-text",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS + "    webhooks: {min_interval_seconds: 0}\n",
+            "connection 'havbris', webhooks: min_interval_seconds must be a whole number ≥ 1",
+            id="webhook-interval-zero",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace("huma_default_group_id: g-1", "huma_max_concurrency: 0"),
+            "connection 'fjordline', policy: huma_max_concurrency must be a whole number",
+            id="policy-value-out-of-range",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace(
+                "huma_default_group_id: g-1", "fields: [department, cost_centre, manager]"
+            ),
+            "connection 'fjordline', policy: fields names unknown fields ['cost_centre']",
+            id="unknown-optional-field",
+        ),
+        pytest.param(
+            TWO_CONNECTIONS.replace("    entra:\n      tenant_id_env: HB_TENANT", "    entra_:\n"),
+            "connection 'havbris': unknown keys ['entra_']",
+            id="section-misspelt",
+        ),
     ],
 )
 def test_a_bad_file_is_refused_with_the_place_named(tmp_path, text: str, message: str) -> None:
@@ -239,3 +279,21 @@ def test_the_default_connection_reads_its_webhook_secret_from_the_environment(mo
 
     assert default.huma.webhook_secret.resolve("x") == "whsec"
     assert default.huma.webhook_token.resolve("x") is None
+
+
+def test_a_connection_turns_optional_fields_on_in_its_policy(tmp_path: Path) -> None:
+    text = TWO_CONNECTIONS.replace("huma_default_group_id: g-1", "fields: [department, manager]")
+
+    fjordline, havbris = load_connections(_file(tmp_path, text))
+
+    assert fjordline.policy.fields == frozenset({"department", "manager"})
+    assert havbris.policy.fields == frozenset()
+
+
+def test_a_section_left_empty_takes_its_defaults(tmp_path: Path) -> None:
+    text = TWO_CONNECTIONS + "    policy:\n    webhooks:\n    schedule:\n"
+
+    [_, havbris] = load_connections(_file(tmp_path, text))
+
+    assert havbris.policy.create_entra_users_automatically is False
+    assert (havbris.cron, havbris.webhook_min_interval_seconds) == ("0 2 * * *", 5)

@@ -16,13 +16,13 @@ import orjson
 import pytest
 import yaml
 
+from assets.report.failure import failure_message
 from emulators.data import generate_world
 from emulators.launcher import Emulators
 from emulators.smtp import MailServer
 from pipelines.connections import deployment_connections
 from pipelines.definitions import build_definitions
 from pipelines.resources import production_resources
-from pipelines.sensors import failure_message
 from resources.history import read_only_store
 from tests.console_deployment import console
 
@@ -124,7 +124,8 @@ def test_the_failure_sensor_records_and_emails_the_error(setup, tmp_path, monkey
     [mailed] = mail.received[before:]
     assert mailed.recipients == ("it@acme.example",)
     assert mailed.message["Subject"] == "Huma ↔ Entra ID (acme): the run failed"
-    assert "AADSTS7000215" in mailed.message.get_content()
+    assert "AADSTS7000215" in mailed.message.get_body(preferencelist=("plain",)).get_content()
+    assert "AADSTS7000215" in mailed.message.get_body(preferencelist=("html",)).get_content()
     record = read_only_store(os.environ["HISTORY_DB_PATH"]).run(run_id=result.run_id)
     assert record is not None
     assert record.outcome == "failed"
@@ -143,6 +144,7 @@ def test_the_failure_email_shows_an_error_quoting_hostile_text_inert() -> None:
         run_url=None,
     )
 
-    body = message.get_content()
-    assert "Graph said:" in body
-    assert [c for c in body if c in "\x1b\x9b\u202e"] == []
+    for kind in ("plain", "html"):
+        body = message.get_body(preferencelist=(kind,)).get_content()
+        assert "Graph said:" in body
+        assert [c for c in body if c in "\x1b\x9b\u202e"] == []
