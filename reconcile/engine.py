@@ -7,7 +7,7 @@ group and identify → people's decisions → guards (§7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -86,6 +86,11 @@ def plan_run(
     """
     require_schema(huma, HUMA_USERS_SCHEMA, "Huma snapshot")
     require_schema(entra, ENTRA_USERS_SCHEMA, "Entra snapshot")
+    # Frames read from storage come in many chunks, and gathering rows by position from chunked
+    # string columns costs several times a gather from one chunk (measured: 2.1 CPU s against
+    # 0.14 for a million shuffled Entra rows); one copy of the views up front is a few hundredths.
+    huma, entra, links = huma.rechunk(), entra.rechunk(), state.links.rechunk()
+    state = replace(state, links=links)
     entra_in_scope = entra.filter(in_scope(policy))
     huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
     matching = match_users(
