@@ -1,7 +1,7 @@
 """Benchmark: plan 100,000 and 1,000,000 linked users with the engine, beside a plain join.
 
     uv run python -m benchmarks.engine [--users N ...] [--differing-share S] [--seed K]
-        [--repeat R] [--python | --no-python]
+        [--repeat R] [--python | --no-python] [--shuffled] [--stages]
 
 Per size, inputs are generated in a child process and read back from Arrow IPC files, as if
 loaded from storage. Then, in this process and on the same inputs: the engine's `plan_run` with
@@ -10,7 +10,9 @@ baseline held in memory, (by default up to 100,000 users; `--python` forces it)
 `tests.reference.rules.plan_linked`, a straightforward dict-and-loop reading of the same rules for
 linked users, and last a floor measured in the same run (a plain Polars join of the two
 snapshots through the links, every column, the least any planner must do). The plans are
-compared row for row.
+compared row for row. `--shuffled` gives the Entra snapshot, the links and the baseline
+an order of their own (as Graph and the history hand them over) instead of Huma's; `--stages`
+adds a table of the engine's steps (`benchmarks.engine_stages`), baseline scanned.
 Time is wall-clock and CPU (all threads) of the phase, the median of `--repeat` runs; the machine
 is shared and noisy, so compare each figure with the floor's, measured in the same run. Peak
 memory is the process's peak resident set during each phase (Linux `VmHWM`, reset before each),
@@ -36,6 +38,7 @@ from typing import Any
 
 import polars as pl
 
+from benchmarks.engine_stages import timed_steps
 from reconcile.engine import plan_run
 from reconcile.fields import UNITS, unit_text
 from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA
@@ -85,8 +88,9 @@ def _edit(frame: pl.DataFrame, mask: pl.Expr, unit: Any, mark: int) -> pl.DataFr
     return frame.with_columns(pl.when(mask).then(changed).otherwise(value).alias(column))
 
 
-def generate(n: int, share: float, seed: int) -> dict[str, pl.DataFrame]:
-    """Linked snapshots where about `share` of all field values differ, and the kept state."""
+def generate(n: int, share: float, seed: int, shuffled: bool = False) -> dict[str, pl.DataFrame]:
+    """Linked snapshots where about `share` of all field values differ, and the kept state;
+    `shuffled`: Entra users, links and baseline rows each in an order of their own."""
     people = _people(n)
     huma, entra = people, people
     i = pl.int_range(n, dtype=pl.Int64)
@@ -135,22 +139,26 @@ def generate(n: int, share: float, seed: int) -> dict[str, pl.DataFrame]:
         .with_columns(huma_seen="agreed", entra_seen="agreed")
         .select(BASELINE_SCHEMA.names())
     )
-    return {"huma": huma, "entra": entra, "links": links, "baseline": baseline}
+    frames = {"huma": huma, "entra": entra, "links": links, "baseline": baseline}
+    if shuffled:
+        for offset, name in enumerate(("entra", "links", "baseline"), start=1):
+            frames[name] = frames[name].sample(fraction=1.0, shuffle=True, seed=seed + offset)
+    return frames
 
 
-def _write_inputs(directory: str, n: int, share: float, seed: int) -> None:
-    frames = generate(n, share, seed)
+def _write_inputs(directory: str, n: int, share: float, seed: int, shuffled: bool) -> None:
+    frames = generate(n, share, seed, shuffled)
     for name, frame in frames.items():
         frame.write_ipc(Path(directory) / f"{name}.arrow")
     # The baseline also as Parquet, which a lazy scan reads row group by row group.
     frames["baseline"].write_parquet(Path(directory) / "baseline.parquet", row_group_size=100_000)
 
 
-def write_inputs(directory: str, n: int, share: float, seed: int) -> None:
+def write_inputs(directory: str, n: int, share: float, seed: int, shuffled: bool = False) -> None:
     """Generate in a child process, so this process holds the inputs and nothing of their
     making, and the frames are read back as from storage (own buffers, nothing shared)."""
     child = multiprocessing.get_context("spawn").Process(
-        target=_write_inputs, args=(directory, n, share, seed)
+        target=_write_inputs, args=(directory, n, share, seed, shuffled)
     )
     child.start()
     child.join()
@@ -203,12 +211,15 @@ def _row(name: str, measured: tuple[Any, ...], floor: tuple[Any, ...]) -> str:
 
 def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
     """Generate `users`, plan them each way, compare the plans, print the table."""
-    out.write(f"\n## {users:,} linked users, {args.differing_share:.0%} of field values differ\n")
+    order = "; Entra, links and baseline in orders of their own" if args.shuffled else ""
+    out.write(
+        f"\n## {users:,} linked users, {args.differing_share:.0%} of field values differ{order}\n"
+    )
     policy = Policy()
     context = RunContext(run_at=datetime.now(UTC), verified_domains=frozenset({"example.com"}))
     with_python = args.python if args.python is not None else users <= _PYTHON_UP_TO
     with tempfile.TemporaryDirectory() as directory:
-        write_inputs(directory, users, args.differing_share, args.seed)
+        write_inputs(directory, users, args.differing_share, args.seed, args.shuffled)
         path = Path(directory)
         huma, entra = pl.read_ipc(path / "huma.arrow"), pl.read_ipc(path / "entra.arrow")
         links = pl.read_ipc(path / "links.arrow")
@@ -218,6 +229,8 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         held = replace(scanned, baseline=pl.read_ipc(path / "baseline.arrow"))
         eager = _measure(lambda: plan_run(huma, entra, held, policy, context), args.repeat)
         python = _measure(lambda: _python_plan(huma, entra, held, policy)) if with_python else None
+        plan = lambda: plan_run(huma, entra, scanned, policy, context)  # noqa: E731
+        steps = _steps(plan, args.repeat) if args.stages else ""
         # Last: the allocator keeps what the floor's full-width join took, which would hide the
         # engine's own peak. Only its figures are kept.
         floor = (None, *_measure(lambda: plain_join(huma, entra, links).height, args.repeat)[1:])
@@ -243,6 +256,26 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         + _row("engine, baseline held in memory", eager, floor)
         + (_row("plain Python (incl. frames to dicts)", python, floor) if python else "")
     )
+    out.write(steps)
+
+
+def _steps(run: Callable[[], Any], times: int) -> str:
+    """The table of the engine's steps, wall and CPU seconds per run (mean of `times` runs)."""
+    with timed_steps() as steps:
+        started, started_cpu = time.perf_counter(), time.process_time()
+        for _ in range(times):
+            run()
+        wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    rows = [(label, steps.wall[label], steps.cpu[label]) for label in steps.wall]
+    rows.append(
+        ("the rest of plan_run", wall - sum(steps.wall.values()), cpu - sum(steps.cpu.values()))
+    )
+    rows.append(("**whole plan_run**", wall, cpu))
+    return (
+        f"\nSteps of the engine, baseline scanned, mean of {times} runs\n\n"
+        "| step | wall (s) | CPU (s) |\n|---|---:|---:|\n"
+        + "".join(f"| {label} | {w / times:.3f} | {c / times:.3f} |\n" for label, w, c in rows)
+    )
 
 
 #: Above this size the plain-Python planner (minutes at a million users) runs only on request.
@@ -262,6 +295,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help=f"run the plain-Python planner too (default: up to {_PYTHON_UP_TO:,} users)",
     )
+    parser.add_argument(
+        "--shuffled",
+        action="store_true",
+        help="Entra users, links and baseline rows each in an order of their own, not Huma's",
+    )
+    parser.add_argument("--stages", action="store_true", help="also time the engine's steps")
     args = parser.parse_args(argv)
     for users in args.users:
         run_size(users, args, sys.stdout)

@@ -7,7 +7,7 @@ group and identify → people's decisions → guards (§7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -83,8 +83,14 @@ def plan_run(
     """
     require_schema(huma, HUMA_USERS_SCHEMA, "Huma snapshot")
     require_schema(entra, ENTRA_USERS_SCHEMA, "Entra snapshot")
-    entra_in_scope = entra.filter(lifecycle.in_scope(policy))
+    # Frames read from storage come in many chunks, and gathering rows by position from chunked
+    # string columns costs several times a gather from one chunk (measured: 2.1 CPU s against
+    # 0.14 for a million shuffled Entra rows). The frames later steps gather from are made one
+    # chunk each, as they are made (a copy each way; the chunked one is dropped at once).
+    state = replace(state, links=state.links.rechunk())
+    entra_in_scope = entra.filter(lifecycle.in_scope(policy)).rechunk()
     huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
+    huma_valid = huma_valid.rechunk()
     matching = match_users(
         links=state.links,
         huma_valid=huma_valid,
