@@ -21,7 +21,7 @@ import polars as pl
 from assets.report.sections import WEBHOOK_DELETIONS_SCHEMA
 from assets.run_options import run_options
 from reconcile.engine import PlanResult
-from reconcile.vocabulary import HUMA, NOTICE_DELETED_IN_HUMA
+from reconcile.vocabulary import ENTRA, HUMA, NOTICE_DELETED_IN_HUMA
 from resources.webhook_events import (
     CHANGE_TOPICS,
     RETENTION,
@@ -149,3 +149,38 @@ def deletion_outcomes(
         .select("huma_id", "email", outcome.alias("outcome"))
         .cast(dict(WEBHOOK_DELETIONS_SCHEMA))
     )
+
+
+def unread_users(
+    context: dg.AssetExecutionContext,
+    connection: str,
+    *,
+    huma_read: pl.DataFrame,
+    huma_planned: pl.DataFrame,
+    entra_read: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """For a targeted run, the Huma and Entra users it does not plan for, whose phone and
+    employment ID its writes must still not repeat (SPEC §3): everyone of the connection's
+    latest full snapshot of each side that this run did not read afresh, and the Huma users it
+    read but leaves to the next run (`assets.planning.read_on_both_sides`).
+
+    A value another user got after that full snapshot (through a later targeted run) is not
+    seen here; the next full run holds such a pair out as duplicates, as it would anyway.
+    """
+    store = context.resources.history.store()
+    latest = store.previous_snapshots(
+        connection=connection, before_run_id=context.run.run_id
+    ).last_run_id
+    if latest is None:
+        huma_seen, entra_seen = huma_read.clear(), entra_read.clear()
+    else:
+        huma_seen = store.snapshot(run_id=latest, side=HUMA)
+        entra_seen = store.snapshot(run_id=latest, side=ENTRA)
+    huma = pl.concat(
+        [
+            huma_seen.select(huma_read.columns).join(huma_read, on="huma_id", how="anti"),
+            huma_read.join(huma_planned, on="huma_id", how="anti"),
+        ]
+    )
+    entra = entra_seen.select(entra_read.columns).join(entra_read, on="entra_id", how="anti")
+    return huma, entra

@@ -66,6 +66,7 @@ def plan_run(
     policy: Policy,
     context: RunContext,
     unreadable: pl.DataFrame | None = None,
+    unread: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> PlanResult:
     """Plan one run: decide every change SPEC §3-7 calls for, and nothing else.
 
@@ -77,6 +78,9 @@ def plan_run(
         context: The run's time, tenant domains, previous snapshot sizes and guard overrides.
         unreadable: The values the snapshot readers could not read (`VALIDATION_FAILURES_SCHEMA`,
             rule `unreadable`): listed among the validation failures.
+        unread: For a targeted run, the Huma and Entra users it did not read, as last seen
+            (`HUMA_USERS_SCHEMA`, `ENTRA_USERS_SCHEMA`): their keys still count for uniqueness,
+            so a write clashes with them as in a full run; nothing else is done with them.
 
     Returns:
         The `PlanResult`.
@@ -86,6 +90,12 @@ def plan_run(
     """
     require_schema(huma, HUMA_USERS_SCHEMA, "Huma snapshot")
     require_schema(entra, ENTRA_USERS_SCHEMA, "Entra snapshot")
+    huma_keys, entra_keys = huma, entra
+    if unread is not None:
+        require_schema(unread[0], HUMA_USERS_SCHEMA, "unread Huma users")
+        require_schema(unread[1], ENTRA_USERS_SCHEMA, "unread Entra users")
+        huma_keys = pl.concat([huma, unread[0].select(huma.columns)])
+        entra_keys = pl.concat([entra, unread[1].select(entra.columns)])
     entra_in_scope = entra.filter(in_scope(policy))
     huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
     matching = match_users(
@@ -139,7 +149,7 @@ def plan_run(
         ]
     )
     planned = rows.with_change_ids(
-        rows.group_automatic_updates(block_duplicates(candidates, huma, entra))
+        rows.group_automatic_updates(block_duplicates(candidates, huma_keys, entra_keys))
     )
     planned = guards.block_creates_on_partial_sides(
         apply_decisions(planned, state.decisions), context
