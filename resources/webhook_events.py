@@ -4,7 +4,8 @@ start.
 The receiver answers Huma within milliseconds, so it only stores what it accepted; a targeted run
 later takes every event waiting, re-reads the users they name from both systems (the event's body is
 never the truth) and marks them done when it ends, or gives them back when it fails. The store is a
-SQLite file per connection beside the history (`event_store_path`): the DuckDB history admits one
+SQLite file per connection (`event_store_path`: beside the history, or in `WEBHOOK_EVENTS_DIR`, on
+a local disk: `resources.webhook_store_location`): the DuckDB history admits one
 writing process at a time and a run holds it for minutes, while SQLite in WAL mode lets the receiver
 append at any moment, from another process, during a run.
 
@@ -25,11 +26,12 @@ import dataclasses
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from resources.private_files import PRIVATE_FILE, PRIVATE_FOLDER, tighten
+from resources.webhook_store_location import events_folder
 
 #: The topics Huma sends (api-facts A.6). Only these are stored.
 TOPICS = ("users-create", "users-update", "users-delete", "users-export")
@@ -76,9 +78,12 @@ CREATE TABLE IF NOT EXISTS event_users (
 """
 
 
-def event_store_path(history: Path, connection: str) -> Path:
-    """The event store of `connection`, beside the deployment's history file `history`."""
-    return history.with_name(history.name + ".events") / f"{connection}.sqlite3"
+def event_store_path(
+    history: Path, connection: str, environ: Mapping[str, str] = os.environ
+) -> Path:
+    """The event store of `connection`: in `WEBHOOK_EVENTS_DIR`, else beside the deployment's
+    history file `history` (`resources.webhook_store_location.events_folder`)."""
+    return events_folder(history, environ) / f"{connection}.sqlite3"
 
 
 @dataclasses.dataclass(frozen=True)
