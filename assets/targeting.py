@@ -1,8 +1,9 @@
 """Which users a run reads, from the Huma webhook events it takes (`resources.webhook_events`).
 
 Every run that writes takes the events waiting when its first snapshot step starts
-(`WebhookEventStore.take`: both snapshot steps get the same set). A targeted run reads only
-the users those events name; a full run reads everybody anyway, so the events it takes are folded
+(`WebhookEventStore.take`: both snapshot steps get the same set). A targeted run takes only the
+changes and reads only the users they name (deletions wait for a full run, whose report lists
+them: `webhook_deletions`); a full run reads everybody anyway, so the events it takes are folded
 into it and not run again. The apply step marks them done once the writes are settled; a run that
 fails or is lost leaves them taken until somebody gives them back (`give_back_lost`, called by
 every run's first step and by the webhook sensor's every tick), and the next run covers them.

@@ -2,8 +2,9 @@
 start.
 
 The receiver answers Huma within milliseconds, so it only stores what it accepted; a targeted run
-later takes every event waiting, re-reads the users they name from both systems (the event's body is
-never the truth) and marks them done when it ends, or gives them back when it fails. The store is a
+later takes every change event waiting (a full run takes every event), re-reads the users they name
+from both systems (the event's body is never the truth) and marks them done when it ends, or gives
+them back when it fails. Done events are forgotten after `RETENTION`. The store is a
 SQLite file per connection (`event_store_path`: beside the history, or in `WEBHOOK_EVENTS_DIR`, on
 a local disk: `resources.webhook_store_location`): the DuckDB history admits one
 writing process at a time and a run holds it for minutes, while SQLite in WAL mode lets the receiver
