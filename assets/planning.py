@@ -30,6 +30,7 @@ from assets.keys import (
 from assets.metadata import StageClock, counts, frame_metadata, markdown_table, numbers
 from assets.run_options import run_options
 from assets.snapshots import run_started_at
+from assets.targeting import unread_users
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
 from reconcile.state import RunContext, SyncState
@@ -155,9 +156,17 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
             override_reason=options.override_reason,
             targeted=options.targeted and entra_raw.looked_up_emails is not None,
         )
-        huma_users = huma_raw.users
+        huma_users, unread = huma_raw.users, None
         if run_context.targeted:
             huma_users = read_on_both_sides(huma_users, state, entra_raw)
+            with clock.part("history"):  # the users not read still hold their phones and ids
+                unread = unread_users(
+                    context,
+                    connection,
+                    huma_read=huma_raw.users,
+                    huma_planned=huma_users,
+                    entra_read=entra_raw.users,
+                )
         with clock.part("plan"):
             result = plan_run(
                 huma_users,
@@ -166,6 +175,7 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
                 policy_for_run(context, connection, policy),
                 run_context,
                 unreadable=pl.concat([huma_raw.unreadable, entra_raw.unreadable]),
+                unread=unread,
             )
         with clock.part("validation"):
             checks = list(_check_results(connection, result))

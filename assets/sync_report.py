@@ -39,6 +39,7 @@ from assets.report.message import email_message, write_report_files
 from assets.report.outbox import LateSending, keep_unsent, send_unsent, unsent_reports
 from assets.report.render import render_report
 from assets.run_options import run_options
+from assets.targeting import webhook_deletions
 from resources.errors import RemoteError
 from resources.history.runs import TARGETED
 
@@ -188,6 +189,9 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
             guard_trips=result.guard_trips,
             field_diffs=result.field_diffs,
             dagster_run_url=reports.run_url(context.run.run_id),
+            webhook_deletions=webhook_deletions(
+                context, connection, result, huma_partial=run_plan.context.huma_partial
+            ),
             # A targeted run's email is short: a few rows per section.
             **(
                 {"targeted_users": targeted_users, "max_listed": TARGETED_MAX_LISTED}

@@ -1,8 +1,9 @@
 """Which users a run reads, from the Huma webhook events it takes (`resources.webhook_events`).
 
 Every run that writes takes the events waiting when its first snapshot step starts
-(`WebhookEventStore.take`: both snapshot steps get the same set). A targeted run reads only
-the users those events name; a full run reads everybody anyway, so the events it takes are folded
+(`WebhookEventStore.take`: both snapshot steps get the same set). A targeted run takes only the
+changes and reads only the users they name (deletions wait for a full run, whose report lists
+them: `webhook_deletions`); a full run reads everybody anyway, so the events it takes are folded
 into it and not run again. The apply step marks them done once the writes are settled; a run that
 fails or is lost leaves them taken until somebody gives them back (`give_back_lost`, called by
 every run's first step and by the webhook sensor's every tick), and the next run covers them.
@@ -11,13 +12,26 @@ A dry run takes nothing: it writes nothing, so it cannot be the run that covers 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from assets.report.sections import WEBHOOK_DELETIONS_SCHEMA
 from assets.run_options import run_options
-from resources.webhook_events import TakenEvents, WebhookEventStore, event_store_path
+from reconcile.engine import PlanResult
+from reconcile.vocabulary import ENTRA, HUMA, NOTICE_DELETED_IN_HUMA
+from resources.webhook_events import (
+    CHANGE_TOPICS,
+    RETENTION,
+    TOPICS,
+    EventUser,
+    TakenEvents,
+    WebhookEventStore,
+    event_store_path,
+)
 
 #: Run statuses of a run that may still finish its events.
 _LIVE = frozenset(
@@ -49,20 +63,29 @@ def give_back_lost(store: WebhookEventStore, instance: dg.DagsterInstance) -> li
 
 
 def taken_events(context: dg.AssetExecutionContext, connection: str) -> TakenEvents | None:
-    """The events this run covers (taken at its first ask); None for a dry run."""
-    if run_options(context.run.tags).dry_run:
+    """The events this run covers (taken at its first ask); None for a dry run. A targeted run
+    takes only changes: deletions and exports wait for a full run."""
+    options = run_options(context.run.tags)
+    if options.dry_run:
         return None
     store = event_store(context.resources.history.path, connection)
     for run_id in give_back_lost(store, context.instance):
         context.log.warning("gave back the webhook events of run %s, which did not finish", run_id)
-    return store.take(context.run.run_id)
+    return store.take(context.run.run_id, topics=CHANGE_TOPICS if options.targeted else TOPICS)
 
 
 def finish_events(context: dg.AssetExecutionContext, connection: str) -> int:
-    """Mark this run's events done (its writes are settled); returns how many."""
+    """Mark this run's events done (its writes are settled), and forget what was settled longer
+    than `RETENTION` ago (every run that writes passes here, the nightly one at least once a
+    day); returns how many events this run finished."""
     if run_options(context.run.tags).dry_run:
         return 0
-    return event_store(context.resources.history.path, connection).finish(context.run.run_id)
+    store = event_store(context.resources.history.path, connection)
+    finished = store.finish(context.run.run_id)
+    forgotten = store.forget_done(datetime.now(UTC) - RETENTION)
+    if forgotten:
+        context.log.info("forgot %d webhook events done more than %s ago", forgotten, RETENTION)
+    return finished
 
 
 def named_ids_frame(events: TakenEvents) -> pl.DataFrame:
@@ -70,3 +93,95 @@ def named_ids_frame(events: TakenEvents) -> pl.DataFrame:
     return pl.DataFrame(
         {"huma_id": [user.huma_id for user in events.changed]}, schema={"huma_id": pl.String()}
     )
+
+
+def webhook_deletions(
+    context: dg.AssetExecutionContext, connection: str, result: PlanResult, *, huma_partial: bool
+) -> pl.DataFrame | None:
+    """For a full run that writes, the users the `users-delete` events it covered named, with
+    what it did about them (`deletion_outcomes`); None for a targeted or dry run (they take no
+    deletions)."""
+    options = run_options(context.run.tags)
+    if options.dry_run or options.targeted:
+        return None
+    covered = event_store(context.resources.history.path, connection).covered(context.run.run_id)
+    return deletion_outcomes(covered.deleted, result, huma_partial=huma_partial)
+
+
+def deletion_outcomes(
+    deleted: Sequence[EventUser], result: PlanResult, *, huma_partial: bool
+) -> pl.DataFrame:
+    """What a full run did about each user a `users-delete` webhook named: the webhook only
+    marks them, the run's complete snapshots decide (SPEC §6: nothing is deleted in Entra; a
+    linked user gone from Huma is reported, and offered for re-creation when Entra's record did
+    not change since).
+
+    Returns:
+        `WEBHOOK_DELETIONS_SCHEMA`, one row per user in the events' order.
+    """
+    users = pl.DataFrame(
+        {"huma_id": [u.huma_id for u in deleted], "email": [u.email for u in deleted]},
+        schema={"huma_id": pl.String(), "email": pl.String()},
+    )
+    notices = (
+        result.notices.filter(pl.col("kind") == NOTICE_DELETED_IN_HUMA)
+        .select("huma_id", pl.col("message").alias("notice"))
+        .unique("huma_id", keep="first", maintain_order=True)
+    )
+    read = pl.concat(
+        [
+            result.huma_users.select("huma_id"),
+            result.validation_failures.filter(pl.col("side") == HUMA).select(
+                pl.col("user_id").alias("huma_id")
+            ),
+        ]
+    ).get_column("huma_id")
+    outcome = (
+        pl.when(pl.col("notice").is_not_null())
+        .then(pl.col("notice"))
+        .when(pl.col("huma_id").is_in(read.implode()))
+        .then(pl.lit("still in Huma (added back, or not deleted after all): synced as usual"))
+        .when(pl.lit(huma_partial))
+        .then(pl.lit("Huma could not be read in full: the next complete run decides"))
+        .otherwise(pl.lit("gone from Huma, linked to no Entra user: nothing to do"))
+    )
+    return (
+        users.join(notices, on="huma_id", how="left", maintain_order="left")
+        .select("huma_id", "email", outcome.alias("outcome"))
+        .cast(dict(WEBHOOK_DELETIONS_SCHEMA))
+    )
+
+
+def unread_users(
+    context: dg.AssetExecutionContext,
+    connection: str,
+    *,
+    huma_read: pl.DataFrame,
+    huma_planned: pl.DataFrame,
+    entra_read: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """For a targeted run, the Huma and Entra users it does not plan for, whose phone and
+    employment ID its writes must still not repeat (SPEC §3): everyone of the connection's
+    latest full snapshot of each side that this run did not read afresh, and the Huma users it
+    read but leaves to the next run (`assets.planning.read_on_both_sides`).
+
+    A value another user got after that full snapshot (through a later targeted run) is not
+    seen here; the next full run holds such a pair out as duplicates, as it would anyway.
+    """
+    store = context.resources.history.store()
+    latest = store.previous_snapshots(
+        connection=connection, before_run_id=context.run.run_id
+    ).last_run_id
+    if latest is None:
+        huma_seen, entra_seen = huma_read.clear(), entra_read.clear()
+    else:
+        huma_seen = store.snapshot(run_id=latest, side=HUMA)
+        entra_seen = store.snapshot(run_id=latest, side=ENTRA)
+    huma = pl.concat(
+        [
+            huma_seen.select(huma_read.columns).join(huma_read, on="huma_id", how="anti"),
+            huma_read.join(huma_planned, on="huma_id", how="anti"),
+        ]
+    )
+    entra = entra_seen.select(entra_read.columns).join(entra_read, on="entra_id", how="anti")
+    return huma, entra

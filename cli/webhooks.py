@@ -1,8 +1,10 @@
 """`huma-entra-sync webhooks`: serve the receiver of Huma's profile webhooks until stopped.
 
 One receiver serves every connection that has a webhook secret (`POST /huma/<connection>`), or
-only `--connection`. Each connection's deliveries go to its event store beside the history
-(`resources.webhook_events.event_store_path`), where the targeted runs take them.
+only `--connection`. Each connection's deliveries go to its event store (beside the history, or
+in `WEBHOOK_EVENTS_DIR`: `resources.webhook_events.event_store_path`), where the targeted runs take
+them. A store folder on a network file system is refused at start: SQLite's write-ahead log needs
+a local disk (`resources.webhook_store_location`).
 
 TLS: Huma posts over the internet, and the bodies hold emails and the signatures. The command
 serves TLS itself with `--certfile`/`--keyfile`, or plain HTTP on a loopback address only, for a
@@ -56,12 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from resources.webhook_store_location import read_mounts
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
         tls = _tls_files(args)
-        endpoints = served_endpoints(args.connection)
+        endpoints = served_endpoints(args.connection, mounts=read_mounts())
         sock = listening_socket(args.host, args.port)
     except CommandError as error:
         return fail(error)
@@ -102,15 +106,22 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def served_endpoints(only: str | None) -> list[WebhookEndpoint]:
+def served_endpoints(only: str | None, *, mounts: str | None = None) -> list[WebhookEndpoint]:
     """The connections served, each with its secret, token and store.
 
+    Args:
+        only: Serve only this connection (None: every one with a webhook secret).
+        mounts: The text of `/proc/mounts` (`read_mounts()`): a store folder on a network file
+            system is refused; None checks nothing.
+
     Raises:
-        CommandError: No such connection, or none with a webhook secret.
+        CommandError: No such connection, none with a webhook secret, or a store folder that is
+            not on a local disk.
     """
     from pipelines.connections import ConnectionsError
     from resources.webhook_events import WebhookEventStore, event_store_path
     from resources.webhook_receiver import WebhookEndpoint
+    from resources.webhook_store_location import require_local_disk
 
     connections = deployment_connections()
     if only is not None:
@@ -128,7 +139,12 @@ def served_endpoints(only: str | None) -> list[WebhookEndpoint]:
                 raise CommandError(_no_secret(connection), USAGE)
             logger.info("%s; its webhooks are not served", _no_secret(connection))
             continue
-        store = WebhookEventStore(event_store_path(history_path(), connection.name))
+        try:
+            path = event_store_path(history_path(), connection.name)
+            require_local_disk(path.parent, mounts)
+        except ValueError as exc:
+            raise CommandError(f"refusing to start: {exc}") from None
+        store = WebhookEventStore(path)
         endpoints.append(WebhookEndpoint(connection.name, secret, token or None, store))
     if not endpoints:
         raise CommandError("no connection has a webhook secret: nothing to serve", USAGE)

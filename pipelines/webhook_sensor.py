@@ -7,7 +7,8 @@ connection runs or waits in the queue, it asks for one run covering everything s
 
 * an export (`users-export`) waiting: a full run of the connection's nightly job;
 * users created or changed: a run of the targeted job, which reads only them (the run takes every
-  event stored up to its start, so a burst becomes one run and each user is read once);
+  change event stored up to its start, so a burst becomes one run and each user is read once;
+  deletions and exports keep waiting for a full run);
 * only deletions: nothing; they wait for the next full run, whose snapshots decide deletions.
 
 While a run of the connection is in progress (the nightly one, say), the sensor waits: the

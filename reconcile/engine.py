@@ -63,6 +63,7 @@ def plan_run(
     policy: Policy,
     context: RunContext,
     unreadable: pl.DataFrame | None = None,
+    unread: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> PlanResult:
     """Plan one run: decide every change SPEC §3-7 calls for, and nothing else.
 
@@ -74,6 +75,9 @@ def plan_run(
         context: The run's time, tenant domains, previous snapshot sizes and guard overrides.
         unreadable: The values the snapshot readers could not read (`VALIDATION_FAILURES_SCHEMA`,
             rule `unreadable`): listed among the validation failures.
+        unread: For a targeted run, the Huma and Entra users it did not read, as last seen
+            (`HUMA_USERS_SCHEMA`, `ENTRA_USERS_SCHEMA`): their keys still count for uniqueness,
+            so a write clashes with them as in a full run; nothing else is done with them.
 
     Returns:
         The `PlanResult`.
@@ -83,6 +87,12 @@ def plan_run(
     """
     require_schema(huma, HUMA_USERS_SCHEMA, "Huma snapshot")
     require_schema(entra, ENTRA_USERS_SCHEMA, "Entra snapshot")
+    huma_keys, entra_keys = huma, entra
+    if unread is not None:
+        require_schema(unread[0], HUMA_USERS_SCHEMA, "unread Huma users")
+        require_schema(unread[1], ENTRA_USERS_SCHEMA, "unread Entra users")
+        huma_keys = pl.concat([huma, unread[0].select(huma.columns)])
+        entra_keys = pl.concat([entra, unread[1].select(entra.columns)])
     # Frames read from storage come in many chunks, and gathering rows by position from chunked
     # string columns costs several times a gather from one chunk (measured: 2.1 CPU s against
     # 0.14 for a million shuffled Entra rows). The frames later steps gather from are made one
@@ -142,7 +152,7 @@ def plan_run(
         ]
     )
     planned = plan_rows.with_change_ids(
-        plan_rows.group_automatic_updates(block_duplicates(candidates, huma, entra))
+        plan_rows.group_automatic_updates(block_duplicates(candidates, huma_keys, entra_keys))
     )
     planned = guards.block_creates_on_partial_sides(
         apply_decisions(planned, state.decisions), context

@@ -2,9 +2,11 @@
 start.
 
 The receiver answers Huma within milliseconds, so it only stores what it accepted; a targeted run
-later takes every event waiting, re-reads the users they name from both systems (the event's body is
-never the truth) and marks them done when it ends, or gives them back when it fails. The store is a
-SQLite file per connection beside the history (`event_store_path`): the DuckDB history admits one
+later takes every change event waiting (a full run takes every event), re-reads the users they name
+from both systems (the event's body is never the truth) and marks them done when it ends, or gives
+them back when it fails. Done events are forgotten after `RETENTION`. The store is a
+SQLite file per connection (`event_store_path`: beside the history, or in `WEBHOOK_EVENTS_DIR`, on
+a local disk: `resources.webhook_store_location`): the DuckDB history admits one
 writing process at a time and a run holds it for minutes, while SQLite in WAL mode lets the receiver
 append at any moment, from another process, during a run.
 
@@ -22,19 +24,28 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from resources.private_files import PRIVATE_FILE, PRIVATE_FOLDER, tighten
+from resources.webhook_store_location import events_folder
 
 #: The topics Huma sends (api-facts A.6). Only these are stored.
 TOPICS = ("users-create", "users-update", "users-delete", "users-export")
 #: Asks for a full run: the export is the whole current state, not a change to some users.
 FULL_RUN_TOPIC = "users-export"
 DELETE_TOPIC = "users-delete"
+#: The topics a targeted run covers: deletions wait for a full run (its complete snapshots decide
+#: them, and its report names them), and so does an export.
+CHANGE_TOPICS = ("users-create", "users-update")
+
+#: How long a done event, and the record of the run that took it, is kept (`forget_done`): a
+#: month of runs can still tell which deliveries they covered, and no email stays longer.
+RETENTION = timedelta(days=30)
 
 #: How long a writer waits for another process's write transaction (they last milliseconds).
 _BUSY_TIMEOUT_MS = 10_000
@@ -68,9 +79,12 @@ CREATE TABLE IF NOT EXISTS event_users (
 """
 
 
-def event_store_path(history: Path, connection: str) -> Path:
-    """The event store of `connection`, beside the deployment's history file `history`."""
-    return history.with_name(history.name + ".events") / f"{connection}.sqlite3"
+def event_store_path(
+    history: Path, connection: str, environ: Mapping[str, str] = os.environ
+) -> Path:
+    """The event store of `connection`: in `WEBHOOK_EVENTS_DIR`, else beside the deployment's
+    history file `history` (`resources.webhook_store_location.events_folder`)."""
+    return events_folder(history, environ) / f"{connection}.sqlite3"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,14 +204,17 @@ class WebhookEventStore:
             ).fetchone()
         return Waiting(count, newest, datetime.fromisoformat(oldest) if oldest else None)
 
-    def take(self, run_id: str) -> TakenEvents:
-        """Give `run_id` every waiting event the first time it asks; later calls of the same run
-        return what it took then, and never take more.
+    def take(self, run_id: str, *, topics: Sequence[str] = TOPICS) -> TakenEvents:
+        """Give `run_id` every waiting event of `topics` the first time it asks; later calls of
+        the same run return what it took then, and never take more.
 
         A run's two snapshot steps both ask, in either order: both must read the same users,
         so what arrives after the first ask waits for the next run. Taking is atomic: two runs
-        never take the same event.
+        never take the same event. Events of other topics keep waiting.
         """
+        unknown = sorted(set(topics) - set(TOPICS))
+        if unknown:
+            raise ValueError(f"unknown webhook topics {unknown}")
         with self._transaction() as conn:
             first = conn.execute(
                 "INSERT INTO takers (run_id, taken_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -205,10 +222,17 @@ class WebhookEventStore:
             ).rowcount
             if first:
                 conn.execute(
-                    "UPDATE events SET taken_by = ? WHERE taken_by IS NULL AND done_at IS NULL",
-                    (run_id,),
+                    "UPDATE events SET taken_by = ? WHERE taken_by IS NULL AND done_at IS NULL "
+                    "AND topic IN (SELECT value FROM json_each(?))",
+                    (run_id, json.dumps(list(topics))),
                 )
             rows = conn.execute(_TAKEN_ROWS, (run_id,)).fetchall()
+        return _taken(run_id, rows)
+
+    def covered(self, run_id: str) -> TakenEvents:
+        """The events `run_id` took, done or not (until `forget_done` deletes them)."""
+        with self._transaction() as conn:
+            rows = conn.execute(_COVERED_ROWS, (run_id,)).fetchall()
         return _taken(run_id, rows)
 
     def peek(self) -> TakenEvents:
@@ -243,11 +267,11 @@ class WebhookEventStore:
             return count
 
     def give_backs(self) -> int:
-        """How many times events were given back: with the newest waiting sequence, it tells
-        one batch of waiting events from the same batch waiting again after a failed run (a
-        sensor's run key)."""
+        """A number that grows by one with each give-back and never falls (pruning keeps the
+        newest record): with the newest waiting sequence, it tells one batch of waiting events
+        from the same batch waiting again after a failed run (a sensor's run key)."""
         with self._transaction() as conn:
-            return conn.execute("SELECT count(*) FROM give_backs").fetchone()[0]
+            return conn.execute("SELECT coalesce(max(rowid), 0) FROM give_backs").fetchone()[0]
 
     def holding_runs(self) -> set[str]:
         """The runs that took events and did not finish or give them back (running, or lost)."""
@@ -259,23 +283,41 @@ class WebhookEventStore:
         return {run_id for (run_id,) in rows}
 
     def forget_done(self, before: datetime) -> int:
-        """Delete the events done before `before` (the store keeps no personal data longer than
-        it needs); returns how many."""
+        """Delete what was settled before `before` (the store keeps no personal data longer
+        than it needs, and does not grow forever); returns how many events went.
+
+        Goes: the events done before it, with their users; the record of each run that took
+        events before it and holds none that is not done; the give-backs recorded before it,
+        except the newest (its row number is what `give_backs` counts from). An event waiting
+        or held by a run is never deleted, however old.
+        """
+        cutoff = before.astimezone(UTC).isoformat()
         with self._transaction() as conn:
-            return conn.execute(
-                "DELETE FROM events WHERE done_at IS NOT NULL AND done_at < ?",
-                (before.isoformat(),),
+            forgotten = conn.execute(
+                "DELETE FROM events WHERE done_at IS NOT NULL AND done_at < ?", (cutoff,)
             ).rowcount
+            conn.execute(
+                "DELETE FROM takers WHERE taken_at < ? AND run_id NOT IN (SELECT taken_by "
+                "FROM events WHERE taken_by IS NOT NULL AND done_at IS NULL)",
+                (cutoff,),
+            )
+            conn.execute(
+                "DELETE FROM give_backs WHERE given_back_at < ? "
+                "AND rowid < (SELECT max(rowid) FROM give_backs)",
+                (cutoff,),
+            )
+            return forgotten
 
 
 _EVENT_ROWS = (
     "SELECT e.sequence, e.topic, u.huma_id, u.email FROM events e "
-    "LEFT JOIN event_users u USING (sequence) WHERE e.done_at IS NULL AND e.taken_by {} "
-    "ORDER BY e.sequence, u.position"
+    "LEFT JOIN event_users u USING (sequence) WHERE {} ORDER BY e.sequence, u.position"
 )
-#: The not-done events one run took (its id the parameter), and those nobody took yet.
-_TAKEN_ROWS = _EVENT_ROWS.format("= ?")
-_WAITING_ROWS = _EVENT_ROWS.format("IS NULL")
+#: The not-done events one run took (its id the parameter), those nobody took yet, and all
+#: those one run took, done or not.
+_TAKEN_ROWS = _EVENT_ROWS.format("e.done_at IS NULL AND e.taken_by = ?")
+_WAITING_ROWS = _EVENT_ROWS.format("e.done_at IS NULL AND e.taken_by IS NULL")
+_COVERED_ROWS = _EVENT_ROWS.format("e.taken_by = ?")
 
 
 def _taken(run_id: str, rows: Sequence[tuple[int, str, str | None, str | None]]) -> TakenEvents:

@@ -70,6 +70,7 @@ def build_run_report(
     dagster_run_url: str | None = None,
     max_listed: int = MAX_LISTED,
     targeted_users: int | None = None,
+    webhook_deletions: pl.DataFrame | None = None,
 ) -> RunReport:
     """Make the report of one run.
 
@@ -90,6 +91,8 @@ def build_run_report(
         dagster_run_url: The run's page in the Dagster UI (http or https), when configured.
         max_listed: How many rows each section of the email lists.
         targeted_users: For a targeted run, how many users the webhooks named.
+        webhook_deletions: The users Huma's `users-delete` webhooks named that this run covered,
+            with what it did about them (`sections.WEBHOOK_DELETIONS_SCHEMA`).
 
     Returns:
         The `RunReport`.
@@ -104,6 +107,9 @@ def build_run_report(
     require_schema(notices, NOTICES_SCHEMA, "notices")
     require_schema(guard_trips, GUARD_TRIPS_SCHEMA, "guard_trips")
     require_schema(field_diffs, FIELD_DIFFS_SCHEMA, "field_diffs")
+    if webhook_deletions is None:
+        webhook_deletions = pl.DataFrame(schema=sections.WEBHOOK_DELETIONS_SCHEMA)
+    require_schema(webhook_deletions, sections.WEBHOOK_DELETIONS_SCHEMA, "webhook_deletions")
     merged = with_outcomes(plan, outcomes)
     done: Collection[str] = WRITABLE_STATUSES if mode == MODE_DRY_RUN else (APPLIED,)
     counts = count_table(merged)
@@ -135,6 +141,7 @@ def build_run_report(
         commands=_decision_commands(connection, merged),
         dagster_run_url=dagster_run_url,
         targeted_users=targeted_users,
+        webhook_deletions=sections.webhook_deletions(webhook_deletions, max_listed),
     )
 
 

@@ -178,6 +178,16 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class WebhookDeletion:
+    """A user a Huma `users-delete` webhook named since the last full run, and what this full run
+    did about them (SPEC §6: nothing is ever deleted in Entra)."""
+
+    user: str
+    huma_id: str
+    outcome: str
+
+
+@dataclass(frozen=True)
 class Difference:
     """A difference the run reports and never writes: the email of a linked pair (`kind`
     `email_mismatch`), or a one-way field differing the wrong way round (`drift`)."""
@@ -267,6 +277,8 @@ class RunReport:
     dagster_run_url: str | None
     #: For a targeted run, how many users the Huma webhooks named (None for a full run).
     targeted_users: int | None = None
+    #: The users Huma's webhooks said were deleted, for the full run that covered them.
+    webhook_deletions: Listing[WebhookDeletion] = Listing((), 0, 1)
 
     @property
     def worth_sending(self) -> bool:

@@ -22,6 +22,7 @@ from assets.report.model import (
     PendingDecision,
     UpdatedField,
     ValidationProblem,
+    WebhookDeletion,
 )
 from assets.report.values import field_value, parse_values, person_name, values_text
 from reconcile.vocabulary import (
@@ -33,6 +34,11 @@ from reconcile.vocabulary import (
     HUMA,
     PAIR_ACTIONS,
     RESOLVE_CONFLICT,
+)
+
+#: One row per user a `users-delete` webhook named, with what the run did about them.
+WEBHOOK_DELETIONS_SCHEMA: Final = pl.Schema(
+    {"huma_id": pl.String(), "email": pl.String(), "outcome": pl.String()}
 )
 
 _FOLLOW_UP_FAILED: Final = "created, but the update that follows the create failed (see failures)"
@@ -184,5 +190,17 @@ def notices(frame: pl.DataFrame, limit: int) -> Listing[Notice]:
 
     def make(row: dict[str, Any]) -> Notice:
         return Notice(kind=row["kind"], user=user_label(row), message=row["message"] or "")
+
+    return _listing(frame, make, limit, keep_all=False)
+
+
+def webhook_deletions(frame: pl.DataFrame, limit: int) -> Listing[WebhookDeletion]:
+    """Users Huma's webhooks said were deleted (`WEBHOOK_DELETIONS_SCHEMA`), the first `limit`
+    converted."""
+
+    def make(row: dict[str, Any]) -> WebhookDeletion:
+        return WebhookDeletion(
+            user=row["email"] or row["huma_id"], huma_id=row["huma_id"], outcome=row["outcome"]
+        )
 
     return _listing(frame, make, limit, keep_all=False)

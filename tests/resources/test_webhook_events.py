@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import stat
 import threading
 from datetime import UTC, datetime, timedelta
@@ -9,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from resources.webhook_events import EventUser, WebhookEventStore, event_store_path
+from resources.webhook_events import (
+    CHANGE_TOPICS,
+    RETENTION,
+    EventUser,
+    WebhookEventStore,
+    event_store_path,
+)
 
 ANNA = EventUser("5f0c6c55-1c1e-4a57-9d2e-8a0c1b6f0a01", "anna@example.com")
 BO = EventUser("5f0c6c55-1c1e-4a57-9d2e-8a0c1b6f0a02", "bo@example.com")
@@ -193,3 +201,72 @@ def test_peek_shows_what_waits_without_taking_it(store: WebhookEventStore) -> No
     assert [u.huma_id for u in seen.deleted] == ["h2"]
     assert store.waiting().count == 2
     assert store.take("run-1").sequences == seen.sequences
+
+
+def _rows(store: WebhookEventStore, table: str) -> int:
+    with contextlib.closing(sqlite3.connect(store.path)) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_forgetting_prunes_the_records_of_settled_runs_and_never_a_waiting_or_held_event(
+    store: WebhookEventStore, clock: Clock
+) -> None:
+    store.add(digest="d1", topic="users-update", users=[ANNA])
+    store.take("finished")
+    store.finish("finished")
+    store.take("took-nothing")
+    store.add(digest="d2", topic="users-update", users=[BO])
+    store.take("failed")
+    store.give_back("failed")
+    store.take("holding")  # takes d2 and keeps it, as a run still going does
+    store.add(digest="d3", topic="users-delete", users=[ANNA])  # waits, however long
+    clock.now += RETENTION + timedelta(days=1)
+
+    assert store.forget_done(clock.now - RETENTION) == 1
+
+    assert store.holding_runs() == {"holding"}
+    assert store.take("holding").changed == (BO,)
+    assert store.waiting().count == 1
+    assert _rows(store, "events") == 2
+    assert _rows(store, "event_users") == 2
+    with contextlib.closing(sqlite3.connect(store.path)) as conn:
+        takers = {run_id for (run_id,) in conn.execute("SELECT run_id FROM takers")}
+    assert takers == {"holding"}
+
+
+def test_the_give_back_count_never_falls_when_old_give_backs_are_pruned(
+    store: WebhookEventStore, clock: Clock
+) -> None:
+    """The sensor's run key carries it: a count that fell could repeat an earlier key, and
+    Dagster would then never start the run."""
+    for n in range(3):
+        store.add(digest=f"d{n}", topic="users-update", users=[ANNA])
+        store.take(f"run-{n}")
+        store.give_back(f"run-{n}")
+    before = store.give_backs()
+    clock.now += RETENTION + timedelta(days=1)
+    store.forget_done(clock.now - RETENTION)
+    assert _rows(store, "give_backs") == 1
+    assert store.give_backs() == before
+    store.take("run-3")
+    store.give_back("run-3")
+    assert store.give_backs() == before + 1
+
+
+def test_a_targeted_run_takes_only_changes(store: WebhookEventStore) -> None:
+    store.add(digest="d1", topic="users-update", users=[ANNA])
+    store.add(digest="d2", topic="users-delete", users=[BO])
+    store.add(digest="d3", topic="users-export", users=[ANNA, BO])
+    taken = store.take("targeted", topics=CHANGE_TOPICS)
+    assert (taken.changed, taken.deleted, taken.full_run) == ((ANNA,), (), False)
+    store.finish("targeted")
+    full = store.take("full")
+    assert (full.changed, full.deleted, full.full_run) == ((), (BO,), True)
+
+
+def test_covered_shows_what_a_run_took_after_it_finished(store: WebhookEventStore) -> None:
+    store.add(digest="d1", topic="users-delete", users=[BO])
+    taken = store.take("run-1")
+    store.finish("run-1")
+    assert store.take("run-1").empty
+    assert store.covered("run-1") == taken

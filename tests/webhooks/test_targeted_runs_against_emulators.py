@@ -9,7 +9,8 @@ targeted run gives its events back and the next tick covers them; a run that die
 (failed in the instance, or unknown to it) gives them back; an export asks for a full run, and
 deletions alone wait for one; an event stored while the nightly run writes waits for it (never
 overlapping) and runs after it, while one stored before it is folded into it; the events of a
-nightly run killed mid-write go back and the next run covers them.
+nightly run killed mid-write go back and the next run covers them; a targeted write never repeats
+a phone a user it did not read holds (blocked with the reason a full run gives).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from typing import Any
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from assets.keys import job_name, targeted_job_name
+from assets.run_options import DRY_RUN_TAG
 from pipelines.webhook_sensor import evaluate
 from resources.webhook_events import EventUser
 from tests.console_deployment import ROOT, finished_run
@@ -281,3 +285,44 @@ def test_events_of_a_nightly_run_killed_mid_write_are_covered_by_the_next_run(
     assert local.entra_user_of(before.email)["mobilePhone"] == "+47 444 44 441"
     assert local.store.waiting().count == 0
     assert local.store.holding_runs() == set()
+
+
+def _phone_row(result: dg.ExecuteInProcessResult, huma_id: str) -> dict[str, Any]:
+    plan = result.asset_value(dg.AssetKey([CONNECTION, "sync_plan"])).result.sync_plan
+    [row] = plan.filter(
+        (pl.col("huma_id") == huma_id) & pl.col("fields").list.contains("phone")
+    ).to_dicts()
+    return row
+
+
+def test_a_targeted_write_never_repeats_a_phone_a_user_it_did_not_read_holds(
+    local: Local,
+) -> None:
+    """Uniqueness is the company's, not the run's: the user holding the phone in Entra was not
+    named, so only the latest full snapshot knows; the write is blocked as a full run blocks it."""
+    local.full_run()
+    phone = "+47 422 22 221"
+    holder = local.entra_user_of(local.huma_user(1)["email"])
+    tenant = local.deployment.outside.tenant["id"]
+    local.deployment.outside.entra.call(
+        "PATCH", f"/tenants/{tenant}/users/{holder['id']}", {"mobilePhone": phone}
+    )
+    local.full_run()  # sees the holder's phone (and asks a person whether Huma takes it)
+    user = _change_phone(local, 3, phone)  # no Huma user has it: Huma takes it
+    before = local.entra_user_of(user.email)["mobilePhone"]
+    local.produce("users-update", [user])
+
+    targeted = local.tick()
+
+    assert isinstance(targeted, dg.ExecuteInProcessResult)
+    assert targeted.success
+    assert local.entra_user_of(user.email)["mobilePhone"] == before
+    blocked = _phone_row(targeted, user.huma_id)
+    assert blocked["status"] == "blocked"
+    assert blocked["blocked_reason"]
+    full = local.definitions.resolve_job_def(job_name(CONNECTION)).execute_in_process(
+        instance=local.instance,
+        tags={DRY_RUN_TAG: "true"},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    assert blocked["blocked_reason"] == _phone_row(full, user.huma_id)["blocked_reason"]
