@@ -15,7 +15,9 @@ from typing import Final
 
 import polars as pl
 
-#: The mapped fields, by concept name, in SPEC §3 order (email is the match key, listed apart).
+from reconcile.mapping import BY_NAME, DATE, MAPPING
+
+#: Column names the engine's rules name directly (every mapped column is in `reconcile.mapping`).
 GIVEN_NAME: Final = "given_name"
 FAMILY_NAME: Final = "family_name"
 PHONE: Final = "phone"
@@ -28,29 +30,15 @@ HIRE_DATE: Final = "hire_date"
 JOB_TITLE: Final = "job_title"
 
 #: The address travels as one unit: these four columns are compared and written together.
-ADDRESS_FIELDS: Final = (ADDRESS_LINE1, ADDRESS_POSTAL_CODE, ADDRESS_CITY, ADDRESS_COUNTRY)
+ADDRESS_FIELDS: Final = BY_NAME["address"].columns
 
-MAPPED_FIELDS: Final = (
-    GIVEN_NAME,
-    FAMILY_NAME,
-    PHONE,
-    *ADDRESS_FIELDS,
-    EMPLOYMENT_ID,
-    HIRE_DATE,
-    JOB_TITLE,
-)
+#: Every mapped column, in the mapping's order (SPEC §3; email is the match key, listed apart).
+MAPPED_FIELDS: Final = tuple(column for entry in MAPPING for column in entry.columns)
 
 _MAPPED_DTYPES: Final[dict[str, pl.DataType]] = {
-    GIVEN_NAME: pl.String(),
-    FAMILY_NAME: pl.String(),
-    PHONE: pl.String(),
-    ADDRESS_LINE1: pl.String(),
-    ADDRESS_POSTAL_CODE: pl.String(),
-    ADDRESS_CITY: pl.String(),
-    ADDRESS_COUNTRY: pl.String(),
-    EMPLOYMENT_ID: pl.String(),
-    HIRE_DATE: pl.Date(),
-    JOB_TITLE: pl.String(),
+    column: pl.Date() if entry.value == DATE else pl.String()
+    for entry in MAPPING
+    for column in entry.columns
 }
 
 #: One row per Huma user (active or deactivated) from `GET /users` + `GET /users/{id}`.

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from reconcile.mapping import MAPPING
 from resources.errors import AuthenticationError, RemoteError, UntrustedAnswer
 from resources.graph_pacing import GraphPacer
 from resources.http import (
@@ -38,16 +39,7 @@ USER_SELECT = (
     "id",
     "userPrincipalName",
     "mail",
-    "givenName",
-    "surname",
-    "mobilePhone",
-    "streetAddress",
-    "postalCode",
-    "city",
-    "country",
-    "employeeId",
-    "employeeHireDate",
-    "jobTitle",
+    *(prop for entry in MAPPING for prop in entry.graph),
     "accountEnabled",
     "userType",
     "onPremisesSyncEnabled",

@@ -17,19 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from reconcile.frames import (
-    ADDRESS_CITY,
-    ADDRESS_COUNTRY,
-    ADDRESS_LINE1,
-    ADDRESS_POSTAL_CODE,
-    EMPLOYMENT_ID,
-    ENTRA_USERS_SCHEMA,
-    FAMILY_NAME,
-    GIVEN_NAME,
-    HIRE_DATE,
-    JOB_TITLE,
-    PHONE,
-)
+from reconcile.frames import ENTRA_USERS_SCHEMA
+from reconcile.mapping import DATE, MAPPING
 from reconcile.vocabulary import ENTRA
 from resources.normalise import (
     UnreadableValue,
@@ -42,18 +31,11 @@ from resources.normalise import (
 from resources.remote_ids import graph_id_problem
 from resources.snapshot_reading import RowReading, SnapshotRead, read_snapshot
 
-#: Graph property -> concept name, for the mapped fields.
+#: Graph property -> (column, reader), for the mapped fields.
 GRAPH_PROPERTIES = {
-    "givenName": GIVEN_NAME,
-    "surname": FAMILY_NAME,
-    "mobilePhone": PHONE,
-    "streetAddress": ADDRESS_LINE1,
-    "postalCode": ADDRESS_POSTAL_CODE,
-    "city": ADDRESS_CITY,
-    "country": ADDRESS_COUNTRY,
-    "employeeId": EMPLOYMENT_ID,
-    "employeeHireDate": HIRE_DATE,
-    "jobTitle": JOB_TITLE,
+    prop: (column, read_date if entry.value == DATE else read_text)
+    for entry in MAPPING
+    for prop, column in zip(entry.graph, entry.columns, strict=True)
 }
 #: The properties that are not mapped fields: Graph property -> column, and how each is read.
 _OTHER_PROPERTIES = {
@@ -107,9 +89,8 @@ def _read_user(user: Any) -> RowReading:
         and "on_premises_sync_enabled" not in reading.unknown
     ):
         reading.row["on_premises_sync_enabled"] = False  # null: managed in the cloud
-    for prop, concept in GRAPH_PROPERTIES.items():
-        read = read_date if concept == HIRE_DATE else read_text
-        reading.take(concept, (concept,), user.get(prop, _ABSENT), read, absent=_ABSENT)
+    for prop, (column, read) in GRAPH_PROPERTIES.items():
+        reading.take(column, (column,), user.get(prop, _ABSENT), read, absent=_ABSENT)
     return reading
 
 

@@ -13,21 +13,19 @@ email or active flag cannot be read, those columns are unknown and validation ho
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import polars as pl
 
-from reconcile.frames import (
-    ADDRESS_FIELDS,
-    EMPLOYMENT_ID,
-    FAMILY_NAME,
-    GIVEN_NAME,
-    HIRE_DATE,
-    HUMA_USERS_SCHEMA,
-    JOB_TITLE,
-    MAPPED_FIELDS,
-    PHONE,
+from reconcile.frames import HUMA_USERS_SCHEMA, MAPPED_FIELDS
+from reconcile.mapping import (
+    CURRENT_POSITION_TITLE,
+    DATE,
+    MAPPING,
+    WRAPPED,
+    WRAPPED_OBJECT,
+    Mapped,
 )
 from reconcile.vocabulary import HUMA
 from resources.normalise import (
@@ -43,15 +41,6 @@ from resources.remote_ids import huma_id_problem
 from resources.snapshot_reading import RowReading, SnapshotRead, UnreadablePayload, read_snapshot
 
 _ABSENT = object()
-#: Plain wrapped string fields: UserDetails property -> concept name.
-_WRAPPED_TEXT = {
-    "givenName": GIVEN_NAME,
-    "familyName": FAMILY_NAME,
-    "phone": PHONE,
-    "employmentId": EMPLOYMENT_ID,
-}
-#: Huma address properties -> concept names, in `ADDRESS_FIELDS` order.
-_ADDRESS_PARTS = dict(zip(("line1", "postalCode", "city", "country"), ADDRESS_FIELDS, strict=True))
 _EMAIL_COLUMNS = ("email", "email_key")
 
 
@@ -98,25 +87,9 @@ def _read_user(payload: Any, listed_id: str | None) -> RowReading:
     if "huma_id" in reading.unknown:
         reading.row["huma_id"] = listed_id  # known from the list: the user is there, unreadable
     _read_email(reading, payload)
-    for prop, concept in _WRAPPED_TEXT.items():
-        reading.take(concept, (concept,), _wrapper(payload, prop), _text_value, absent=_ABSENT)
-    reading.take(
-        "address", ADDRESS_FIELDS, _wrapper(payload, "homeAddress"), _address, absent=_ABSENT
-    )
-    reading.take(
-        HIRE_DATE,
-        (HIRE_DATE,),
-        _wrapper(payload, "firstContractStartDate"),
-        _date_value,
-        absent=_ABSENT,
-    )
-    reading.take(
-        JOB_TITLE,
-        (JOB_TITLE,),
-        payload.get("currentPositions", _ABSENT),
-        current_job_title,
-        absent=_ABSENT,
-    )
+    for entry in MAPPING:
+        raw = payload.get(entry.huma.path, _ABSENT)
+        reading.take(entry.name, entry.columns, raw, _reader(entry), absent=_ABSENT)
     status = payload.get("status", _ABSENT)
     reading.take("active", ("active",), status, _active)
     deactivated_at = status.get("deactivatedAt") if isinstance(status, Mapping) else None
@@ -165,22 +138,28 @@ def _unwrap(wrapper: Any) -> Any:
     return wrapper.get("value")
 
 
-def _text_value(wrapper: Any) -> str | None:
-    return read_text(_unwrap(wrapper))
+def _reader(entry: Mapped) -> Callable[[Any], Any]:
+    """How to read the raw value under the entry's `huma.path` (by its source kind)."""
+    kind = entry.huma.kind
+    if kind == WRAPPED:
+        read = read_date if entry.value == DATE else read_text
+        return lambda wrapper: read(_unwrap(wrapper))
+    if kind == WRAPPED_OBJECT:
+        return lambda wrapper: _object(entry, wrapper)
+    if kind == CURRENT_POSITION_TITLE:
+        return current_job_title
+    raise ValueError(f"no Huma reader for {kind!r} ({entry.name})")
 
 
-def _date_value(wrapper: Any) -> dt.date | None:
-    return read_date(_unwrap(wrapper))
-
-
-def _address(wrapper: Any) -> tuple[str | None, ...]:
-    """The four address parts (one unit: any unreadable part makes the whole unreadable)."""
+def _object(entry: Mapped, wrapper: Any) -> tuple[str | None, ...]:
+    """An object field's parts, one per column (one unit: any unreadable part makes the whole
+    unreadable)."""
     value = _unwrap(wrapper)
     if value is None:
-        return (None,) * len(_ADDRESS_PARTS)
+        return (None,) * len(entry.columns)
     if not isinstance(value, Mapping):
-        raise UnreadableValue(f"{kind_of(value)} where an address belongs")
-    return tuple(read_text(value.get(part)) for part in _ADDRESS_PARTS)
+        raise UnreadableValue(f"{kind_of(value)} where an {entry.label} belongs")
+    return tuple(read_text(value.get(part)) for part in entry.huma.parts)
 
 
 def _active(status: Any) -> bool:
