@@ -24,12 +24,12 @@ from reconcile.context import RunContext
 from reconcile.countries import huma_address_refusal
 from reconcile.fields import (
     ADDRESS,
-    UNITS,
     UNITS_BY_NAME,
     json_object,
     unit_json,
     unit_text,
     unit_unknown,
+    units_of,
 )
 from reconcile.frames import ADDRESS_COUNTRY, ADDRESS_FIELDS
 from reconcile.outputs import SYNC_PLAN_SCHEMA
@@ -159,14 +159,21 @@ def entra_creates(
             entra_all.select(pl.col("user_principal_name").str.to_lowercase().alias("address")),
         ]
     ).filter(pl.col("address").is_in(wanted))
-    units = tuple(u.name for u in UNITS if HUMA_TO_ENTRA in u.directions)
+    # The display name is the optional field's value when it is on, else both names.
+    display_name = pl.concat_str("given_name", "family_name", separator=" ")
+    if "display_name" in active.columns:
+        display_name = pl.coalesce("display_name", display_name)
     extra = {
         "email": unit_json("email", pl.col("email")),
-        "display_name": unit_json(
-            "display_name", pl.concat_str("given_name", "family_name", separator=" ")
-        ),
+        "display_name": unit_json("display_name", display_name),
         "mail_nickname": unit_json("mail_nickname", pl.col("email").str.extract(r"^(.*)@", 1)),
     }
+    # A unit the create sends under its own key (the display name) is not sent twice.
+    units = tuple(
+        u.name
+        for u in units_of(active.columns)
+        if HUMA_TO_ENTRA in u.directions and u.name not in extra
+    )
     domain = email_domain()
     blocked = (
         pl.when(~domain.is_in(sorted(context.verified_domains)).fill_null(value=False))
@@ -228,7 +235,7 @@ def huma_creates(
         complete=pl.all_horizontal(pl.col(c).is_not_null() for c in ADDRESS_FIELDS),
         empty=pl.all_horizontal(pl.col(c).is_null() for c in ADDRESS_FIELDS),
     )
-    units = tuple(u.name for u in UNITS if ENTRA_TO_HUMA in u.directions)
+    units = tuple(u.name for u in units_of(candidates.columns) if ENTRA_TO_HUMA in u.directions)
     email = pl.coalesce("mail", "user_principal_name")
     values = _values(units, {"email": unit_json("email", email)}, {ADDRESS: refused.is_not_null()})
     holders = (

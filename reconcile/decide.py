@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.fields import UNITS
+from reconcile.fields import UNITS_BY_NAME
 from reconcile.policy import Policy
 from reconcile.vocabulary import (
     ASK,
@@ -90,12 +90,17 @@ def decide(diffs: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         `diffs` with five columns; `asks_person` marks rows no policy may auto-approve, `gated`
         position fields that follow the activation rule instead of the table.
     """
-    to_entra = _unit_attribute({u.name: HUMA_TO_ENTRA in u.directions for u in UNITS}, pl.Boolean())
-    to_huma = _unit_attribute({u.name: ENTRA_TO_HUMA in u.directions for u in UNITS}, pl.Boolean())
+    to_entra = _unit_attribute(
+        {u.name: HUMA_TO_ENTRA in u.directions for u in UNITS_BY_NAME.values()}, pl.Boolean()
+    )
+    to_huma = _unit_attribute(
+        {u.name: ENTRA_TO_HUMA in u.directions for u in UNITS_BY_NAME.values()}, pl.Boolean()
+    )
     two_way = to_entra & to_huma
     initial = _unit_attribute(dict(policy.initial_direction), pl.String())
     gated = _unit_attribute(
-        {u.name: u.position and not policy.backfill_positions for u in UNITS}, pl.Boolean()
+        {u.name: u.position and not policy.backfill_positions for u in UNITS_BY_NAME.values()},
+        pl.Boolean(),
     ) & ~pl.col("has_agreed")
     h, e, case = pl.col("h"), pl.col("e"), pl.col("case")
     one_way_target = (

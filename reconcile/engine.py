@@ -16,7 +16,7 @@ from reconcile.changes import pair_candidates
 from reconcile.context import RunContext
 from reconcile.decide import decide
 from reconcile.decisions import apply_decisions
-from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA, require_schema
+from reconcile.frames import entra_users_schema, huma_users_schema, require_schema
 from reconcile.matching import match_users
 from reconcile.policy import Policy
 from reconcile.reporting import conflicts_frame, field_diffs_frame
@@ -84,8 +84,8 @@ def plan_run(
     Raises:
         ValueError: When a snapshot does not match its schema.
     """
-    require_schema(huma, HUMA_USERS_SCHEMA, "Huma snapshot")
-    require_schema(entra, ENTRA_USERS_SCHEMA, "Entra snapshot")
+    require_schema(huma, huma_users_schema(policy.fields), "Huma snapshot")
+    require_schema(entra, entra_users_schema(policy.fields), "Entra snapshot")
     entra_in_scope = entra.filter(in_scope(policy))
     huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
     matching = match_users(

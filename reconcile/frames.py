@@ -11,11 +11,12 @@ the same (SPEC §5: never written, never clears anything): its concept name is l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 import polars as pl
 
-from reconcile.mapping import BY_NAME, DATE, MAPPING
+from reconcile.mapping import BY_NAME, DATE, active
 
 #: Column names the engine's rules name directly (every mapped column is in `reconcile.mapping`).
 GIVEN_NAME: Final = "given_name"
@@ -32,42 +33,56 @@ JOB_TITLE: Final = "job_title"
 #: The address travels as one unit: these four columns are compared and written together.
 ADDRESS_FIELDS: Final = BY_NAME["address"].columns
 
-#: Every mapped column, in the mapping's order (SPEC §3; email is the match key, listed apart).
-MAPPED_FIELDS: Final = tuple(column for entry in MAPPING for column in entry.columns)
+#: Every mapped column of a connection without optional fields, in the mapping's order (SPEC §3;
+#: email is the match key, listed apart).
+MAPPED_FIELDS: Final = tuple(column for entry in active() for column in entry.columns)
 
-_MAPPED_DTYPES: Final[dict[str, pl.DataType]] = {
-    column: pl.Date() if entry.value == DATE else pl.String()
-    for entry in MAPPING
-    for column in entry.columns
-}
 
-#: One row per Huma user (active or deactivated) from `GET /users` + `GET /users/{id}`.
-HUMA_USERS_SCHEMA: Final = pl.Schema(
-    {
-        "huma_id": pl.String(),
-        "email": pl.String(),
-        "email_key": pl.String(),
-        **_MAPPED_DTYPES,
-        "active": pl.Boolean(),
-        "deactivated_at": pl.Datetime("us", "UTC"),
-        "unknown_fields": pl.List(pl.String()),
+def _mapped_dtypes(fields: Iterable[str]) -> dict[str, pl.DataType]:
+    return {
+        column: pl.Date() if entry.value == DATE else pl.String()
+        for entry in active(fields)
+        for column in entry.columns
     }
-)
 
-#: One row per Entra user (members and guests, enabled or not) from Graph `GET /users`.
-ENTRA_USERS_SCHEMA: Final = pl.Schema(
-    {
-        "entra_id": pl.String(),
-        "user_principal_name": pl.String(),
-        "mail": pl.String(),
-        "email_key": pl.String(),
-        **_MAPPED_DTYPES,
-        "account_enabled": pl.Boolean(),
-        "user_type": pl.String(),
-        "on_premises_sync_enabled": pl.Boolean(),
-        "unknown_fields": pl.List(pl.String()),
-    }
-)
+
+def huma_users_schema(fields: Iterable[str] = ()) -> pl.Schema:
+    """One row per Huma user (active or deactivated) from `GET /users` + `GET /users/{id}`,
+    with the columns of the optional `fields` switched on."""
+    return pl.Schema(
+        {
+            "huma_id": pl.String(),
+            "email": pl.String(),
+            "email_key": pl.String(),
+            **_mapped_dtypes(fields),
+            "active": pl.Boolean(),
+            "deactivated_at": pl.Datetime("us", "UTC"),
+            "unknown_fields": pl.List(pl.String()),
+        }
+    )
+
+
+def entra_users_schema(fields: Iterable[str] = ()) -> pl.Schema:
+    """One row per Entra user (members and guests, enabled or not) from Graph `GET /users`,
+    with the columns of the optional `fields` switched on."""
+    return pl.Schema(
+        {
+            "entra_id": pl.String(),
+            "user_principal_name": pl.String(),
+            "mail": pl.String(),
+            "email_key": pl.String(),
+            **_mapped_dtypes(fields),
+            "account_enabled": pl.Boolean(),
+            "user_type": pl.String(),
+            "on_premises_sync_enabled": pl.Boolean(),
+            "unknown_fields": pl.List(pl.String()),
+        }
+    )
+
+
+#: The snapshots of a connection without optional fields.
+HUMA_USERS_SCHEMA: Final = huma_users_schema()
+ENTRA_USERS_SCHEMA: Final = entra_users_schema()
 
 
 def empty_frame(schema: pl.Schema) -> pl.DataFrame:

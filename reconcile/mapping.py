@@ -14,6 +14,7 @@ four Graph properties and four parts of Huma's `homeAddress`, compared and writt
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -23,6 +24,9 @@ from reconcile.vocabulary import ENTRA_TO_HUMA, HUMA_TO_ENTRA
 WRAPPED: Final = "wrapped"  # `{"value": …, "editable": …}` under `path`
 WRAPPED_OBJECT: Final = "wrapped_object"  # a wrapped object whose `parts` are the columns
 CURRENT_POSITION_TITLE: Final = "current_position_title"  # title of the CURRENT position
+#: `path` (the preferred name) when there is one, else the given name, then the family name.
+COMPOSED_NAME: Final = "composed_name"
+FIRST_GROUP_NAME: Final = "first_group_name"  # the first by name of a wrapped list of groups
 
 # How a value is normalised (`Mapped.value`): its dtype and canonical text.
 TEXT: Final = "text"  # trimmed string, empty = missing
@@ -78,6 +82,8 @@ class Mapped:
         graph_write: How it is sent to Graph (ignored when it never flows to Entra).
         huma_write: How it is sent to Huma (None: never written to Huma).
         huma_create_post: Sent in Huma's `POST /users`; else in the follow-up PATCH.
+        optional: Off unless a connection's policy names it (`Policy.fields`); while off it is
+            neither read nor written, on either side.
     """
 
     name: str
@@ -96,6 +102,7 @@ class Mapped:
     graph_write: str = GRAPH_AS_IS
     huma_write: str | None = None
     huma_create_post: bool = False
+    optional: bool = False
 
     @property
     def parts(self) -> dict[str, str]:
@@ -187,6 +194,54 @@ MAPPING: Final = (
         position=True,
         max_length={"job_title": 128},
     ),
+    # Optional, Huma → Entra only: off unless a connection's policy names them.
+    Mapped(
+        "display_name",
+        ("display_name",),
+        HumaSource(COMPOSED_NAME, "preferredName"),
+        ("displayName",),
+        TO_ENTRA,
+        "display name",
+        max_length={"display_name": 256},
+        optional=True,
+    ),
+    Mapped(
+        "office",
+        ("office",),
+        HumaSource(FIRST_GROUP_NAME, "locations"),
+        ("officeLocation",),
+        TO_ENTRA,
+        "office",
+        max_length={"office": 128},
+        optional=True,
+    ),
+    Mapped(
+        "department",
+        ("department",),
+        HumaSource(FIRST_GROUP_NAME, "teams"),
+        ("department",),
+        TO_ENTRA,
+        "department",
+        max_length={"department": 64},
+        optional=True,
+    ),
 )
 
 BY_NAME: Final = {entry.name: entry for entry in MAPPING}
+#: The fields a connection may switch on (`Policy.fields`).
+OPTIONAL_NAMES: Final = tuple(entry.name for entry in MAPPING if entry.optional)
+OPTIONAL_COLUMNS: Final = tuple(c for entry in MAPPING if entry.optional for c in entry.columns)
+
+
+def active(fields: Iterable[str] = ()) -> tuple[Mapped, ...]:
+    """The entries a connection reads and writes: every field that is not optional, and the
+    optional ones named in `fields`, in the mapping's order."""
+    wanted = set(fields)
+    return tuple(entry for entry in MAPPING if not entry.optional or entry.name in wanted)
+
+
+def carried_by(columns: Iterable[str]) -> tuple[Mapped, ...]:
+    """The entries a snapshot frame carries: every field that is not optional, and the optional
+    ones whose columns are all in `columns` (the readers add them only when switched on)."""
+    present = set(columns)
+    return tuple(entry for entry in MAPPING if not entry.optional or set(entry.columns) <= present)

@@ -7,12 +7,13 @@ a default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
 from reconcile.fields import UNIT_NAMES, UNITS_BY_NAME
+from reconcile.mapping import OPTIONAL_NAMES
 from reconcile.vocabulary import ASK
 
 #: Huma reads under way at once when a connection's policy does not say (`huma_max_concurrency`).
@@ -55,6 +56,9 @@ class Policy:
             (default 16). The client starts there and backs off on its own while Huma answers
             429, 5xx or times out, climbing back while answers are healthy; lower it for an
             organisation whose rate limit is known to be tight.
+        fields: The optional fields this connection syncs (Huma → Entra only), among
+            `display_name`, `department`, `office`. Default none: an optional field that is off
+            is neither read nor written.
     """
 
     initial_direction: Mapping[str, str] = field(default_factory=_ask_for_every_field)
@@ -67,15 +71,27 @@ class Policy:
     snapshot_max_shrink: float = 0.1
     entra_scope_domains: frozenset[str] = frozenset()
     huma_max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY
+    fields: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         """Check every setting and complete `initial_direction` with `ask`."""
-        unknown = sorted(set(self.initial_direction) - set(UNIT_NAMES))
-        if unknown:
+        if (
+            isinstance(self.fields, str)
+            or not isinstance(self.fields, Iterable)
+            or not all(isinstance(f, str) for f in self.fields)
+        ):
+            raise ValueError("fields must be a list of field names")
+        object.__setattr__(self, "fields", frozenset(self.fields))
+        if unknown_fields := sorted(self.fields - set(OPTIONAL_NAMES)):
             raise ValueError(
-                f"initial_direction names unknown fields {unknown}; known: {UNIT_NAMES}"
+                f"fields names unknown optional fields {unknown_fields}; "
+                f"known: {sorted(OPTIONAL_NAMES)}"
             )
-        complete = {name: self.initial_direction.get(name, ASK) for name in UNIT_NAMES}
+        names = (*UNIT_NAMES, *sorted(self.fields))
+        unknown = sorted(set(self.initial_direction) - set(names))
+        if unknown:
+            raise ValueError(f"initial_direction names unknown fields {unknown}; known: {names}")
+        complete = {name: self.initial_direction.get(name, ASK) for name in names}
         for name, direction in complete.items():
             allowed = {*UNITS_BY_NAME[name].directions, ASK}
             if direction not in allowed:

@@ -18,6 +18,7 @@ user's other fields flowing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any, Final
@@ -27,7 +28,7 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from reconcile.countries import ISO_3166_ALPHA2
-from reconcile.mapping import MAPPING, Mapped
+from reconcile.mapping import MAPPING, Mapped, active, carried_by
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import ENTRA, HUMA
 
@@ -123,20 +124,29 @@ def _model(
     return type(name, (_UniqueKeysModel,), attributes)
 
 
-HumaUsersModel = _model(
-    "HumaUsersModel",
-    "A valid Huma user (values that flow to Entra respect Graph's limits).",
-    {"huma_id": str, "email": str, "active": bool},
-    HUMA,
-    MAPPING,
-)
-EntraUsersModel = _model(
-    "EntraUsersModel",
-    "A valid in-scope Entra user.",
-    {"entra_id": str, "user_principal_name": str},
-    ENTRA,
-    MAPPING,
-)
+@functools.cache
+def models(entries: tuple[Mapped, ...]) -> tuple[type[pa.DataFrameModel], type[pa.DataFrameModel]]:
+    """The Huma and Entra models of a connection whose snapshots carry `entries`."""
+    return (
+        _model(
+            "HumaUsersModel",
+            "A valid Huma user (values that flow to Entra respect Graph's limits).",
+            {"huma_id": str, "email": str, "active": bool},
+            HUMA,
+            entries,
+        ),
+        _model(
+            "EntraUsersModel",
+            "A valid in-scope Entra user.",
+            {"entra_id": str, "user_principal_name": str},
+            ENTRA,
+            entries,
+        ),
+    )
+
+
+#: The models of a connection without optional fields.
+HumaUsersModel, EntraUsersModel = models(active())
 
 
 _LENGTH_CHECK: Final = re.compile(r"str_length\((?:None|\d+), (\d+)\)")
@@ -226,8 +236,9 @@ def validate_snapshots(
         `(valid_huma, valid_entra, validation_failures)`: the users without any failure, in
         input order, and one `VALIDATION_FAILURES_SCHEMA` row per failed check, sorted.
     """
-    huma_failures = _failures(huma, HumaUsersModel, HUMA, "huma_id")
-    entra_failures = _failures(entra_in_scope, EntraUsersModel, ENTRA, "entra_id")
+    huma_model, entra_model = models(carried_by(huma.columns))
+    huma_failures = _failures(huma, huma_model, HUMA, "huma_id")
+    entra_failures = _failures(entra_in_scope, entra_model, ENTRA, "entra_id")
     read = pl.DataFrame(schema=VALIDATION_FAILURES_SCHEMA) if unreadable is None else unreadable
     failures = pl.concat([huma_failures.drop("index"), entra_failures.drop("index"), read]).sort(
         "side", "user_id", "field", "rule", "value", nulls_last=True

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import dagster as dg
 import polars as pl
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
@@ -58,6 +58,8 @@ class HumaResource(ResourceWithSecrets):
     #: The most reads under way at once (the policy's `huma_max_concurrency`); the client
     #: backs off below it while Huma pushes back.
     max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY
+    #: The optional fields the connection syncs (the policy's `fields`): read, no other is.
+    optional_fields: list[str] = Field(default_factory=list)
     timeout_seconds: float = 30.0
 
     _client: HumaClient | None = PrivateAttr(default=None)
@@ -95,7 +97,9 @@ class HumaResource(ResourceWithSecrets):
         user_ids, payloads = list(scan.details), list(scan.details.values())
         scan.details.clear()
         texts = RawTexts()
-        read = read_huma_users(zip(user_ids, released_as_read(payloads, texts), strict=True))
+        read = read_huma_users(
+            zip(user_ids, released_as_read(payloads, texts), strict=True), self.optional_fields
+        )
         return HumaSnapshot(
             users=read.users,
             raw=raw_text_frame("huma_id", user_ids, texts.column()),
@@ -119,7 +123,7 @@ class HumaResource(ResourceWithSecrets):
         with concurrent.futures.ThreadPoolExecutor(self.max_concurrency) as pool:
             answers = dict(zip(wanted, pool.map(client.get_user, wanted), strict=True))
         details = {i: payload for i, payload in answers.items() if payload is not None}
-        read = read_huma_users(details.items())
+        read = read_huma_users(details.items(), self.optional_fields)
         return HumaSnapshot(
             users=read.users,
             raw=raw_frame("huma_id", details.keys(), details.values()),
