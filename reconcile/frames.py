@@ -38,46 +38,36 @@ ADDRESS_FIELDS: Final = BY_NAME["address"].columns
 MAPPED_FIELDS: Final = tuple(column for entry in active() for column in entry.columns)
 
 
-def _mapped_dtypes(fields: Iterable[str]) -> dict[str, pl.DataType]:
-    return {
+def _snapshot_schema(head: dict, tail: dict, fields: Iterable[str]) -> pl.Schema:
+    """`head` columns, the mapped columns (with the optional `fields` switched on), `tail`."""
+    mapped = {
         column: pl.Date() if entry.value == DATE else pl.String()
         for entry in active(fields)
         for column in entry.columns
     }
+    return pl.Schema({**head, **mapped, **tail, "unknown_fields": pl.List(pl.String())})
 
 
 def huma_users_schema(fields: Iterable[str] = ()) -> pl.Schema:
     """One row per Huma user (active or deactivated) from `GET /users` + `GET /users/{id}`,
     with the columns of the optional `fields` switched on."""
-    return pl.Schema(
-        {
-            "huma_id": pl.String(),
-            "email": pl.String(),
-            "email_key": pl.String(),
-            **_mapped_dtypes(fields),
-            "active": pl.Boolean(),
-            "deactivated_at": pl.Datetime("us", "UTC"),
-            "unknown_fields": pl.List(pl.String()),
-        }
+    return _snapshot_schema(
+        {"huma_id": pl.String(), "email": pl.String(), "email_key": pl.String()},
+        {"active": pl.Boolean(), "deactivated_at": pl.Datetime("us", "UTC")},
+        fields,
     )
 
 
 def entra_users_schema(fields: Iterable[str] = ()) -> pl.Schema:
     """One row per Entra user (members and guests, enabled or not) from Graph `GET /users`,
     with the columns of the optional `fields` switched on."""
-    return pl.Schema(
-        {
-            "entra_id": pl.String(),
-            "user_principal_name": pl.String(),
-            "mail": pl.String(),
-            "email_key": pl.String(),
-            **_mapped_dtypes(fields),
-            "account_enabled": pl.Boolean(),
-            "user_type": pl.String(),
-            "on_premises_sync_enabled": pl.Boolean(),
-            "unknown_fields": pl.List(pl.String()),
-        }
-    )
+    head = {"entra_id": pl.String(), "user_principal_name": pl.String(), "mail": pl.String()}
+    tail = {
+        "account_enabled": pl.Boolean(),
+        "user_type": pl.String(),
+        "on_premises_sync_enabled": pl.Boolean(),
+    }
+    return _snapshot_schema({**head, "email_key": pl.String()}, tail, fields)
 
 
 #: The snapshots of a connection without optional fields.
