@@ -25,10 +25,9 @@ from assets.keys import (
     graph_resource_key,
     huma_resource_key,
 )
-from assets.metadata import frame_metadata, numbers
+from assets.metadata import StageClock, frame_metadata, numbers
 from assets.planning import RunPlan, policy_for_run
 from assets.run_options import run_options
-from assets.stage_clock import StageClock
 from assets.targeting import finish_events
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA

@@ -37,7 +37,7 @@ def graph_resource_key(connection: str) -> str:
 
 
 def recipients_resource_key(connection: str) -> str:
-    """The key of a connection's report recipients (`assets.report_settings.RecipientsResource`)."""
+    """The key of a connection's report recipients (`assets.sync_report.RecipientsResource`)."""
     return f"recipients_{connection}"
 
 

@@ -27,10 +27,9 @@ from assets.keys import (
     VALIDATION_FAILURES,
     huma_resource_key,
 )
-from assets.metadata import counts, frame_metadata, markdown_table, numbers
+from assets.metadata import StageClock, counts, frame_metadata, markdown_table, numbers
 from assets.run_options import run_options
 from assets.snapshots import run_started_at
-from assets.stage_clock import StageClock
 from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.mapping import carried_by

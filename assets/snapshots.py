@@ -23,10 +23,9 @@ from assets.keys import (
     graph_resource_key,
     huma_resource_key,
 )
-from assets.metadata import frame_metadata, markdown_table, numbers
+from assets.metadata import StageClock, frame_metadata, markdown_table, numbers
 from assets.run_exclusion import refuse_if_running
 from assets.run_options import run_options
-from assets.stage_clock import StageClock
 from assets.targeting import named_ids_frame, taken_events
 from resources.graph import EntraSnapshot, GraphResource
 from resources.history.runs import FULL, TARGETED

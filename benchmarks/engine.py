@@ -7,7 +7,7 @@ Per size, inputs are generated in a child process and read back from Arrow IPC f
 loaded from storage. Then, in this process and on the same inputs: the engine's `plan_run` with
 the kept baseline (seven rows per user) scanned lazily from a Parquet file, the engine with the
 baseline held in memory, (by default up to 100,000 users; `--python` forces it)
-`reconcile.reference.plan_linked`, a straightforward dict-and-loop reading of the same rules for
+`tests.reference.rules.plan_linked`, a straightforward dict-and-loop reading of the same rules for
 linked users, and last a floor measured in the same run (a plain Polars join of the two
 snapshots through the links, every column, the least any planner must do). The plans are
 compared row for row.
@@ -36,14 +36,14 @@ from typing import Any
 
 import polars as pl
 
-from reconcile.builders import RUN_AT
 from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.fields import UNITS, unit_text
 from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA
 from reconcile.policy import Policy
-from reconcile.reference import plan_linked
 from reconcile.state import BASELINE_SCHEMA, LINKS_SCHEMA, empty_state
+from tests.reference.builders import RUN_AT
+from tests.reference.rules import plan_linked
 
 _GIVEN = ["Anna", "Bjørn", "Camilla", "Dag", "Eva", "Fredrik", "Guro", "Håkon", "Ingrid", "Jonas"]
 _FAMILY = ["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Berg"]

@@ -41,7 +41,7 @@ from reconcile.policy import Policy
 from reconcile.state import ACTIVATION_SCHEMA, empty_state
 from reconcile.vocabulary import APPLIED, AUTO_APPROVED
 from resources.history import HistoryStore, StateChanges, read_only_store
-from resources.history.opening import connect
+from resources.history.files import connect
 
 CONNECTION = "acme"
 FIRST_NIGHT = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)

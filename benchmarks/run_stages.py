@@ -1,11 +1,12 @@
 """One run of `huma-entra-sync run` in a child process, measured stage by stage.
 
-Wall and CPU time of each stage come from the run's own numeric metadata (`assets.stage_clock`:
-each step times its parts, history writes apart); start-up is the time from spawning the process
-to its first step. Peak memory per stage is the highest resident set sampled (every 20 ms, from
-`/proc`) in the stage's step; requests per stage are the emulators' request-log entries in that
-step. What is left of the whole process's time (Dagster's own events, passing outputs between
-steps, the process's exit) is "framework, between steps". The totals are the child's `rusage`.
+Wall and CPU time of each stage come from the run's own numeric metadata
+(`assets.metadata.StageClock`: each step times its parts, history writes apart); start-up is the
+time from spawning the process to its first step. Peak memory per stage is the highest resident
+set sampled (every 20 ms, from `/proc`) in the stage's step; requests per stage are the emulators'
+request-log entries in that step. What is left of the whole process's time (Dagster's own events,
+passing outputs between steps, the process's exit) is "framework, between steps". The totals are
+the child's `rusage`.
 """
 
 from __future__ import annotations

@@ -104,8 +104,8 @@ def _measure(
     import dagster as dg
 
     from assets.keys import job_name
+    from cli.console import dagster_instance
     from cli.demo_webhook import huma_sending_to_receiver, wait_for_event
-    from cli.instance import dagster_instance
     from pipelines.definitions import deployment_definitions
     from pipelines.webhook_runs import tick_and_run
     from resources.webhook_events import WebhookEventStore, event_store_path

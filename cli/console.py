@@ -1,9 +1,14 @@
-"""What the `decisions` and `rollback` commands share: which connection, which history file, and
-how a person is asked.
+"""What the commands share: which connection, which history file, how a person is asked, and the
+Dagster instance the commands run jobs in.
 
 A person is asked only when stdin is a terminal (SPEC §11: no prompts for cron and scripts).
 Failures a person can act on are `CommandError`s carrying the message and the exit code; the
 commands print them and exit, never with a traceback.
+
+The Dagster instance is shared with `dagster dev`: runs started from the command line show in the
+UI only when both use the same `DAGSTER_HOME`. When it is not set, `var/dagster` under the current
+folder is used (made on first use, with telemetry off), and `dagster dev` started from the same
+folder with the same variable shows those runs.
 """
 
 from __future__ import annotations
@@ -14,7 +19,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assets.run_options import CONNECTION_TAG
+from resources.private_files import private_folder, tighten_tree
+
 if TYPE_CHECKING:
+    import dagster as dg
+
     from pipelines.connections import Connection
     from resources.history import HistoryStore
 
@@ -142,3 +152,57 @@ def os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a bare container)
         return f"uid {os.getuid()}"
+
+
+DEFAULT_DAGSTER_HOME = Path("var/dagster")
+#: The first line of every `dagster.yaml` this module writes; a file starting otherwise is the
+#: deployment's own and is never touched.
+_MADE_HERE = "# Made by huma-entra-sync for local runs"
+DAGSTER_YAML = f"""\
+{_MADE_HERE}; a deployment points DAGSTER_HOME at its own instance.
+telemetry:
+  enabled: false
+# One run per connection at a time: a second run of a connection (schedule, UI, sensor) waits in
+# the queue while one is in progress. `dagster dev` and `dagster-daemon` apply it.
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: {CONNECTION_TAG}
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+# A run whose worker died is marked failed instead of holding its connection's place forever.
+run_monitoring:
+  enabled: true
+"""
+
+
+def dagster_home() -> Path:
+    """`DAGSTER_HOME`, set to the default (and prepared) when it was not set.
+
+    Its `dagster.yaml` is written when missing, and brought up to date when an earlier release
+    of this module wrote it.
+    """
+    if "DAGSTER_HOME" not in os.environ:
+        home = DEFAULT_DAGSTER_HOME.resolve()
+        os.environ["DAGSTER_HOME"] = str(home)
+    home = private_folder(Path(os.environ["DAGSTER_HOME"]))
+    # The IO manager pickles every snapshot frame in here (SPEC §12: owner-only).
+    tighten_tree(home, what="the Dagster instance")
+    config = home / "dagster.yaml"
+    if not config.exists() or (
+        config.read_text().startswith(_MADE_HERE) and config.read_text() != DAGSTER_YAML
+    ):
+        config.write_text(DAGSTER_YAML)
+    return home
+
+
+def dagster_instance() -> dg.DagsterInstance:
+    """The persistent instance in `dagster_home()`."""
+    import dagster as dg  # a second to import: only the commands that run jobs pay it
+
+    dagster_home()
+    return dg.DagsterInstance.get()

@@ -183,7 +183,7 @@ def _run(job) -> str:
     import dagster as dg
     import polars as pl
 
-    from cli.instance import dagster_instance
+    from cli.console import dagster_instance
 
     result = job.execute_in_process(
         instance=dagster_instance(),
@@ -287,8 +287,8 @@ def _webhook_run(folder: Path, emulators: Any) -> str:
 
     import dagster as dg
 
+    from cli.console import dagster_instance
     from cli.demo_webhook import huma_sending_to_receiver, wait_for_event
-    from cli.instance import dagster_instance
     from pipelines.definitions import deployment_definitions
     from pipelines.webhook_runs import tick_and_run
     from resources.webhook_events import WebhookEventStore, event_store_path
@@ -348,7 +348,7 @@ def _webhook_run(folder: Path, emulators: Any) -> str:
 
 
 def _print_where(folder: Path, run_ids: list[str]) -> None:
-    from resources.history.publishing import published_path
+    from resources.history.files import published_path
 
     relative = folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder
     reports = sorted(
@@ -391,7 +391,7 @@ def _launcher(script: str) -> str:
 def _print_queries(history: Path) -> None:
     import duckdb
 
-    from resources.history.publishing import published_path
+    from resources.history.files import published_path
 
     print("\nThree questions for the history (read-only; analysts use the same SQL)")
     with duckdb.connect(str(published_path(history)), read_only=True) as conn:

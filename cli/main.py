@@ -1,7 +1,8 @@
 """`huma-entra-sync`: the one console script, for people and cron (SPEC §11).
 
 Each command lives in its own module, imported only when that command runs (importing Dagster
-costs a second; `--help` should not).
+costs a second; `--help` should not). A command's module offers `add_arguments(parser)` and
+`run(args)`; `emulators` is the emulators' own `up` command, served under the product's name.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from resources.private_files import owner_only_from_now_on
 
@@ -43,7 +46,7 @@ COMMANDS = {
         "a TLS-terminating proxy.",
     ),
     "emulators": (
-        "cli.emulators",
+        "emulators.cli",
         "run local emulators of Huma and Entra ID / Microsoft Graph until stopped",
         "Start the Huma and Entra/Graph emulators over HTTPS and print, as export lines, the "
         "environment a client needs to reach them.",
@@ -61,6 +64,14 @@ COMMANDS = {
         "real clients and the reconciliation engine.",
     ),
 }
+#: command -> (arguments function, run function), for a module whose names are not the usual ones.
+_ENTRY_POINTS = {"emulators": ("add_up_arguments", "run_up")}
+
+
+def _entry_point(command: str, which: int) -> Callable[[Any], Any]:
+    """The function of `command`'s module that adds its arguments (`which` 0) or runs it (1)."""
+    name = _ENTRY_POINTS.get(command, ("add_arguments", "run"))[which]
+    return getattr(importlib.import_module(COMMANDS[command][0]), name)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -71,10 +82,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Keep Huma employees and Microsoft Entra ID users in agreement.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text, description) in COMMANDS.items():
+    for name, (_, help_text, description) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=description)
         if command is None or name == command:
-            importlib.import_module(module).add_arguments(sub)
+            _entry_point(name, 0)(sub)
     return parser
 
 
@@ -90,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     owner_only_from_now_on()
     words = sys.argv[1:] if argv is None else argv
     args = build_parser(_command(words)).parse_args(words)
-    module = importlib.import_module(COMMANDS[args.command][0])
-    return module.run(args)
+    return _entry_point(args.command, 1)(args)
 
 
 if __name__ == "__main__":

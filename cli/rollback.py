@@ -70,8 +70,7 @@ def _exclusive(connection: str, *, run_id: str, rollback_of: str) -> Iterator[No
         CommandError: The instance has a run of the connection in progress.
     """
     from assets.run_exclusion import refusal, running_before
-    from cli.console import history_path
-    from cli.instance import dagster_instance
+    from cli.console import dagster_instance, history_path
     from resources.run_lock import connection_run_lock, run_lock_folder
 
     activity = f"rollback of run {rollback_of}"
@@ -148,8 +147,7 @@ def _plan_and_apply(
     connection: Connection,
     run_id: str,
 ) -> int:
-    from assets.rollback.current import judge_all
-    from assets.rollback.execute import execute_rollback
+    from assets.rollback.execute import execute_rollback, judge_all
     from assets.rollback.plan import rollback_plan
     from cli.console import confirm, open_history, os_user
     from cli.rollback_views import earlier_rollbacks, plan_text, result_text

@@ -87,7 +87,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
 def run(args: argparse.Namespace) -> int:
     """Execute the connection's job in-process; returns the exit code."""
     from assets.run_exclusion import CONSOLE_LOCK_TAG, refusal, running_before
-    from cli.instance import dagster_instance
+    from cli.console import dagster_instance
     from pipelines.definitions import deployment_definitions
     from resources.run_lock import RunInProgress, connection_run_lock, run_lock_folder
 

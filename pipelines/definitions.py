@@ -16,14 +16,29 @@ from typing import Any
 
 import dagster as dg
 
-from assets.connection import connection_assets
+from assets.applying import applying_asset
 from assets.keys import job_name, targeted_job_name
+from assets.planning import planning_assets
 from assets.run_options import CONNECTION_TAG, TARGETED_TAG
+from assets.snapshots import snapshot_assets
+from assets.sync_report import reporting_asset
 from pipelines.connections import Connection, deployment_connections
 from pipelines.resources import production_resources
 from pipelines.sensors import failure_sensor
 from pipelines.webhook_sensor import webhook_sensor
+from reconcile.policy import Policy
 from resources.private_files import owner_only_from_now_on, tighten_tree
+
+
+def connection_assets(connection: str, policy: Policy) -> list[dg.AssetsDefinition]:
+    """Every asset (and its checks) of the connection named `connection`, in the order data
+    flows."""
+    return [
+        *snapshot_assets(connection),
+        planning_assets(connection, policy),
+        applying_asset(connection, policy),
+        reporting_asset(connection),
+    ]
 
 
 def build_definitions(

@@ -19,7 +19,7 @@ from assets.keys import (
     huma_resource_key,
     recipients_resource_key,
 )
-from assets.report_settings import RecipientsResource, ReportsResource
+from assets.sync_report import RecipientsResource, ReportsResource
 from pipelines.connections import Connection, Setting
 from resources.graph import GraphResource
 from resources.graph_auth import SECRET_SETTING

@@ -10,7 +10,7 @@ import dagster as dg
 
 from assets.keys import job_name, targeted_job_name
 from assets.printable import printable
-from assets.report_settings import ReportsResource
+from assets.sync_report import ReportsResource
 from pipelines.connections import Connection
 from resources.errors import RemoteError
 from resources.history import HistoryResource

@@ -14,6 +14,7 @@ Entry points:
 
 Contracts: snapshots in `reconcile.frames`, kept state in `reconcile.state`, outputs in
 `reconcile.outputs`, words in `reconcile.vocabulary`, settings in `reconcile.policy` and
-`reconcile.context`. `reconcile.builders` and `reconcile.simulation` help tests and demos;
-`reconcile.reference` is a plain-Python reading of the linked-pair rules (benchmark and oracle).
+`reconcile.context`. A plain-Python reading of the linked-pair rules (benchmark and oracle), the
+frame builders and the simulated apply that tests use live under `tests/reference`, since the
+product does not run them.
 """

@@ -1,4 +1,4 @@
-"""Validation of the two snapshots (issue 4.1): failing users are held out and listed.
+"""Validation of the two snapshots (SPEC §3, §4): failing users are held out and listed.
 
 Huma: email, given and family name required; Huma id, email, phone and employment ID unique
 (phone and employment ID over their non-null values); country ISO 3166-1 alpha-2; every value that

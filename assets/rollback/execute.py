@@ -8,16 +8,22 @@ after. The undone run's plan rows get the status `rolled_back`, and the restored
 is reset (see `plan.baseline_resets`). A rollback killed half-way is finished by the next rollback
 of the same run before it judges anything (`resume`): what it restored is not sent again, and
 its rows and baseline end as a complete rollback leaves them.
+
+Every target is re-read before anything is sent (one request per user, a few at a time,
+`judge_all`) and judged (`plan.judge`): a rollback may write only where the systems still hold
+what the undone run wrote.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import tempfile
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 
@@ -25,12 +31,20 @@ from assets.apply.graph_apply import apply_graph
 from assets.apply.huma_apply import apply_huma
 from assets.apply.results import WriteResult
 from assets.apply.writes import PlannedWrite
-from assets.rollback.current import judge_all
-from assets.rollback.plan import GRAPH, HUMA, Judged, Restore, baseline_resets, written_units
+from assets.rollback.plan import (
+    GRAPH,
+    HUMA,
+    Judged,
+    Restore,
+    baseline_resets,
+    judge,
+    written_units,
+)
 from assets.rollback.resume import Finished, finish_interrupted
 from reconcile.state import BASELINE_SCHEMA, baseline_rows
 from reconcile.vocabulary import ROLLED_BACK
 from resources.graph import GraphResource
+from resources.graph_client import GraphClient
 from resources.history import (
     JOURNAL_INTENTS_SCHEMA,
     JOURNAL_OUTCOMES_SCHEMA,
@@ -257,3 +271,34 @@ def _reset_baseline(
         ),
     )
     return resets.height
+
+
+def graph_current(client: GraphClient, restore: Restore) -> dict[str, Any] | None:
+    """The Entra user's values of the properties the run wrote (None: no such user)."""
+    user = client.get_user(restore.target_id, tuple(restore.written))
+    return None if user is None else {prop: user.get(prop) for prop in restore.written}
+
+
+def huma_current(client: HumaClient, restore: Restore) -> dict[str, Any] | None:
+    """The Huma user's values of the properties the run wrote (None: no such user).
+
+    `UserDetails` wraps each field as `{"value": …}` and leaves `value` out when empty.
+    """
+    details = client.get_user(restore.target_id)
+    if details is None:
+        return None
+    return {prop: (details.get(prop) or {}).get("value") for prop in restore.written}
+
+
+def judge_all(
+    restores: Sequence[Restore], *, huma: HumaClient, graph: GraphClient, concurrency: int = 8
+) -> list[Judged]:
+    """Every restore judged against its target as it is now, in the given order."""
+
+    def one(restore: Restore) -> Judged:
+        if restore.system == GRAPH:
+            return judge(restore, graph_current(graph, restore))
+        return judge(restore, huma_current(huma, restore))
+
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(one, restores))

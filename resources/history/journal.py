@@ -3,35 +3,173 @@
 An intent is committed before its request leaves; its outcome (`applied`, `failed`, or `unknown`
 when no answer came) after. After a crash, `open_journal` lists the intents without a settled
 outcome, so the next run can re-read each target and record what really happened. A change with
-a recorded outcome is never journaled again under the same key (it would be sent twice). Bodies
-are stored as JSON text with secret-named keys masked (`redaction`). Keys: run, change, step (a
-plan row sent in several requests, such as a Huma create and its follow-up PATCH, numbers them).
+a recorded outcome is never journaled again under the same key (it would be sent twice), and a
+batch that would break this is refused whole. Keys: run, change, step (a plan row sent in several
+requests, such as a Huma create and its follow-up PATCH, numbers them).
+
+Bodies are stored as JSON text with secrets masked: a Graph create carries the new user's first
+password (`passwordProfile.password`, SPEC §6); nothing else the apply step journals should hold a
+secret, but the journal is read by analysts, so the text value of any key that names a secret is
+masked before a body is stored, wherever it is nested (a flag such as
+`forceChangePasswordNextSignIn` is not a secret and stays).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
+import duckdb
 import polars as pl
 
-from resources.history.base import StoreBase
-from resources.history.journal_frames import (
-    JOURNAL_INTENTS_SCHEMA,
-    JOURNAL_KEY,
-    JOURNAL_OUTCOMES_SCHEMA,
-    JOURNAL_SCHEMA,
-    OUTCOME_STATUSES,
-    REQUIRED_INTENT_COLUMNS,
-    REQUIRED_OUTCOME_COLUMNS,
-    SYSTEMS,
-    conform,
-    masked,
-    refuse,
-    refuse_repeats,
-)
-from resources.history.redaction import json_text
+from resources.history.files import JournalError
+from resources.history.store import StoreBase
 from resources.history.tables import insert_frame, read_frame
+
+REDACTED: Final = "<redacted>"
+_SECRET_WORDS: Final = ("password", "secret", "token", "authorization", "assertion", "apikey")
+
+
+def _secret_key(key: str) -> bool:
+    folded = key.casefold().replace("_", "").replace("-", "")
+    return any(word in folded for word in _SECRET_WORDS)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            key: (REDACTED if _secret_key(str(key)) and isinstance(item, str) else _masked(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+def json_text(value: str | Mapping[str, Any] | list[Any] | None) -> str | None:
+    """A body as JSON text with every secret-named key masked.
+
+    Args:
+        value: A mapping or list (dumped with sorted keys), JSON text, or None.
+
+    Returns:
+        The JSON text to store, or None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not any(word in value.casefold() for word in _SECRET_WORDS):
+            return value  # the common case: nothing to mask, no parse needed
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return REDACTED  # not JSON, and it mentions a secret: keep none of it
+    return json.dumps(_masked(value), sort_keys=True, ensure_ascii=False, default=str)
+
+
+_TIMESTAMP: Final = pl.Datetime("us", "UTC")
+SYSTEMS: Final = ("huma", "graph")
+OUTCOME_STATUSES: Final = ("applied", "failed", "unknown")
+JOURNAL_KEY: Final = ("run_id", "change_id", "step")
+
+#: One intent per row. `step` defaults to 1 and `intended_at` to now when left out.
+JOURNAL_INTENTS_SCHEMA: Final = pl.Schema(
+    {
+        "run_id": pl.String(),
+        "connection": pl.String(),
+        "change_id": pl.String(),
+        "step": pl.Int32(),
+        "system": pl.String(),
+        "operation": pl.String(),
+        "target_id": pl.String(),
+        "request": pl.String(),
+        "before": pl.String(),
+        "intended_at": _TIMESTAMP,
+    }
+)
+#: One outcome per row. `step` defaults to 1, `settled_at` to now; `settled_by_run_id` names the
+#: later run that settled an intent left open by a crash.
+JOURNAL_OUTCOMES_SCHEMA: Final = pl.Schema(
+    {
+        "run_id": pl.String(),
+        "change_id": pl.String(),
+        "step": pl.Int32(),
+        "status": pl.String(),
+        "after": pl.String(),
+        "remote_status": pl.Int32(),
+        "remote_code": pl.String(),
+        "remote_message": pl.String(),
+        "request_id": pl.String(),
+        "created_id": pl.String(),
+        "settled_at": _TIMESTAMP,
+        "settled_by_run_id": pl.String(),
+    }
+)
+#: A journal row as read back (`status` null: no outcome yet).
+JOURNAL_SCHEMA: Final = pl.Schema(
+    {
+        **JOURNAL_INTENTS_SCHEMA,
+        **{k: v for k, v in JOURNAL_OUTCOMES_SCHEMA.items() if k not in JOURNAL_KEY},
+    }
+)
+REQUIRED_INTENT_COLUMNS: Final = ("run_id", "connection", "change_id", "system", "operation")
+REQUIRED_OUTCOME_COLUMNS: Final = ("run_id", "change_id", "status")
+
+
+def conform(
+    frame: pl.DataFrame, schema: pl.Schema, required: tuple[str, ...], what: str
+) -> pl.DataFrame:
+    """`frame` with `schema`'s columns: optional ones added (step 1, times now, else null).
+
+    Raises:
+        ValueError: A required column is missing, or a column is not in the schema.
+    """
+    missing = [name for name in required if name not in frame.columns]
+    unknown = [name for name in frame.columns if name not in schema]
+    if missing or unknown:
+        raise ValueError(f"{what}: missing columns {missing}, unexpected columns {unknown}")
+    now = datetime.now(UTC)
+    defaults = {"step": 1, "intended_at": now, "settled_at": now}
+    added = [
+        pl.lit(defaults.get(name), dtype=dtype).alias(name)
+        for name, dtype in schema.items()
+        if name not in frame.columns
+    ]
+    frame = frame.with_columns(added).select(
+        pl.col(name).cast(dtype) for name, dtype in schema.items()
+    )
+    return frame.with_columns(pl.col("step").fill_null(1))
+
+
+def masked(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.Series(name, [json_text(text) for text in frame.get_column(name)], dtype=pl.String())
+        for name in columns
+    )
+
+
+def refuse_repeats(frame: pl.DataFrame) -> None:
+    """Refuse a batch that names one change (run, change, step) twice."""
+    repeated = frame.filter(pl.struct(JOURNAL_KEY).is_duplicated()).select(JOURNAL_KEY)
+    if repeated.height:
+        raise JournalError(f"the same change appears twice in one batch: {repeated.rows()[:5]}")
+
+
+def refuse(conn: duckdb.DuckDBPyConnection, checks: dict[str, str]) -> None:
+    """Run every check (a query of `detail` texts, one per offending row) in one query, and
+    raise naming the first problem found with up to five of its rows."""
+    union = " UNION ALL ".join(
+        f"(SELECT {i} AS check_number, detail FROM ({sql}) LIMIT 5)"
+        for i, sql in enumerate(checks.values())
+    )
+    found = conn.sql(f"SELECT check_number, detail FROM ({union}) ORDER BY ALL").fetchall()
+    if found:
+        problem = list(checks)[found[0][0]]
+        details = [detail for number, detail in found if number == found[0][0]]
+        raise JournalError(f"{problem}: {details}")
+
 
 _KEY_TEXT: Final = "concat_ws('/', {0}.run_id, {0}.change_id, {0}.step)"
 #: What refuses a batch of intents, by problem: each query lists the offending rows.

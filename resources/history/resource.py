@@ -1,12 +1,48 @@
-"""`HistoryResource`: the history database as a Dagster resource (a thin wrapper of the store)."""
+"""`HistoryStore`, the history database of one deployment as one plain class doing I/O only, and
+`HistoryResource`, the Dagster resource wrapping it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import Field, PrivateAttr
 
 from resources.base import ResourceWithSecrets
-from resources.history.base import DEFAULT_LOCK_TIMEOUT_SECONDS
-from resources.history.store import HistoryStore, read_only_store
+from resources.history.journal import JournalMixin
+from resources.history.plan import PlanMixin
+from resources.history.runs import RunsMixin
+from resources.history.state import StateMixin
+from resources.history.store import DEFAULT_LOCK_TIMEOUT_SECONDS
+
+
+class HistoryStore(RunsMixin, PlanMixin, JournalMixin, StateMixin):
+    """Everything the pipeline keeps between runs, in one DuckDB file shared by connections.
+
+    Every method opens the file, does its work in one transaction (or one read-only session)
+    and closes it, so the file is free between calls. The first call creates the file and applies
+    the migrations it lacks. Not meant to be shared between threads.
+
+    The parts, one module each: the file (`store`: `migrate`, `schema_version`, `session`,
+    `copy_to`); runs and snapshots (`runs`: `begin_run`, `finish_run`, `run`, `runs`,
+    `latest_run`, `record_snapshot`, `snapshot`, `snapshot_payloads`, and what guards start
+    from, `previous_snapshots`, `held_guard_trips`); plan and decisions (`plan`: `record_plan`,
+    `run_frame`, `record_statuses`, `plan_with_statuses`, `status_history`,
+    `record_decisions`, `decisions`, `pending_decisions`); the apply journal (`journal`:
+    `journal_intent(s)`, `journal_outcome(s)`, `open_journal`, `applied_changes`, `journal`);
+    state (`state`: `load_state`, `save_state`, `linked_entra_ids`, `baseline_rows_written`).
+    """
+
+
+def read_only_store(
+    path: str | Path, *, lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+) -> HistoryStore:
+    """A store that only reads: it never creates, upgrades or writes the file (analysts, the
+    CLI's listings). Its reads share the file with other readers.
+
+    Raises (on first use):
+        HistoryNotReady: No file yet, or one an older schema version (the next run upgrades it).
+    """
+    return HistoryStore(path, lock_timeout_seconds=lock_timeout_seconds, read_only=True)
 
 
 class HistoryResource(ResourceWithSecrets):

@@ -1,4 +1,18 @@
-"""The run record: one row per run of a connection, begun before anything else is written."""
+"""Runs and their snapshots, and what a new run's guards learn from them (SPEC §7).
+
+The run record: one row per run of a connection, begun before anything else is written.
+
+Snapshots: both sides of each run, the normalised frames and the raw payloads kept once per
+content. A user whose API object did not change since an earlier run adds only a narrow reference
+row (`snapshot_payloads`: run, side, user id, md5 of the JSON text) to the file, not another copy
+of the object (`payloads`).
+
+Guards: the snapshot sizes to compare with, and the guards still tripped. A run a guard stopped
+proves nothing about the directory: its sizes never become the comparison (a shrink seen twice is
+still a shrink), and the guards that stopped it are held for the next run, which they stop too,
+until a run overrides them. A run's guard trips are those its plan recorded (`guard_trips`); a run
+that recorded a plan without an enforced trip wrote or was let through.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +24,12 @@ from typing import Any, Final
 
 import polars as pl
 
-from resources.history.base import StoreBase
-from resources.history.tables import read_all
+from reconcile.context import HeldTrip
+from reconcile.frames import require_schema
+from reconcile.mapping import OPTIONAL_COLUMNS
+from reconcile.vocabulary import ENTRA, HUMA
+from resources.history.store import StoreBase
+from resources.history.tables import SNAPSHOT_TABLES, read_all, read_frame, replace_run_rows
 
 APPLY: Final = "apply"
 DRY_RUN: Final = "dry_run"
@@ -79,8 +97,59 @@ def _record(row: Mapping[str, Any]) -> RunRecord:
     return RunRecord(**values)
 
 
+_SIDES: Final = {HUMA: ("huma_users", "huma_id"), ENTRA: ("entra_users", "entra_id")}
+
+
+def raw_schema(side: str) -> pl.Schema:
+    """The raw payload frame of a side: its id column and `payload` (JSON text)."""
+    return pl.Schema({_SIDES[side][1]: pl.String(), "payload": pl.String()})
+
+
+#: Runs of the connection begun before the asking run (all of them when it names none).
+_EARLIER: Final = (
+    "connection = ? AND run_id IS DISTINCT FROM ? AND started_at < coalesce("
+    "(SELECT started_at FROM runs WHERE run_id = ?), 'infinity'::TIMESTAMPTZ)"
+)
+#: Whether the run `r` was stopped by a guard: it recorded a trip nobody overrode.
+_STOPPED: Final = (
+    "EXISTS (SELECT 1 FROM guard_trips AS g WHERE g.run_id = r.run_id AND NOT g.overridden)"
+)
+
+
+@dataclass(frozen=True)
+class PreviousSnapshots:
+    """What the engine's snapshot guard compares a new snapshot with (`RunContext`).
+
+    Attributes:
+        huma_count: Rows of the latest complete Huma snapshot of a run that was not stopped by
+            a guard, before the asking run (None if none).
+        entra_count: The same for Entra.
+        last_run_id: The latest earlier run that recorded a snapshot.
+        last_huma_partial: Whether that run's Huma snapshot was partial.
+        last_entra_partial: Whether that run's Entra snapshot was partial.
+    """
+
+    huma_count: int | None
+    entra_count: int | None
+    last_run_id: str | None
+    last_huma_partial: bool
+    last_entra_partial: bool
+
+
+def _latest_complete(runs: pl.DataFrame, side: str) -> int | None:
+    """The size of the newest complete snapshot of `side` among runs not stopped (newest first)."""
+    complete = runs.filter(
+        ~pl.col("stopped")
+        & pl.col(f"{side}_count").is_not_null()
+        & ~pl.col(f"{side}_partial").fill_null(value=False)
+    )
+    return int(complete.item(0, f"{side}_count")) if complete.height else None
+
+
 class RunsMixin(StoreBase):
-    """Begin and finish runs; list them."""
+    """Begin and finish runs and list them; record and read their snapshots; give the comparison
+    sizes and the held trips a new run's guards start from.
+    """
 
     def begin_run(
         self,
@@ -211,3 +280,164 @@ class RunsMixin(StoreBase):
                 params=[connection, mode, outcome, outcome],
             ).pl()
         return _record(found.row(0, named=True)) if found.height else None
+
+    def record_snapshot(
+        self,
+        *,
+        run_id: str,
+        side: str,
+        users: pl.DataFrame,
+        raw: pl.DataFrame | None = None,
+        complete: bool = True,
+    ) -> None:
+        """Keep one side's snapshot of a run, replacing what the run kept of that side before.
+
+        Args:
+            run_id: A begun run.
+            side: `huma` or `entra`.
+            users: The normalised snapshot (`HUMA_USERS_SCHEMA` / `ENTRA_USERS_SCHEMA`), every
+                user the client read (invalid, deactivated and guest users included).
+            raw: The API objects as received: `huma_id`/`entra_id` and `payload` (JSON text).
+            complete: False when the client could not read every user.
+
+        Raises:
+            ValueError: Unknown side, frames not matching their schemas, or no such run.
+        """
+        if side not in _SIDES:
+            raise ValueError(f"side must be {HUMA!r} or {ENTRA!r}, not {side!r}")
+        table, id_column = _SIDES[side]
+        # A connection's optional fields stay in the raw payloads kept below: the table holds
+        # the columns every connection's snapshot has.
+        users = users.drop(OPTIONAL_COLUMNS, strict=False)
+        require_schema(users, SNAPSHOT_TABLES[table], f"{side} snapshot")
+        if raw is not None:
+            require_schema(raw, raw_schema(side), f"{side} raw payloads")
+        with self._write(f"run {run_id}: {side} snapshot") as conn:
+            connection = self._run_connection(conn, run_id)
+            replace_run_rows(conn, table, users, run_id=run_id, connection=connection)
+            conn.execute(
+                f"UPDATE runs SET {side}_count = ?, {side}_partial = ? WHERE run_id = ?",
+                [users.height, not complete, run_id],
+            )
+            conn.execute(
+                "DELETE FROM snapshot_payloads WHERE run_id = ? AND side = ?", [run_id, side]
+            )
+            if raw is None or raw.height == 0:
+                return
+            # Only the hashes are held apart; each payload goes from the frame to the file once,
+            # streamed by position: a temporary copy of a whole snapshot's payloads, grouped by
+            # hash, costs several times their size in memory.
+            conn.register("raw_incoming", raw.rename({id_column: "user_id"}).with_row_index("pos"))
+            try:
+                conn.execute(
+                    "CREATE TEMP TABLE hashed AS "
+                    "SELECT pos, user_id, md5_number(payload) AS payload_hash FROM raw_incoming"
+                )
+                conn.execute(
+                    "CREATE TEMP TABLE fresh AS SELECT payload_hash, min(pos) AS pos "
+                    "FROM hashed AS h WHERE NOT EXISTS (SELECT 1 FROM payloads AS p "
+                    "WHERE p.connection = ? AND p.payload_hash = h.payload_hash) "
+                    "GROUP BY payload_hash",
+                    [connection],
+                )
+                conn.execute(
+                    "INSERT INTO payloads (connection, payload_hash, payload) "
+                    "SELECT ?, f.payload_hash, r.payload FROM fresh AS f "
+                    "JOIN raw_incoming AS r ON r.pos = f.pos",
+                    [connection],
+                )
+            finally:
+                conn.unregister("raw_incoming")
+            conn.execute(
+                "INSERT INTO snapshot_payloads (run_id, connection, side, user_id, payload_hash) "
+                "SELECT ?, ?, ?, user_id, payload_hash FROM hashed ORDER BY pos",
+                [run_id, connection, side],
+            )
+            conn.execute("DROP TABLE hashed")
+            conn.execute("DROP TABLE fresh")
+
+    def snapshot(self, *, run_id: str, side: str) -> pl.DataFrame:
+        """One side's normalised snapshot of a run, as recorded, ordered by id (empty if none)."""
+        table, id_column = _SIDES[side]
+        schema = SNAPSHOT_TABLES[table]
+        with self._read() as conn:
+            return read_frame(
+                conn,
+                f"SELECT * FROM {table} WHERE run_id = ? ORDER BY {id_column}",
+                [run_id],
+                schema,
+            )
+
+    def snapshot_payloads(self, *, run_id: str, side: str) -> pl.DataFrame:
+        """One side's raw payloads of a run (`huma_id`/`entra_id`, `payload`), by id."""
+        id_column = _SIDES[side][1]
+        with self._read() as conn:
+            return read_frame(
+                conn,
+                f"SELECT s.user_id AS {id_column}, p.payload FROM snapshot_payloads AS s "
+                "JOIN payloads AS p USING (connection, payload_hash) "
+                "WHERE s.run_id = ? AND s.side = ? ORDER BY s.user_id",
+                [run_id, side],
+                raw_schema(side),
+            )
+
+    def previous_snapshots(
+        self, *, connection: str, before_run_id: str | None = None
+    ) -> PreviousSnapshots:
+        """The snapshot sizes a new run's snapshot guard compares with.
+
+        Args:
+            connection: The connection.
+            before_run_id: The run asking: only runs begun before it count (default: all).
+
+        Returns:
+            Per side, the size of the latest complete snapshot of a full run no guard stopped
+            (a targeted run read a few users on purpose: its sizes say nothing); and
+            whether the latest snapshot was partial (a partial one is never the comparison: it
+            would hide a shrink).
+        """
+        with self._read() as conn:
+            earlier = conn.sql(
+                "SELECT run_id, huma_count, entra_count, huma_partial, entra_partial, "
+                f"{_STOPPED} AS stopped FROM runs AS r WHERE {_EARLIER} AND scope = 'full' "
+                "ORDER BY started_at DESC, run_id DESC",
+                params=[connection, before_run_id, before_run_id],
+            ).pl()
+        recorded = earlier.filter(
+            pl.col("huma_count").is_not_null() | pl.col("entra_count").is_not_null()
+        )
+        last = recorded.row(0, named=True) if recorded.height else {}
+        return PreviousSnapshots(
+            huma_count=_latest_complete(earlier, HUMA),
+            entra_count=_latest_complete(earlier, ENTRA),
+            last_run_id=last.get("run_id"),
+            last_huma_partial=bool(last.get("huma_partial")),
+            last_entra_partial=bool(last.get("entra_partial")),
+        )
+
+    def held_guard_trips(
+        self, *, connection: str, before_run_id: str | None = None
+    ) -> tuple[HeldTrip, ...]:
+        """The guards still tripped for a new run: those that stopped the latest earlier run
+        that recorded a plan (a dry run records none), when nobody overrode them there.
+
+        Args:
+            connection: The connection.
+            before_run_id: The run asking: only runs begun before it count (default: all).
+
+        Returns:
+            One `HeldTrip` per guard and side, with when it first tripped (a trip kept before
+            that was recorded takes its run's start).
+        """
+        with self._read() as conn:
+            rows = conn.sql(
+                "WITH latest AS (SELECT run_id, started_at FROM runs AS r "
+                f"WHERE {_EARLIER} AND plan_rows IS NOT NULL "
+                "ORDER BY started_at DESC, run_id DESC LIMIT 1) "
+                "SELECT g.guard, g.side, g.observed, g.threshold, g.message, "
+                "coalesce(g.tripped_at, latest.started_at) AS tripped_at "
+                "FROM guard_trips AS g JOIN latest USING (run_id) WHERE NOT g.overridden "
+                "ORDER BY g.guard, g.side NULLS LAST",
+                params=[connection, before_run_id, before_run_id],
+            ).fetchall()
+        return tuple(HeldTrip(*row) for row in rows)

@@ -17,16 +17,16 @@ from typing import Any, Final
 
 import polars as pl
 
-from reconcile.builders import entra_frame, entra_user, huma_frame, huma_user
 from reconcile.context import RunContext
 from reconcile.decisions import decision_row
 from reconcile.engine import PlanResult, plan_run
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
-from reconcile.simulation import apply_to_snapshots
 from reconcile.vocabulary import CREATE_HUMA, HUMA_TO_ENTRA, REJECT
 from resources.history import HistoryStore
+from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
+from tests.reference.simulation import apply_to_snapshots
 
 ACME: Final = "acme"
 GLOBEX: Final = "globex"

@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from reconcile.builders import entra_frame, entra_user, huma_frame, huma_user
 from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
 from reconcile.state import empty_state
 from reconcile.vocabulary import GUARD_SNAPSHOT_SHRINK, HUMA
 from resources.history import HistoryStore
+from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from resources.history import HistoryStore, JournalError
-from resources.history.redaction import REDACTED
+from resources.history.journal import REDACTED
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 

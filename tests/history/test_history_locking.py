@@ -29,7 +29,7 @@ import duckdb
 
 path, how = sys.argv[1], sys.argv[2]
 if how == "run":
-    from resources.history.store import HistoryStore
+    from resources.history import HistoryStore
 
     store = HistoryStore(path)
     with store.session(doing="run acme-7 of connection acme"):

@@ -33,7 +33,7 @@ from resources.history import (
     HistoryStore,
     read_only_store,
 )
-from resources.history.opening import connect
+from resources.history.files import connect
 from resources.history.tables import OUTPUT_TABLES, RUN_FRAME_TABLES, insert_frame
 from tests.history.scenario import (
     ACME,

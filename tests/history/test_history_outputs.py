@@ -9,7 +9,6 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from reconcile.builders import entra_frame, entra_user, huma_frame, huma_user
 from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
@@ -18,6 +17,7 @@ from resources.history import HistoryStore
 from resources.history.tables import OUTPUT_TABLES
 from tests.history.conftest import Populated
 from tests.history.scenario import NIGHT_1, NIGHT_2
+from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
 
 
 def _rich_plan() -> PlanResult:

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from resources.history.opening import connect
+from resources.history.files import connect
 from tests.history.conftest import Populated
 from tests.history.scenario import ANN_NEW_PHONE, ANN_OLD_PHONE
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconcile.builders import entra_frame, entra_user, huma_frame, huma_user
 from resources.history import HistoryStore, PreviousSnapshots
 from tests.history.conftest import Populated
+from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from reconcile.builders import entra_frame, entra_user, huma_frame, huma_user
 from resources.history import HistoryStore
-from resources.history.opening import connect
+from resources.history.files import connect
 from tests.history.scenario import raw_payloads
+from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 

@@ -12,11 +12,9 @@ import polars as pl
 import pytest
 
 from reconcile.baseline import baseline_changes, next_baseline
-from reconcile.builders import baseline_frame, decisions_frame, links_frame, state_with
 from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.next_state import next_state
-from reconcile.simulation import apply_to_snapshots
 from reconcile.state import (
     ACTIVATION_SCHEMA,
     DELETED_HUMA_USERS_SCHEMA,
@@ -25,9 +23,11 @@ from reconcile.state import (
     empty_state,
 )
 from resources.history import HistoryStore, StateChanges
-from resources.history.opening import connect
+from resources.history.files import connect
 from tests.history.conftest import Populated
 from tests.history.scenario import ACME, GLOBEX, NIGHT_1, NIGHT_2, POLICY, acme_snapshots
+from tests.reference.builders import baseline_frame, decisions_frame, links_frame, state_with
+from tests.reference.simulation import apply_to_snapshots
 
 LATER = NIGHT_1 + timedelta(days=3)
 

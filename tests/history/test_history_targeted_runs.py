@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reconcile.builders import entra_frame, entra_user, huma_frame, huma_user
 from resources.history import HistoryStore
 from resources.history.runs import FULL, TARGETED
+from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 

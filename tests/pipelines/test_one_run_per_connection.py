@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from assets.run_options import CONNECTION_TAG
-from cli.instance import dagster_instance
+from cli.console import dagster_instance
 from pipelines.definitions import deployment_definitions
 from resources.run_lock import connection_run_lock, run_lock_folder
 from tests.console_deployment import ROOT, Deployment, finished_run

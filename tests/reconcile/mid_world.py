@@ -16,15 +16,6 @@ from typing import Any
 
 import polars as pl
 
-from reconcile.builders import (
-    RUN_AT,
-    decisions_frame,
-    entra_frame,
-    entra_user,
-    huma_frame,
-    huma_user,
-    state_with,
-)
 from reconcile.fields import UNITS, unit_text
 from reconcile.state import (
     ACTIVATION_SCHEMA,
@@ -32,6 +23,15 @@ from reconcile.state import (
     DELETED_HUMA_USERS_SCHEMA,
     LINKS_SCHEMA,
     SyncState,
+)
+from tests.reference.builders import (
+    RUN_AT,
+    decisions_frame,
+    entra_frame,
+    entra_user,
+    huma_frame,
+    huma_user,
+    state_with,
 )
 
 _GIVEN = ["Anna", "Bjørn", "Åse", "Dag", None]

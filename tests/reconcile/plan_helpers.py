@@ -7,7 +7,10 @@ from typing import Any
 
 import polars as pl
 
-from reconcile.builders import (
+from reconcile.context import RunContext
+from reconcile.engine import PlanResult, plan_run
+from reconcile.policy import Policy
+from tests.reference.builders import (
     RUN_AT,
     baseline_frame,
     entra_frame,
@@ -17,9 +20,6 @@ from reconcile.builders import (
     links_frame,
     state_with,
 )
-from reconcile.context import RunContext
-from reconcile.engine import PlanResult, plan_run
-from reconcile.policy import Policy
 
 CONTEXT = RunContext(run_at=RUN_AT, verified_domains=frozenset({"example.com"}))
 

@@ -22,12 +22,12 @@ from reconcile.bodies import (
     huma_create_followup_body,
     huma_patch_body,
 )
-from reconcile.builders import entra_frame, entra_user, huma_frame, huma_user, state_with
 from reconcile.engine import plan_run
 from reconcile.fields import ADDRESS
 from reconcile.policy import Policy
 from reconcile.vocabulary import CREATE_ENTRA, CREATE_HUMA, ENTRA_TO_HUMA, HUMA_TO_ENTRA
 from tests.reconcile.plan_helpers import CONTEXT, only_row, plan_pair
+from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user, state_with
 
 _ADDRESS_NO = '{"city":"Oslo","country":"NO","line1":"Storgata 1","postal_code":"0155"}'
 

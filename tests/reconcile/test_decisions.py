@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from reconcile.builders import RUN_AT, decisions_frame
 from reconcile.decisions import decision_row
 from reconcile.vocabulary import (
     APPROVE,
@@ -28,6 +27,7 @@ from reconcile.vocabulary import (
     STALE,
 )
 from tests.reconcile.plan_helpers import only_row, plan_pair
+from tests.reference.builders import RUN_AT, decisions_frame
 
 _AGREED = [{"field": "phone", "agreed": "+4711111111"}]
 _ENTRA_EDIT = ({"phone": "+4711111111"}, {"phone": "+4722222222"})

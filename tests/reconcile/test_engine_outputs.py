@@ -21,13 +21,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from reconcile.builders import RUN_AT
 from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
 from reconcile.state import SyncState
 from reconcile.vocabulary import GUARD_SNAPSHOT_PARTIAL
 from tests.reconcile.mid_world import decisions_on, mid_world
+from tests.reference.builders import RUN_AT
 
 pytestmark = pytest.mark.slow
 

@@ -14,15 +14,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.builders import (
-    baseline_frame,
-    entra_frame,
-    entra_user,
-    huma_frame,
-    huma_user,
-    links_frame,
-    state_with,
-)
 from reconcile.engine import plan_run
 from reconcile.fields import ADDRESS
 from reconcile.policy import Policy
@@ -38,6 +29,15 @@ from reconcile.vocabulary import (
     UPDATE_HUMA,
 )
 from tests.reconcile.plan_helpers import CONTEXT, only_row, plan_pair
+from tests.reference.builders import (
+    baseline_frame,
+    entra_frame,
+    entra_user,
+    huma_frame,
+    huma_user,
+    links_frame,
+    state_with,
+)
 
 _ADDRESS_NO = '{"city":"Oslo","country":"NO","line1":"Storgata 1","postal_code":"0155"}'
 

@@ -14,7 +14,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.builders import RUN_AT, links_frame
 from reconcile.policy import Policy
 from reconcile.state import ACTIVATION_SCHEMA
 from reconcile.vocabulary import (
@@ -32,6 +31,7 @@ from reconcile.vocabulary import (
     UPDATE_HUMA,
 )
 from tests.reconcile.plan_helpers import diff_of, only_row, plan_pair
+from tests.reference.builders import RUN_AT, links_frame
 
 _ADDRESS_NO = '{"city":"Oslo","country":"NO","line1":"Storgata 1","postal_code":"0155"}'
 

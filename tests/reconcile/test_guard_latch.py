@@ -15,16 +15,6 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from reconcile.builders import (
-    RUN_AT,
-    baseline_frame,
-    entra_frame,
-    entra_user,
-    huma_frame,
-    huma_user,
-    links_frame,
-    state_with,
-)
 from reconcile.context import HeldTrip, RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
@@ -38,6 +28,16 @@ from reconcile.vocabulary import (
     PENDING,
 )
 from tests.reconcile.plan_helpers import CONTEXT
+from tests.reference.builders import (
+    RUN_AT,
+    baseline_frame,
+    entra_frame,
+    entra_user,
+    huma_frame,
+    huma_user,
+    links_frame,
+    state_with,
+)
 
 EARLIER = RUN_AT - timedelta(days=1)
 SHRANK = HeldTrip(

@@ -14,15 +14,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.builders import (
-    baseline_frame,
-    entra_frame,
-    entra_user,
-    huma_frame,
-    huma_user,
-    links_frame,
-    state_with,
-)
 from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.policy import Policy
@@ -35,6 +26,15 @@ from reconcile.vocabulary import (
     PENDING,
 )
 from tests.reconcile.plan_helpers import CONTEXT
+from tests.reference.builders import (
+    baseline_frame,
+    entra_frame,
+    entra_user,
+    huma_frame,
+    huma_user,
+    links_frame,
+    state_with,
+)
 
 _USERS = 4
 

@@ -13,7 +13,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.builders import baseline_frame, entra_user, huma_user, links_frame
 from reconcile.fields import UNIT_NAMES
 from reconcile.vocabulary import (
     ACTIONS,
@@ -29,6 +28,7 @@ from reconcile.vocabulary import (
     RECREATE_HUMA,
 )
 from tests.reconcile.plan_helpers import only_row, plan_users
+from tests.reference.builders import baseline_frame, entra_user, huma_user, links_frame
 
 _GROUP = {"huma_default_group_id": "group-1"}
 

@@ -20,15 +20,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.builders import (
-    baseline_frame,
-    entra_frame,
-    entra_user,
-    huma_frame,
-    huma_user,
-    links_frame,
-    state_with,
-)
 from reconcile.context import RunContext
 from reconcile.engine import PlanResult, plan_run
 from reconcile.fields import UNITS
@@ -47,6 +38,15 @@ from reconcile.vocabulary import (
     RECREATE_HUMA,
 )
 from tests.reconcile.plan_helpers import CONTEXT
+from tests.reference.builders import (
+    baseline_frame,
+    entra_frame,
+    entra_user,
+    huma_frame,
+    huma_user,
+    links_frame,
+    state_with,
+)
 
 _POLICY = Policy(huma_default_group_id="everyone")
 _NO_OUTCOMES = pl.DataFrame(schema=APPLY_OUTCOMES_SCHEMA)

@@ -13,7 +13,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.builders import (
+from reconcile.engine import plan_run
+from reconcile.policy import Policy
+from reconcile.vocabulary import CREATE_ENTRA, CREATE_HUMA, EMAIL_MISMATCH
+from tests.reconcile.plan_helpers import CONTEXT
+from tests.reference.builders import (
     entra_frame,
     entra_user,
     huma_frame,
@@ -21,10 +25,6 @@ from reconcile.builders import (
     links_frame,
     state_with,
 )
-from reconcile.engine import plan_run
-from reconcile.policy import Policy
-from reconcile.vocabulary import CREATE_ENTRA, CREATE_HUMA, EMAIL_MISMATCH
-from tests.reconcile.plan_helpers import CONTEXT
 
 
 def _links(result: Any) -> list[tuple[str, str]]:

@@ -16,7 +16,14 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.builders import (
+from reconcile.engine import PlanResult, plan_run
+from reconcile.next_state import next_state
+from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
+from reconcile.policy import Policy
+from reconcile.state import SyncState, empty_state
+from reconcile.vocabulary import APPLIED, CREATE_ENTRA, FAILED, UPDATE_ENTRA
+from tests.reconcile.plan_helpers import CONTEXT, plan_pair
+from tests.reference.builders import (
     RUN_AT,
     baseline_frame,
     entra_frame,
@@ -25,14 +32,7 @@ from reconcile.builders import (
     huma_user,
     state_with,
 )
-from reconcile.engine import PlanResult, plan_run
-from reconcile.next_state import next_state
-from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
-from reconcile.policy import Policy
-from reconcile.simulation import apply_to_snapshots
-from reconcile.state import SyncState, empty_state
-from reconcile.vocabulary import APPLIED, CREATE_ENTRA, FAILED, UPDATE_ENTRA
-from tests.reconcile.plan_helpers import CONTEXT, plan_pair
+from tests.reference.simulation import apply_to_snapshots
 
 _NO_OUTCOMES = pl.DataFrame(schema=APPLY_OUTCOMES_SCHEMA)
 

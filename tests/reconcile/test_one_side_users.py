@@ -14,7 +14,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.builders import entra_user, huma_user
 from reconcile.frames import EMPLOYMENT_ID
 from reconcile.vocabulary import (
     AUTO_APPROVED,
@@ -25,6 +24,7 @@ from reconcile.vocabulary import (
     PENDING,
 )
 from tests.reconcile.plan_helpers import only_row, plan_users
+from tests.reference.builders import entra_user, huma_user
 
 _GROUP = {"huma_default_group_id": "group-1"}
 

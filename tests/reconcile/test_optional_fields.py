@@ -18,13 +18,6 @@ import pytest
 
 from reconcile.baseline import baseline_changes
 from reconcile.bodies import graph_create_body, graph_patch_body
-from reconcile.builders import (
-    baseline_frame,
-    entra_user,
-    huma_user,
-    links_frame,
-    state_with,
-)
 from reconcile.engine import PlanResult, plan_run
 from reconcile.frames import (
     ENTRA_USERS_SCHEMA,
@@ -42,6 +35,13 @@ from reconcile.vocabulary import (
 )
 from resources.graph_client import USER_SELECT, user_select
 from tests.reconcile.plan_helpers import CONTEXT
+from tests.reference.builders import (
+    baseline_frame,
+    entra_user,
+    huma_user,
+    links_frame,
+    state_with,
+)
 
 _FIELDS = ("display_name", "office", "department")
 _GRAPH = {"display_name": "displayName", "office": "officeLocation", "department": "department"}

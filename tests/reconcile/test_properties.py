@@ -24,7 +24,6 @@ from reconcile.engine import PlanResult, plan_run
 from reconcile.frames import EMPLOYMENT_ID
 from reconcile.next_state import next_state
 from reconcile.policy import Policy
-from reconcile.simulation import apply_to_snapshots
 from reconcile.state import SyncState
 from reconcile.vocabulary import (
     ACTIONS,
@@ -40,6 +39,7 @@ from reconcile.vocabulary import (
 )
 from tests.reconcile.plan_helpers import CONTEXT
 from tests.reconcile.worlds import EXAMPLES, worlds
+from tests.reference.simulation import apply_to_snapshots
 
 pytestmark = pytest.mark.slow
 

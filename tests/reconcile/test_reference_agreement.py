@@ -1,4 +1,4 @@
-"""The engine against an independent plain-Python reading of the rules (`reconcile.reference`).
+"""The engine against an independent plain-Python reading of the rules (`tests.reference.rules`).
 
 Pins: for linked users with no decision pending, in any small world, the engine plans exactly
 the rows the reference plans: same change ids (so same actions, users, fields and values to
@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given
 
 from reconcile.engine import plan_run
-from reconcile.reference import plan_linked
 from reconcile.vocabulary import PAIR_ACTIONS
 from tests.reconcile.plan_helpers import CONTEXT
 from tests.reconcile.worlds import EXAMPLES, linked_worlds
+from tests.reference.rules import plan_linked
 
 pytestmark = pytest.mark.slow
 

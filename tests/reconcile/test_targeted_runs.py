@@ -13,15 +13,6 @@ from dataclasses import replace
 
 import polars as pl
 
-from reconcile.builders import (
-    baseline_frame,
-    entra_frame,
-    entra_user,
-    huma_frame,
-    huma_user,
-    links_frame,
-    state_with,
-)
 from reconcile.engine import PlanResult, plan_run
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
@@ -34,6 +25,15 @@ from reconcile.vocabulary import (
     UPDATE_ENTRA,
 )
 from tests.reconcile.plan_helpers import CONTEXT
+from tests.reference.builders import (
+    baseline_frame,
+    entra_frame,
+    entra_user,
+    huma_frame,
+    huma_user,
+    links_frame,
+    state_with,
+)
 
 POPULATION = 100
 POLICY = Policy(create_entra_users_automatically=True)

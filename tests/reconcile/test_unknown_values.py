@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.builders import entra_frame, entra_user, huma_frame, huma_user
 from reconcile.outputs import UNREADABLE, VALIDATION_FAILURES_SCHEMA
 from reconcile.validation import validate_snapshots
 from reconcile.vocabulary import BLOCKED, CREATE_ENTRA, HUMA
 from tests.reconcile.plan_helpers import only_row, plan_pair, plan_users
+from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
 
 
 def _listed(user_id: str, field: str) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""Validation of the snapshots (SPEC §3, §4; issue 4.1): failing users are held out and listed.
+"""Validation of the snapshots (SPEC §3, §4): failing users are held out and listed.
 
 Pins, per side: each rule fails exactly the users that break it, with side, user, field, value,
 rule and a message; every user in a duplicate is held out (never one guessed); nulls are not
@@ -12,11 +12,18 @@ from typing import Any
 
 import pytest
 
-from reconcile.builders import RUN_AT, entra_frame, entra_user, huma_frame, huma_user, state_with
 from reconcile.context import RunContext
 from reconcile.engine import plan_run
 from reconcile.policy import Policy
 from reconcile.validation import validate_snapshots
+from tests.reference.builders import (
+    RUN_AT,
+    entra_frame,
+    entra_user,
+    huma_frame,
+    huma_user,
+    state_with,
+)
 
 _BOB = {"huma_id": "h2", "email": "bob@example.com", "phone": "+4790000002", "employment_id": "E2"}
 

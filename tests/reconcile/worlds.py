@@ -14,7 +14,11 @@ import polars as pl
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from reconcile.builders import (
+from reconcile.fields import UNITS
+from reconcile.policy import Policy
+from reconcile.state import ACTIVATION_SCHEMA, SyncState
+from reconcile.vocabulary import ASK
+from tests.reference.builders import (
     RUN_AT,
     baseline_frame,
     entra_frame,
@@ -24,10 +28,6 @@ from reconcile.builders import (
     links_frame,
     state_with,
 )
-from reconcile.fields import UNITS
-from reconcile.policy import Policy
-from reconcile.state import ACTIVATION_SCHEMA, SyncState
-from reconcile.vocabulary import ASK
 
 #: Settings of every property over these worlds.
 EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

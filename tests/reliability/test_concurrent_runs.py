@@ -22,7 +22,7 @@ import orjson
 import pytest
 import yaml
 
-from cli.instance import dagster_instance
+from cli.console import dagster_instance
 from emulators.data import generate_world
 from emulators.launcher import Emulators
 from tests.console_deployment import (

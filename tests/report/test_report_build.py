@@ -19,7 +19,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile.builders import (
+from reconcile.context import RunContext
+from reconcile.engine import plan_run
+from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
+from reconcile.policy import Policy
+from tests.reference.builders import (
     RUN_AT,
     baseline_frame,
     entra_frame,
@@ -29,10 +33,6 @@ from reconcile.builders import (
     links_frame,
     state_with,
 )
-from reconcile.context import RunContext
-from reconcile.engine import plan_run
-from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
-from reconcile.policy import Policy
 from tests.report.report_frames import (
     SCRIPT_NAME,
     field_diff,

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from assets.keys import job_name
-from cli.instance import dagster_instance
+from cli.console import dagster_instance
 from pipelines.definitions import deployment_definitions
 from pipelines.webhook_runs import EventsProducer, store_event, tick_and_run
 from resources.webhook_events import WebhookEventStore, event_store_path

@@ -1,11 +1,23 @@
-"""Opening the history file: short connections, retried while another process holds it.
+"""The history file itself: opened in short connections, published whole for analysts, and the
+errors that name it.
 
-DuckDB lets one process at a time hold a file for writing, and while it does no other process can
-open it, not even read-only (TOOLCHAIN: DuckDB). So every write is one short transaction on its own
-connection, and an opener that finds the file held retries until its timeout, then raises
-`HistoryLocked`. A writer leaves a small note beside the file (`<file>.holder.json`: process id,
-what it is doing, since when) for the duration of its transaction, so a run that gives up can say
-which run was writing; the note is trusted only when its process id is the one DuckDB names.
+Opening. DuckDB lets one process at a time hold a file for writing, and while it does no other
+process can open it, not even read-only (TOOLCHAIN: DuckDB). So every write is one short
+transaction on its own connection, and an opener that finds the file held retries until its
+timeout, then raises `HistoryLocked`. A writer leaves a small note beside the file
+(`<file>.holder.json`: process id, what it is doing, since when) for the duration of its
+transaction, so a run that gives up can say which run was writing; the note is trusted only when
+its process id is the one DuckDB names.
+
+Publishing. An analyst's session left open on the file the pipeline writes would make the next
+run wait and fail. The pipeline therefore writes its own file and, when a run ends (and after a
+person's decisions, and a schema upgrade), copies it beside itself as `<name>.published<suffix>`:
+checkpointed first, so the copy is one self-contained file, written under a temporary name and
+renamed over the previous copy. A rename never waits for the readers of the file it replaces: a
+session open on the previous copy goes on reading it (the name now points at the new one), and
+every session opened since sees the new copy whole, never half of it. The copy is read-only to
+everyone and readable by its owner only (SPEC §12): a writable open of it fails instead of leaving
+a write-ahead log beside it that the next copy would inherit.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -22,8 +35,65 @@ from pathlib import Path
 
 import duckdb
 
-from resources.history.errors import HistoryLocked, HistoryNotReady
 from resources.private_files import PRIVATE_FILE, tighten
+
+
+class HistoryError(Exception):
+    """Something about the history database file itself is wrong."""
+
+
+class HistoryLocked(HistoryError):
+    """Another process (or another connection of this one) held the file past the timeout.
+
+    DuckDB lets no other process open a file, not even read-only, while one holds it for writing
+    (and a read-only session keeps writers out). The message names the file, the holder's process
+    id when DuckDB reports it, and the run writing when the holder left a note.
+
+    Attributes:
+        path: The database file.
+        waited_seconds: How long the opener retried.
+        holder_pid: The holding process, when known.
+        holder: What the holder said it was doing (`run … of connection …`), when known.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        waited_seconds: float,
+        holder_pid: int | None = None,
+        holder: str | None = None,
+    ) -> None:
+        self.path = path
+        self.waited_seconds = waited_seconds
+        self.holder_pid = holder_pid
+        self.holder = holder
+        if holder:
+            who = f"{holder} (process {holder_pid}) is writing to it"
+        elif holder_pid is not None:
+            who = (
+                f"process {holder_pid} holds it (an analyst's session, or another run; "
+                "a run writes in short transactions, a session holds the file until it closes)"
+            )
+        else:
+            who = "another connection in this process holds it with other settings"
+        super().__init__(
+            f"the history database {path} is locked: {who}; gave up after "
+            f"{waited_seconds:.1f} s. Retry when it is released, or raise lock_timeout_seconds."
+        )
+
+
+class HistoryNotReady(HistoryError):
+    """A read-only opener found no database, or one whose schema is older than this code's.
+
+    Reading never creates or upgrades the file: the next run (or `HistoryStore.migrate()`) does.
+    """
+
+
+class JournalError(HistoryError):
+    """A journal write that would break crash safety: an outcome without its intent, or a new
+    intent for a change whose outcome is already recorded (it would be sent twice)."""
+
 
 logger = logging.getLogger(__name__)
 
@@ -191,3 +261,48 @@ def reading(
         yield conn
     finally:
         conn.close()
+
+
+#: Owner read only: nobody writes the copy in place; the next run replaces it.
+PUBLISHED_MODE = 0o400
+
+
+def published_path(path: Path) -> Path:
+    """Where the copy of the history file `path` is published for analysts."""
+    return path.with_name(f"{path.stem}.published{path.suffix}")
+
+
+def wal_path(path: Path) -> Path:
+    """DuckDB's write-ahead log of `path`."""
+    return path.with_name(path.name + ".wal")
+
+
+def publish(conn: duckdb.DuckDBPyConnection, source: Path, target: Path) -> None:
+    """Replace `target` with a copy of `source`, whose writable connection `conn` this process
+    holds (so no other process writes `source` while it is copied).
+
+    Args:
+        conn: The open, writable connection to `source`, outside any transaction.
+        source: The history file the pipeline writes.
+        target: The published copy (replaced whole, atomically).
+
+    Raises:
+        HistoryError: The checkpoint left committed writes in the log (they would be missing
+            from the copy).
+    """
+    conn.execute("CHECKPOINT")  # every committed write into the file itself
+    log = wal_path(source)
+    if log.exists() and log.stat().st_size:
+        raise HistoryError(f"{source} could not be checkpointed: not publishing a partial copy")
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(source, temporary)
+        with temporary.open("rb") as copied:  # on disk before the name points at it
+            os.fsync(copied.fileno())
+        temporary.chmod(PUBLISHED_MODE)
+        # A log beside the published name would be replayed into the new copy by its next opener.
+        wal_path(target).unlink(missing_ok=True)
+        temporary.replace(target)
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()

@@ -17,8 +17,8 @@ from typing import Any
 from reconcile.countries import ISO_3166_ALPHA2
 from reconcile.fields import ADDRESS, ADDRESS_KEYS, UNITS, Unit
 from reconcile.policy import Policy
-from reconcile.reference_rows import block_clashes, identified
 from reconcile.vocabulary import ASK, ENTRA_TO_HUMA, HUMA_TO_ENTRA
+from tests.reference.rows import block_clashes, identified
 
 # Per side: required columns, unique columns (over non-null values), length limits, ISO country.
 # fmt: off

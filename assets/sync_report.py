@@ -7,6 +7,10 @@ kept unsent beside the report (`report.outbox`): the run is marked (its `email_s
 history, the asset's metadata, the run tag `huma-entra-sync/report: not sent`), and the
 connection's next run that sends its own report sends the kept ones after it. A dry run keeps
 its report as a file and sends nothing.
+
+Where reports go is configured by two Dagster resources: `ReportsResource`, shared by every
+connection (the folder that keeps them, the Dagster UI link), and each connection's
+`RecipientsResource` (the addresses may come from the environment).
 """
 
 import dataclasses
@@ -28,13 +32,13 @@ from assets.keys import (
     SYNC_REPORT,
     recipients_resource_key,
 )
+from assets.metadata import StageClock
 from assets.planning import RunPlan, scratch_folder
 from assets.report.build import build_run_report
 from assets.report.message import email_message, write_report_files
 from assets.report.outbox import LateSending, keep_unsent, send_unsent, unsent_reports
 from assets.report.render import render_report
 from assets.run_options import run_options
-from assets.stage_clock import StageClock
 from resources.errors import RemoteError
 from resources.history.runs import TARGETED
 
@@ -43,6 +47,33 @@ logger = logging.getLogger(__name__)
 #: Run tag set on a run whose report the relay did not take.
 REPORT_TAG = "huma-entra-sync/report"
 NOT_SENT = "not sent"
+
+
+class ReportsResource(dg.ConfigurableResource):
+    """Shared by every connection: where report files are kept and how to link to a run."""
+
+    folder: str = "var/reports"
+    #: The Dagster UI's base URL (e.g. `https://dagster.example.com`), for a link to the run.
+    dagster_url: str | None = None
+
+    def run_folder(self, connection: str, run_id: str) -> Path:
+        """The folder that keeps a run's report files."""
+        return Path(self.folder) / connection / run_id
+
+    def run_url(self, run_id: str) -> str | None:
+        """The run's page in the Dagster UI, when the UI's URL is configured."""
+        return f"{self.dagster_url.rstrip('/')}/runs/{run_id}" if self.dagster_url else None
+
+
+class RecipientsResource(dg.ConfigurableResource):
+    """One connection's report addresses."""
+
+    #: Comma-separated addresses; empty means the report is only kept as a file.
+    recipients: str = ""
+    sender: str = "huma-entra-sync@localhost"
+
+    def addresses(self) -> list[str]:
+        return [a.strip() for a in self.recipients.split(",") if a.strip()]
 
 
 @dataclasses.dataclass(frozen=True)
