@@ -32,9 +32,10 @@ from assets.run_options import run_options
 from assets.snapshots import run_started_at
 from assets.targeting import unread_users
 from reconcile.engine import PlanResult, plan_run
+from reconcile.mapping import carried_by
 from reconcile.policy import Policy
 from reconcile.state import RunContext, SyncState
-from reconcile.validation import EntraUsersModel, HumaUsersModel
+from reconcile.validation import models
 from reconcile.vocabulary import (
     AUTO_APPROVED,
     AWAITING_DECISION,
@@ -279,9 +280,11 @@ def plan_numbers(result: PlanResult) -> dict[str, dg.MetadataValue]:
 
 
 def _check_results(connection: str, result: PlanResult):
+    # The models of the fields this connection carries (its optional fields included).
+    huma_model, entra_model = models(carried_by(result.huma_users.columns))
     for side, name, model, frame in (
-        ("huma", HUMA_USERS, HumaUsersModel, result.huma_users),
-        ("entra", ENTRA_USERS, EntraUsersModel, result.entra_users),
+        ("huma", HUMA_USERS, huma_model, result.huma_users),
+        ("entra", ENTRA_USERS, entra_model, result.entra_users),
     ):
         problems = _schema_problems(model, frame)
         held_out = result.validation_failures.filter(pl.col("side") == side)

@@ -22,6 +22,7 @@ import polars as pl
 from assets.report.sections import WEBHOOK_DELETIONS_SCHEMA
 from assets.run_options import run_options
 from reconcile.engine import PlanResult
+from reconcile.frames import entra_users_schema, huma_users_schema
 from reconcile.vocabulary import ENTRA, HUMA, NOTICE_DELETED_IN_HUMA
 from resources.webhook_events import (
     CHANGE_TOPICS,
@@ -173,15 +174,18 @@ def unread_users(
         connection=connection, before_run_id=context.run.run_id
     ).last_run_id
     if latest is None:
-        huma_seen, entra_seen = huma_read.clear(), entra_read.clear()
+        huma_seen = pl.DataFrame(schema=huma_users_schema())
+        entra_seen = pl.DataFrame(schema=entra_users_schema())
     else:
         huma_seen = store.snapshot(run_id=latest, side=HUMA)
         entra_seen = store.snapshot(run_id=latest, side=ENTRA)
+    # SPEC §3's columns only: the history keeps no optional field, and uniqueness needs none.
+    huma_columns, entra_columns = list(huma_users_schema()), list(entra_users_schema())
     huma = pl.concat(
         [
-            huma_seen.select(huma_read.columns).join(huma_read, on="huma_id", how="anti"),
-            huma_read.join(huma_planned, on="huma_id", how="anti"),
+            huma_seen.select(huma_columns).join(huma_read, on="huma_id", how="anti"),
+            huma_read.join(huma_planned, on="huma_id", how="anti").select(huma_columns),
         ]
     )
-    entra = entra_seen.select(entra_read.columns).join(entra_read, on="entra_id", how="anti")
+    entra = entra_seen.select(entra_columns).join(entra_read, on="entra_id", how="anti")
     return huma, entra

@@ -28,6 +28,8 @@ CONNECTION = "demo"
 RELAY_USER, RELAY_PASSWORD = "demo-relay", "demo-relay-password"
 #: The variable naming the webhook secret, generated per demo (the name, not a secret).
 WEBHOOK_SECRET_ENV = "HUMA_WEBHOOK_SECRET"  # noqa: S105
+#: The optional fields the demo connection switches on (`policy.fields`; off by default).
+OPTIONAL_FIELDS = ("display_name", "department", "office")
 QUERIES = {
     "What did the last run change?": """
         SELECT p.email_key, p.action, a.system, a.after
@@ -138,7 +140,13 @@ def _configure(folder: Path, emulators: Any, mail: Any) -> None:
                             "initial_direction": {
                                 "given_name": "huma_to_entra",
                                 "family_name": "huma_to_entra",
+                                **dict.fromkeys(OPTIONAL_FIELDS, "huma_to_entra"),
                             },
+                            # The optional fields, on for this connection (off by default).
+                            "fields": list(OPTIONAL_FIELDS),
+                            # Switching them on fills them for nearly everyone at once: a mass
+                            # change the demo lets through (a deployment overrides the guard once).
+                            "mass_change_max_share": 1.0,
                         },
                     }
                 }
@@ -188,6 +196,14 @@ def _run(job) -> str:
     print(f"  {report['subject']}")
     for row in plan.group_by("action", "status").len().sort("action", "status").iter_rows():
         print(f"    {row[0]:<18} {row[1]:<14} {row[2]:>4}")
+    optional = plan.filter(
+        pl.col("fields").list.eval(pl.element().is_in(OPTIONAL_FIELDS)).list.any()
+        & (pl.col("action") == "update_entra")
+    )
+    print(
+        f"    optional fields ({', '.join(OPTIONAL_FIELDS)}): {optional.height} users' "
+        "updates toward Entra"
+    )
     waiting = plan.filter(pl.col("status").is_in(["pending", "stale"]))
     for row in waiting.head(4).iter_rows(named=True):
         print(f"    waiting: {row['decision_kind']:<14} {row['email_key']:<36} {row['reason']}")

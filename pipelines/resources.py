@@ -53,6 +53,7 @@ def connection_resources(connection: Connection) -> dict[str, Any]:
             client_secret=_value(huma.client_secret),
             default_group_id=_value(huma.default_group_id),
             max_concurrency=connection.policy.huma_max_concurrency,
+            optional_fields=sorted(connection.policy.fields),
         ),
         graph_resource_key(connection.name): GraphResource(
             tenant_id=_value(entra.tenant_id),
@@ -63,6 +64,7 @@ def connection_resources(connection: Connection) -> dict[str, Any]:
             certificate_thumbprint=_value(entra.certificate_thumbprint) or None,
             authority_host=_value(entra.authority_host),
             graph_base_url=_value(entra.graph_base_url),
+            optional_fields=sorted(connection.policy.fields),
         ),
         recipients_resource_key(connection.name): RecipientsResource(
             recipients=_value(connection.report.recipients) or "",

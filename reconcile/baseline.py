@@ -14,7 +14,7 @@ import polars as pl
 
 from reconcile.creates import created_pair
 from reconcile.engine import PlanResult
-from reconcile.fields import UNITS, Unit, unit_text, unit_unknown
+from reconcile.fields import Unit, unit_text, unit_unknown, units_of
 from reconcile.state import BASELINE_SCHEMA
 from reconcile.vocabulary import (
     CREATE_ACTIONS,
@@ -26,7 +26,7 @@ from reconcile.vocabulary import (
 _KEY = ["huma_id", "field"]
 
 
-def _field_values(rows: pl.DataFrame) -> pl.DataFrame:
+def _field_values(rows: pl.DataFrame, units: tuple[Unit, ...]) -> pl.DataFrame:
     """`huma_id`, `direction`, `field`, `value` (canonical text) per field of the rows' writes."""
     parts = [
         rows.filter(pl.col("fields").list.contains(unit.name)).select(
@@ -35,7 +35,7 @@ def _field_values(rows: pl.DataFrame) -> pl.DataFrame:
             pl.lit(unit.name).alias("field"),
             pl.col("to_values").str.json_path_match(f"$.{unit.name}").alias("value"),
         )
-        for unit in UNITS
+        for unit in units
     ]
     return pl.concat(parts)
 
@@ -87,7 +87,10 @@ def baseline_changes(
     """
     pair_rows = result.sync_plan.filter(pl.col("action").is_in(PAIR_ACTIONS))
     written = (
-        _field_values(pair_rows.join(applied_ids, on="change_id", how="semi"))
+        _field_values(
+            pair_rows.join(applied_ids, on="change_id", how="semi"),
+            units_of(result.huma_users.columns),
+        )
         .group_by(_KEY)
         .agg(
             pl.col("value").filter(pl.col("direction") == ENTRA_TO_HUMA).first().alias("h_new"),
@@ -106,7 +109,7 @@ def baseline_changes(
     pairs = _pair_rows(result)
     parts = [
         _unit_changes(baseline, _unit_now(result, pairs, unit), written, held, unit.name)
-        for unit in UNITS
+        for unit in units_of(result.huma_users.columns)
     ]
     return pl.concat([*pl.collect_all(parts), _created(result, applied_ids)])
 
@@ -173,7 +176,7 @@ def _created(result: PlanResult, applied_ids: pl.DataFrame) -> pl.DataFrame:
         .join(applied_ids, on="change_id")
         .with_columns(created_pair())
     )
-    return _field_values(rows).select(
+    return _field_values(rows, units_of(result.huma_users.columns)).select(
         *_KEY,
         pl.lit(value=True).alias("has_agreed"),
         pl.col("value").alias("agreed"),

@@ -21,8 +21,14 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from reconcile.fields import ADDRESS
-from reconcile.frames import EMPLOYMENT_ID, FAMILY_NAME, GIVEN_NAME, HIRE_DATE, JOB_TITLE, PHONE
+from reconcile.mapping import (
+    BY_NAME,
+    GRAPH_MIDNIGHT_UTC,
+    HUMA_ADDRESS,
+    MAPPING,
+    OBJECT,
+    Mapped,
+)
 from reconcile.vocabulary import (
     CREATE_ENTRA,
     CREATE_HUMA_ACTIONS,
@@ -32,27 +38,34 @@ from reconcile.vocabulary import (
     PATCH_HUMA_ACTIONS,
 )
 
-#: Graph property of each scalar field (the address maps to four properties).
+#: Graph property of each one-column field written to Entra (an object field maps to several).
 GRAPH_PROPERTIES: Final = {
-    GIVEN_NAME: "givenName",
-    FAMILY_NAME: "surname",
-    PHONE: "mobilePhone",
-    HIRE_DATE: "employeeHireDate",
-    JOB_TITLE: "jobTitle",
+    entry.name: entry.graph[0]
+    for entry in MAPPING
+    if HUMA_TO_ENTRA in entry.directions and entry.value != OBJECT
 }
-#: Huma `UserDetailsInput` property of each scalar field.
+#: Huma `UserDetailsInput` property of each one-column field written to Huma.
 HUMA_PROPERTIES: Final = {
-    GIVEN_NAME: "givenName",
-    FAMILY_NAME: "familyName",
-    PHONE: "phone",
-    EMPLOYMENT_ID: "employmentId",
+    entry.name: entry.huma.path
+    for entry in MAPPING
+    if ENTRA_TO_HUMA in entry.directions and entry.value != OBJECT
 }
-_GRAPH_ADDRESS: Final = {
-    "line1": "streetAddress",
-    "postal_code": "postalCode",
-    "city": "city",
-    "country": "country",
-}
+
+
+def graph_parts(entry: Mapped) -> dict[str, str]:
+    """For an object field, its canonical JSON key → the Graph property that holds it."""
+    return dict(zip(entry.parts.values(), _in_column_order(entry, entry.graph), strict=True))
+
+
+def huma_parts(entry: Mapped) -> dict[str, str]:
+    """For an object field, its canonical JSON key → its key in the Huma object."""
+    return dict(zip(entry.parts.values(), _in_column_order(entry, entry.huma.parts), strict=True))
+
+
+def _in_column_order(entry: Mapped, names: tuple[str, ...]) -> tuple[str, ...]:
+    """`names` (parallel to the columns) in the order of `entry.parts` (sorted by key)."""
+    by_column = dict(zip(entry.columns, names, strict=True))
+    return tuple(by_column[column] for column in entry.parts)
 
 
 def _to_values(row: Mapping[str, Any], actions: tuple[str, ...], direction: str) -> dict:
@@ -69,16 +82,20 @@ def _to_values(row: Mapping[str, Any], actions: tuple[str, ...], direction: str)
 
 def _graph_properties(values: Mapping[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    for field, value in values.items():
-        if field == EMPLOYMENT_ID:
-            raise ValueError("employeeId is never written to Entra (SPEC §3)")
-        if field == ADDRESS:
-            address = value or {}
-            body.update({prop: address.get(key) for key, prop in _GRAPH_ADDRESS.items()})
-        elif field == HIRE_DATE:
-            body[GRAPH_PROPERTIES[field]] = f"{value}T00:00:00Z" if value else None
-        elif field in GRAPH_PROPERTIES:
-            body[GRAPH_PROPERTIES[field]] = value
+    for name, value in values.items():
+        entry = BY_NAME.get(name)
+        if entry is None:
+            continue
+        if HUMA_TO_ENTRA not in entry.directions:
+            prop = "/".join(entry.graph)
+            raise ValueError(f"{prop} is never written to Entra (SPEC §3)")
+        if entry.value == OBJECT:
+            parts = value or {}
+            body.update({prop: parts.get(key) for key, prop in graph_parts(entry).items()})
+        elif entry.graph_write == GRAPH_MIDNIGHT_UTC:
+            body[entry.graph[0]] = f"{value}T00:00:00Z" if value else None
+        else:
+            body[entry.graph[0]] = value
     return body
 
 
@@ -123,28 +140,30 @@ def graph_create_body(row: Mapping[str, Any], *, password: str) -> dict[str, Any
     return body
 
 
-def _home_address(value: Mapping[str, Any] | None, line2: str, line3: str) -> dict | None:
+def _huma_object(
+    entry: Mapped, value: Mapping[str, Any] | None, line2: str, line3: str
+) -> dict | None:
+    """A Huma object field as sent: every mapped part (empty as `""`), and the address's
+    line 2 and 3 that are not mapped (sent back as Huma holds them)."""
     if value is None:
         return None
-    return {
-        "line1": value.get("line1") or "",
-        "line2": line2,
-        "line3": line3,
-        "postalCode": value.get("postal_code") or "",
-        "city": value.get("city") or "",
-        "country": value.get("country") or "",
-    }
+    sent = {part: value.get(key) or "" for key, part in huma_parts(entry).items()}
+    if entry.huma_write == HUMA_ADDRESS:
+        sent.update(line2=line2, line3=line3)
+    order = ("line1", "line2", "line3", *entry.huma.parts)
+    return {part: sent[part] for part in dict.fromkeys(order) if part in sent}
 
 
 def _huma_properties(values: Mapping[str, Any], line2: str, line3: str) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    for field, value in values.items():
-        if field == ADDRESS:
-            body["homeAddress"] = _home_address(value, line2, line3)
-        elif field in HUMA_PROPERTIES:
-            body[HUMA_PROPERTIES[field]] = "" if value is None else value
+    for name, value in values.items():
+        entry = BY_NAME.get(name)
+        if entry is None or entry.huma_write is None or ENTRA_TO_HUMA not in entry.directions:
+            raise ValueError(f"{name} is never written to Huma (SPEC §3)")
+        if entry.value == OBJECT:
+            body[entry.huma.path] = _huma_object(entry, value, line2, line3)
         else:
-            raise ValueError(f"{field} is never written to Huma (SPEC §3)")
+            body[entry.huma.path] = "" if value is None else value
     return body
 
 
@@ -179,14 +198,13 @@ def huma_create_body(row: Mapping[str, Any], *, group_id: str) -> dict[str, Any]
         `email`, `givenName`, `familyName`, `groups`, and `phone` when there is one.
     """
     values = _to_values(row, CREATE_HUMA_ACTIONS, ENTRA_TO_HUMA)
-    body = {
-        "email": values["email"],
-        "givenName": values[GIVEN_NAME],
-        "familyName": values[FAMILY_NAME],
-        "groups": [group_id],
-    }
-    if values.get(PHONE) is not None:
-        body["phone"] = values[PHONE]
+    body = {"email": values["email"]}
+    for entry in MAPPING:
+        if not entry.huma_create_post:
+            continue
+        if entry.required or values.get(entry.name) is not None:
+            body[entry.huma.path] = values[entry.name]
+    body["groups"] = [group_id]
     return body
 
 
@@ -204,5 +222,11 @@ def huma_create_followup_body(
         `employmentId` and `homeAddress` when the row has them; `{}` when there is nothing to send.
     """
     values = _to_values(row, CREATE_HUMA_ACTIONS, ENTRA_TO_HUMA)
-    rest = {key: values[key] for key in (EMPLOYMENT_ID, ADDRESS) if values.get(key) is not None}
+    rest = {
+        entry.name: values[entry.name]
+        for entry in MAPPING
+        if entry.huma_write is not None
+        and not entry.huma_create_post
+        and values.get(entry.name) is not None
+    }
     return _huma_properties(rest, address_line2, address_line3)

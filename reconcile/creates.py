@@ -23,12 +23,12 @@ import polars as pl
 from reconcile.decide import huma_address_refusal
 from reconcile.fields import (
     ADDRESS,
-    UNITS,
     UNITS_BY_NAME,
     json_object,
     unit_json,
     unit_text,
     unit_unknown,
+    units_of,
 )
 from reconcile.outputs import SYNC_PLAN_SCHEMA
 from reconcile.policy import Policy
@@ -162,14 +162,21 @@ def entra_creates(
             entra_all.select(pl.col("user_principal_name").str.to_lowercase().alias("address")),
         ]
     ).filter(pl.col("address").is_in(wanted))
-    units = tuple(u.name for u in UNITS if HUMA_TO_ENTRA in u.directions)
+    # The display name is the optional field's value when it is on, else both names.
+    display_name = pl.concat_str("given_name", "family_name", separator=" ")
+    if "display_name" in active.columns:
+        display_name = pl.coalesce("display_name", display_name)
     extra = {
         "email": unit_json("email", pl.col("email")),
-        "display_name": unit_json(
-            "display_name", pl.concat_str("given_name", "family_name", separator=" ")
-        ),
+        "display_name": unit_json("display_name", display_name),
         "mail_nickname": unit_json("mail_nickname", pl.col("email").str.extract(r"^(.*)@", 1)),
     }
+    # A unit the create sends under its own key (the display name) is not sent twice.
+    units = tuple(
+        u.name
+        for u in units_of(active.columns)
+        if HUMA_TO_ENTRA in u.directions and u.name not in extra
+    )
     domain = email_domain()
     blocked = (
         pl.when(~domain.is_in(sorted(context.verified_domains)).fill_null(value=False))
@@ -227,7 +234,7 @@ def huma_creates(
     if candidates.height == 0:
         return pl.DataFrame(schema=SYNC_PLAN_SCHEMA)
     refused = huma_address_refusal()
-    units = tuple(u.name for u in UNITS if ENTRA_TO_HUMA in u.directions)
+    units = tuple(u.name for u in units_of(candidates.columns) if ENTRA_TO_HUMA in u.directions)
     email = pl.coalesce("mail", "user_principal_name")
     values = _values(units, {"email": unit_json("email", email)}, {ADDRESS: refused.is_not_null()})
     holders = (

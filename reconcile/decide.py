@@ -42,7 +42,7 @@ from typing import Final
 
 import polars as pl
 
-from reconcile.fields import ADDRESS, UNITS
+from reconcile.fields import ADDRESS, UNITS_BY_NAME
 from reconcile.frames import ADDRESS_COUNTRY, ADDRESS_FIELDS, FAMILY_NAME, GIVEN_NAME
 from reconcile.policy import Policy
 from reconcile.vocabulary import (
@@ -319,11 +319,16 @@ def decide(diffs: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         `blocked_reason`, `decision_kind`, `reason`; `action` is null on a difference that makes
         no plan row (drift, a position value recorded or not pushed).
     """
-    to_entra = _per_field({u.name: HUMA_TO_ENTRA in u.directions for u in UNITS}, pl.Boolean())
-    to_huma = _per_field({u.name: ENTRA_TO_HUMA in u.directions for u in UNITS}, pl.Boolean())
+    to_entra = _per_field(
+        {u.name: HUMA_TO_ENTRA in u.directions for u in UNITS_BY_NAME.values()}, pl.Boolean()
+    )
+    to_huma = _per_field(
+        {u.name: ENTRA_TO_HUMA in u.directions for u in UNITS_BY_NAME.values()}, pl.Boolean()
+    )
     initial = _per_field(dict(policy.initial_direction), pl.String())
     position = _per_field(
-        {u.name: u.position and not policy.backfill_positions for u in UNITS}, pl.Boolean()
+        {u.name: u.position and not policy.backfill_positions for u in UNITS_BY_NAME.values()},
+        pl.Boolean(),
     )
     gated, write = pl.col("_gated"), pl.col("_write")
     asks_person = ~gated & (pl.col("_table") == OUT_ASK)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.fields import UNITS, unit_json, unit_text, unit_unknown
+from reconcile.fields import unit_json, unit_text, unit_unknown, units_of
 from reconcile.frames import ADDRESS_FIELDS
-from reconcile.frames import MAPPED_FIELDS as _MAPPED
 from reconcile.state import baseline_rows_of_fields
 
 #: Columns of the long difference frame (before the baseline join). Entra's address parts go
@@ -35,16 +34,17 @@ def _side_by_side(
 ) -> pl.DataFrame:
     """Both users of every pair side by side, but for their unknown-field lists (the costliest
     columns to gather, needed only for the pairs that differ), with their row positions."""
+    mapped = [column for unit in units_of(huma_valid.columns) for column in unit.columns]
     huma = huma_valid.select(
         "active",
         pl.col("email_key").alias("h_email_key"),
-        *(pl.col(name).alias(f"h_{name}") for name in _MAPPED),
+        *(pl.col(name).alias(f"h_{name}") for name in mapped),
     )
     entra = entra_valid.select(
         "account_enabled",
         pl.col("on_premises_sync_enabled").fill_null(value=False).alias("entra_on_premises"),
         pl.col("email_key").alias("e_email_key"),
-        *(pl.col(name).alias(f"e_{name}") for name in _MAPPED),
+        *(pl.col(name).alias(f"e_{name}") for name in mapped),
     )
     # Gathers by the positions matching found (the inner joins on the ids), in Huma's order: when
     # every valid Huma user is paired (the usual night) its side needs no gather at all.
@@ -80,7 +80,8 @@ def differing_pairs(
         `e_email_key`, `h_<field>`, `e_<field>` (Huma columns prefixed `h_`, Entra ones `e_`),
         `h_unknown`, `e_unknown`, in the order of the valid Huma users.
     """
-    any_field = pl.any_horizontal(_differs(unit.columns) for unit in UNITS)
+    units = units_of(huma_valid.columns)
+    any_field = pl.any_horizontal(_differs(unit.columns) for unit in units)
     email = pl.col("h_email_key").ne_missing(pl.col("e_email_key"))
     lifecycle = ~pl.col("active") | ~pl.col("account_enabled").fill_null(value=True)
     kept = _side_by_side(pairs, huma_valid, entra_valid).filter(any_field | email | lifecycle)
@@ -112,7 +113,7 @@ def field_differences(differing: pl.DataFrame) -> pl.DataFrame:
         synchronised from on-premises AD, and Entra's address parts (`e_address_*`).
     """
     parts = []
-    for unit in UNITS:
+    for unit in units_of(c.removeprefix("h_") for c in differing.columns):
         known = ~unit_unknown(unit, "h_unknown") & ~unit_unknown(unit, "e_unknown")
         rows = differing.lazy().filter(_differs(unit.columns) & known)
         parts.append(

@@ -13,7 +13,7 @@ import polars as pl
 
 from reconcile import creates, differences, guards, lifecycle, plan_rows
 from reconcile.decide import decide
-from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA, require_schema
+from reconcile.frames import entra_users_schema, huma_users_schema, require_schema
 from reconcile.human_decisions import apply_decisions
 from reconcile.matching import match_users
 from reconcile.outputs import conflicts_frame, field_diffs_frame
@@ -76,7 +76,7 @@ def plan_run(
         unreadable: The values the snapshot readers could not read (`VALIDATION_FAILURES_SCHEMA`,
             rule `unreadable`): listed among the validation failures.
         unread: For a targeted run, the Huma and Entra users it did not read, as last seen
-            (`HUMA_USERS_SCHEMA`, `ENTRA_USERS_SCHEMA`): their keys still count for uniqueness,
+            (the schemas without optional fields): their keys still count for uniqueness,
             so a write clashes with them as in a full run; nothing else is done with them.
 
     Returns:
@@ -85,14 +85,15 @@ def plan_run(
     Raises:
         ValueError: When a snapshot does not match its schema.
     """
-    require_schema(huma, HUMA_USERS_SCHEMA, "Huma snapshot")
-    require_schema(entra, ENTRA_USERS_SCHEMA, "Entra snapshot")
+    require_schema(huma, huma_users_schema(policy.fields), "Huma snapshot")
+    require_schema(entra, entra_users_schema(policy.fields), "Entra snapshot")
     huma_keys, entra_keys = huma, entra
     if unread is not None:
-        require_schema(unread[0], HUMA_USERS_SCHEMA, "unread Huma users")
-        require_schema(unread[1], ENTRA_USERS_SCHEMA, "unread Entra users")
-        huma_keys = pl.concat([huma, unread[0].select(huma.columns)])
-        entra_keys = pl.concat([entra, unread[1].select(entra.columns)])
+        require_schema(unread[0], huma_users_schema(), "unread Huma users")
+        require_schema(unread[1], entra_users_schema(), "unread Entra users")
+        # The history keeps SPEC §3's columns only: an optional field is null for an unread user.
+        huma_keys = pl.concat([huma, unread[0]], how="diagonal")
+        entra_keys = pl.concat([entra, unread[1]], how="diagonal")
     # Frames read from storage come in many chunks, and gathering rows by position from chunked
     # string columns costs several times a gather from one chunk (measured: 2.1 CPU s against
     # 0.14 for a million shuffled Entra rows). The frames later steps gather from are made one

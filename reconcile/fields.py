@@ -14,57 +14,33 @@ Two values are equal exactly when their canonical texts are equal (both null = e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 import polars as pl
 
-from reconcile import frames
-from reconcile.vocabulary import ENTRA_TO_HUMA, HUMA_TO_ENTRA
+from reconcile.mapping import BY_NAME, DATE, OBJECT, Mapped, active, carried_by
 
-
-@dataclass(frozen=True)
-class Unit:
-    """One comparable, writable unit.
-
-    Attributes:
-        name: The unit's name in baselines, diffs and plan values.
-        columns: The snapshot columns it is made of.
-        directions: The write directions SPEC §3 allows.
-        position: A position field (pushed only after activation unless backfilled, SPEC §5).
-    """
-
-    name: str
-    columns: tuple[str, ...]
-    directions: frozenset[str]
-    position: bool = False
-
+#: A unit is one entry of the mapping (`reconcile.mapping.Mapped`): its name, columns,
+#: directions and whether it is a position field are what the engine uses.
+Unit = Mapped
 
 ADDRESS: Final = "address"
-_BOTH: Final = frozenset({HUMA_TO_ENTRA, ENTRA_TO_HUMA})
 
-UNITS: Final = (
-    Unit(frames.GIVEN_NAME, (frames.GIVEN_NAME,), _BOTH),
-    Unit(frames.FAMILY_NAME, (frames.FAMILY_NAME,), _BOTH),
-    Unit(frames.PHONE, (frames.PHONE,), _BOTH),
-    Unit(ADDRESS, frames.ADDRESS_FIELDS, _BOTH),
-    Unit(frames.EMPLOYMENT_ID, (frames.EMPLOYMENT_ID,), frozenset({ENTRA_TO_HUMA})),
-    Unit(frames.HIRE_DATE, (frames.HIRE_DATE,), frozenset({HUMA_TO_ENTRA}), position=True),
-    Unit(frames.JOB_TITLE, (frames.JOB_TITLE,), frozenset({HUMA_TO_ENTRA}), position=True),
-)
+#: The units of a connection without optional fields.
+UNITS: Final = active()
 UNIT_NAMES: Final = tuple(unit.name for unit in UNITS)
-UNITS_BY_NAME: Final = {unit.name: unit for unit in UNITS}
+UNITS_BY_NAME: Final = BY_NAME
+
+#: The units a snapshot frame carries, from its columns (`reconcile.mapping.carried_by`).
+units_of = carried_by
 
 #: Keys of the address JSON, by snapshot column, in the sorted order the canonical text uses.
-ADDRESS_KEYS: Final = {
-    frames.ADDRESS_CITY: "city",
-    frames.ADDRESS_COUNTRY: "country",
-    frames.ADDRESS_LINE1: "line1",
-    frames.ADDRESS_POSTAL_CODE: "postal_code",
-}
+ADDRESS_KEYS: Final = BY_NAME[ADDRESS].parts
 
 #: Huma's uniqueness rules (SPEC §3): no two Huma users may share these.
-HUMA_UNIQUE_FIELDS: Final = (frames.PHONE, frames.EMPLOYMENT_ID)
+HUMA_UNIQUE_FIELDS: Final = tuple(
+    column for unit in UNITS if unit.unique for column in unit.columns
+)
 
 
 def unit_text(unit: Unit, prefix: str = "") -> pl.Expr:
@@ -77,13 +53,13 @@ def unit_text(unit: Unit, prefix: str = "") -> pl.Expr:
     Returns:
         A String expression, null when the value is empty.
     """
-    if unit.name == ADDRESS:
-        parts = {key: pl.col(prefix + column) for column, key in ADDRESS_KEYS.items()}
+    if unit.value == OBJECT:
+        parts = {key: pl.col(prefix + column) for column, key in unit.parts.items()}
         all_empty = pl.all_horizontal(part.is_null() for part in parts.values())
         encoded = pl.struct(**parts).struct.json_encode()
         return pl.when(all_empty).then(pl.lit(None, pl.String)).otherwise(encoded)
     column = pl.col(prefix + unit.columns[0])
-    if unit.name == frames.HIRE_DATE:
+    if unit.value == DATE:
         return column.dt.to_string("%Y-%m-%d")
     return column
 
@@ -98,7 +74,8 @@ def unit_json(unit_name: str, text: pl.Expr) -> pl.Expr:
     Returns:
         A String expression holding valid JSON.
     """
-    if unit_name == ADDRESS:
+    unit = BY_NAME.get(unit_name)
+    if unit is not None and unit.value == OBJECT:
         return text.fill_null(pl.lit("null"))
     # json_encode of {"v": text} gives `{"v":<literal>}`; cut the 5-character head and the brace.
     encoded = pl.struct(v=text).struct.json_encode()

@@ -11,11 +11,14 @@ the same (SPEC §5: never written, never clears anything): its concept name is l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 import polars as pl
 
-#: The mapped fields, by concept name, in SPEC §3 order (email is the match key, listed apart).
+from reconcile.mapping import BY_NAME, DATE, active
+
+#: Column names the engine's rules name directly (every mapped column is in `reconcile.mapping`).
 GIVEN_NAME: Final = "given_name"
 FAMILY_NAME: Final = "family_name"
 PHONE: Final = "phone"
@@ -28,58 +31,48 @@ HIRE_DATE: Final = "hire_date"
 JOB_TITLE: Final = "job_title"
 
 #: The address travels as one unit: these four columns are compared and written together.
-ADDRESS_FIELDS: Final = (ADDRESS_LINE1, ADDRESS_POSTAL_CODE, ADDRESS_CITY, ADDRESS_COUNTRY)
+ADDRESS_FIELDS: Final = BY_NAME["address"].columns
 
-MAPPED_FIELDS: Final = (
-    GIVEN_NAME,
-    FAMILY_NAME,
-    PHONE,
-    *ADDRESS_FIELDS,
-    EMPLOYMENT_ID,
-    HIRE_DATE,
-    JOB_TITLE,
-)
+#: Every mapped column of a connection without optional fields, in the mapping's order (SPEC §3;
+#: email is the match key, listed apart).
+MAPPED_FIELDS: Final = tuple(column for entry in active() for column in entry.columns)
 
-_MAPPED_DTYPES: Final[dict[str, pl.DataType]] = {
-    GIVEN_NAME: pl.String(),
-    FAMILY_NAME: pl.String(),
-    PHONE: pl.String(),
-    ADDRESS_LINE1: pl.String(),
-    ADDRESS_POSTAL_CODE: pl.String(),
-    ADDRESS_CITY: pl.String(),
-    ADDRESS_COUNTRY: pl.String(),
-    EMPLOYMENT_ID: pl.String(),
-    HIRE_DATE: pl.Date(),
-    JOB_TITLE: pl.String(),
-}
 
-#: One row per Huma user (active or deactivated) from `GET /users` + `GET /users/{id}`.
-HUMA_USERS_SCHEMA: Final = pl.Schema(
-    {
-        "huma_id": pl.String(),
-        "email": pl.String(),
-        "email_key": pl.String(),
-        **_MAPPED_DTYPES,
-        "active": pl.Boolean(),
-        "deactivated_at": pl.Datetime("us", "UTC"),
-        "unknown_fields": pl.List(pl.String()),
+def _snapshot_schema(head: dict, tail: dict, fields: Iterable[str]) -> pl.Schema:
+    """`head` columns, the mapped columns (with the optional `fields` switched on), `tail`."""
+    mapped = {
+        column: pl.Date() if entry.value == DATE else pl.String()
+        for entry in active(fields)
+        for column in entry.columns
     }
-)
+    return pl.Schema({**head, **mapped, **tail, "unknown_fields": pl.List(pl.String())})
 
-#: One row per Entra user (members and guests, enabled or not) from Graph `GET /users`.
-ENTRA_USERS_SCHEMA: Final = pl.Schema(
-    {
-        "entra_id": pl.String(),
-        "user_principal_name": pl.String(),
-        "mail": pl.String(),
-        "email_key": pl.String(),
-        **_MAPPED_DTYPES,
+
+def huma_users_schema(fields: Iterable[str] = ()) -> pl.Schema:
+    """One row per Huma user (active or deactivated) from `GET /users` + `GET /users/{id}`,
+    with the columns of the optional `fields` switched on."""
+    return _snapshot_schema(
+        {"huma_id": pl.String(), "email": pl.String(), "email_key": pl.String()},
+        {"active": pl.Boolean(), "deactivated_at": pl.Datetime("us", "UTC")},
+        fields,
+    )
+
+
+def entra_users_schema(fields: Iterable[str] = ()) -> pl.Schema:
+    """One row per Entra user (members and guests, enabled or not) from Graph `GET /users`,
+    with the columns of the optional `fields` switched on."""
+    head = {"entra_id": pl.String(), "user_principal_name": pl.String(), "mail": pl.String()}
+    tail = {
         "account_enabled": pl.Boolean(),
         "user_type": pl.String(),
         "on_premises_sync_enabled": pl.Boolean(),
-        "unknown_fields": pl.List(pl.String()),
     }
-)
+    return _snapshot_schema({**head, "email_key": pl.String()}, tail, fields)
+
+
+#: The snapshots of a connection without optional fields.
+HUMA_USERS_SCHEMA: Final = huma_users_schema()
+ENTRA_USERS_SCHEMA: Final = entra_users_schema()
 
 
 def empty_frame(schema: pl.Schema) -> pl.DataFrame:

@@ -19,7 +19,7 @@ from typing import Final
 import polars as pl
 
 from reconcile.creates import email_domain, huma_creates
-from reconcile.fields import UNITS, unit_text, unit_unknown
+from reconcile.fields import unit_text, unit_unknown, units_of
 from reconcile.outputs import NOTICES_SCHEMA, SYNC_PLAN_SCHEMA
 from reconcile.policy import Policy
 from reconcile.state import baseline_rows
@@ -107,7 +107,7 @@ def _changed_since_seen(
                 unit_text(unit).alias("value"),
                 unit_unknown(unit).alias("unknown"),
             )
-            for unit in UNITS
+            for unit in units_of(candidates.columns)
         ]
     )
     kept = baseline_rows(baseline, candidates.get_column("huma_id"))

@@ -29,40 +29,43 @@ from pydantic.dataclasses import dataclass
 
 from reconcile.declared import expect, problems, refuse_unknown
 from reconcile.fields import UNIT_NAMES, UNITS_BY_NAME
+from reconcile.mapping import OPTIONAL_NAMES
 from reconcile.vocabulary import ASK
 
 #: Huma reads under way at once when a connection's policy does not say (`huma_max_concurrency`).
 DEFAULT_HUMA_MAX_CONCURRENCY = 16
 #: The most a policy may ask for: more only queues at Huma and runs into its rate limit sooner.
 MAX_HUMA_MAX_CONCURRENCY = 64
-#: The optional fields a connection may turn on (`fields`), all Huma → Entra.
-OPTIONAL_FIELDS: Final = ("display_name", "department", "office", "manager")
+#: The optional fields a connection may turn on (`fields`), all Huma → Entra: the mapping's.
+OPTIONAL_FIELDS: Final = OPTIONAL_NAMES
 
 
 def _ask_for_every_field() -> Mapping[str, str]:
     return MappingProxyType(dict.fromkeys(UNIT_NAMES, ASK))
 
 
-def _complete_directions(given: Mapping[str, str]) -> Mapping[str, str]:
-    """Every field's first-sync direction: the ones given (each allowed for its field), `ask`
-    for the rest."""
-    unknown = sorted(set(given) - set(UNIT_NAMES))
+def _known_directions(given: Mapping[str, str]) -> Mapping[str, str]:
+    """The first-sync directions given, each for a known field and allowed for it; the fields
+    left out are completed with `ask` once the optional fields are known (`_complete`)."""
+    names = (*UNIT_NAMES, *OPTIONAL_FIELDS)
+    unknown = sorted(set(given) - set(names))
     if unknown:
-        raise ValueError(f"initial_direction names unknown fields {unknown}; known: {UNIT_NAMES}")
-    complete = {name: given.get(name, ASK) for name in UNIT_NAMES}
-    for name, direction in complete.items():
+        raise ValueError(f"initial_direction names unknown fields {unknown}; known: {names}")
+    for name, direction in given.items():
         allowed = {*UNITS_BY_NAME[name].directions, ASK}
         if direction not in allowed:
             raise ValueError(
                 f"initial_direction[{name!r}] is {direction!r}; allowed: {sorted(allowed)}"
             )
-    return MappingProxyType(complete)
+    return given
 
 
 def _known_optional_fields(names: frozenset[str]) -> frozenset[str]:
     unknown = sorted(names - set(OPTIONAL_FIELDS))
     if unknown:
-        raise ValueError(f"fields names unknown fields {unknown}; known: {list(OPTIONAL_FIELDS)}")
+        raise ValueError(
+            f"fields names unknown optional fields {unknown}; known: {list(OPTIONAL_FIELDS)}"
+        )
     return names
 
 
@@ -111,7 +114,7 @@ class Policy:
     initial_direction: Annotated[
         Mapping[StrictStr, StrictStr],
         expect("a mapping of field to direction"),
-        AfterValidator(_complete_directions),
+        AfterValidator(_known_directions),
     ] = field(default_factory=_ask_for_every_field)
     create_entra_users_automatically: Flag = False
     auto_apply_entra_to_huma: Flag = False
@@ -138,6 +141,21 @@ class Policy:
     @classmethod
     def _declared_keys_only(cls, data: Any) -> Any:
         return refuse_unknown(data, cls.__dataclass_fields__, what="policy settings")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Policy:
+        """Every field the connection syncs gets its first-sync direction (`ask` when not given);
+        an optional field that is off takes none."""
+        names = (*UNIT_NAMES, *sorted(self.fields))
+        off = sorted(set(self.initial_direction) - set(names))
+        if off:
+            raise ValueError(
+                f"initial_direction names optional fields {off} that `fields` does not turn on"
+            )
+        complete = {name: self.initial_direction.get(name, ASK) for name in names}
+        # Frozen: the completed mapping replaces the given one while the model is being built.
+        object.__setattr__(self, "initial_direction", MappingProxyType(complete))
+        return self
 
     @classmethod
     def from_dict(cls, settings: Mapping[str, Any]) -> Policy:

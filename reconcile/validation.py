@@ -18,14 +18,17 @@ user's other fields flowing.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Final
+from collections.abc import Iterable
+from typing import Any, Final
 
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from reconcile.decide import ISO_3166_ALPHA2
+from reconcile.mapping import MAPPING, Mapped, active, carried_by
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import ENTRA, HUMA
 
@@ -47,18 +50,22 @@ IDENTITY_COLUMNS: Final = {
 }
 
 
+_UNIQUE_COLUMNS: Final = (
+    "huma_id",
+    "entra_id",
+    "email_key",
+    *(column for entry in MAPPING if entry.unique for column in entry.columns),
+)
+
+
 class _UniqueKeysModel(pa.DataFrameModel):
     """Columns both sides share: Huma's uniqueness rules hold on each side (SPEC §3, §4)."""
 
     email_key: str = pa.Field(nullable=False)
-    phone: str = pa.Field(nullable=True)
-    employment_id: str = pa.Field(nullable=True, str_length={"max_value": 16})
 
     # pandera's `unique=True` counts nulls as duplicates, and its duplicate search costs a quarter
     # of a second per million strings even when there is none: ids and keys use this check.
-    @pa.check(
-        "^(huma_id|entra_id|email_key|phone|employment_id)$", regex=True, name="unique_non_null"
-    )
+    @pa.check(f"^({'|'.join(_UNIQUE_COLUMNS)})$", regex=True, name="unique_non_null")
     @classmethod
     def unique_non_null(cls, data: PolarsData) -> pl.LazyFrame:
         """Duplicates among the non-null values of a key column."""
@@ -80,27 +87,66 @@ class _UniqueKeysModel(pa.DataFrameModel):
         strict = False
 
 
-class HumaUsersModel(_UniqueKeysModel):
-    """A valid Huma user (values that flow to Entra respect Graph's limits)."""
+def _mapped_columns(entries: Iterable[Mapped], side: str) -> dict[str, Any]:
+    """The pandera fields of the mapped columns one side checks: on Huma's, required, Graph's
+    length limits and the ISO country; on Entra's, the unique columns (with their limit when it
+    holds on both sides). Every mapped column is a string here but for dates, never checked."""
+    columns: dict[str, Any] = {}
+    for entry in entries:
+        on_entra = side == ENTRA
+        if on_entra and not entry.unique:
+            continue
+        for column in entry.columns:
+            checks: dict[str, Any] = {"nullable": on_entra or not entry.required}
+            limit = entry.max_length.get(column)
+            if limit is not None and (not on_entra or entry.length_on_both_sides):
+                checks["str_length"] = {"max_value": limit}
+            if column == entry.iso_country and not on_entra:
+                checks["isin"] = _ISO_CODES
+            if len(checks) > 1 or entry.unique or entry.required:
+                columns[column] = checks
+    return columns
 
-    huma_id: str = pa.Field(nullable=False)
-    email: str = pa.Field(nullable=False)
-    given_name: str = pa.Field(nullable=False, str_length={"max_value": 64})
-    family_name: str = pa.Field(nullable=False, str_length={"max_value": 64})
-    phone: str = pa.Field(nullable=True, str_length={"max_value": 64})
-    address_line1: str = pa.Field(nullable=True, str_length={"max_value": 1024})
-    address_postal_code: str = pa.Field(nullable=True, str_length={"max_value": 40})
-    address_city: str = pa.Field(nullable=True, str_length={"max_value": 128})
-    address_country: str = pa.Field(nullable=True, isin=_ISO_CODES)
-    job_title: str = pa.Field(nullable=True, str_length={"max_value": 128})
-    active: bool = pa.Field(nullable=False)
+
+def _model(
+    name: str, doc: str, required: dict[str, type], side: str, entries: Iterable[Mapped]
+) -> type[pa.DataFrameModel]:
+    """A pandera model: the side's required columns and its mapped columns' checks."""
+    annotations: dict[str, Any] = {}
+    attributes: dict[str, Any] = {"__doc__": doc}
+    for column, dtype in required.items():
+        annotations[column] = dtype
+        attributes[column] = pa.Field(nullable=False)
+    for column, checks in _mapped_columns(entries, side).items():
+        annotations[column] = str
+        attributes[column] = pa.Field(**checks)
+    attributes["__annotations__"] = annotations
+    return type(name, (_UniqueKeysModel,), attributes)
 
 
-class EntraUsersModel(_UniqueKeysModel):
-    """A valid in-scope Entra user."""
+@functools.cache
+def models(entries: tuple[Mapped, ...]) -> tuple[type[pa.DataFrameModel], type[pa.DataFrameModel]]:
+    """The Huma and Entra models of a connection whose snapshots carry `entries`."""
+    return (
+        _model(
+            "HumaUsersModel",
+            "A valid Huma user (values that flow to Entra respect Graph's limits).",
+            {"huma_id": str, "email": str, "active": bool},
+            HUMA,
+            entries,
+        ),
+        _model(
+            "EntraUsersModel",
+            "A valid in-scope Entra user.",
+            {"entra_id": str, "user_principal_name": str},
+            ENTRA,
+            entries,
+        ),
+    )
 
-    entra_id: str = pa.Field(nullable=False)
-    user_principal_name: str = pa.Field(nullable=False)
+
+#: The models of a connection without optional fields.
+HumaUsersModel, EntraUsersModel = models(active())
 
 
 _LENGTH_CHECK: Final = re.compile(r"str_length\((?:None|\d+), (\d+)\)")
@@ -190,8 +236,9 @@ def validate_snapshots(
         `(valid_huma, valid_entra, validation_failures)`: the users without any failure, in
         input order, and one `VALIDATION_FAILURES_SCHEMA` row per failed check, sorted.
     """
-    huma_failures = _failures(huma, HumaUsersModel, HUMA, "huma_id")
-    entra_failures = _failures(entra_in_scope, EntraUsersModel, ENTRA, "entra_id")
+    huma_model, entra_model = models(carried_by(huma.columns))
+    huma_failures = _failures(huma, huma_model, HUMA, "huma_id")
+    entra_failures = _failures(entra_in_scope, entra_model, ENTRA, "entra_id")
     read = pl.DataFrame(schema=VALIDATION_FAILURES_SCHEMA) if unreadable is None else unreadable
     failures = pl.concat([huma_failures.drop("index"), entra_failures.drop("index"), read]).sort(
         "side", "user_id", "field", "rule", "value", nulls_last=True

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import polars as pl
+from pydantic import Field
 
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from resources.base import ResourceWithClient
@@ -20,7 +21,7 @@ from resources.graph_auth import (
     GraphTokenProvider,
 )
 from resources.graph_batch import BatchExecutor, GraphWrite, GraphWriteOutcome, split_hire_date
-from resources.graph_client import GRAPH_BASE_URL, GraphClient
+from resources.graph_client import GRAPH_BASE_URL, GraphClient, user_select
 from resources.graph_lookup import lookup_users
 from resources.graph_pacing import GraphBudget, GraphPacer
 from resources.graph_snapshot import read_entra_users
@@ -87,6 +88,8 @@ class GraphResource(ResourceWithClient):
     authority_host: str = MICROSOFT_AUTHORITY_HOST
     graph_base_url: str = GRAPH_BASE_URL
     timeout_seconds: float = 60.0
+    #: The optional fields the connection syncs (the policy's `fields`): selected, no other is.
+    optional_fields: list[str] = Field(default_factory=list)
     resource_units_per_10s: int = 3500
     writes_per_150s: int = 3000
     #: The quota windows; Graph's are 10 s and 150 s (shorter ones pace a scaled emulator).
@@ -148,12 +151,12 @@ class GraphResource(ResourceWithClient):
         started = time.perf_counter()
         users: list[dict] = []
         pages = 0
-        for page in self.client().iter_user_pages():
+        for page in self.client().iter_user_pages(user_select(self.optional_fields)):
             users.extend(page)
             pages += 1
         # Each user object is freed once read (`released_as_read`), its JSON text kept.
         texts = RawTexts()
-        read = read_entra_users(released_as_read(users, texts))
+        read = read_entra_users(released_as_read(users, texts), self.optional_fields)
         frame = read.users
         return EntraSnapshot(
             users=frame,
@@ -173,8 +176,13 @@ class GraphResource(ResourceWithClient):
             LookupFailed: A read failed: there is no partial targeted read.
         """
         started = time.perf_counter()
-        found = lookup_users(self.client(), entra_ids=entra_ids, emails=emails)
-        read = read_entra_users(found.users)
+        found = lookup_users(
+            self.client(),
+            entra_ids=entra_ids,
+            emails=emails,
+            select=user_select(self.optional_fields),
+        )
+        read = read_entra_users(found.users, self.optional_fields)
         frame = read.users
         return EntraSnapshot(
             users=frame,

@@ -13,11 +13,12 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
 
+from reconcile.mapping import active
 from resources.errors import AuthenticationError, RemoteError, UntrustedAnswer, error_body
 from resources.graph_pacing import GraphPacer
 from resources.http import new_http_client, same_origin_link, send_with_retries
@@ -27,26 +28,25 @@ from resources.retrying import RetryPolicy, retry_after_seconds
 logger = logging.getLogger(__name__)
 
 GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
-#: Every mapped property (SPEC §3) and what scoping and safety need; all are `$select`-only or
-#: default properties, and none is refused in a collection.
-USER_SELECT = (
-    "id",
-    "userPrincipalName",
-    "mail",
-    "givenName",
-    "surname",
-    "mobilePhone",
-    "streetAddress",
-    "postalCode",
-    "city",
-    "country",
-    "employeeId",
-    "employeeHireDate",
-    "jobTitle",
-    "accountEnabled",
-    "userType",
-    "onPremisesSyncEnabled",
-)
+
+
+def user_select(fields: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every mapped property (SPEC §3, and the optional `fields` switched on) and what scoping
+    and safety need; all are `$select`-only or default properties, none refused in a collection.
+    """
+    return (
+        "id",
+        "userPrincipalName",
+        "mail",
+        *(prop for entry in active(fields) for prop in entry.graph),
+        "accountEnabled",
+        "userType",
+        "onPremisesSyncEnabled",
+    )
+
+
+#: What a connection without optional fields selects.
+USER_SELECT = user_select()
 PAGE_SIZE = 999  # Graph's maximum `$top` for users
 #: Pages a read may take beyond what the first page's count announced: users created while the
 #: read goes on, and the empty pages Graph may send, but never a read without end.

@@ -17,19 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from reconcile.frames import (
-    ADDRESS_CITY,
-    ADDRESS_COUNTRY,
-    ADDRESS_LINE1,
-    ADDRESS_POSTAL_CODE,
-    EMPLOYMENT_ID,
-    ENTRA_USERS_SCHEMA,
-    FAMILY_NAME,
-    GIVEN_NAME,
-    HIRE_DATE,
-    JOB_TITLE,
-    PHONE,
-)
+from reconcile.frames import ENTRA_USERS_SCHEMA, entra_users_schema
+from reconcile.mapping import DATE, active
 from reconcile.vocabulary import ENTRA
 from resources.normalise import (
     UnreadableValue,
@@ -42,19 +31,18 @@ from resources.normalise import (
 from resources.remote_ids import graph_id_problem
 from resources.snapshot_reading import RowReading, SnapshotRead, read_snapshot
 
-#: Graph property -> concept name, for the mapped fields.
-GRAPH_PROPERTIES = {
-    "givenName": GIVEN_NAME,
-    "surname": FAMILY_NAME,
-    "mobilePhone": PHONE,
-    "streetAddress": ADDRESS_LINE1,
-    "postalCode": ADDRESS_POSTAL_CODE,
-    "city": ADDRESS_CITY,
-    "country": ADDRESS_COUNTRY,
-    "employeeId": EMPLOYMENT_ID,
-    "employeeHireDate": HIRE_DATE,
-    "jobTitle": JOB_TITLE,
-}
+
+def _properties(fields: Iterable[str] = ()) -> dict[str, tuple[str, Any]]:
+    """Graph property -> (column, reader), for the mapped fields of a connection."""
+    return {
+        prop: (column, read_date if entry.value == DATE else read_text)
+        for entry in active(fields)
+        for prop, column in zip(entry.graph, entry.columns, strict=True)
+    }
+
+
+#: Graph property -> (column, reader), for the mapped fields without optional ones.
+GRAPH_PROPERTIES = _properties()
 #: The properties that are not mapped fields: Graph property -> column, and how each is read.
 _OTHER_PROPERTIES = {
     "accountEnabled": ("account_enabled", read_flag),
@@ -64,13 +52,20 @@ _OTHER_PROPERTIES = {
 _ABSENT = object()
 
 
-def read_entra_users(users: Iterable[Any]) -> SnapshotRead:
+def read_entra_users(users: Iterable[Any], fields: Iterable[str] = ()) -> SnapshotRead:
     """Read Graph user objects; never raises for any object.
 
+    Args:
+        users: The user objects.
+        fields: The optional fields switched on (their properties are read; no other is).
+
     Returns:
-        The frame (`ENTRA_USERS_SCHEMA`) and the listing of unreadable values.
+        The frame (`entra_users_schema(fields)`) and the listing of unreadable values.
     """
-    return read_snapshot((_read_user(u) for u in users), ENTRA_USERS_SCHEMA, "entra_id")
+    fields = tuple(fields)
+    properties = _properties(fields)
+    schema = entra_users_schema(fields)
+    return read_snapshot((_read_user(u, properties, schema) for u in users), schema, "entra_id")
 
 
 def entra_users_frame(users: Iterable[Any]) -> pl.DataFrame:
@@ -80,13 +75,15 @@ def entra_users_frame(users: Iterable[Any]) -> pl.DataFrame:
 
 def entra_user_row(user: Any) -> dict[str, Any]:
     """The normalised row of one Graph user object."""
-    return _read_user(user).finished()
+    return _read_user(user, GRAPH_PROPERTIES, ENTRA_USERS_SCHEMA).finished()
 
 
-def _read_user(user: Any) -> RowReading:
+def _read_user(
+    user: Any, properties: Mapping[str, tuple[str, Any]], schema: pl.Schema
+) -> RowReading:
     reading = RowReading(ENTRA, {"entra_id": None})
     if not isinstance(user, Mapping):
-        columns = [name for name in ENTRA_USERS_SCHEMA.names() if name != "unknown_fields"]
+        columns = [name for name in schema.names() if name != "unknown_fields"]
         reading.unreadable("payload", columns, user, f"{kind_of(user)} where a user belongs")
         return reading
     reading.take("entra_id", ("entra_id",), user.get("id", _ABSENT), _object_id)
@@ -107,9 +104,8 @@ def _read_user(user: Any) -> RowReading:
         and "on_premises_sync_enabled" not in reading.unknown
     ):
         reading.row["on_premises_sync_enabled"] = False  # null: managed in the cloud
-    for prop, concept in GRAPH_PROPERTIES.items():
-        read = read_date if concept == HIRE_DATE else read_text
-        reading.take(concept, (concept,), user.get(prop, _ABSENT), read, absent=_ABSENT)
+    for prop, (column, read) in properties.items():
+        reading.take(column, (column,), user.get(prop, _ABSENT), read, absent=_ABSENT)
     return reading
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import polars as pl
+from pydantic import Field
 
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
@@ -56,6 +57,8 @@ class HumaResource(ResourceWithClient):
     #: The most reads under way at once (the policy's `huma_max_concurrency`); the client
     #: backs off below it while Huma pushes back.
     max_concurrency: int = DEFAULT_HUMA_MAX_CONCURRENCY
+    #: The optional fields the connection syncs (the policy's `fields`): read, no other is.
+    optional_fields: list[str] = Field(default_factory=list)
     timeout_seconds: float = 30.0
 
     def client(self) -> HumaClient:
@@ -82,7 +85,9 @@ class HumaResource(ResourceWithClient):
         user_ids, payloads = list(scan.details), list(scan.details.values())
         scan.details.clear()
         texts = RawTexts()
-        read = read_huma_users(zip(user_ids, released_as_read(payloads, texts), strict=True))
+        read = read_huma_users(
+            zip(user_ids, released_as_read(payloads, texts), strict=True), self.optional_fields
+        )
         return HumaSnapshot(
             users=read.users,
             raw=raw_text_frame("huma_id", user_ids, texts.column()),
@@ -106,7 +111,7 @@ class HumaResource(ResourceWithClient):
         with concurrent.futures.ThreadPoolExecutor(self.max_concurrency) as pool:
             answers = dict(zip(wanted, pool.map(client.get_user, wanted), strict=True))
         details = {i: payload for i, payload in answers.items() if payload is not None}
-        read = read_huma_users(details.items())
+        read = read_huma_users(details.items(), self.optional_fields)
         return HumaSnapshot(
             users=read.users,
             raw=raw_frame("huma_id", details.keys(), details.values()),

@@ -13,21 +13,21 @@ email or active flag cannot be read, those columns are unknown and validation ho
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import polars as pl
 
-from reconcile.frames import (
-    ADDRESS_FIELDS,
-    EMPLOYMENT_ID,
-    FAMILY_NAME,
-    GIVEN_NAME,
-    HIRE_DATE,
-    HUMA_USERS_SCHEMA,
-    JOB_TITLE,
-    MAPPED_FIELDS,
-    PHONE,
+from reconcile.frames import huma_users_schema
+from reconcile.mapping import (
+    COMPOSED_NAME,
+    CURRENT_POSITION_TITLE,
+    DATE,
+    FIRST_GROUP_NAME,
+    WRAPPED,
+    WRAPPED_OBJECT,
+    Mapped,
+    active,
 )
 from reconcile.vocabulary import HUMA
 from resources.normalise import (
@@ -43,31 +43,26 @@ from resources.remote_ids import huma_id_problem
 from resources.snapshot_reading import RowReading, SnapshotRead, UnreadablePayload, read_snapshot
 
 _ABSENT = object()
-#: Plain wrapped string fields: UserDetails property -> concept name.
-_WRAPPED_TEXT = {
-    "givenName": GIVEN_NAME,
-    "familyName": FAMILY_NAME,
-    "phone": PHONE,
-    "employmentId": EMPLOYMENT_ID,
-}
-#: Huma address properties -> concept names, in `ADDRESS_FIELDS` order.
-_ADDRESS_PARTS = dict(zip(("line1", "postalCode", "city", "country"), ADDRESS_FIELDS, strict=True))
 _EMAIL_COLUMNS = ("email", "email_key")
 
 
-def read_huma_users(details: Iterable[tuple[str | None, Any]]) -> SnapshotRead:
+def read_huma_users(
+    details: Iterable[tuple[str | None, Any]], fields: Iterable[str] = ()
+) -> SnapshotRead:
     """Read `(listed id, UserDetails payload)` pairs; never raises for any payload.
 
     Args:
         details: Per user, the id `GET /users` listed (None when unknown) and what
             `GET /users/{id}` answered (an `UnreadablePayload` when it could not be decoded).
+        fields: The optional fields switched on (read; no other optional field is).
 
     Returns:
-        The frame (`HUMA_USERS_SCHEMA`) and the listing of unreadable values.
+        The frame (`huma_users_schema(fields)`) and the listing of unreadable values.
     """
+    entries = active(fields)
     return read_snapshot(
-        (_read_user(payload, listed_id) for listed_id, payload in details),
-        HUMA_USERS_SCHEMA,
+        (_read_user(payload, listed_id, entries) for listed_id, payload in details),
+        huma_users_schema(fields),
         "huma_id",
     )
 
@@ -79,10 +74,10 @@ def huma_users_frame(payloads: Iterable[Any]) -> pl.DataFrame:
 
 def huma_user_row(payload: Any, listed_id: str | None = None) -> dict[str, Any]:
     """The normalised row of one `GET /users/{id}` payload."""
-    return _read_user(payload, listed_id).finished()
+    return _read_user(payload, listed_id, active()).finished()
 
 
-def _read_user(payload: Any, listed_id: str | None) -> RowReading:
+def _read_user(payload: Any, listed_id: str | None, entries: tuple[Mapped, ...]) -> RowReading:
     reading = RowReading(HUMA, {"huma_id": listed_id})
     if not isinstance(payload, Mapping):
         reason = (
@@ -90,7 +85,8 @@ def _read_user(payload: Any, listed_id: str | None) -> RowReading:
             if isinstance(payload, UnreadablePayload)
             else f"{kind_of(payload)} where the user's details belong"
         )
-        columns = ("huma_id", *_EMAIL_COLUMNS, *MAPPED_FIELDS, "active", "deactivated_at")
+        mapped = (column for entry in entries for column in entry.columns)
+        columns = ("huma_id", *_EMAIL_COLUMNS, *mapped, "active", "deactivated_at")
         reading.unreadable("payload", columns, payload, reason)
         reading.row["huma_id"] = listed_id
         return reading
@@ -98,25 +94,9 @@ def _read_user(payload: Any, listed_id: str | None) -> RowReading:
     if "huma_id" in reading.unknown:
         reading.row["huma_id"] = listed_id  # known from the list: the user is there, unreadable
     _read_email(reading, payload)
-    for prop, concept in _WRAPPED_TEXT.items():
-        reading.take(concept, (concept,), _wrapper(payload, prop), _text_value, absent=_ABSENT)
-    reading.take(
-        "address", ADDRESS_FIELDS, _wrapper(payload, "homeAddress"), _address, absent=_ABSENT
-    )
-    reading.take(
-        HIRE_DATE,
-        (HIRE_DATE,),
-        _wrapper(payload, "firstContractStartDate"),
-        _date_value,
-        absent=_ABSENT,
-    )
-    reading.take(
-        JOB_TITLE,
-        (JOB_TITLE,),
-        payload.get("currentPositions", _ABSENT),
-        current_job_title,
-        absent=_ABSENT,
-    )
+    for entry in entries:
+        raw = _raw(entry, payload)
+        reading.take(entry.name, entry.columns, raw, _reader(entry), absent=_ABSENT)
     status = payload.get("status", _ABSENT)
     reading.take("active", ("active",), status, _active)
     deactivated_at = status.get("deactivatedAt") if isinstance(status, Mapping) else None
@@ -165,22 +145,63 @@ def _unwrap(wrapper: Any) -> Any:
     return wrapper.get("value")
 
 
-def _text_value(wrapper: Any) -> str | None:
-    return read_text(_unwrap(wrapper))
+def _raw(entry: Mapped, payload: Mapping[str, Any]) -> Any:
+    """What the entry is read from: the value under its path, or for a composed name the
+    wrappers of the preferred, given and family name (`_ABSENT` unless both names came)."""
+    if entry.huma.kind != COMPOSED_NAME:
+        return payload.get(entry.huma.path, _ABSENT)
+    names = (payload.get(entry.huma.path), payload.get("givenName", _ABSENT))
+    family = payload.get("familyName", _ABSENT)
+    return _ABSENT if _ABSENT in (names[1], family) else (*names, family)
 
 
-def _date_value(wrapper: Any) -> dt.date | None:
-    return read_date(_unwrap(wrapper))
+def _composed_name(wrappers: tuple[Any, Any, Any]) -> str | None:
+    """The preferred name (or, without one, the given name) and the family name."""
+    preferred, given, family = wrappers
+    first = (read_text(_unwrap(preferred)) if preferred is not None else None) or read_text(
+        _unwrap(given)
+    )
+    last = read_text(_unwrap(family))
+    return " ".join(part for part in (first, last) if part) or None
 
 
-def _address(wrapper: Any) -> tuple[str | None, ...]:
-    """The four address parts (one unit: any unreadable part makes the whole unreadable)."""
+def _first_group_name(wrapper: Any) -> str | None:
+    """The name of the first group by name in a wrapped list of groups (none: None)."""
+    groups = _unwrap(wrapper)
+    if groups is None:
+        return None
+    if not isinstance(groups, list) or not all(isinstance(g, Mapping) for g in groups):
+        raise UnreadableValue(f"{kind_of(groups)} where a list of groups belongs")
+    names = sorted(name for g in groups if (name := read_text(g.get("name"))) is not None)
+    return names[0] if names else None
+
+
+def _reader(entry: Mapped) -> Callable[[Any], Any]:
+    """How to read the raw value under the entry's `huma.path` (by its source kind)."""
+    kind = entry.huma.kind
+    if kind == WRAPPED:
+        read = read_date if entry.value == DATE else read_text
+        return lambda wrapper: read(_unwrap(wrapper))
+    if kind == WRAPPED_OBJECT:
+        return lambda wrapper: _object(entry, wrapper)
+    if kind == CURRENT_POSITION_TITLE:
+        return current_job_title
+    if kind == COMPOSED_NAME:
+        return _composed_name
+    if kind == FIRST_GROUP_NAME:
+        return _first_group_name
+    raise ValueError(f"no Huma reader for {kind!r} ({entry.name})")
+
+
+def _object(entry: Mapped, wrapper: Any) -> tuple[str | None, ...]:
+    """An object field's parts, one per column (one unit: any unreadable part makes the whole
+    unreadable)."""
     value = _unwrap(wrapper)
     if value is None:
-        return (None,) * len(_ADDRESS_PARTS)
+        return (None,) * len(entry.columns)
     if not isinstance(value, Mapping):
-        raise UnreadableValue(f"{kind_of(value)} where an address belongs")
-    return tuple(read_text(value.get(part)) for part in _ADDRESS_PARTS)
+        raise UnreadableValue(f"{kind_of(value)} where an {entry.label} belongs")
+    return tuple(read_text(value.get(part)) for part in entry.huma.parts)
 
 
 def _active(status: Any) -> bool:

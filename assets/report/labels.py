@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from reconcile import vocabulary as v
+from reconcile.mapping import MAPPING
 
 ACTIONS: Final[Mapping[str, str]] = {
     v.UPDATE_ENTRA: "update in Entra ID",
@@ -66,6 +67,9 @@ DIRECTIONS: Final[Mapping[str, str]] = {
 
 SIDES: Final[Mapping[str, str]] = {v.HUMA: "Huma", v.ENTRA: "Entra ID"}
 
+#: The mapped fields, as the mapping names them for people (`reconcile.mapping`).
+FIELDS: Final[Mapping[str, str]] = {entry.name: entry.label for entry in MAPPING}
+
 #: Every table above by the name templates use it under (`{{ row.action | label("actions") }}`).
 TABLES: Final[Mapping[str, Mapping[str, str]]] = {
     "actions": ACTIONS,
@@ -76,6 +80,7 @@ TABLES: Final[Mapping[str, Mapping[str, str]]] = {
     "guards": GUARDS,
     "directions": DIRECTIONS,
     "sides": SIDES,
+    "fields": FIELDS,
 }
 
 

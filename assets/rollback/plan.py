@@ -19,29 +19,16 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
-from reconcile.bodies import GRAPH_PROPERTIES, HUMA_PROPERTIES, graph_patch_body, huma_patch_body
-from reconcile.fields import ADDRESS, UNIT_NAMES
-from reconcile.frames import HIRE_DATE
+from reconcile.bodies import graph_parts, graph_patch_body, huma_parts, huma_patch_body
+from reconcile.mapping import BY_NAME, DATE, MAPPING, OBJECT
 from reconcile.vocabulary import ENTRA_TO_HUMA, HUMA_TO_ENTRA, UPDATE_ENTRA, UPDATE_HUMA
 
 GRAPH: Final = "graph"
 HUMA: Final = "huma"
-#: The unit each API property writes (the address is four Graph properties, one Huma property).
+#: The field each API property writes (the address is four Graph properties, one Huma property).
 PROPERTY_UNITS: Final = {
-    GRAPH: {
-        **{prop: unit for unit, prop in GRAPH_PROPERTIES.items()},
-        **dict.fromkeys(("streetAddress", "postalCode", "city", "country"), ADDRESS),
-    },
-    HUMA: {
-        **{prop: unit for unit, prop in HUMA_PROPERTIES.items()},
-        "homeAddress": ADDRESS,
-    },
-}
-_GRAPH_ADDRESS: Final = {
-    "line1": "streetAddress",
-    "postal_code": "postalCode",
-    "city": "city",
-    "country": "country",
+    GRAPH: {prop: entry.name for entry in MAPPING for prop in entry.graph},
+    HUMA: {entry.huma.path: entry.name for entry in MAPPING if entry.huma_write is not None},
 }
 NEVER_DELETED: Final = "a created user is never deleted (nothing is ever deleted)"
 
@@ -107,7 +94,7 @@ class Judged:
 def units_of(system: str, properties: Mapping[str, Any]) -> tuple[str, ...]:
     """The units a body writes, in the engine's order."""
     written = {PROPERTY_UNITS[system].get(prop) for prop in properties}
-    return tuple(unit for unit in UNIT_NAMES if unit in written)
+    return tuple(entry.name for entry in MAPPING if entry.name in written)
 
 
 def restore_body(
@@ -132,21 +119,19 @@ def written_units(system: str, written: Mapping[str, Any]) -> dict[str, Any]:
     finds before it writes, and what its own journal keeps as `before`."""
     units: dict[str, Any] = {}
     for unit in units_of(system, written):
-        if unit == ADDRESS:
+        entry = BY_NAME[unit]
+        if entry.value == OBJECT:
             if system == GRAPH:
-                parts = {key: written.get(prop) for key, prop in _GRAPH_ADDRESS.items()}
+                parts = {key: written.get(prop) for key, prop in graph_parts(entry).items()}
             else:
-                home = written.get("homeAddress") or {}
-                parts = {
-                    key: home.get("postalCode" if key == "postal_code" else key)
-                    for key in _GRAPH_ADDRESS
-                }
+                held = written.get(entry.huma.path) or {}
+                parts = {key: held.get(part) for key, part in huma_parts(entry).items()}
             parts = {key: value or None for key, value in sorted(parts.items())}
             units[unit] = parts if any(parts.values()) else None
             continue
-        prop = (GRAPH_PROPERTIES if system == GRAPH else HUMA_PROPERTIES)[unit]
+        prop = entry.graph[0] if system == GRAPH else entry.huma.path
         value = written.get(prop) or None
-        units[unit] = value[:10] if unit == HIRE_DATE and value else value
+        units[unit] = value[:10] if entry.value == DATE and value else value
     return units
 
 
@@ -155,7 +140,7 @@ def canonical_text(unit: str, value: Any) -> str | None:
     JSON with sorted keys)."""
     if value is None:
         return None
-    if unit == ADDRESS:
+    if BY_NAME[unit].value == OBJECT:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return str(value)
 

@@ -25,6 +25,7 @@ from typing import Any, Final
 import polars as pl
 
 from reconcile.frames import require_schema
+from reconcile.mapping import OPTIONAL_COLUMNS
 from reconcile.state import HeldTrip
 from reconcile.vocabulary import ENTRA, HUMA
 from resources.history.store import StoreBase
@@ -305,6 +306,9 @@ class RunsMixin(StoreBase):
         if side not in _SIDES:
             raise ValueError(f"side must be {HUMA!r} or {ENTRA!r}, not {side!r}")
         table, id_column = _SIDES[side]
+        # A connection's optional fields stay in the raw payloads kept below: the table holds
+        # the columns every connection's snapshot has.
+        users = users.drop(OPTIONAL_COLUMNS, strict=False)
         require_schema(users, SNAPSHOT_TABLES[table], f"{side} snapshot")
         if raw is not None:
             require_schema(raw, raw_schema(side), f"{side} raw payloads")

@@ -147,9 +147,9 @@ def test_variables_are_read_when_needed_and_a_missing_one_is_named(tmp_path, mon
         ),
         pytest.param(
             TWO_CONNECTIONS.replace(
-                "huma_default_group_id: g-1", "fields: [department, cost_centre, manager]"
+                "huma_default_group_id: g-1", "fields: [department, cost_centre, office]"
             ),
-            "connection 'fjordline', policy: fields names unknown fields ['cost_centre']",
+            "connection 'fjordline', policy: fields names unknown optional fields ['cost_centre']",
             id="unknown-optional-field",
         ),
         pytest.param(
@@ -282,11 +282,11 @@ def test_the_default_connection_reads_its_webhook_secret_from_the_environment(mo
 
 
 def test_a_connection_turns_optional_fields_on_in_its_policy(tmp_path: Path) -> None:
-    text = TWO_CONNECTIONS.replace("huma_default_group_id: g-1", "fields: [department, manager]")
+    text = TWO_CONNECTIONS.replace("huma_default_group_id: g-1", "fields: [department, office]")
 
     fjordline, havbris = load_connections(_file(tmp_path, text))
 
-    assert fjordline.policy.fields == frozenset({"department", "manager"})
+    assert fjordline.policy.fields == frozenset({"department", "office"})
     assert havbris.policy.fields == frozenset()
 
 
