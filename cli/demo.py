@@ -23,13 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reconcile.mapping import OPTIONAL_NAMES
+
 DEMO_DIR = Path("var/demo")
 CONNECTION = "demo"
 RELAY_USER, RELAY_PASSWORD = "demo-relay", "demo-relay-password"
 #: The variable naming the webhook secret, generated per demo (the name, not a secret).
 WEBHOOK_SECRET_ENV = "HUMA_WEBHOOK_SECRET"  # noqa: S105
 #: The optional fields the demo connection switches on (`policy.fields`; off by default).
-OPTIONAL_FIELDS = ("display_name", "department", "office")
 QUERIES = {
     "What did the last run change?": """
         SELECT p.email_key, p.action, a.system, a.after
@@ -140,10 +141,10 @@ def _configure(folder: Path, emulators: Any, mail: Any) -> None:
                             "initial_direction": {
                                 "given_name": "huma_to_entra",
                                 "family_name": "huma_to_entra",
-                                **dict.fromkeys(OPTIONAL_FIELDS, "huma_to_entra"),
+                                **dict.fromkeys(OPTIONAL_NAMES, "huma_to_entra"),
                             },
                             # The optional fields, on for this connection (off by default).
-                            "fields": list(OPTIONAL_FIELDS),
+                            "fields": list(OPTIONAL_NAMES),
                             # Switching them on fills them for nearly everyone at once: a mass
                             # change the demo lets through (a deployment overrides the guard once).
                             "mass_change_max_share": 1.0,
@@ -197,11 +198,11 @@ def _run(job) -> str:
     for row in plan.group_by("action", "status").len().sort("action", "status").iter_rows():
         print(f"    {row[0]:<18} {row[1]:<14} {row[2]:>4}")
     optional = plan.filter(
-        pl.col("fields").list.eval(pl.element().is_in(OPTIONAL_FIELDS)).list.any()
+        pl.col("fields").list.eval(pl.element().is_in(OPTIONAL_NAMES)).list.any()
         & (pl.col("action") == "update_entra")
     )
     print(
-        f"    optional fields ({', '.join(OPTIONAL_FIELDS)}): {optional.height} users' "
+        f"    optional fields ({', '.join(OPTIONAL_NAMES)}): {optional.height} users' "
         "updates toward Entra"
     )
     waiting = plan.filter(pl.col("status").is_in(["pending", "stale"]))

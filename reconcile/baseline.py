@@ -14,7 +14,8 @@ import polars as pl
 
 from reconcile.creates import created_pair
 from reconcile.engine import PlanResult
-from reconcile.fields import Unit, unit_text, unit_unknown, units_of
+from reconcile.fields import Unit, unit_text, unit_unknown
+from reconcile.mapping import carried_by
 from reconcile.state import BASELINE_SCHEMA
 from reconcile.vocabulary import (
     CREATE_ACTIONS,
@@ -89,7 +90,7 @@ def baseline_changes(
     written = (
         _field_values(
             pair_rows.join(applied_ids, on="change_id", how="semi"),
-            units_of(result.huma_users.columns),
+            carried_by(result.huma_users.columns),
         )
         .group_by(_KEY)
         .agg(
@@ -109,7 +110,7 @@ def baseline_changes(
     pairs = _pair_rows(result)
     parts = [
         _unit_changes(baseline, _unit_now(result, pairs, unit), written, held, unit.name)
-        for unit in units_of(result.huma_users.columns)
+        for unit in carried_by(result.huma_users.columns)
     ]
     return pl.concat([*pl.collect_all(parts), _created(result, applied_ids)])
 
@@ -176,7 +177,7 @@ def _created(result: PlanResult, applied_ids: pl.DataFrame) -> pl.DataFrame:
         .join(applied_ids, on="change_id")
         .with_columns(created_pair())
     )
-    return _field_values(rows, units_of(result.huma_users.columns)).select(
+    return _field_values(rows, carried_by(result.huma_users.columns)).select(
         *_KEY,
         pl.lit(value=True).alias("has_agreed"),
         pl.col("value").alias("agreed"),

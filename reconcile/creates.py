@@ -21,15 +21,8 @@ from typing import Final
 import polars as pl
 
 from reconcile.decide import huma_address_refusal
-from reconcile.fields import (
-    ADDRESS,
-    UNITS_BY_NAME,
-    json_object,
-    unit_json,
-    unit_text,
-    unit_unknown,
-    units_of,
-)
+from reconcile.fields import ADDRESS, UNITS_BY_NAME, json_object, unit_json, unit_text, unit_unknown
+from reconcile.mapping import carried_by
 from reconcile.outputs import SYNC_PLAN_SCHEMA
 from reconcile.policy import Policy
 from reconcile.state import RunContext
@@ -174,7 +167,7 @@ def entra_creates(
     # A unit the create sends under its own key (the display name) is not sent twice.
     units = tuple(
         u.name
-        for u in units_of(active.columns)
+        for u in carried_by(active.columns)
         if HUMA_TO_ENTRA in u.directions and u.name not in extra
     )
     domain = email_domain()
@@ -234,7 +227,7 @@ def huma_creates(
     if candidates.height == 0:
         return pl.DataFrame(schema=SYNC_PLAN_SCHEMA)
     refused = huma_address_refusal()
-    units = tuple(u.name for u in units_of(candidates.columns) if ENTRA_TO_HUMA in u.directions)
+    units = tuple(u.name for u in carried_by(candidates.columns) if ENTRA_TO_HUMA in u.directions)
     email = pl.coalesce("mail", "user_principal_name")
     values = _values(units, {"email": unit_json("email", email)}, {ADDRESS: refused.is_not_null()})
     holders = (

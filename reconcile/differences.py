@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.fields import unit_json, unit_text, unit_unknown, units_of
+from reconcile.fields import unit_json, unit_text, unit_unknown
 from reconcile.frames import ADDRESS_FIELDS
+from reconcile.mapping import carried_by
 from reconcile.state import baseline_rows_of_fields
 
 #: Columns of the long difference frame (before the baseline join). Entra's address parts go
@@ -34,7 +35,7 @@ def _side_by_side(
 ) -> pl.DataFrame:
     """Both users of every pair side by side, but for their unknown-field lists (the costliest
     columns to gather, needed only for the pairs that differ), with their row positions."""
-    mapped = [column for unit in units_of(huma_valid.columns) for column in unit.columns]
+    mapped = [column for unit in carried_by(huma_valid.columns) for column in unit.columns]
     huma = huma_valid.select(
         "active",
         pl.col("email_key").alias("h_email_key"),
@@ -80,7 +81,7 @@ def differing_pairs(
         `e_email_key`, `h_<field>`, `e_<field>` (Huma columns prefixed `h_`, Entra ones `e_`),
         `h_unknown`, `e_unknown`, in the order of the valid Huma users.
     """
-    units = units_of(huma_valid.columns)
+    units = carried_by(huma_valid.columns)
     any_field = pl.any_horizontal(_differs(unit.columns) for unit in units)
     email = pl.col("h_email_key").ne_missing(pl.col("e_email_key"))
     lifecycle = ~pl.col("active") | ~pl.col("account_enabled").fill_null(value=True)
@@ -113,7 +114,7 @@ def field_differences(differing: pl.DataFrame) -> pl.DataFrame:
         synchronised from on-premises AD, and Entra's address parts (`e_address_*`).
     """
     parts = []
-    for unit in units_of(c.removeprefix("h_") for c in differing.columns):
+    for unit in carried_by(c.removeprefix("h_") for c in differing.columns):
         known = ~unit_unknown(unit, "h_unknown") & ~unit_unknown(unit, "e_unknown")
         rows = differing.lazy().filter(_differs(unit.columns) & known)
         parts.append(

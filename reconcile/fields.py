@@ -18,7 +18,7 @@ from typing import Final
 
 import polars as pl
 
-from reconcile.mapping import BY_NAME, DATE, OBJECT, Mapped, active, carried_by
+from reconcile.mapping import BY_NAME, DATE, OBJECT, Mapped, active
 
 #: A unit is one entry of the mapping (`reconcile.mapping.Mapped`): its name, columns,
 #: directions and whether it is a position field are what the engine uses.
@@ -30,9 +30,6 @@ ADDRESS: Final = "address"
 UNITS: Final = active()
 UNIT_NAMES: Final = tuple(unit.name for unit in UNITS)
 UNITS_BY_NAME: Final = BY_NAME
-
-#: The units a snapshot frame carries, from its columns (`reconcile.mapping.carried_by`).
-units_of = carried_by
 
 #: Keys of the address JSON, by snapshot column, in the sorted order the canonical text uses.
 ADDRESS_KEYS: Final = BY_NAME[ADDRESS].parts

@@ -19,7 +19,8 @@ from typing import Final
 import polars as pl
 
 from reconcile.creates import email_domain, huma_creates
-from reconcile.fields import unit_text, unit_unknown, units_of
+from reconcile.fields import unit_text, unit_unknown
+from reconcile.mapping import carried_by
 from reconcile.outputs import NOTICES_SCHEMA, SYNC_PLAN_SCHEMA
 from reconcile.policy import Policy
 from reconcile.state import baseline_rows
@@ -107,7 +108,7 @@ def _changed_since_seen(
                 unit_text(unit).alias("value"),
                 unit_unknown(unit).alias("unknown"),
             )
-            for unit in units_of(candidates.columns)
+            for unit in carried_by(candidates.columns)
         ]
     )
     kept = baseline_rows(baseline, candidates.get_column("huma_id"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import field
 from types import MappingProxyType
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from annotated_types import Ge, Interval
 from pydantic import (
@@ -36,8 +36,6 @@ from reconcile.vocabulary import ASK
 DEFAULT_HUMA_MAX_CONCURRENCY = 16
 #: The most a policy may ask for: more only queues at Huma and runs into its rate limit sooner.
 MAX_HUMA_MAX_CONCURRENCY = 64
-#: The optional fields a connection may turn on (`fields`), all Huma → Entra: the mapping's.
-OPTIONAL_FIELDS: Final = OPTIONAL_NAMES
 
 
 def _ask_for_every_field() -> Mapping[str, str]:
@@ -47,7 +45,7 @@ def _ask_for_every_field() -> Mapping[str, str]:
 def _known_directions(given: Mapping[str, str]) -> Mapping[str, str]:
     """The first-sync directions given, each for a known field and allowed for it; the fields
     left out are completed with `ask` once the optional fields are known (`_complete`)."""
-    names = (*UNIT_NAMES, *OPTIONAL_FIELDS)
+    names = (*UNIT_NAMES, *OPTIONAL_NAMES)
     unknown = sorted(set(given) - set(names))
     if unknown:
         raise ValueError(f"initial_direction names unknown fields {unknown}; known: {names}")
@@ -61,10 +59,10 @@ def _known_directions(given: Mapping[str, str]) -> Mapping[str, str]:
 
 
 def _known_optional_fields(names: frozenset[str]) -> frozenset[str]:
-    unknown = sorted(names - set(OPTIONAL_FIELDS))
+    unknown = sorted(names - set(OPTIONAL_NAMES))
     if unknown:
         raise ValueError(
-            f"fields names unknown optional fields {unknown}; known: {list(OPTIONAL_FIELDS)}"
+            f"fields names unknown optional fields {unknown}; known: {list(OPTIONAL_NAMES)}"
         )
     return names
 
@@ -107,7 +105,7 @@ class Policy:
             (default 16). The client starts there and backs off on its own while Huma answers
             429, 5xx or times out, climbing back while answers are healthy; lower it for an
             organisation whose rate limit is known to be tight.
-        fields: The optional fields this connection syncs, from `OPTIONAL_FIELDS` (all
+        fields: The optional fields this connection syncs, from `OPTIONAL_NAMES` (all
             Huma → Entra). Default none: only SPEC §3's fields.
     """
 
@@ -133,7 +131,7 @@ class Policy:
     ] = DEFAULT_HUMA_MAX_CONCURRENCY
     fields: Annotated[
         frozenset[StrictStr],
-        expect(f"a list of field names from {list(OPTIONAL_FIELDS)}"),
+        expect(f"a list of field names from {list(OPTIONAL_NAMES)}"),
         AfterValidator(_known_optional_fields),
     ] = frozenset()
 

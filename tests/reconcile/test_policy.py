@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from reconcile.fields import UNIT_NAMES
-from reconcile.policy import OPTIONAL_FIELDS, Policy
+from reconcile.mapping import OPTIONAL_NAMES
+from reconcile.policy import Policy
 from reconcile.vocabulary import ASK, ENTRA_TO_HUMA, HUMA_TO_ENTRA
 
 
@@ -128,7 +129,7 @@ def test_optional_fields_are_off_unless_a_connection_turns_them_on() -> None:
 
     assert policy.fields == frozenset({"department", "office"})
     assert isinstance(policy.fields, frozenset)
-    assert Policy.from_dict({"fields": list(OPTIONAL_FIELDS)}).fields == set(OPTIONAL_FIELDS)
+    assert Policy.from_dict({"fields": list(OPTIONAL_NAMES)}).fields == set(OPTIONAL_NAMES)
 
 
 def test_every_wrong_setting_is_named_in_one_error() -> None:
