@@ -27,8 +27,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from reconcile.decide import ISO_3166_ALPHA2
-from reconcile.mapping import MAPPING, Mapped, active, carried_by
+from reconcile.mapping import ISO_3166_ALPHA2, MAPPING, Mapped, active, carried_by
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import ENTRA, HUMA
 

@@ -14,8 +14,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from reconcile.decide import ISO_3166_ALPHA2
 from reconcile.fields import ADDRESS, ADDRESS_KEYS, UNITS, Unit
+from reconcile.mapping import ISO_3166_ALPHA2
 from reconcile.policy import Policy
 from reconcile.vocabulary import ASK, ENTRA_TO_HUMA, HUMA_TO_ENTRA
 from tests.reference.rows import block_clashes, identified
