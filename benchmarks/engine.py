@@ -1,12 +1,15 @@
 """Benchmark: plan 100,000 and 1,000,000 linked users with the engine, beside a plain join.
 
     uv run python -m benchmarks.engine [--users N ...] [--differing-share S] [--seed K]
-        [--repeat R] [--python | --no-python] [--shuffled] [--stages]
+        [--repeat R] [--python | --no-python] [--shuffled] [--stages] [--history]
 
 Per size, inputs are generated in a child process and read back from Arrow IPC files, as if
 loaded from storage. Then, in this process and on the same inputs: the engine's `plan_run` with
 the kept baseline (seven rows per user) scanned lazily from a Parquet file, the engine with the
-baseline held in memory, (by default up to 100,000 users; `--python` forces it)
+baseline held in memory; with `--history`, also as a real run gets it: the child keeps the links
+and the baseline in a history file (`HistoryStore.save_state`), and the phases are the history's
+`load_state` (which exports the baseline to Parquet) and the engine planning with the state it
+returned. Then (by default up to 100,000 users; `--python` forces it)
 `tests.reference.rules.plan_linked`, a straightforward dict-and-loop reading of the same rules for
 linked users, and last a floor measured in the same run (a plain Polars join of the two
 snapshots through the links, every column, the least any planner must do). The plans are
@@ -43,7 +46,14 @@ from reconcile.engine import plan_run
 from reconcile.fields import UNITS, unit_text
 from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA
 from reconcile.policy import Policy
-from reconcile.state import BASELINE_SCHEMA, LINKS_SCHEMA, RunContext, empty_state
+from reconcile.state import (
+    ACTIVATION_SCHEMA,
+    BASELINE_SCHEMA,
+    LINKS_SCHEMA,
+    RunContext,
+    empty_state,
+)
+from resources.history import HistoryStore, read_only_store
 from tests.reference.builders import RUN_AT
 from tests.reference.rules import plan_linked
 
@@ -146,19 +156,45 @@ def generate(n: int, share: float, seed: int, shuffled: bool = False) -> dict[st
     return frames
 
 
-def _write_inputs(directory: str, n: int, share: float, seed: int, shuffled: bool) -> None:
+#: The connection whose state the history file keeps (`--history`).
+_CONNECTION = "bench"
+
+
+def _keep_in_history(path: Path, frames: dict[str, pl.DataFrame]) -> None:
+    """Save the links and the baseline as an activated connection's state, the way a run does."""
+    store = HistoryStore(path)
+    store.migrate()
+    activated_at = RUN_AT - timedelta(days=30)
+    store.begin_run(run_id="activation", connection=_CONNECTION, mode="apply", started_at=RUN_AT)
+    state = replace(
+        empty_state(),
+        links=frames["links"],
+        baseline=frames["baseline"],
+        activation=pl.DataFrame({"activated_at": [activated_at]}, schema=ACTIVATION_SCHEMA),
+    )
+    store.save_state(connection=_CONNECTION, run_id="activation", state=state)
+
+
+def _write_inputs(
+    directory: str, n: int, share: float, seed: int, shuffled: bool, history: bool
+) -> None:
     frames = generate(n, share, seed, shuffled)
     for name, frame in frames.items():
         frame.write_ipc(Path(directory) / f"{name}.arrow")
     # The baseline also as Parquet, which a lazy scan reads row group by row group.
     frames["baseline"].write_parquet(Path(directory) / "baseline.parquet", row_group_size=100_000)
+    if history:
+        _keep_in_history(Path(directory) / "history.duckdb", frames)
 
 
-def write_inputs(directory: str, n: int, share: float, seed: int, shuffled: bool = False) -> None:
+def write_inputs(
+    directory: str, n: int, share: float, seed: int, shuffled: bool = False, history: bool = False
+) -> None:
     """Generate in a child process, so this process holds the inputs and nothing of their
-    making, and the frames are read back as from storage (own buffers, nothing shared)."""
+    making, and the frames are read back as from storage (own buffers, nothing shared);
+    `history`: also keep the links and the baseline in `history.duckdb` there."""
     child = multiprocessing.get_context("spawn").Process(
-        target=_write_inputs, args=(directory, n, share, seed, shuffled)
+        target=_write_inputs, args=(directory, n, share, seed, shuffled, history)
     )
     child.start()
     child.join()
@@ -219,7 +255,7 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
     context = RunContext(run_at=datetime.now(UTC), verified_domains=frozenset({"example.com"}))
     with_python = args.python if args.python is not None else users <= _PYTHON_UP_TO
     with tempfile.TemporaryDirectory() as directory:
-        write_inputs(directory, users, args.differing_share, args.seed, args.shuffled)
+        write_inputs(directory, users, args.differing_share, args.seed, args.shuffled, args.history)
         path = Path(directory)
         huma, entra = pl.read_ipc(path / "huma.arrow"), pl.read_ipc(path / "entra.arrow")
         links = pl.read_ipc(path / "links.arrow")
@@ -229,14 +265,26 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         held = replace(scanned, baseline=pl.read_ipc(path / "baseline.arrow"))
         eager = _measure(lambda: plan_run(huma, entra, held, policy, context), args.repeat)
         python = _measure(lambda: _python_plan(huma, entra, held, policy)) if with_python else None
-        plan = lambda: plan_run(huma, entra, scanned, policy, context)  # noqa: E731
-        steps = _steps(plan, args.repeat) if args.stages else ""
+        exported = _from_history(path, args.repeat) if args.history else None
+        kept = (
+            _measure(lambda: plan_run(huma, entra, exported[0], policy, context), args.repeat)
+            if exported
+            else None
+        )
+        # The steps with the baseline as a run gets it, when the history is measured.
+        stepped = exported[0] if exported else scanned
+        plan = lambda: plan_run(huma, entra, stepped, policy, context)  # noqa: E731
+        source = "as the history exported it" if exported else "written by Polars"
+        steps = _steps(plan, args.repeat, source) if args.stages else ""
         # Last: the allocator keeps what the floor's full-width join took, which would hide the
         # engine's own peak. Only its figures are kept.
         floor = (None, *_measure(lambda: plain_join(huma, entra, links).height, args.repeat)[1:])
     plan = eager[0].sync_plan
     agree = plan.equals(lazy[0].sync_plan)
     compared = "the two engine plans"
+    if kept is not None:
+        compared = "the three engine plans"
+        agree = agree and plan.equals(kept[0].sync_plan)
     if python is not None:
         compared = "the three plans"
         agree = agree and sorted(plan.select("change_id", "status").rows()) == sorted(
@@ -254,12 +302,26 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         + _row("floor: plain join of the snapshots through the links", floor, floor)
         + _row("engine, baseline scanned from storage", lazy, floor)
         + _row("engine, baseline held in memory", eager, floor)
+        + (
+            _row("history: `load_state`, baseline exported to Parquet", exported, floor)
+            if exported
+            else ""
+        )
+        + (_row("engine, baseline as the history exported it", kept, floor) if kept else "")
         + (_row("plain Python (incl. frames to dicts)", python, floor) if python else "")
     )
     out.write(steps)
 
 
-def _steps(run: Callable[[], Any], times: int) -> str:
+def _from_history(path: Path, times: int) -> tuple[Any, ...]:
+    """`_measure` of the history's `load_state` (the state a run plans with), exporting the
+    baseline into a folder of `path` as a run does; the state is the last load's."""
+    store = read_only_store(path / "history.duckdb")
+    folder = path / "run"
+    return _measure(lambda: store.load_state(connection=_CONNECTION, baseline_dir=folder), times)
+
+
+def _steps(run: Callable[[], Any], times: int, source: str) -> str:
     """The table of the engine's steps, wall and CPU seconds per run (mean of `times` runs)."""
     with timed_steps() as steps:
         started, started_cpu = time.perf_counter(), time.process_time()
@@ -272,7 +334,7 @@ def _steps(run: Callable[[], Any], times: int) -> str:
     )
     rows.append(("**whole plan_run**", wall, cpu))
     return (
-        f"\nSteps of the engine, baseline scanned, mean of {times} runs\n\n"
+        f"\nSteps of the engine, baseline scanned ({source}), mean of {times} runs\n\n"
         "| step | wall (s) | CPU (s) |\n|---|---:|---:|\n"
         + "".join(f"| {label} | {w / times:.3f} | {c / times:.3f} |\n" for label, w, c in rows)
     )
@@ -301,6 +363,11 @@ def main(argv: list[str] | None = None) -> None:
         help="Entra users, links and baseline rows each in an order of their own, not Huma's",
     )
     parser.add_argument("--stages", action="store_true", help="also time the engine's steps")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="also plan with the state a run loads from a history file (export timed apart)",
+    )
     args = parser.parse_args(argv)
     for users in args.users:
         run_size(users, args, sys.stdout)
