@@ -8,8 +8,9 @@ there is none); unknown managers are 404, malformed bodies, oneself and on-premi
 400, a read-only app 403; with `$expand` a list page holds at most 100 users whatever `$top`
 says, and the nextLink keeps the expansion; `$expand` is refused in an advanced query (`$count`
 with `ConsistencyLevel: eventual`); `$expand` costs one RU more; reference writes are writes for
-the budget and work inside `$batch` (a `DELETE` without a body, `$ref` percent-encoded or not); `displayName`, `department` and
-`officeLocation` are patched and selected with Graph's length limits.
+the budget and work inside `$batch` (a `DELETE` without a body, `$ref` percent-encoded or not);
+`displayName`, `department` and `officeLocation` are patched and selected with Graph's length
+limits.
 """
 
 from __future__ import annotations
@@ -240,7 +241,8 @@ def test_a_reference_is_removed_inside_batch_without_a_body(entra, graph):
     assert graph.put(f"/users/{ANNE}/manager/$ref", json=_ref(entra, "Cato Eik")).status_code == 204
     requests = [
         {"id": "remove", "method": "DELETE", "url": f"/users/{ANNE}/manager/%24ref"},
-        {"id": "again", "method": "DELETE", "dependsOn": ["remove"], "url": f"/users/{ANNE}/manager/$ref"},
+        {"id": "again", "method": "DELETE", "dependsOn": ["remove"],
+         "url": f"/users/{ANNE}/manager/$ref"},
     ]  # fmt: skip
 
     answers = {
