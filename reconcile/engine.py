@@ -1,8 +1,8 @@
 """`plan_run`: the whole reconciliation of one run, from two snapshots and the kept state to a plan.
 
 Pure: frames in, frames out, no I/O, no clock, no randomness. The same inputs give equal frames.
-Pipeline: scope → validate → match → compare and decide (§5) → lifecycle (§6) → uniqueness →
-group and identify → people's decisions → guards (§7).
+Pipeline: scope → validate → match → supervisors through the links → compare and decide (§5) →
+lifecycle (§6) → uniqueness → group and identify → people's decisions → guards (§7).
 """
 
 from __future__ import annotations
