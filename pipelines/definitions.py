@@ -23,6 +23,7 @@ from assets.run_options import CONNECTION_TAG, TARGETED_TAG
 from assets.snapshots import snapshot_assets
 from assets.sync_report import reporting_asset
 from pipelines.connections import Connection, deployment_connections
+from pipelines.io_manager import run_outputs_io_manager
 from pipelines.resources import production_resources
 from pipelines.sensors import failure_sensor
 from pipelines.webhook_sensor import webhook_sensor
@@ -44,7 +45,8 @@ def connection_assets(connection: str, policy: Policy) -> list[dg.AssetsDefiniti
 def build_definitions(
     connections: Sequence[Connection], resources: Mapping[str, Any]
 ) -> dg.Definitions:
-    """The definitions of `connections`, with `resources` (production's, or a test's)."""
+    """The definitions of `connections`, with `resources` (production's, or a test's); outputs pass
+    between steps through `pipelines.io_manager` unless `resources` names another `io_manager`."""
     assets: list[dg.AssetsDefinition] = []
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []
@@ -81,7 +83,7 @@ def build_definitions(
         jobs=jobs,
         schedules=schedules,
         sensors=[failure_sensor(connections, jobs), *sensors],
-        resources=dict(resources),
+        resources={"io_manager": run_outputs_io_manager, **resources},
     )
 
 
