@@ -30,6 +30,13 @@ from pipelines.webhook_sensor import webhook_sensor
 from reconcile.policy import Policy
 from resources.private_files import owner_only_from_now_on, tighten_tree
 
+#: How a job's steps run, whoever starts it: one after the other in the run's process, as
+#: `huma-entra-sync run` does. Dagster's default executor starts a process per step, each paying
+#: the imports and the instance again and reading its inputs back from files; here a step hands
+#: its outputs to the next in memory (`pipelines.io_manager`), and the files stay for
+#: re-execution from a failed step.
+ONE_PROCESS = dg.in_process_executor
+
 
 def connection_assets(connection: str, policy: Policy) -> list[dg.AssetsDefinition]:
     """Every asset (and its checks) of the connection named `connection`, in the order data
@@ -58,6 +65,7 @@ def build_definitions(
             selection=dg.AssetSelection.groups(connection.name),
             description=f"Reconcile Huma and Entra ID for connection {connection.name}.",
             tags={CONNECTION_TAG: connection.name},
+            executor_def=ONE_PROCESS,
         )
         targeted = dg.define_asset_job(
             targeted_job_name(connection.name),
@@ -65,6 +73,7 @@ def build_definitions(
             description=f"Reconcile only the users Huma's webhooks named, for connection "
             f"{connection.name} (started by its webhook sensor).",
             tags={CONNECTION_TAG: connection.name, TARGETED_TAG: "true"},
+            executor_def=ONE_PROCESS,
         )
         jobs += [job, targeted]
         sensors.append(webhook_sensor(connection, job, targeted))
