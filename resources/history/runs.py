@@ -121,8 +121,8 @@ class PreviousSnapshots:
     """What the engine's snapshot guard compares a new snapshot with (`RunContext`).
 
     Attributes:
-        huma_count: Rows of the latest complete Huma snapshot of a run that was not stopped by
-            a guard, before the asking run (None if none).
+        huma_count: Rows of the latest complete Huma snapshot of a run that planned and was
+            not stopped by a guard, before the asking run (None if none).
         entra_count: The same for Entra.
         last_run_id: The latest earlier run that recorded a snapshot.
         last_huma_partial: Whether that run's Huma snapshot was partial.
@@ -137,9 +137,11 @@ class PreviousSnapshots:
 
 
 def _latest_complete(runs: pl.DataFrame, side: str) -> int | None:
-    """The size of the newest complete snapshot of `side` among runs not stopped (newest first)."""
+    """The size of the newest complete snapshot of `side` among runs that planned and were not
+    stopped (newest first): a run that died before its plan was never judged by the guards."""
     complete = runs.filter(
-        ~pl.col("stopped")
+        pl.col("planned")
+        & ~pl.col("stopped")
         & pl.col(f"{side}_count").is_not_null()
         & ~pl.col(f"{side}_partial").fill_null(value=False)
     )
@@ -391,15 +393,16 @@ class RunsMixin(StoreBase):
             before_run_id: The run asking: only runs begun before it count (default: all).
 
         Returns:
-            Per side, the size of the latest complete snapshot of a full run no guard stopped
-            (a targeted run read a few users on purpose: its sizes say nothing); and
+            Per side, the size of the latest complete snapshot of a full run that planned and
+            that no guard stopped (a targeted run read a few users on purpose: its sizes say nothing); and
             whether the latest snapshot was partial (a partial one is never the comparison: it
             would hide a shrink).
         """
         with self._read() as conn:
             earlier = conn.sql(
                 "SELECT run_id, huma_count, entra_count, huma_partial, entra_partial, "
-                f"{_STOPPED} AS stopped FROM runs AS r WHERE {_EARLIER} AND scope = 'full' "
+                f"plan_rows IS NOT NULL AS planned, {_STOPPED} AS stopped FROM runs AS r "
+                f"WHERE {_EARLIER} AND scope = 'full' "
                 "ORDER BY started_at DESC, run_id DESC",
                 params=[connection, before_run_id, before_run_id],
             ).pl()
