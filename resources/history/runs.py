@@ -394,9 +394,9 @@ class RunsMixin(StoreBase):
 
         Returns:
             Per side, the size of the latest complete snapshot of a full run that planned and
-            that no guard stopped (a targeted run read a few users on purpose: its sizes say nothing); and
-            whether the latest snapshot was partial (a partial one is never the comparison: it
-            would hide a shrink).
+            that no guard stopped (a targeted run read a few users on purpose: its sizes say
+            nothing); and whether the latest snapshot was partial (a partial one is never the
+            comparison: it would hide a shrink).
         """
         with self._read() as conn:
             earlier = conn.sql(
