@@ -7,33 +7,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import polars as pl
+
+from reconcile.vocabulary import GUARD_SNAPSHOT_SHRINK, HUMA
 from resources.history import HistoryStore
-from tests.history.test_history_guards import T0, _night
-from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
-
-
-def _died_before_planning(store: HistoryStore, run_id: str, day: int, *, huma: int) -> None:
-    """A run whose snapshot steps kept their snapshots and whose planning step then failed."""
-    store.begin_run(
-        run_id=run_id, connection="acme", mode="apply", started_at=T0 + timedelta(days=day)
-    )
-    humas = huma_frame(*(huma_user(f"h{i}", f"u{i}@example.com") for i in range(huma)))
-    entras = entra_frame(*(entra_user(f"e{i}", f"u{i}@example.com") for i in range(10)))
-    store.record_snapshot(run_id=run_id, side="huma", users=humas)
-    store.record_snapshot(run_id=run_id, side="entra", users=entras)
+from tests.edges.nights import POPULATION, T0, night, snapshots
 
 
 def test_a_run_that_died_before_planning_never_becomes_the_comparison(
     store: HistoryStore,
 ) -> None:
-    _night(store, "n1", 0, huma=10)
-    _died_before_planning(store, "n2", 1, huma=3)
+    night(store, "n1", 0, read=range(POPULATION))
+    # The next run's snapshot steps keep a Huma read of three users; its planning step fails.
+    store.begin_run(run_id="n2", connection="acme", mode="apply", started_at=T0 + timedelta(1))
+    huma = snapshots(range(3))[0]
+    store.record_snapshot(run_id="n2", side="huma", users=huma)
+    store.record_snapshot(run_id="n2", side="entra", users=snapshots(range(POPULATION))[1])
 
-    assert store.previous_snapshots(connection="acme", before_run_id="n3").huma_count == 10
-    shrunk = _night(store, "n3", 2, huma=3)
+    assert store.previous_snapshots(connection="acme", before_run_id="n3").huma_count == POPULATION
+    shrunk = night(store, "n3", 2, read=range(3))
+    trips = shrunk.guard_trips.filter(
+        (pl.col("guard") == GUARD_SNAPSHOT_SHRINK) & (pl.col("side") == HUMA)
+    )
     assert shrunk.writes_stopped
     assert (
-        shrunk.guard_trips.get_column("message")
-        .item(0)
-        .startswith("the huma snapshot shrank from 10 to 3 users")
+        trips.get_column("message")
+        .item()
+        .startswith(f"the huma snapshot shrank from {POPULATION} to 3 users")
     )
