@@ -161,6 +161,8 @@ def test_previous_snapshots_skip_partial_ones_and_later_runs(store: HistoryStore
         last_run_id="n2",
         last_huma_partial=True,
         last_entra_partial=False,
+        huma_run_id="n1",
+        entra_run_id="n2",
     )
     latest = store.previous_snapshots(connection="acme")
     assert (latest.huma_count, latest.entra_count, latest.last_run_id) == (9, 9, "n3")
