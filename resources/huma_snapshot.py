@@ -147,20 +147,19 @@ def _unwrap(wrapper: Any) -> Any:
 
 def _raw(entry: Mapped, payload: Mapping[str, Any]) -> Any:
     """What the entry is read from: the value under its path, or for a composed name the
-    wrappers of the preferred, given and family name (`_ABSENT` unless both names came)."""
+    wrappers of the preferred, given and family name (`_ABSENT` unless all three came: without
+    the preferred name's wrapper, which name the person goes by is unknown)."""
     if entry.huma.kind != COMPOSED_NAME:
         return payload.get(entry.huma.path, _ABSENT)
-    names = (payload.get(entry.huma.path), payload.get("givenName", _ABSENT))
+    names = tuple(payload.get(prop, _ABSENT) for prop in (entry.huma.path, "givenName"))
     family = payload.get("familyName", _ABSENT)
-    return _ABSENT if _ABSENT in (names[1], family) else (*names, family)
+    return _ABSENT if _ABSENT in (*names, family) else (*names, family)
 
 
 def _composed_name(wrappers: tuple[Any, Any, Any]) -> str | None:
     """The preferred name (or, without one, the given name) and the family name."""
     preferred, given, family = wrappers
-    first = (read_text(_unwrap(preferred)) if preferred is not None else None) or read_text(
-        _unwrap(given)
-    )
+    first = read_text(_unwrap(preferred)) or read_text(_unwrap(given))
     last = read_text(_unwrap(family))
     return " ".join(part for part in (first, last) if part) or None
 
