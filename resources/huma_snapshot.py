@@ -43,6 +43,8 @@ from resources.remote_ids import huma_id_problem
 from resources.snapshot_reading import RowReading, SnapshotRead, UnreadablePayload, read_snapshot
 
 _ABSENT = object()
+#: A position's statuses in Huma's spec (`PositionSummary.status`).
+_POSITION_STATUSES = frozenset({"CURRENT", "ENDED", "UPCOMING"})
 _EMAIL_COLUMNS = ("email", "email_key")
 
 
@@ -218,12 +220,15 @@ def current_job_title(positions: Any) -> str | None:
     """The title of the CURRENT position; with several, the one that started last.
 
     Raises:
-        UnreadableValue: When the positions, or a current one, are in another shape.
+        UnreadableValue: When the positions, or a current one, are in another shape, or a
+            position's status is not one Huma's spec knows (which one is current is unknown).
     """
     if positions is None:
         return None
     if not isinstance(positions, list) or not all(isinstance(p, Mapping) for p in positions):
         raise UnreadableValue(f"{kind_of(positions)} where a list of positions belongs")
+    if any(p.get("status") not in _POSITION_STATUSES for p in positions):
+        raise UnreadableValue("a position whose status is not CURRENT, ENDED or UPCOMING")
     current = [p for p in positions if p.get("status") == "CURRENT"]
     if not current:
         return None
