@@ -35,7 +35,12 @@ LAST = POPULATION - 1
 def _huma(ids: range, **phones: str) -> pl.DataFrame:
     return huma_frame(
         *(
-            huma_user(f"h{i}", f"u{i}@example.com", phone=phones.get(f"h{i}", old_phone(i)))
+            huma_user(
+                f"h{i}",
+                f"u{i}@example.com",
+                phone=phones.get(f"h{i}", old_phone(i)),
+                employment_id=f"E{i}",
+            )
             for i in ids
         )
     )
@@ -45,7 +50,12 @@ def _entra(ids: range) -> pl.DataFrame:
     def phone(i: int) -> str:
         return ENTRA_ONLY_PHONE if i == LAST else old_phone(i)
 
-    return entra_frame(*(entra_user(f"e{i}", f"u{i}@example.com", phone=phone(i)) for i in ids))
+    return entra_frame(
+        *(
+            entra_user(f"e{i}", f"u{i}@example.com", phone=phone(i), employment_id=f"E{i}")
+            for i in ids
+        )
+    )
 
 
 def _full_run(
