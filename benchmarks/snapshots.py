@@ -1,12 +1,14 @@
 """How long the product's clients take to snapshot each side, and where the time goes.
 
     uv run python -m benchmarks.snapshots [--users 100000] [--seed 7] [--side huma|entra|both]
+        [--fields manager,department]
 
 Generates a world, starts both emulators (their own processes, real TLS) and takes one snapshot
 per side with the real resources (`HumaResource`, `GraphResource`), as the pipeline does. For
 each it prints the wall time, the CPU time this process spent (the client: HTTP, JSON parsing,
 frame building; the rest of the wall time is waiting on the server), and the frame-building
-share measured on its own. Client and emulators share the machine's cores.
+share measured on its own. Client and emulators share the machine's cores. `--fields` switches
+optional fields on, as a connection's policy does (the manager makes Graph page by 100).
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--side", choices=["huma", "entra", "both"], default="both")
     parser.add_argument("--huma-concurrency", type=int, default=16)
+    parser.add_argument("--fields", default="", help="optional fields on, comma-separated")
     args = parser.parse_args(argv)
+    fields = [name for name in args.fields.split(",") if name]
 
     with tempfile.TemporaryDirectory() as folder:
         state_dir = Path(folder)
@@ -62,14 +66,17 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["SSL_CERT_FILE"] = env["SSL_CERT_FILE"]
             rows = []
             if args.side in ("huma", "both"):
-                huma = huma_resource(env, max_concurrency=args.huma_concurrency)
+                huma = huma_resource(
+                    env, max_concurrency=args.huma_concurrency, optional_fields=fields
+                )
                 rows.append(_snapshot("Huma", huma, huma_users_frame))
             if args.side in ("entra", "both"):
-                rows.append(_snapshot("Entra (Graph)", graph_resource(env), entra_users_frame))
+                graph = graph_resource(env, optional_fields=fields)
+                rows.append(_snapshot("Entra (Graph)", graph, entra_users_frame))
 
     print(
         f"\nSnapshots of {args.users:,} people per side ({os.cpu_count()} cores, client and "
-        "emulators on the same machine)\n"
+        f"emulators on the same machine; optional fields: {', '.join(fields) or 'none'})\n"
     )
     print(
         "| side | users | requests | wall s | client CPU s | client share | of which frame "
