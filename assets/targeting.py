@@ -163,22 +163,24 @@ def unread_users(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """For a targeted run, the Huma and Entra users it does not plan for, whose phone and
     employment ID its writes must still not repeat (SPEC §3): everyone of the connection's
-    latest full snapshot of each side that this run did not read afresh, and the Huma users it
+    latest full snapshot of each side that the guards accepted complete (a partial one misses
+    users who still hold their keys) that this run did not read afresh, and the Huma users it
     read but leaves to the next run (`assets.planning.read_on_both_sides`).
 
     A value another user got after that full snapshot (through a later targeted run) is not
     seen here; the next full run holds such a pair out as duplicates, as it would anyway.
     """
     store = context.resources.history.store()
-    latest = store.previous_snapshots(
-        connection=connection, before_run_id=context.run.run_id
-    ).last_run_id
-    if latest is None:
-        huma_seen = pl.DataFrame(schema=huma_users_schema())
-        entra_seen = pl.DataFrame(schema=entra_users_schema())
-    else:
-        huma_seen = store.snapshot(run_id=latest, side=HUMA)
-        entra_seen = store.snapshot(run_id=latest, side=ENTRA)
+    previous = store.previous_snapshots(connection=connection, before_run_id=context.run.run_id)
+    huma_seen, entra_seen = (
+        store.snapshot(run_id=run_id, side=side)
+        if run_id is not None
+        else pl.DataFrame(schema=schema)
+        for run_id, side, schema in (
+            (previous.huma_run_id, HUMA, huma_users_schema()),
+            (previous.entra_run_id, ENTRA, entra_users_schema()),
+        )
+    )
     # SPEC §3's columns only: the history keeps no optional field, and uniqueness needs none.
     huma_columns, entra_columns = list(huma_users_schema()), list(entra_users_schema())
     huma = pl.concat(

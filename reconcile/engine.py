@@ -20,7 +20,7 @@ from reconcile.outputs import conflicts_frame, field_diffs_frame
 from reconcile.policy import Policy
 from reconcile.state import RunContext, SyncState
 from reconcile.supervisors import resolve_supervisors
-from reconcile.uniqueness import block_duplicates
+from reconcile.uniqueness import block_duplicates, hold_out_shared_with_unread
 from reconcile.validation import validate_snapshots
 from reconcile.vocabulary import CREATE_HUMA
 
@@ -102,6 +102,11 @@ def plan_run(
     state = replace(state, links=state.links.rechunk())
     entra_in_scope = entra.filter(lifecycle.in_scope(policy)).rechunk()
     huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
+    if unread is not None:
+        huma_valid, shared = hold_out_shared_with_unread(huma_valid, unread[0])
+        failures = pl.concat([failures, shared]).sort(
+            "side", "user_id", "field", "rule", "value", nulls_last=True
+        )
     huma_valid = huma_valid.rechunk()
     matching = match_users(
         links=state.links,

@@ -109,7 +109,9 @@ def next_state(
         )
     )
     activation = state.activation
-    if not state.activated:
+    # A targeted run saw a few users: the first full run's look at everybody is the activation,
+    # or every pair it links would count as new and push its position values (a backfill).
+    if not state.activated and not context.targeted:
         activation = pl.DataFrame({"activated_at": [context.run_at]}, schema=ACTIVATION_SCHEMA)
     recreated = (
         result.sync_plan.filter(pl.col("action") == RECREATE_HUMA)

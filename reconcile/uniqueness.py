@@ -19,10 +19,12 @@ import polars as pl
 from reconcile.fields import HUMA_UNIQUE_FIELDS
 from reconcile.frames import PHONE
 from reconcile.keys import contains
+from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import (
     BLOCKED,
     CREATE_ENTRA,
     CREATE_HUMA_ACTIONS,
+    HUMA,
     PATCH_ENTRA_ACTIONS,
     PATCH_HUMA_ACTIONS,
     REJECTED,
@@ -155,3 +157,39 @@ def block_duplicates(
         `rows`, in the same order, with clashing rows `blocked` and the reason given.
     """
     return _block(_block(rows, huma_all, _HUMA), entra_all, _ENTRA)
+
+
+def hold_out_shared_with_unread(
+    huma_valid: pl.DataFrame, unread_huma: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """For a targeted run: the Huma users it read whose email, phone or employment ID a user it
+    did not read holds are held out, as validation holds out both users of a duplicate in a
+    full run (SPEC §4: never guessed); the unread one is listed by the next full run.
+
+    Args:
+        huma_valid: The valid Huma users the run read.
+        unread_huma: The Huma users it did not read, as last seen (`email_key` and the unique
+            keys at least).
+
+    Returns:
+        `(huma_valid, failures)`: the users still valid, and one `VALIDATION_FAILURES_SCHEMA` row
+        (rule `unique`, as validation words it) per user and shared key.
+    """
+    failures = pl.concat(
+        [
+            huma_valid.filter(
+                contains(huma_valid.get_column(column), unread_huma.get_column(column))
+            ).select(
+                pl.lit(HUMA).alias("side"),
+                pl.col("huma_id").alias("user_id"),
+                "email_key",
+                pl.lit(column).alias("field"),
+                pl.col(column).cast(pl.String).alias("value"),
+                pl.lit("unique").alias("rule"),
+                pl.lit(f"{column} is shared with another user").alias("message"),
+            )
+            for column in ("email_key", *HUMA_UNIQUE_FIELDS)
+        ]
+    ).cast(dict(VALIDATION_FAILURES_SCHEMA))
+    held = failures.get_column("user_id").implode()
+    return huma_valid.filter(~pl.col("huma_id").is_in(held)), failures

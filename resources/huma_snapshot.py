@@ -44,6 +44,8 @@ from resources.remote_ids import huma_id_problem
 from resources.snapshot_reading import RowReading, SnapshotRead, UnreadablePayload, read_snapshot
 
 _ABSENT = object()
+#: A position's statuses in Huma's spec (`PositionSummary.status`).
+_POSITION_STATUSES = frozenset({"CURRENT", "ENDED", "UPCOMING"})
 _EMAIL_COLUMNS = ("email", "email_key")
 
 
@@ -148,20 +150,19 @@ def _unwrap(wrapper: Any) -> Any:
 
 def _raw(entry: Mapped, payload: Mapping[str, Any]) -> Any:
     """What the entry is read from: the value under its path, or for a composed name the
-    wrappers of the preferred, given and family name (`_ABSENT` unless both names came)."""
+    wrappers of the preferred, given and family name (`_ABSENT` unless all three came: without
+    the preferred name's wrapper, which name the person goes by is unknown)."""
     if entry.huma.kind != COMPOSED_NAME:
         return payload.get(entry.huma.path, _ABSENT)
-    names = (payload.get(entry.huma.path), payload.get("givenName", _ABSENT))
+    names = tuple(payload.get(prop, _ABSENT) for prop in (entry.huma.path, "givenName"))
     family = payload.get("familyName", _ABSENT)
-    return _ABSENT if _ABSENT in (names[1], family) else (*names, family)
+    return _ABSENT if _ABSENT in (*names, family) else (*names, family)
 
 
 def _composed_name(wrappers: tuple[Any, Any, Any]) -> str | None:
     """The preferred name (or, without one, the given name) and the family name."""
     preferred, given, family = wrappers
-    first = (read_text(_unwrap(preferred)) if preferred is not None else None) or read_text(
-        _unwrap(given)
-    )
+    first = read_text(_unwrap(preferred)) or read_text(_unwrap(given))
     last = read_text(_unwrap(family))
     return " ".join(part for part in (first, last) if part) or None
 
@@ -234,12 +235,15 @@ def current_job_title(positions: Any) -> str | None:
     """The title of the CURRENT position; with several, the one that started last.
 
     Raises:
-        UnreadableValue: When the positions, or a current one, are in another shape.
+        UnreadableValue: When the positions, or a current one, are in another shape, or a
+            position's status is not one Huma's spec knows (which one is current is unknown).
     """
     if positions is None:
         return None
     if not isinstance(positions, list) or not all(isinstance(p, Mapping) for p in positions):
         raise UnreadableValue(f"{kind_of(positions)} where a list of positions belongs")
+    if any(p.get("status") not in _POSITION_STATUSES for p in positions):
+        raise UnreadableValue("a position whose status is not CURRENT, ENDED or UPCOMING")
     current = [p for p in positions if p.get("status") == "CURRENT"]
     if not current:
         return None

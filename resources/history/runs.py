@@ -121,12 +121,15 @@ class PreviousSnapshots:
     """What the engine's snapshot guard compares a new snapshot with (`RunContext`).
 
     Attributes:
-        huma_count: Rows of the latest complete Huma snapshot of a run that was not stopped by
-            a guard, before the asking run (None if none).
+        huma_count: Rows of the latest complete Huma snapshot of a run that planned and was
+            not stopped by a guard, before the asking run (None if none).
         entra_count: The same for Entra.
         last_run_id: The latest earlier run that recorded a snapshot.
         last_huma_partial: Whether that run's Huma snapshot was partial.
         last_entra_partial: Whether that run's Entra snapshot was partial.
+        huma_run_id: The run of `huma_count`'s snapshot: the latest Huma snapshot the guards
+            accepted complete (what a targeted run knows of the users it does not read).
+        entra_run_id: The same for Entra.
     """
 
     huma_count: int | None
@@ -134,16 +137,22 @@ class PreviousSnapshots:
     last_run_id: str | None
     last_huma_partial: bool
     last_entra_partial: bool
+    huma_run_id: str | None = None
+    entra_run_id: str | None = None
 
 
-def _latest_complete(runs: pl.DataFrame, side: str) -> int | None:
-    """The size of the newest complete snapshot of `side` among runs not stopped (newest first)."""
+def _latest_complete(runs: pl.DataFrame, side: str) -> tuple[int | None, str | None]:
+    """The size of the newest complete snapshot of `side` among runs that planned and were not
+    stopped (newest first): a run that died before its plan was never judged by the guards."""
     complete = runs.filter(
-        ~pl.col("stopped")
+        pl.col("planned")
+        & ~pl.col("stopped")
         & pl.col(f"{side}_count").is_not_null()
         & ~pl.col(f"{side}_partial").fill_null(value=False)
     )
-    return int(complete.item(0, f"{side}_count")) if complete.height else None
+    if not complete.height:
+        return None, None
+    return int(complete.item(0, f"{side}_count")), complete.item(0, "run_id")
 
 
 class RunsMixin(StoreBase):
@@ -391,15 +400,16 @@ class RunsMixin(StoreBase):
             before_run_id: The run asking: only runs begun before it count (default: all).
 
         Returns:
-            Per side, the size of the latest complete snapshot of a full run no guard stopped
-            (a targeted run read a few users on purpose: its sizes say nothing); and
-            whether the latest snapshot was partial (a partial one is never the comparison: it
-            would hide a shrink).
+            Per side, the size of the latest complete snapshot of a full run that planned and
+            that no guard stopped (a targeted run read a few users on purpose: its sizes say
+            nothing); and whether the latest snapshot was partial (a partial one is never the
+            comparison: it would hide a shrink).
         """
         with self._read() as conn:
             earlier = conn.sql(
                 "SELECT run_id, huma_count, entra_count, huma_partial, entra_partial, "
-                f"{_STOPPED} AS stopped FROM runs AS r WHERE {_EARLIER} AND scope = 'full' "
+                f"plan_rows IS NOT NULL AS planned, {_STOPPED} AS stopped FROM runs AS r "
+                f"WHERE {_EARLIER} AND scope = 'full' "
                 "ORDER BY started_at DESC, run_id DESC",
                 params=[connection, before_run_id, before_run_id],
             ).pl()
@@ -407,12 +417,18 @@ class RunsMixin(StoreBase):
             pl.col("huma_count").is_not_null() | pl.col("entra_count").is_not_null()
         )
         last = recorded.row(0, named=True) if recorded.height else {}
+        (huma_count, huma_run_id), (entra_count, entra_run_id) = (
+            _latest_complete(earlier, HUMA),
+            _latest_complete(earlier, ENTRA),
+        )
         return PreviousSnapshots(
-            huma_count=_latest_complete(earlier, HUMA),
-            entra_count=_latest_complete(earlier, ENTRA),
+            huma_count=huma_count,
+            entra_count=entra_count,
             last_run_id=last.get("run_id"),
             last_huma_partial=bool(last.get("huma_partial")),
             last_entra_partial=bool(last.get("entra_partial")),
+            huma_run_id=huma_run_id,
+            entra_run_id=entra_run_id,
         )
 
     def held_guard_trips(

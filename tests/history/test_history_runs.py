@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reconcile.engine import plan_run
+from reconcile.policy import Policy
+from reconcile.state import RunContext, empty_state
 from resources.history import HistoryStore, PreviousSnapshots
 from tests.history.conftest import Populated
 from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
@@ -31,6 +34,10 @@ def _night(store: HistoryStore, run_id: str, day: int, *, huma: int, entra: int,
         users=entra_frame(*accounts),
         complete=not flags.get("entra_partial", False),
     )
+    # The run planned (no guard stopped it): only such a run's sizes are ever compared with.
+    context = RunContext(run_at=T0 + timedelta(day))
+    plan = plan_run(huma_frame(*users), entra_frame(*accounts), empty_state(), Policy(), context)
+    store.record_plan(run_id=run_id, plan=plan)
 
 
 def test_a_run_is_begun_then_finished(store: HistoryStore) -> None:
@@ -154,6 +161,8 @@ def test_previous_snapshots_skip_partial_ones_and_later_runs(store: HistoryStore
         last_run_id="n2",
         last_huma_partial=True,
         last_entra_partial=False,
+        huma_run_id="n1",
+        entra_run_id="n2",
     )
     latest = store.previous_snapshots(connection="acme")
     assert (latest.huma_count, latest.entra_count, latest.last_run_id) == (9, 9, "n3")

@@ -10,6 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from reconcile.engine import plan_run
+from reconcile.policy import Policy
+from reconcile.state import RunContext, empty_state
 from resources.history import HistoryStore
 from resources.history.runs import FULL, TARGETED
 from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
@@ -29,6 +32,9 @@ def _begin(store: HistoryStore, run_id: str, day: int, users: int, **scope: obje
     entras = entra_frame(*(entra_user(f"e{i}", f"u{i}@example.com") for i in range(users)))
     store.record_snapshot(run_id=run_id, side="huma", users=humas)
     store.record_snapshot(run_id=run_id, side="entra", users=entras)
+    # The run planned (no guard stopped it): only such a run's sizes are ever compared with.
+    context = RunContext(run_at=T0 + timedelta(days=day))
+    store.record_plan(run_id=run_id, plan=plan_run(humas, entras, empty_state(), Policy(), context))
 
 
 def test_a_file_of_version_4_is_upgraded_and_its_runs_read_as_full(tmp_path: Path) -> None:
