@@ -34,6 +34,9 @@ from resources.retrying import (
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "huma-entra-sync/0.1"
+#: The largest answer read (after decoding). Huma's and Graph's answers are pages of at most a
+#: thousand users, a few MB at most: a larger one is hostile or broken, and is not read on.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 def tls_context() -> ssl.SSLContext:

@@ -9,7 +9,10 @@ httpx's own engine, httpcore, directly.
 The rules of `resources.http` hold unchanged: TLS is verified with `tls_context()` (so
 `SSL_CERT_FILE`), only the configured `https` origin is ever contacted (a request names a path,
 never a URL), a redirect stops the request with `UntrustedAnswer`, and connection failures are
-raised as the `httpx.TransportError` of the same name, so retries treat them as before.
+raised as the `httpx.TransportError` of the same name, so retries treat them as before. A hostile
+answer is not read without end: answers come unencoded (one that is compressed anyway could be a
+decompression bomb), at most `MAX_ANSWER_BYTES` of one are read, and one whose body arrives more
+slowly than the timeout as a whole (a slow-loris) is a `ReadTimeout`.
 
 With an injected `httpx.BaseTransport` (the tests' `httpx.MockTransport`) each lane sends through
 it instead of its own connection; everything above the lane is the same code.
@@ -18,12 +21,20 @@ it instead of its own connection; everything above the lane is the same code.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import httpcore
 import httpx
 
-from resources.http import USER_AGENT, refuse_redirect, require_https, tls_context
+from resources.errors import UntrustedAnswer
+from resources.http import (
+    MAX_ANSWER_BYTES,
+    USER_AGENT,
+    refuse_redirect,
+    require_https,
+    tls_context,
+)
 
 #: httpcore's errors -> httpx's of the same meaning (httpx names them the same way).
 _TRANSPORT_ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
@@ -82,6 +93,7 @@ class Lanes:
         self._headers = [
             (b"Host", self._base.netloc),
             (b"Accept", b"application/json"),
+            (b"Accept-Encoding", b"identity"),
             (b"User-Agent", USER_AGENT.encode()),
         ]
         self._free: list[httpcore.ConnectionPool] = []
@@ -101,8 +113,10 @@ class Lanes:
         """`GET target` (a path with its query, on the configured origin), read whole.
 
         Raises:
-            UntrustedAnswer: the answer is a redirect (nothing is sent to its target).
-            httpx.TransportError: the connection failed (its httpx kind, e.g. `ReadTimeout`).
+            UntrustedAnswer: the answer is a redirect (nothing is sent to its target), encoded,
+                or larger than `MAX_ANSWER_BYTES`.
+            httpx.TransportError: the connection failed, or the body took longer than the read
+                timeout as a whole (its httpx kind, e.g. `ReadTimeout`).
         """
         raw_target = self._prefix + target.encode("ascii")
         all_headers = [*self._headers, *headers]
@@ -135,15 +149,45 @@ class Lanes:
             scheme=b"https", host=self._base.raw_host, port=self._base.port, target=raw_target
         )
         try:
-            answer = lane.request(
+            with lane.stream(
                 b"GET", url, headers=headers, extensions={"timeout": self._timeouts}
-            )
+            ) as answer:
+                content = self._body(answer, raw_target)
         except tuple(_TRANSPORT_ERRORS) as exc:
             raise _httpx_error(exc) from exc
         finally:
             with self._lock:
                 self._free.append(lane)
-        return httpx.Response(answer.status, headers=answer.headers, content=answer.content)
+        return httpx.Response(answer.status, headers=answer.headers, content=content)
+
+    def _body(self, answer: httpcore.Response, raw_target: bytes) -> bytes:
+        """The body, unencoded, read within the read timeout as a whole and `MAX_ANSWER_BYTES`.
+
+        Raises:
+            UntrustedAnswer: the body is encoded (compressed) or too large; it is not read.
+            httpx.ReadTimeout: the body took longer than the read timeout.
+        """
+        headers = httpx.Headers(answer.headers)
+        what = f"GET {raw_target.decode('ascii').partition('?')[0]}"  # a query may hold an email
+
+        def refused(problem: str) -> UntrustedAnswer:
+            return UntrustedAnswer(self._base.host, f"{what} {problem}", status=answer.status)
+
+        if headers.get("content-encoding", "identity").strip().lower() != "identity":
+            raise refused("answered compressed, which it was not asked for: not read")
+        declared = headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            raise refused(f"announced {declared} bytes, more than {MAX_ANSWER_BYTES}: not read")
+        deadline = time.monotonic() + self._timeouts["read"]
+        chunks, size = [], 0
+        for chunk in answer.iter_stream():
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise refused(f"answered more than {MAX_ANSWER_BYTES} bytes: not read further")
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout(f"{what}: the answer took over {self._timeouts['read']} s")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _request(self, raw_target: bytes, headers: list[tuple[bytes, bytes]]) -> httpx.Request:
         url = self._base.copy_with(raw_path=raw_target)
