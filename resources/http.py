@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import ssl
 import time
 from collections.abc import Callable
@@ -37,6 +38,8 @@ USER_AGENT = "huma-entra-sync/0.1"
 #: The largest answer read (after decoding). Huma's and Graph's answers are pages of at most a
 #: thousand users, a few MB at most: a larger one is hostile or broken, and is not read on.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
+#: What a bearer token is made of (RFC 6750 §2.1 `b64token`).
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 def tls_context() -> ssl.SSLContext:
@@ -46,6 +49,13 @@ def tls_context() -> ssl.SSLContext:
     """
     cafile = os.environ.get("SSL_CERT_FILE")
     return ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
+
+
+def is_bearer_token(token: object) -> bool:
+    """Whether `token` can be sent as a bearer token. A token from an answer is checked before it
+    goes into an `Authorization` header: one that cannot (a line break, a space, a non-ASCII
+    character) would be refused by the HTTP layer with an error that quotes it."""
+    return isinstance(token, str) and _BEARER_TOKEN.fullmatch(token) is not None
 
 
 class InsecureUrl(ValueError):

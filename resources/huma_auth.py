@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Generator
@@ -17,7 +16,7 @@ from collections.abc import Generator
 import httpx
 
 from resources.errors import AuthenticationError, UntrustedAnswer, huma_error_fields
-from resources.http import send_with_retries
+from resources.http import is_bearer_token, send_with_retries
 from resources.retrying import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -26,9 +25,6 @@ _KEY_ACTION = (
     "check HUMA_CLIENT_ID and HUMA_CLIENT_SECRET; if the key was deleted, deactivated or its "
     "secret lost, add a new API key under System settings → Open API in Huma and update both"
 )
-#: What a bearer token is made of (RFC 6750 §2.1 `b64token`): anything else cannot go into an
-#: `Authorization` header, and the error the HTTP layer raises for it would quote the token.
-_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class HumaTokenAuth(httpx.Auth):
@@ -113,7 +109,7 @@ def _token_and_lifetime(response: httpx.Response) -> tuple[str, float]:
     token = body.get("access_token") if isinstance(body, dict) else None
     if token is None:
         problem = "no access_token"
-    elif not isinstance(token, str) or not _BEARER_TOKEN.fullmatch(token):
+    elif not is_bearer_token(token):
         problem = "an access_token that is not a bearer token"
     else:
         try:
