@@ -9,10 +9,9 @@ httpx's own engine, httpcore, directly.
 The rules of `resources.http` hold unchanged: TLS is verified with `tls_context()` (so
 `SSL_CERT_FILE`), only the configured `https` origin is ever contacted (a request names a path,
 never a URL), a redirect stops the request with `UntrustedAnswer`, and connection failures are
-raised as the `httpx.TransportError` of the same name, so retries treat them as before. A hostile
-answer is not read without end: answers come unencoded (one that is compressed anyway could be a
-decompression bomb), at most `MAX_ANSWER_BYTES` of one are read, and one whose body arrives more
-slowly than the timeout as a whole (a slow-loris) is a `ReadTimeout`.
+raised as the `httpx.TransportError` of the same name, so retries treat them as before. Answers
+are read within `resources.answer_limits` (size and time); they are asked for unencoded, and one
+compressed anyway (it could be a decompression bomb) is refused unread.
 
 With an injected `httpx.BaseTransport` (the tests' `httpx.MockTransport`) each lane sends through
 it instead of its own connection; everything above the lane is the same code.
@@ -21,20 +20,14 @@ it instead of its own connection; everything above the lane is the same code.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 
 import httpcore
 import httpx
 
+from resources.answer_limits import bounded, gzipped
 from resources.errors import UntrustedAnswer
-from resources.http import (
-    MAX_ANSWER_BYTES,
-    USER_AGENT,
-    refuse_redirect,
-    require_https,
-    tls_context,
-)
+from resources.http import USER_AGENT, refuse_redirect, require_https, tls_context
 
 #: httpcore's errors -> httpx's of the same meaning (httpx names them the same way).
 _TRANSPORT_ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
@@ -114,7 +107,7 @@ class Lanes:
 
         Raises:
             UntrustedAnswer: the answer is a redirect (nothing is sent to its target), encoded,
-                or larger than `MAX_ANSWER_BYTES`.
+                or too large (`resources.answer_limits`).
             httpx.TransportError: the connection failed, or the body took longer than the read
                 timeout as a whole (its httpx kind, e.g. `ReadTimeout`).
         """
@@ -161,32 +154,25 @@ class Lanes:
         return httpx.Response(answer.status, headers=answer.headers, content=content)
 
     def _body(self, answer: httpcore.Response, raw_target: bytes) -> bytes:
-        """The body, unencoded, read within the read timeout as a whole and `MAX_ANSWER_BYTES`.
+        """The body, unencoded, read within `resources.answer_limits`.
 
         Raises:
             UntrustedAnswer: the body is encoded (compressed) or too large; it is not read.
             httpx.ReadTimeout: the body took longer than the read timeout.
         """
-        headers = httpx.Headers(answer.headers)
         what = f"GET {raw_target.decode('ascii').partition('?')[0]}"  # a query may hold an email
 
         def refused(problem: str) -> UntrustedAnswer:
             return UntrustedAnswer(self._base.host, f"{what} {problem}", status=answer.status)
 
-        if headers.get("content-encoding", "identity").strip().lower() != "identity":
-            raise refused("answered compressed, which it was not asked for: not read")
-        declared = headers.get("content-length", "0")
-        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-            raise refused(f"announced {declared} bytes, more than {MAX_ANSWER_BYTES}: not read")
-        deadline = time.monotonic() + self._timeouts["read"]
-        chunks, size = [], 0
-        for chunk in answer.iter_stream():
-            size += len(chunk)
-            if size > MAX_ANSWER_BYTES:
-                raise refused(f"answered more than {MAX_ANSWER_BYTES} bytes: not read further")
-            if time.monotonic() > deadline:
-                raise httpx.ReadTimeout(f"{what}: the answer took over {self._timeouts['read']} s")
-            chunks.append(chunk)
+        gzipped(httpx.Headers(answer.headers), refused, codings=("identity",))
+        chunks = bounded(
+            answer.iter_stream(),
+            gzip=False,
+            seconds=self._timeouts["read"],
+            what=what,
+            refused=refused,
+        )
         return b"".join(chunks)
 
     def _request(self, raw_target: bytes, headers: list[tuple[bytes, bytes]]) -> httpx.Request:
