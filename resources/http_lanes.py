@@ -118,7 +118,7 @@ class Lanes:
             response.read()
         else:
             response = self._via_lane(raw_target, all_headers)
-        if response.is_redirect:
+        if response.is_redirect or response.is_error:  # errors redact what the request carried
             response.request = self._request(raw_target, all_headers)
             refuse_redirect(response)
         return response

@@ -7,7 +7,8 @@ page of the wrong shape each stop the scan with an `UntrustedAnswer` naming the 
 trickled more slowly than the timeout allows (a slow-loris) ends as a timeout instead of being
 waited for; an access token that cannot be a bearer token (one that would inject a header) or a
 token answer that is not one stops before any API request, and the token is quoted by no
-exception and no log record.
+exception and no log record; an error answer that quotes the client secret or the bearer token
+back (to a read or a write) makes an error that does not.
 """
 
 from __future__ import annotations
@@ -178,3 +179,39 @@ def test_a_token_answer_that_is_not_one_says_so(huma: Huma, body: bytes, problem
     with pytest.raises(UntrustedAnswer, match=rf"POST /auth/oauth/token answered .*{problem}"):
         client.scan_users()
     assert api_requests(server) == []
+
+
+def _quoting(status: int, *credentials: str) -> Answer:
+    """An error answer in Huma's envelope that quotes `credentials` back."""
+    quoted = " ".join(credentials)
+    body = {"errorCode": "bad", "errorMessage": f"we got {quoted}", "fields": [quoted]}
+    return answer(status, json.dumps(body).encode(), headers=JSON)
+
+
+def test_a_token_endpoint_quoting_the_secret_back_is_not_quoted_on(
+    huma: Huma, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client, _ = huma(lambda _: answer(200, EMPTY_PAGE), lambda _: _quoting(401, SECRET))
+
+    with pytest.raises(RemoteError, match="we got") as raised:
+        client.scan_users()
+
+    texts = [str(raised.value), *(record.getMessage() for record in caplog.records)]
+    assert not [text for text in texts if SECRET in text]
+
+
+@pytest.mark.parametrize("status", [400, 401, 403])
+def test_an_api_error_quoting_the_token_back_is_not_quoted_on(
+    huma: Huma, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client, _ = huma(lambda seen: _quoting(status, seen.headers["authorization"]))
+
+    with pytest.raises(RemoteError, match="we got") as read:
+        client.scan_users()
+    with pytest.raises(RemoteError, match="we got") as written:
+        client.update_user("3fa85f64-5717-4562-b3fc-2c963f66afa6", {"givenName": "Ada"})
+
+    texts = [str(read.value), str(written.value), *(r.getMessage() for r in caplog.records)]
+    assert not [text for text in texts if TOKEN in text]
