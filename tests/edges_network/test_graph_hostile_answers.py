@@ -6,12 +6,14 @@ anything is sent, and neither the error nor a log record quotes it; a gzip answe
 but a decompression bomb is not inflated past `MAX_ANSWER_BYTES`, an answer in a coding not asked
 for or announcing more than the limit is not read, gzip that does not inflate says so (each an
 `UntrustedAnswer` naming the request); a body trickled more slowly than the timeout allows (a
-slow-loris) ends as a timeout instead of being waited for.
+slow-loris) ends as a timeout instead of being waited for; an error answer quoting the token
+back makes an error that does not.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from resources.answer_limits import MAX_ANSWER_BYTES
-from resources.errors import RemoteUnavailable, UntrustedAnswer
+from resources.errors import RemoteError, RemoteUnavailable, UntrustedAnswer
 from resources.graph_client import GraphClient
 from resources.retrying import RetryPolicy
 from tests.edges_network.hostile_server import Answer, HostileServer, answer, trickle
@@ -135,3 +137,14 @@ def test_a_body_trickled_slower_than_the_timeout_is_a_timeout(tmp_path, monkeypa
 
     with pytest.raises(RemoteUnavailable, match=r"GET /users/.*ReadTimeout"):
         _get_user(tmp_path, monkeypatch, [*head, *trickle(body, every=0.5)])
+
+
+@pytest.mark.parametrize("status", [400, 403])
+def test_an_error_quoting_the_token_back_is_not_quoted_on(tmp_path, monkeypatch, status) -> None:
+    message = {"error": {"code": "Bad", "message": f"we got Bearer {TOKEN}"}}
+    answered = answer(status, json.dumps(message).encode(), headers=JSON)
+
+    with pytest.raises(RemoteError, match="we got") as raised:
+        _get_user(tmp_path, monkeypatch, answered)
+
+    assert TOKEN not in str(raised.value)
