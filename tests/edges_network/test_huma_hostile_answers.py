@@ -131,15 +131,16 @@ def test_a_list_page_of_the_wrong_shape_stops_the_scan(huma: Huma, page: bytes) 
         client.scan_users()
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        pytest.param(f"{TOKEN}\r\nX-Injected: yes", id="header-injection"),
-        pytest.param(f"{TOKEN}\x00", id="nul"),
-        pytest.param(f"{TOKEN} more", id="space"),
-        pytest.param(f"{TOKEN}é", id="not-ascii"),
-    ],
-)
+#: Tokens that cannot be bearer tokens, by what is wrong with them.
+NOT_BEARER_TOKENS = {
+    "header-injection": f"{TOKEN}\r\nX-Injected: yes",
+    "nul": f"{TOKEN}\x00",
+    "space": f"{TOKEN} more",
+    "not-ascii": f"{TOKEN}é",
+}
+
+
+@pytest.mark.parametrize("token", list(NOT_BEARER_TOKENS.values()), ids=list(NOT_BEARER_TOKENS))
 def test_a_token_that_cannot_be_a_bearer_token_is_not_sent_nor_quoted(
     huma: Huma, token: str, caplog: pytest.LogCaptureFixture
 ) -> None:
