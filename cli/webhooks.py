@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8787
+#: The largest request head (request line and headers) the receiver reads.
+MAX_HEAD_BYTES = 64 * 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -222,5 +224,9 @@ def receiver_server(
         lifespan="off",
         server_header=False,
         timeout_graceful_shutdown=5,
+        # h11, whose limit on a request's head keeps headers of any size from taking the memory
+        # (the httptools parser has none); Huma's deliveries carry a few short headers.
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
     return uvicorn.Server(config)

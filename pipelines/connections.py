@@ -70,6 +70,8 @@ DEFAULT_SENDER = "huma-entra-sync@localhost"
 #: latency from Huma to Entra. Low, because a tick that finds nothing costs one SQLite read.
 DEFAULT_WEBHOOK_MIN_INTERVAL_SECONDS = 5
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+#: An environment variable's name (POSIX: letters, digits and `_`, not starting with a digit).
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ConnectionsError(ValueError):
@@ -155,8 +157,12 @@ class _Settings(_Section):
                 raise section_error(f"secrets are never written in the file; use {name}_env")
             if literal is not None and not isinstance(literal, str | int | float):
                 raise section_error(f"{name} must be a string, not {literal!r}")
-            if env is not None and not isinstance(env, str):
-                raise section_error(f"{name}_env must name a variable, not {env!r}")
+            if env is not None and not (isinstance(env, str) and _VARIABLE.fullmatch(env)):
+                # Not quoted: what stands there may be the secret itself, written by mistake.
+                raise section_error(
+                    f"{name}_env must name an environment variable (letters, digits and _); "
+                    "what it holds is not one, and is not shown"
+                )
             folded[name] = Setting(value=None if literal is None else str(literal), env=env)
         return folded
 
@@ -297,8 +303,11 @@ def load_connections(
         _require_https_variables(default, environ, where=None)
         return [default]
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        # From a stream, so that a syntax error names its line and column without quoting the
+        # line: a secret written there by mistake stays out of the message.
+        with path.open(encoding="utf-8") as handle:
+            document = yaml.safe_load(handle) or {}
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ConnectionsError(f"cannot read the connections file {path}: {exc}") from None
     if not isinstance(document, Mapping):
         raise ConnectionsError(f"{path}: expected a mapping")

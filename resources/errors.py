@@ -10,6 +10,7 @@ its token endpoint answer in the same shapes).
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from typing import Any
 
 import httpx
@@ -80,14 +81,46 @@ class UntrustedAnswer(RemoteError):
     """
 
 
+#: What stands in an error answer where it quoted a credential of the request.
+REDACTED = "[redacted]"
+
+
 def error_body(response: httpx.Response) -> dict[str, Any]:
     """The JSON object of an error answer; empty when the body is not JSON or not an object
-    (a proxy's HTML page, an empty 503)."""
+    (a proxy's HTML page, an empty 503). A credential the request carried (its bearer token, a
+    client secret in its form) is replaced by `REDACTED` wherever the answer quotes it back, so
+    that no error made from the answer carries it."""
     try:
         body = response.json()
     except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
         return {}
-    return body if isinstance(body, dict) else {}
+    return _without(body, _credentials(response)) if isinstance(body, dict) else {}
+
+
+def _credentials(response: httpx.Response) -> list[str]:
+    """The credentials the request of `response` carried, when it is known."""
+    try:
+        request = response.request
+        form = request.content if b"secret" in request.content else b""
+    except (RuntimeError, httpx.RequestNotRead):  # no request, or one streamed
+        return []
+    _, _, token = request.headers.get("authorization", "").partition(" ")
+    fields = urllib.parse.parse_qs(form.decode("utf-8", "replace"))
+    return [c for c in (token, *fields.get("client_secret", ())) if c]
+
+
+def _without(value: Any, credentials: list[str]) -> Any:
+    if not credentials:
+        return value
+    if isinstance(value, str):
+        for credential in credentials:
+            value = value.replace(credential, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: _without(v, credentials) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(v, credentials) for v in value]
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +147,7 @@ def huma_error_fields(response: httpx.Response) -> HumaErrorFields:
         body.get("errorMessage")
         or body.get("error_description")
         or body.get("message")
-        or response.reason_phrase
+        or _without(response.reason_phrase, _credentials(response))
     )
     fields = tuple(str(f) for f in body.get("fields") or ())
     if fields:

@@ -24,7 +24,7 @@ import httpx
 from reconcile.mapping import GRAPH_REFERENCES, active
 from resources.errors import AuthenticationError, RemoteError, UntrustedAnswer, error_body
 from resources.graph_pacing import GraphPacer
-from resources.http import new_http_client, same_origin_link, send_with_retries
+from resources.http import is_bearer_token, new_http_client, same_origin_link, send_with_retries
 from resources.remote_ids import path_segment
 from resources.retrying import RetryPolicy, retry_after_seconds
 
@@ -109,12 +109,18 @@ class _GraphAuth(httpx.Auth):
 
     def sync_auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
         token = self._tokens.token()
-        request.headers["Authorization"] = f"Bearer {token}"
+        request.headers["Authorization"] = _bearer(token)
         response = yield request
         if response.status_code == 401:
             self._tokens.forget(token)
-            request.headers["Authorization"] = f"Bearer {self._tokens.token()}"
+            request.headers["Authorization"] = _bearer(self._tokens.token())
             yield request
+
+
+def _bearer(token: str) -> str:
+    if not is_bearer_token(token):  # never quoted: it came from the authority as a token
+        raise UntrustedAnswer("entra", "the access token is not a bearer token: not used")
+    return f"Bearer {token}"
 
 
 class _PacedHooks:

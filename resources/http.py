@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import ssl
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import Protocol
 
 import httpx
 
+from resources.answer_limits import ACCEPT_ENCODING, bound_answers
 from resources.errors import UntrustedAnswer
 from resources.retrying import (
     RETRY_STATUSES,
@@ -34,6 +36,8 @@ from resources.retrying import (
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "huma-entra-sync/0.1"
+#: What a bearer token is made of (RFC 6750 §2.1 `b64token`).
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 def tls_context() -> ssl.SSLContext:
@@ -43,6 +47,13 @@ def tls_context() -> ssl.SSLContext:
     """
     cafile = os.environ.get("SSL_CERT_FILE")
     return ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
+
+
+def is_bearer_token(token: object) -> bool:
+    """Whether `token` can be sent as a bearer token. A token from an answer is checked before it
+    goes into an `Authorization` header: one that cannot (a line break, a space, a non-ASCII
+    character) would be refused by the HTTP layer with an error that quotes it."""
+    return isinstance(token, str) and _BEARER_TOKEN.fullmatch(token) is not None
 
 
 class InsecureUrl(ValueError):
@@ -117,7 +128,8 @@ def new_http_client(
     *, base_url: str = "", timeout_seconds: float, max_connections: int = 10, **kwargs: object
 ) -> httpx.Client:
     """An `httpx.Client` with explicit timeouts, a bounded pool, our TLS trust, an `https`
-    `base_url` (when one is given), and no redirects followed.
+    `base_url` (when one is given), no redirects followed, and answers read within the limits
+    of `resources.answer_limits`.
 
     `kwargs` go to `httpx.Client` (`auth`, and `transport` for `httpx.MockTransport` fakes).
 
@@ -130,13 +142,17 @@ def new_http_client(
         base_url=base_url,
         # Credentials never follow a redirect: an answer that points elsewhere is an error.
         follow_redirects=False,
-        event_hooks={"response": [refuse_redirect]},
+        event_hooks={"response": [refuse_redirect, bound_answers(timeout_seconds)]},
         timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0)),
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),
         verify=tls_context(),
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        headers={
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -9,7 +9,9 @@ httpx's own engine, httpcore, directly.
 The rules of `resources.http` hold unchanged: TLS is verified with `tls_context()` (so
 `SSL_CERT_FILE`), only the configured `https` origin is ever contacted (a request names a path,
 never a URL), a redirect stops the request with `UntrustedAnswer`, and connection failures are
-raised as the `httpx.TransportError` of the same name, so retries treat them as before.
+raised as the `httpx.TransportError` of the same name, so retries treat them as before. Answers
+are read within `resources.answer_limits` (size and time); they are asked for unencoded, and one
+compressed anyway (it could be a decompression bomb) is refused unread.
 
 With an injected `httpx.BaseTransport` (the tests' `httpx.MockTransport`) each lane sends through
 it instead of its own connection; everything above the lane is the same code.
@@ -23,6 +25,8 @@ from collections.abc import Sequence
 import httpcore
 import httpx
 
+from resources.answer_limits import bounded, gzipped
+from resources.errors import UntrustedAnswer
 from resources.http import USER_AGENT, refuse_redirect, require_https, tls_context
 
 #: httpcore's errors -> httpx's of the same meaning (httpx names them the same way).
@@ -82,6 +86,7 @@ class Lanes:
         self._headers = [
             (b"Host", self._base.netloc),
             (b"Accept", b"application/json"),
+            (b"Accept-Encoding", b"identity"),
             (b"User-Agent", USER_AGENT.encode()),
         ]
         self._free: list[httpcore.ConnectionPool] = []
@@ -101,8 +106,10 @@ class Lanes:
         """`GET target` (a path with its query, on the configured origin), read whole.
 
         Raises:
-            UntrustedAnswer: the answer is a redirect (nothing is sent to its target).
-            httpx.TransportError: the connection failed (its httpx kind, e.g. `ReadTimeout`).
+            UntrustedAnswer: the answer is a redirect (nothing is sent to its target), encoded,
+                or too large (`resources.answer_limits`).
+            httpx.TransportError: the connection failed, or the body took longer than the read
+                timeout as a whole (its httpx kind, e.g. `ReadTimeout`).
         """
         raw_target = self._prefix + target.encode("ascii")
         all_headers = [*self._headers, *headers]
@@ -111,7 +118,7 @@ class Lanes:
             response.read()
         else:
             response = self._via_lane(raw_target, all_headers)
-        if response.is_redirect:
+        if response.is_redirect or response.is_error:  # errors redact what the request carried
             response.request = self._request(raw_target, all_headers)
             refuse_redirect(response)
         return response
@@ -135,15 +142,38 @@ class Lanes:
             scheme=b"https", host=self._base.raw_host, port=self._base.port, target=raw_target
         )
         try:
-            answer = lane.request(
+            with lane.stream(
                 b"GET", url, headers=headers, extensions={"timeout": self._timeouts}
-            )
+            ) as answer:
+                content = self._body(answer, raw_target)
         except tuple(_TRANSPORT_ERRORS) as exc:
             raise _httpx_error(exc) from exc
         finally:
             with self._lock:
                 self._free.append(lane)
-        return httpx.Response(answer.status, headers=answer.headers, content=answer.content)
+        return httpx.Response(answer.status, headers=answer.headers, content=content)
+
+    def _body(self, answer: httpcore.Response, raw_target: bytes) -> bytes:
+        """The body, unencoded, read within `resources.answer_limits`.
+
+        Raises:
+            UntrustedAnswer: the body is encoded (compressed) or too large; it is not read.
+            httpx.ReadTimeout: the body took longer than the read timeout.
+        """
+        what = f"GET {raw_target.decode('ascii').partition('?')[0]}"  # a query may hold an email
+
+        def refused(problem: str) -> UntrustedAnswer:
+            return UntrustedAnswer(self._base.host, f"{what} {problem}", status=answer.status)
+
+        gzipped(httpx.Headers(answer.headers), refused, codings=("identity",))
+        chunks = bounded(
+            answer.iter_stream(),
+            gzip=False,
+            seconds=self._timeouts["read"],
+            what=what,
+            refused=refused,
+        )
+        return b"".join(chunks)
 
     def _request(self, raw_target: bytes, headers: list[tuple[bytes, bytes]]) -> httpx.Request:
         url = self._base.copy_with(raw_path=raw_target)

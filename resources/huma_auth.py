@@ -8,14 +8,15 @@ resend. Threads share the token; only one of them fetches a new one.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Generator
 
 import httpx
 
-from resources.errors import AuthenticationError, huma_error_fields
-from resources.http import send_with_retries
+from resources.errors import AuthenticationError, UntrustedAnswer, huma_error_fields
+from resources.http import is_bearer_token, send_with_retries
 from resources.retrying import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -92,8 +93,33 @@ class HumaTokenAuth(httpx.Auth):
         )
         if response.status_code != 200:
             raise _token_error(response)
+        return _token_and_lifetime(response)
+
+
+def _token_and_lifetime(response: httpx.Response) -> tuple[str, float]:
+    """The access token and its lifetime in seconds from a 200 of the token endpoint.
+
+    Raises:
+        UntrustedAnswer: the answer is not a token answer; the message never quotes the body.
+    """
+    try:
         body = response.json()
-        return body["access_token"], float(body["expires_in"])
+    except ValueError:  # not JSON, or not UTF-8
+        body = None
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if token is None:
+        problem = "no access_token"
+    elif not is_bearer_token(token):
+        problem = "an access_token that is not a bearer token"
+    else:
+        try:
+            lifetime = float(body["expires_in"])
+        except (KeyError, TypeError, ValueError):
+            lifetime = math.nan
+        if 0 < lifetime < math.inf:
+            return token, lifetime
+        problem = "an expires_in that is not a positive number of seconds"
+    raise UntrustedAnswer("huma", f"POST /auth/oauth/token answered {problem}: not used")
 
 
 def _token_error(response: httpx.Response) -> AuthenticationError:

@@ -197,13 +197,12 @@ class HumaClient:
         while True:
             page = self._get_json("/users", {"limit": PAGE_SIZE, "offset": offset}, "list")
             pages += 1
-            total = int(page["total"])
+            total, items = _page_of_users(page, f"GET /users at offset {offset}")
             if not 0 <= total <= MAX_USERS:
                 raise UntrustedAnswer(
                     "huma", f"GET /users says the organisation has {total} users (total): stopped"
                 )
             totals.append(total)
-            items = page["items"]
             before = len(ids)
             for item in items:
                 user_id = item.get("id")
@@ -303,7 +302,7 @@ class HumaClient:
         """The id of the user whose login email is `email` (case-insensitive), if any."""
         page = self._get_json("/users", {"search": email, "limit": PAGE_SIZE}, "search")
         wanted = email.strip().casefold()
-        for item in page["items"]:
+        for item in _page_of_users(page, "GET /users (search)")[1]:
             if str(item.get("email", "")).strip().casefold() == wanted:
                 return None if huma_id_problem(item.get("id")) else item["id"]
         return None
@@ -317,6 +316,21 @@ class HumaClient:
             idempotent=False,
             sleep=self._sleep,
         )
+
+
+def _page_of_users(page: Any, what: str) -> tuple[int, list[dict[str, Any]]]:
+    """A list page's `total` and `items` (objects).
+
+    Raises:
+        UntrustedAnswer: the answer is not a page of users (a hostile or broken answer).
+    """
+    try:
+        total, items = int(page["total"]), page["items"]
+    except (TypeError, KeyError, ValueError, OverflowError):  # not there, or not a number
+        total, items = 0, None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise UntrustedAnswer("huma", f"{what} is not a page of users (total, items): stopped")
+    return total, items
 
 
 def _bearer(token: str) -> list[tuple[bytes, bytes]]:
