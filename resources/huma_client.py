@@ -340,7 +340,7 @@ class HumaClient:
 def _in_order(
     pool: concurrent.futures.Executor, work: Callable[[str], Any], items: list[str], ahead: int
 ) -> Iterator[Any]:
-    """`pool.map(work, items)` with at most `ahead` items submitted and not yet handed on:
+    """`pool.map(work, items)` with at most `ahead` items submitted beyond those handed on:
     `Executor.map` submits every item at once, and a future costs about 2 KB (a million users'
     would be 2 GB)."""
     pending: collections.deque[concurrent.futures.Future[Any]] = collections.deque()
