@@ -35,6 +35,7 @@ from typing import Any
 
 from benchmarks.io_floor import io_floor
 from benchmarks.run_stages import Sampler, measure_run
+from emulators import launcher
 from emulators.data import write_world
 from emulators.launcher import Emulators
 
@@ -119,6 +120,9 @@ def measure_size(
     """Activation, drift, floor (unless not `floor`), incremental run (unless not
     `incremental`: then neither drift nor floor), for a company of `users` people."""
     changed, floor_parts, second = 0, [], None
+    # An emulator loads its whole company before it says it is ready: a minute per 100,000
+    # people on a loaded machine, beyond the launcher's default wait.
+    launcher._READY_TIMEOUT = max(launcher._READY_TIMEOUT, 60.0 * users / 100_000)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         huma_state, entra_state = write_world(folder / "emulators", users=users, seed=seed)
