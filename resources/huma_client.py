@@ -50,6 +50,9 @@ PAGE_SIZE = 50  # Huma's maximum `limit`
 #: More users than any Huma organisation has: a larger `total` is an answer not to page through.
 MAX_USERS = 1_000_000
 _DETAILS_PER_REPORT = 500
+#: Detail reads submitted beyond the one being read: enough that the lanes never wait for the
+#: reading (it holds the GIL in bursts), few enough to hold little (a future is about 2 KB).
+_AHEAD = 1_000
 
 #: `progress(stage, done, total)`: see `HumaClient.scan_users`.
 Progress = Callable[[str, int, int], None]
@@ -172,7 +175,7 @@ class HumaClient:
                 details.update((i, keep(i, entry)) for i, entry in unrequestable.items())
                 missing = [i for i in ids if i not in details and i not in vanished]
                 detail_requests += len(missing)
-                payloads = _in_order(pool, self.get_user, missing, 8 * self.concurrency.maximum)
+                payloads = _in_order(pool, self.get_user, missing, _AHEAD)
                 for done, (user_id, payload) in enumerate(zip(missing, payloads, strict=True), 1):
                     if payload is None:
                         vanished.add(user_id)
