@@ -191,17 +191,22 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
                 ),
             )
         outcomes = results.select(APPLY_OUTCOMES_SCHEMA.names())
-        with clock.part("history"):
+        with clock.part("next_state"):
+            state = next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)
+        run_id = context.run.run_id
+        with (
+            clock.part("history"),
+            # One opening of the file for both writes: each opening costs a checkpoint.
+            store.session(doing=f"run {run_id} of connection {connection}: state"),
+        ):
             if results.height:
                 store.record_statuses(
-                    run_id=context.run.run_id,
+                    run_id=run_id,
                     changes=results.select(
                         "change_id", "status", pl.coalesce("error", "note").alias("reason")
                     ),
                 )
-            with clock.part("next_state"):
-                state = next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)
-            store.save_state(connection=connection, run_id=context.run.run_id, state=state)
+            store.save_state(connection=connection, run_id=run_id, state=state)
         covered = finish_events(context, connection)
         done = dict(results.get_column("status").value_counts().iter_rows())
         return dg.Output(

@@ -135,11 +135,18 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
         clock = StageClock()
         store = context.resources.history.store()
         options = run_options(context.run.tags)
-        with clock.part("history"):
+        with (
+            clock.part("history"),
+            # One opening of the file for the three reads.
+            store.session(doing=f"run {context.run.run_id} of connection {connection}: state"),
+        ):
             # The kept baseline is scanned from a run-scoped Parquet export rather than loaded
             # whole (seven rows per user): the apply step reads it again for the next state.
             state = store.load_state(connection=connection, baseline_dir=scratch_folder(context))
             previous = store.previous_snapshots(
+                connection=connection, before_run_id=context.run.run_id
+            )
+            held_trips = store.held_guard_trips(
                 connection=connection, before_run_id=context.run.run_id
             )
         run_context = RunContext(
@@ -149,9 +156,7 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
             previous_entra_count=previous.entra_count,
             huma_partial=not huma_raw.complete,
             entra_partial=not entra_raw.complete,
-            held_trips=store.held_guard_trips(
-                connection=connection, before_run_id=context.run.run_id
-            ),
+            held_trips=held_trips,
             guard_overrides=options.guard_overrides,
             overridden_by=options.overridden_by,
             override_reason=options.override_reason,

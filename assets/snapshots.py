@@ -208,23 +208,27 @@ def _keep_snapshot(
     """Begin the run in the history (once) and keep the snapshot with it."""
     targeted = events is not None and run_options(context.run.tags).targeted
     store = context.resources.history.store()
-    # Both snapshot steps begin the run (whichever comes first); its start is Dagster's.
-    store.begin_run(
-        run_id=context.run.run_id,
-        connection=connection,
-        mode=mode,
-        started_at=run_started_at(context),
-        dagster_run_id=context.run.run_id,
-        scope=TARGETED if targeted else FULL,
-        scope_users=len(events.changed) if targeted and events is not None else None,
-    )
-    store.record_snapshot(
-        run_id=context.run.run_id,
-        side=side,
-        users=snapshot.users,
-        raw=snapshot.raw,
-        complete=snapshot.complete,
-    )
+    run_id = context.run.run_id
+    started_at = run_started_at(context)
+    # One opening of the file for both writes: each opening costs a checkpoint when it closes.
+    with store.session(doing=f"run {run_id} of connection {connection}: {side} snapshot"):
+        # Both snapshot steps begin the run (whichever comes first); its start is Dagster's.
+        store.begin_run(
+            run_id=run_id,
+            connection=connection,
+            mode=mode,
+            started_at=started_at,
+            dagster_run_id=run_id,
+            scope=TARGETED if targeted else FULL,
+            scope_users=len(events.changed) if targeted and events is not None else None,
+        )
+        store.record_snapshot(
+            run_id=run_id,
+            side=side,
+            users=snapshot.users,
+            raw=snapshot.raw,
+            complete=snapshot.complete,
+        )
 
 
 def _read_named(

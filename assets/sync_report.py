@@ -188,6 +188,7 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
             notices=result.notices,
             guard_trips=result.guard_trips,
             field_diffs=result.field_diffs,
+            people=result.entra_users.select("entra_id", "email_key"),
             dagster_run_url=reports.run_url(context.run.run_id),
             webhook_deletions=webhook_deletions(
                 context, connection, result, huma_partial=run_plan.context.huma_partial

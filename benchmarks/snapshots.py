@@ -1,13 +1,15 @@
 """How long the product's clients take to snapshot each side, and where the time goes.
 
     uv run python -m benchmarks.snapshots [--users 100000] [--seed 7] [--side huma|entra|both]
-    uv run python -m benchmarks.snapshots --memory [--users 100000 1000000] [--code DIR ...]
+        [--fields manager,department]
+    uv run python -m benchmarks.snapshots --memory [--sizes 100000 1000000] [--code DIR ...]
 
 Generates a world, starts both emulators (their own processes, real TLS) and takes one snapshot
 per side with the real resources (`HumaResource`, `GraphResource`), as the pipeline does. For
 each it prints the wall time, the CPU time this process spent (the client: HTTP, JSON parsing,
 frame building; the rest of the wall time is waiting on the server), and the frame-building
-share measured on its own. Client and emulators share the machine's cores.
+share measured on its own. Client and emulators share the machine's cores. `--fields` switches
+optional fields on, as a connection's policy does (the manager makes Graph page by 100).
 
 `--memory` measures the Huma snapshot's peak resident memory instead, each size in a process of
 its own (the peak is the process's `ru_maxrss`), against a Huma in the same process (the
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--side", choices=["huma", "entra", "both"], default="both")
     parser.add_argument("--huma-concurrency", type=int, default=16)
+    parser.add_argument("--fields", default="", help="optional fields on, comma-separated")
     parser.add_argument("--memory", action="store_true", help="the Huma snapshot's peak memory")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--code", type=Path, nargs="+", default=[Path(__file__).parents[1]])
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return _memory_child(args.memory_child, args.users, args.huma_concurrency)
     if args.memory:
         return _memory(args.sizes, args.code, args.seed, args.huma_concurrency)
+    fields = [name for name in args.fields.split(",") if name]
 
     with tempfile.TemporaryDirectory() as folder:
         state_dir = Path(folder)
@@ -87,14 +91,17 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["SSL_CERT_FILE"] = env["SSL_CERT_FILE"]
             rows = []
             if args.side in ("huma", "both"):
-                huma = huma_resource(env, max_concurrency=args.huma_concurrency)
+                huma = huma_resource(
+                    env, max_concurrency=args.huma_concurrency, optional_fields=fields
+                )
                 rows.append(_snapshot("Huma", huma, huma_users_frame))
             if args.side in ("entra", "both"):
-                rows.append(_snapshot("Entra (Graph)", graph_resource(env), entra_users_frame))
+                graph = graph_resource(env, optional_fields=fields)
+                rows.append(_snapshot("Entra (Graph)", graph, entra_users_frame))
 
     print(
         f"\nSnapshots of {args.users:,} people per side ({os.cpu_count()} cores, client and "
-        "emulators on the same machine)\n"
+        f"emulators on the same machine; optional fields: {', '.join(fields) or 'none'})\n"
     )
     print(
         "| side | users | requests | wall s | client CPU s | client share | of which frame "

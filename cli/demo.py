@@ -205,6 +205,7 @@ def _run(job) -> str:
         f"    optional fields ({', '.join(OPTIONAL_NAMES)}): {optional.height} users' "
         "updates toward Entra"
     )
+    _print_managers(plan, planned.validation_failures)
     waiting = plan.filter(pl.col("status").is_in(["pending", "stale"]))
     for row in waiting.head(4).iter_rows(named=True):
         print(f"    waiting: {row['decision_kind']:<14} {row['email_key']:<36} {row['reason']}")
@@ -217,6 +218,25 @@ def _run(job) -> str:
         print(f"    left alone on purpose: {count} {kind.replace('_', ' ')}")
     print(f"  email: {report['email']}")
     return result.run_id
+
+
+def _print_managers(plan: Any, failures: Any) -> None:
+    """What the run does about managers: set, changed or cleared in Entra, and the supervisors
+    it could not resolve (never guessed)."""
+    import orjson
+    import polars as pl
+
+    rows = plan.filter(
+        pl.col("fields").list.contains("manager") & (pl.col("action") == "update_entra")
+    )
+    cleared = sum(orjson.loads(t).get("manager") is None for t in rows.get_column("to_values"))
+    unlinked = failures.filter(pl.col("rule") == "unlinked_supervisor")
+    print(
+        f"    manager: {rows.height - cleared} set or changed and {cleared} cleared in Entra; "
+        f"{unlinked.height} supervisors not linked (those managers left as they are)"
+    )
+    for row in unlinked.head(2).iter_rows(named=True):
+        print(f"      {row['email_key']}: {row['message']}")
 
 
 def _script_changes(emulators: Any) -> list[str]:
@@ -277,7 +297,27 @@ def _script_changes(emulators: Any) -> list[str]:
     huma.call("PATCH", f"/users/{leaver['id']}", {"phone": "+47 433 33 333"})
     huma.call("POST", f"/users/{leaver['id']}/deactivate", {})
     done.append(f"{leaver['email']} left: a last phone change, then deactivated in Huma")
+    done += _script_manager_changes(huma, [u for u, _ in pairs[4:]])
     return done
+
+
+def _script_manager_changes(huma: Any, linked: list[dict[str, Any]]) -> list[str]:
+    """One linked person moves to another (linked) supervisor in Huma; one loses theirs."""
+    supervised = [u for u in linked if u.get("supervisor")]
+    mover, unsupervised = supervised[0], supervised[1]
+    for boss in linked:
+        # Huma refuses a supervisor below the person (a loop): the next candidate is taken.
+        if boss["id"] not in (mover["id"], mover["supervisor"]):
+            try:
+                huma.set_huma_supervisor(mover["id"], boss["id"])
+            except RuntimeError:
+                continue
+            break
+    huma.set_huma_supervisor(unsupervised["id"], None)
+    return [
+        f"{mover['email']} moved to supervisor {boss['email']} in Huma",
+        f"{unsupervised['email']} has no supervisor any more in Huma",
+    ]
 
 
 def _webhook_run(folder: Path, emulators: Any) -> str:

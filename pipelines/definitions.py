@@ -23,11 +23,19 @@ from assets.run_options import CONNECTION_TAG, TARGETED_TAG
 from assets.snapshots import snapshot_assets
 from assets.sync_report import reporting_asset
 from pipelines.connections import Connection, deployment_connections
+from pipelines.io_manager import run_outputs_io_manager
 from pipelines.resources import production_resources
 from pipelines.sensors import failure_sensor
 from pipelines.webhook_sensor import webhook_sensor
 from reconcile.policy import Policy
 from resources.private_files import owner_only_from_now_on, tighten_tree
+
+#: How a job's steps run, whoever starts it: one after the other in the run's process, as
+#: `huma-entra-sync run` does. Dagster's default executor starts a process per step, each paying
+#: the imports and the instance again and reading its inputs back from files; here a step hands
+#: its outputs to the next in memory (`pipelines.io_manager`), and the files stay for
+#: re-execution from a failed step.
+ONE_PROCESS = dg.in_process_executor
 
 
 def connection_assets(connection: str, policy: Policy) -> list[dg.AssetsDefinition]:
@@ -44,7 +52,8 @@ def connection_assets(connection: str, policy: Policy) -> list[dg.AssetsDefiniti
 def build_definitions(
     connections: Sequence[Connection], resources: Mapping[str, Any]
 ) -> dg.Definitions:
-    """The definitions of `connections`, with `resources` (production's, or a test's)."""
+    """The definitions of `connections`, with `resources` (production's, or a test's); outputs pass
+    between steps through `pipelines.io_manager` unless `resources` names another `io_manager`."""
     assets: list[dg.AssetsDefinition] = []
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []
@@ -56,6 +65,7 @@ def build_definitions(
             selection=dg.AssetSelection.groups(connection.name),
             description=f"Reconcile Huma and Entra ID for connection {connection.name}.",
             tags={CONNECTION_TAG: connection.name},
+            executor_def=ONE_PROCESS,
         )
         targeted = dg.define_asset_job(
             targeted_job_name(connection.name),
@@ -63,6 +73,7 @@ def build_definitions(
             description=f"Reconcile only the users Huma's webhooks named, for connection "
             f"{connection.name} (started by its webhook sensor).",
             tags={CONNECTION_TAG: connection.name, TARGETED_TAG: "true"},
+            executor_def=ONE_PROCESS,
         )
         jobs += [job, targeted]
         sensors.append(webhook_sensor(connection, job, targeted))
@@ -81,7 +92,7 @@ def build_definitions(
         jobs=jobs,
         schedules=schedules,
         sensors=[failure_sensor(connections, jobs), *sensors],
-        resources=dict(resources),
+        resources={"io_manager": run_outputs_io_manager, **resources},
     )
 
 

@@ -4,7 +4,8 @@
   Only on a verified domain (a private address is blocked, never sent), only with a local part
   Entra accepts in a user principal name, and never over an address some Entra user already has
   (a guest, or a user out of scope or held out by validation). The new user gets the supported
-  fields, position fields included (Huma sends them on create), never `employeeId`.
+  fields, position fields included (Huma sends them on create), never `employeeId`, and no
+  manager (set by the next run, once the new user is linked).
 * Entra only (member, enabled, in scope): `create_huma`, always after approval. Huma requires
   given and family name and a group (the policy's default group); the address goes along only
   when Huma takes it (`decide.huma_address_refusal`). Huma's uniqueness is checked in
@@ -164,11 +165,12 @@ def entra_creates(
         "display_name": unit_json("display_name", display_name),
         "mail_nickname": unit_json("mail_nickname", pl.col("email").str.extract(r"^(.*)@", 1)),
     }
-    # A unit the create sends under its own key (the display name) is not sent twice.
+    # A unit the create sends under its own key (the display name) is not sent twice; a reference
+    # to another user (the manager) is set on a later run, once the new user is linked.
     units = tuple(
         u.name
         for u in carried_by(active.columns)
-        if HUMA_TO_ENTRA in u.directions and u.name not in extra
+        if HUMA_TO_ENTRA in u.directions and u.name not in extra and not u.graph_reference
     )
     domain = email_domain()
     blocked = (

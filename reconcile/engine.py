@@ -1,8 +1,8 @@
 """`plan_run`: the whole reconciliation of one run, from two snapshots and the kept state to a plan.
 
 Pure: frames in, frames out, no I/O, no clock, no randomness. The same inputs give equal frames.
-Pipeline: scope → validate → match → compare and decide (§5) → lifecycle (§6) → uniqueness →
-group and identify → people's decisions → guards (§7).
+Pipeline: scope → validate → match → supervisors through the links → compare and decide (§5) →
+lifecycle (§6) → uniqueness → group and identify → people's decisions → guards (§7).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from reconcile.matching import match_users
 from reconcile.outputs import conflicts_frame, field_diffs_frame
 from reconcile.policy import Policy
 from reconcile.state import RunContext, SyncState
+from reconcile.supervisors import resolve_supervisors
 from reconcile.uniqueness import block_duplicates
 from reconcile.validation import validate_snapshots
 from reconcile.vocabulary import CREATE_HUMA
@@ -115,6 +116,19 @@ def plan_run(
         huma_partial=context.huma_partial or context.targeted,
         entra_partial=context.entra_partial or context.targeted,
     )
+    # Huma's supervisors become the Entra object ids of their linked accounts (or unknown).
+    huma_valid, unlinked = resolve_supervisors(
+        huma_valid,
+        huma,
+        matching.pairs,
+        matching.links,
+        huma_partial=context.huma_partial or context.targeted,
+        entra_partial=context.entra_partial or context.targeted,
+    )
+    if unlinked.height:
+        failures = pl.concat([failures, unlinked]).sort(
+            "side", "user_id", "field", "rule", "value", nulls_last=True
+        )
     interesting = differences.differing_pairs(matching.pairs, huma_valid, entra_valid)
     statuses = interesting.select(
         "huma_id", "entra_id", pl.col("h_email_key").alias("email_key"), "active", "account_enabled"

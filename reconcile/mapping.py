@@ -27,6 +27,9 @@ CURRENT_POSITION_TITLE: Final = "current_position_title"  # title of the CURRENT
 #: `path` (the preferred name) when there is one, else the given name, then the family name.
 COMPOSED_NAME: Final = "composed_name"
 FIRST_GROUP_NAME: Final = "first_group_name"  # the first by name of a wrapped list of groups
+#: The `id` of a wrapped user (`FieldSimpleUser`): a Huma user id, which planning resolves through
+#: the links to the Entra object id of that person's account (`reconcile.supervisors`).
+LINKED_USER_ID: Final = "linked_user_id"
 
 # How a value is normalised (`Mapped.value`): its dtype and canonical text.
 TEXT: Final = "text"  # trimmed string, empty = missing
@@ -36,6 +39,10 @@ OBJECT: Final = "object"  # several text columns; canonical compact JSON with so
 # How a value is sent to Graph (`Mapped.graph_write`).
 GRAPH_AS_IS: Final = "as_is"  # the value (or null to clear)
 GRAPH_MIDNIGHT_UTC: Final = "midnight_utc"  # a date as `YYYY-MM-DDT00:00:00Z`
+#: A single-valued navigation property holding another user (the manager): read with
+#: `$expand=<property>($select=id)`, set with `PUT /users/{id}/<property>/$ref` and cleared with
+#: `DELETE` there; its value is that user's object id. Never part of a create (`POST /users`).
+GRAPH_REFERENCE: Final = "reference"
 
 # How a value is sent to Huma (`Mapped.huma_write`); only for fields flowing Entra → Huma.
 HUMA_TEXT: Final = "text"  # the string, `""` to empty it (Huma's strings are not nullable)
@@ -127,6 +134,11 @@ class Mapped:
     huma_write: str | None = None
     huma_create_post: bool = False
     optional: bool = False
+
+    @property
+    def graph_reference(self) -> bool:
+        """Written to Graph as a reference to another user (`GRAPH_REFERENCE`), not a property."""
+        return self.graph_write == GRAPH_REFERENCE
 
     @property
     def parts(self) -> dict[str, str]:
@@ -249,12 +261,28 @@ MAPPING: Final = (
         max_length={"department": 64},
         optional=True,
     ),
+    # Huma's supervisor (a Huma user id) is compared and written as the Entra object id of the
+    # account linked to that person; a supervisor without such a link is reported, never guessed.
+    Mapped(
+        "manager",
+        ("manager",),
+        HumaSource(LINKED_USER_ID, "supervisor"),
+        ("manager",),
+        TO_ENTRA,
+        "manager",
+        graph_write=GRAPH_REFERENCE,
+        optional=True,
+    ),
 )
 
 BY_NAME: Final = {entry.name: entry for entry in MAPPING}
 #: The fields a connection may switch on (`Policy.fields`).
 OPTIONAL_NAMES: Final = tuple(entry.name for entry in MAPPING if entry.optional)
 OPTIONAL_COLUMNS: Final = tuple(c for entry in MAPPING if entry.optional for c in entry.columns)
+#: The Graph navigation properties a field is held in (read by `$expand`, written by `$ref`).
+GRAPH_REFERENCES: Final = tuple(
+    p for entry in MAPPING if entry.graph_reference for p in entry.graph
+)
 
 
 def active(fields: Iterable[str] = ()) -> tuple[Mapped, ...]:

@@ -20,8 +20,14 @@ from resources.graph_auth import (
     ClientCertificate,
     GraphTokenProvider,
 )
-from resources.graph_batch import BatchExecutor, GraphWrite, GraphWriteOutcome, split_hire_date
-from resources.graph_client import GRAPH_BASE_URL, GraphClient, user_select
+from resources.graph_batch import (
+    BatchExecutor,
+    GraphWrite,
+    GraphWriteOutcome,
+    split_hire_date,
+    split_references,
+)
+from resources.graph_client import GRAPH_BASE_URL, GraphClient, user_expand, user_select
 from resources.graph_lookup import lookup_users
 from resources.graph_pacing import GraphBudget, GraphPacer
 from resources.graph_snapshot import read_entra_users
@@ -151,7 +157,10 @@ class GraphResource(ResourceWithClient):
         started = time.perf_counter()
         users: list[dict] = []
         pages = 0
-        for page in self.client().iter_user_pages(user_select(self.optional_fields)):
+        pages_read = self.client().iter_user_pages(
+            user_select(self.optional_fields), expand=user_expand(self.optional_fields)
+        )
+        for page in pages_read:
             users.extend(page)
             pages += 1
         # Each user object is freed once read (`released_as_read`), its JSON text kept.
@@ -181,6 +190,7 @@ class GraphResource(ResourceWithClient):
             entra_ids=entra_ids,
             emails=emails,
             select=user_select(self.optional_fields),
+            expand=user_expand(self.optional_fields),
         )
         read = read_entra_users(found.users, self.optional_fields)
         frame = read.users
@@ -221,11 +231,20 @@ class GraphResource(ResourceWithClient):
         )
 
     def write(self, *, writes: Sequence[GraphWrite]) -> list[GraphWriteOutcome]:
-        """Apply writes through `$batch`; `employeeHireDate` goes in a write of its own.
+        """Apply writes through `$batch`; `employeeHireDate` and each user reference (the
+        manager, a `$ref` write) go in writes of their own.
 
         Returns:
             One outcome per write sent: the hire date of a PATCH comes back under
-            `<key>#employeeHireDate` (see `graph_batch.split_hire_date`).
+            `<key>#employeeHireDate` (see `graph_batch.split_hire_date`), a reference under
+            `<key>#<property>` unless the PATCH carried nothing else (`split_references`).
         """
-        split = [part for write in writes for part in split_hire_date(write)]
-        return BatchExecutor(self.client()).run(split)
+        client = self.client()
+        base_url = str(client.http.base_url)
+        split = [
+            part
+            for write in writes
+            for without_references in split_references(write, base_url)
+            for part in split_hire_date(without_references)
+        ]
+        return BatchExecutor(client).run(split)

@@ -8,6 +8,9 @@ exponential backoff with jitter when none was given, as often and as long as the
 Graph's code and message, never retried. When a whole batch's answer is lost (a broken
 connection), no item is resent blindly: each target is re-read, and only changes not found there
 are sent again.
+
+A user reference (the manager) is not a property a PATCH can set: `split_references` sends it as
+a `$ref` write of its own (`PUT` to set it, `DELETE` to clear it), settled the same way.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from typing import Any, Literal
 
 import httpx
 
+from reconcile.mapping import GRAPH_REFERENCES
 from resources.errors import error_body
 from resources.graph_client import GraphClient, graph_error_fields, report_to_pacer
+from resources.remote_ids import graph_id_problem, path_segment
 from resources.retrying import RETRY_STATUSES, Waits, retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -35,12 +40,19 @@ _TRY_AGAIN = RETRY_STATUSES | {424}
 
 @dataclasses.dataclass(frozen=True)
 class GraphWrite:
-    """One write: `key` is the caller's id for it (e.g. a plan row's change id)."""
+    """One write: `key` is the caller's id for it (e.g. a plan row's change id).
+
+    Attributes:
+        body: The request body; None for a request without one (`DELETE`).
+        holds: What the user in `url` holds once the write is applied, for a write whose body
+            does not say it (a `$ref` write: the reference as the referenced user's object id).
+    """
 
     key: str
-    method: Literal["PATCH", "POST"]
+    method: Literal["PATCH", "POST", "PUT", "DELETE"]
     url: str
-    body: Mapping[str, Any]
+    body: Mapping[str, Any] | None
+    holds: Mapping[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,18 +132,7 @@ class BatchExecutor:
         """Send one batch; record final outcomes; return what to resend and how long to wait."""
         by_id = {str(i): write for i, write in enumerate(chunk, start=1)}
         self._client.pacer.acquire(resource_units=len(chunk), writes=len(chunk))
-        payload = {
-            "requests": [
-                {
-                    "id": request_id,
-                    "method": w.method,
-                    "url": w.url,
-                    "headers": {"Content-Type": "application/json"},
-                    "body": dict(w.body),
-                }
-                for request_id, w in by_id.items()
-            ]
-        }
+        payload = {"requests": [_item(request_id, w) for request_id, w in by_id.items()]}
         try:
             response = self._client.http.post("/$batch", json=payload)
         except httpx.TransportError as exc:
@@ -202,16 +203,24 @@ class BatchExecutor:
 
     def _is_applied(self, write: GraphWrite) -> tuple[bool, Mapping[str, Any] | None]:
         if write.method == "POST":
-            upn = str(write.body.get("userPrincipalName", ""))
+            upn = str((write.body or {}).get("userPrincipalName", ""))
             found = self._client.get_user(upn, ("id", "userPrincipalName")) if upn else None
             return found is not None, found
-        properties = tuple(write.body)
-        # The url holds the id percent-encoded; `get_user` encodes it itself.
-        target = urllib.parse.unquote(write.url.rsplit("/", 1)[-1])
-        current = self._client.get_user(target, properties)
+        expected = write.holds if write.holds is not None else write.body or {}
+        # The url (`/users/{id}[/…]`) holds the id percent-encoded; `get_user` encodes it itself.
+        target = urllib.parse.unquote(write.url.split("/")[2])
+        current = self._client.get_user(target, tuple(expected))
         if current is None:
             return False, None
-        return all(current.get(p) == write.body[p] for p in properties), None
+        return all(current.get(p) == v for p, v in expected.items()), None
+
+
+def _item(request_id: str, write: GraphWrite) -> dict[str, Any]:
+    """One `$batch` request (a request without a body carries no Content-Type either)."""
+    item: dict[str, Any] = {"id": request_id, "method": write.method, "url": write.url}
+    if write.body is not None:
+        item.update(headers={"Content-Type": "application/json"}, body=dict(write.body))
+    return item
 
 
 def _failure(
@@ -230,16 +239,47 @@ def _failure(
     )
 
 
+def split_references(write: GraphWrite, graph_base_url: str) -> list[GraphWrite]:
+    """A PATCH carrying user references (the manager) as the PATCH of the rest, if any, and one
+    `$ref` write per reference, under `<key>#<property>` (the write's own key when it carried
+    nothing else).
+
+    A reference to a user is set with `PUT {url}/<property>/$ref` and the body
+    `{"@odata.id": "<graph_base_url>/users/<object id>"}` (the connection's own Graph origin:
+    a reference never names another host), and cleared with `DELETE` there.
+
+    Raises:
+        ValueError: A reference that is not a Graph object id (it never goes into a URL).
+    """
+    references = {p: v for p, v in (write.body or {}).items() if p in GRAPH_REFERENCES}
+    if write.method != "PATCH" or not references:
+        return [write]
+    rest = {p: v for p, v in (write.body or {}).items() if p not in references}
+    parts = [dataclasses.replace(write, body=rest)] if rest else []
+    for prop, user_id in references.items():
+        key = f"{write.key}#{prop}" if parts else write.key
+        url = f"{write.url}/{prop}/$ref"
+        if user_id is None:
+            parts.append(GraphWrite(key, "DELETE", url, None, holds={prop: None}))
+            continue
+        if (problem := graph_id_problem(user_id)) is not None:
+            raise ValueError(f"write {write.key}: {prop}: {problem}")
+        reference = {"@odata.id": f"{graph_base_url.rstrip('/')}/users/{path_segment(user_id)}"}
+        parts.append(GraphWrite(key, "PUT", url, reference, holds={prop: user_id}))
+    return parts
+
+
 def split_hire_date(write: GraphWrite) -> list[GraphWrite]:
     """A PATCH carrying `employeeHireDate` as two writes, so its refusal cannot sink the rest.
 
     Graph documents `employeeHireDate` as not writable with application permissions in some
     tenants: sent alone, its failure is reported on its own key (`<key>#employeeHireDate`).
     """
-    if write.method != "PATCH" or "employeeHireDate" not in write.body or len(write.body) == 1:
+    body = write.body or {}
+    if write.method != "PATCH" or "employeeHireDate" not in body or len(body) == 1:
         return [write]
-    rest = {k: v for k, v in write.body.items() if k != "employeeHireDate"}
-    hire = {"employeeHireDate": write.body["employeeHireDate"]}
+    rest = {k: v for k, v in body.items() if k != "employeeHireDate"}
+    hire = {"employeeHireDate": body["employeeHireDate"]}
     return [
         dataclasses.replace(write, body=rest),
         dataclasses.replace(write, key=f"{write.key}#employeeHireDate", body=hire),

@@ -2,9 +2,12 @@
 
 Reads list `GET /users` with an explicit `$select` and `$top=999`, following the whole
 `@odata.nextLink` until it is absent, but only on the configured origin, never twice, and for no
-more pages than the first page's `@odata.count` allows (SPEC §12). Every request is paced to the
-app's throttling budget (`GraphPacer`) and retried on 429/503/504 after `Retry-After`. Writes in
-bulk go through `resources.graph_batch.BatchExecutor`.
+more pages than the first page's `@odata.count` allows (SPEC §12). A connection that syncs the
+manager also reads `$expand=manager($select=id)`: Graph then pages at most 100 users whatever
+`$top` asks, and refuses `$expand` in an advanced query, so the count comes first from
+`GET /users/$count` and bounds pages of 100. Every request is paced to the app's throttling
+budget (`GraphPacer`) and retried on 429/503/504 after `Retry-After`. Writes in bulk go through
+`resources.graph_batch.BatchExecutor`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from reconcile.mapping import active
+from reconcile.mapping import GRAPH_REFERENCES, active
 from resources.errors import AuthenticationError, RemoteError, UntrustedAnswer, error_body
 from resources.graph_pacing import GraphPacer
 from resources.http import new_http_client, same_origin_link, send_with_retries
@@ -38,16 +41,37 @@ def user_select(fields: Iterable[str] = ()) -> tuple[str, ...]:
         "id",
         "userPrincipalName",
         "mail",
-        *(prop for entry in active(fields) for prop in entry.graph),
+        *(prop for entry in active(fields) if not entry.graph_reference for prop in entry.graph),
         "accountEnabled",
         "userType",
         "onPremisesSyncEnabled",
     )
 
 
+def user_expand(fields: Iterable[str] = ()) -> str | None:
+    """The `$expand` of the user references among the optional `fields` switched on (the
+    manager's object id), or None when none is on. Graph expands one navigation property per
+    request, and the mapping has one."""
+    return _expansion(p for e in active(fields) if e.graph_reference for p in e.graph)
+
+
+def _expansion(references: Iterable[str]) -> str | None:
+    """The `$expand` reading each reference's object id; None for none."""
+    return ",".join(f"{prop}($select=id)" for prop in references) or None
+
+
+def _expand_of(select: Sequence[str]) -> tuple[tuple[str, ...], str | None]:
+    """`select` split into the properties to `$select` and the `$expand` of its references."""
+    plain = tuple(p for p in select if p not in GRAPH_REFERENCES) or ("id",)
+    return plain, _expansion(p for p in select if p in GRAPH_REFERENCES)
+
+
 #: What a connection without optional fields selects.
 USER_SELECT = user_select()
 PAGE_SIZE = 999  # Graph's maximum `$top` for users
+#: Graph's page size with `$expand` on directory objects, whatever `$top` asks (a known issue
+#: Microsoft documents: "$expand on directory objects returns a maximum of 100 objects").
+EXPAND_PAGE_SIZE = 100
 #: Pages a read may take beyond what the first page's count announced: users created while the
 #: read goes on, and the empty pages Graph may send, but never a read without end.
 SPARE_PAGES = 10
@@ -162,24 +186,36 @@ class GraphClient:
     # -- reads ---------------------------------------------------------------------------------
 
     def iter_user_pages(
-        self, select: Sequence[str] = USER_SELECT, page_size: int = PAGE_SIZE
+        self,
+        select: Sequence[str] = USER_SELECT,
+        page_size: int = PAGE_SIZE,
+        expand: str | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Every page of `GET /users`, following `@odata.nextLink` (used whole) to the end.
 
         The first page asks for `@odata.count` (an advanced query: `$count=true` with
         `ConsistencyLevel: eventual`, a header Graph wants again on every page), which bounds the
-        pages to read.
+        pages to read. With `expand`, which Graph refuses in an advanced query, the count is read
+        first (`user_count`) and the pages hold at most `EXPAND_PAGE_SIZE` users.
 
         Raises:
             UntrustedAnswer: a link to another origin (nothing is sent there), a link already
                 followed, or more pages than the count allows.
         """
-        params = {"$select": ",".join(select), "$top": page_size, "$count": "true"}
-        advanced = {"ConsistencyLevel": "eventual"}
-        body = self.request_json(
-            "GET", "/users", params=params, headers=advanced, what="users page 1"
-        )
-        limit = _page_limit(body.get("@odata.count"), page_size)
+        params: dict[str, Any] = {"$select": ",".join(select), "$top": page_size}
+        advanced: dict[str, str] | None = {"ConsistencyLevel": "eventual"}
+        if expand is None:
+            params["$count"] = "true"
+            body = self.request_json(
+                "GET", "/users", params=params, headers=advanced, what="users page 1"
+            )
+            count = body.get("@odata.count")
+        else:
+            page_size = min(page_size, EXPAND_PAGE_SIZE)
+            params.update({"$top": page_size, "$expand": expand})
+            count, advanced = self.user_count(), None
+            body = self.request_json("GET", "/users", params=params, what="users page 1")
+        limit = _page_limit(count, page_size)
         followed: set[str] = set()
         for page_number in itertools.count(1):
             yield body.get("value", [])
@@ -193,7 +229,7 @@ class GraphClient:
                 raise UntrustedAnswer(
                     "graph",
                     f"{what} links to yet another page, more than the first page announced "
-                    f"({body.get('@odata.count')!r} users in pages of {page_size}): stopped",
+                    f"({count!r} users in pages of {page_size}): stopped",
                 )
             followed.add(link)
             url = same_origin_link(link, self.http.base_url, service="graph", what=what)
@@ -201,14 +237,36 @@ class GraphClient:
                 "GET", url, headers=advanced, what=f"users page {page_number + 1}"
             )
 
+    def user_count(self) -> int | None:
+        """How many users the tenant has (`GET /users/$count`, eventually consistent), or None
+        when the answer is not a count."""
+        advanced = {"ConsistencyLevel": "eventual"}
+        response = self.send("GET", "/users/$count", headers=advanced, what="GET /users/$count")
+        raise_for_graph(response, "GET /users/$count")
+        text = response.text.strip()
+        return int(text) if text.isdigit() else None
+
     def get_user(self, user: str, select: Sequence[str]) -> dict[str, Any] | None:
-        """One user by object id or userPrincipalName, or None when it does not exist."""
+        """One user by object id or userPrincipalName, or None when it does not exist.
+
+        A user reference in `select` (the manager) is read with `$expand` and given as the
+        referenced user's object id, None when there is none: the form a write's body uses.
+        """
         path = f"/users/{path_segment(user)}"
-        response = self.send("GET", path, params={"$select": ",".join(select)})
+        plain, expand = _expand_of(select)
+        params = {"$select": ",".join(plain)}
+        if expand:
+            params["$expand"] = expand
+        response = self.send("GET", path, params=params)
         if response.status_code == 404:
             return None
         raise_for_graph(response, f"GET {path}")
-        return response.json()
+        found = response.json()
+        for prop in GRAPH_REFERENCES:
+            if prop in select:
+                reference = found.get(prop)
+                found[prop] = reference.get("id") if isinstance(reference, Mapping) else None
+        return found
 
     def verified_domains(self) -> list[str] | None:
         """The tenant's verified domain names, or None when the app may not read domains.

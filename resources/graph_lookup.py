@@ -44,13 +44,13 @@ def odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _by_id(entra_id: str, select: str) -> str:
-    return f"/users/{path_segment(entra_id)}?" + urllib.parse.urlencode({"$select": select})
+def _by_id(entra_id: str, options: dict[str, str]) -> str:
+    return f"/users/{path_segment(entra_id)}?" + urllib.parse.urlencode(options)
 
 
-def _by_email(email: str, select: str) -> str:
+def _by_email(email: str, options: dict[str, str]) -> str:
     literal = odata_string(email)
-    query = {"$filter": f"mail eq {literal} or userPrincipalName eq {literal}", "$select": select}
+    query = {"$filter": f"mail eq {literal} or userPrincipalName eq {literal}", **options}
     return "/users?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
 
 
@@ -60,15 +60,17 @@ def lookup_users(
     entra_ids: Iterable[str],
     emails: Iterable[str],
     select: Sequence[str] = USER_SELECT,
+    expand: str | None = None,
 ) -> LookedUp:
-    """The users with one of `entra_ids`, and those whose mail or UPN is one of `emails`.
+    """The users with one of `entra_ids`, and those whose mail or UPN is one of `emails`, with
+    `select`ed properties and the `expand`ed references (`graph_client.user_expand`).
 
     Raises:
         LookupFailed: A read failed for another reason than "not found".
     """
-    fields = ",".join(select)
-    urls = [_by_id(i, fields) for i in dict.fromkeys(entra_ids) if graph_id_problem(i) is None]
-    urls += [_by_email(e, fields) for e in dict.fromkeys(e.strip() for e in emails) if e]
+    options = {"$select": ",".join(select), **({"$expand": expand} if expand else {})}
+    urls = [_by_id(i, options) for i in dict.fromkeys(entra_ids) if graph_id_problem(i) is None]
+    urls += [_by_email(e, options) for e in dict.fromkeys(e.strip() for e in emails) if e]
     found: dict[str, dict[str, Any]] = {}
     requests = 0
     for start in range(0, len(urls), BATCH_LIMIT):

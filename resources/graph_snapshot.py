@@ -1,7 +1,9 @@
 """Graph user objects -> the `entra_users` frame (`reconcile.frames.ENTRA_USERS_SCHEMA`).
 
 With an explicit `$select`, Graph returns every selected property, `null` when empty; a property
-missing from the object altogether was not returned and is *unknown* (`unknown_fields`).
+missing from the object altogether was not returned and is *unknown* (`unknown_fields`). A user
+reference read by `$expand` (the manager) is the other way round: Graph leaves it out of a user
+who has none, so there absent is empty; present, it is an object whose `id` is the reference.
 
 A property of another type than Graph's (a number or an object where text belongs, a flag that is
 not a boolean, a hire date that is not ISO) is unknown the same way and listed with its reason
@@ -18,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from reconcile.frames import ENTRA_USERS_SCHEMA, entra_users_schema
-from reconcile.mapping import DATE, active
+from reconcile.mapping import DATE, Mapped, active
 from reconcile.vocabulary import ENTRA
 from resources.normalise import (
     UnreadableValue,
@@ -35,10 +37,26 @@ from resources.snapshot_reading import RowReading, SnapshotRead, read_snapshot
 def _properties(fields: Iterable[str] = ()) -> dict[str, tuple[str, Any]]:
     """Graph property -> (column, reader), for the mapped fields of a connection."""
     return {
-        prop: (column, read_date if entry.value == DATE else read_text)
+        prop: (column, _reader(entry))
         for entry in active(fields)
         for prop, column in zip(entry.graph, entry.columns, strict=True)
     }
+
+
+def _reader(entry: Mapped) -> Any:
+    if entry.graph_reference:
+        return _reference
+    return read_date if entry.value == DATE else read_text
+
+
+def _reference(value: Any) -> str | None:
+    """The object id of an expanded user reference (`{"id": …}`); absent or null: none."""
+    if value is _ABSENT or value is None:
+        return None
+    user_id = value.get("id") if isinstance(value, Mapping) else value
+    if not isinstance(value, Mapping) or graph_id_problem(user_id) is not None:
+        raise UnreadableValue(f"{kind_of(user_id)} where a user reference's object id belongs")
+    return user_id
 
 
 #: Graph property -> (column, reader), for the mapped fields without optional ones.
@@ -50,6 +68,7 @@ _OTHER_PROPERTIES = {
     "onPremisesSyncEnabled": ("on_premises_sync_enabled", read_flag),
 }
 _ABSENT = object()
+_NEVER = object()
 
 
 def read_entra_users(users: Iterable[Any], fields: Iterable[str] = ()) -> SnapshotRead:
@@ -105,7 +124,9 @@ def _read_user(
     ):
         reading.row["on_premises_sync_enabled"] = False  # null: managed in the cloud
     for prop, (column, read) in properties.items():
-        reading.take(column, (column,), user.get(prop, _ABSENT), read, absent=_ABSENT)
+        # A reference reads its own absence (none); any other property absent is unknown.
+        absent = _NEVER if read is _reference else _ABSENT
+        reading.take(column, (column,), user.get(prop, _ABSENT), read, absent=absent)
     return reading
 
 

@@ -24,6 +24,7 @@ from reconcile.mapping import (
     CURRENT_POSITION_TITLE,
     DATE,
     FIRST_GROUP_NAME,
+    LINKED_USER_ID,
     WRAPPED,
     WRAPPED_OBJECT,
     Mapped,
@@ -193,6 +194,18 @@ def _first_group_name(wrapper: Any) -> str | None:
     return names[0] if names else None
 
 
+def _linked_user_id(wrapper: Any) -> str | None:
+    """The id of a wrapped user (`FieldSimpleUser`, e.g. the supervisor); none: None."""
+    user = _unwrap(wrapper)
+    if user is None:
+        return None
+    user_id = user.get("id") if isinstance(user, Mapping) else None
+    if not isinstance(user_id, str) or huma_id_problem(user_id) is not None:
+        shape = kind_of(user_id) if isinstance(user, Mapping) else kind_of(user)
+        raise UnreadableValue(f"{shape} where a user's id (a UUID) belongs")
+    return user_id
+
+
 def _reader(entry: Mapped) -> Callable[[Any], Any]:
     """How to read the raw value under the entry's `huma.path` (by its source kind)."""
     kind = entry.huma.kind
@@ -207,6 +220,8 @@ def _reader(entry: Mapped) -> Callable[[Any], Any]:
         return _composed_name
     if kind == FIRST_GROUP_NAME:
         return _first_group_name
+    if kind == LINKED_USER_ID:
+        return _linked_user_id
     raise ValueError(f"no Huma reader for {kind!r} ({entry.name})")
 
 

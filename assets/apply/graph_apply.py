@@ -3,8 +3,9 @@
 The executor (`resources.graph_batch`) already guarantees once-only delivery and reports each
 write; this module turns its outcomes into plan-row results. A create refused with
 `ObjectConflict` means the user exists (a create that succeeded in a killed run, or a user no
-snapshot key matched): it is linked to that user instead. A PATCH whose hire date Graph refused
-is a failure of the row (so the next run decides that field again), with the other fields applied.
+snapshot key matched): it is linked to that user instead. A PATCH whose hire date or manager
+(each sent as a write of its own, `GraphResource.write`) Graph refused is a failure of the row
+(so the next run decides that field again), with the other fields applied.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Sequence
 from assets.apply.results import WriteResult
 from assets.apply.verify import graph_applied
 from assets.apply.writes import PlannedWrite
+from reconcile.mapping import GRAPH_REFERENCES
 from resources.graph import GraphResource
 from resources.graph_batch import GraphWrite, GraphWriteOutcome
 from resources.remote_ids import path_segment
 
-_HIRE_DATE = "employeeHireDate"
+#: The properties of a PATCH that Graph gets in writes of their own (`GraphResource.write`).
+_SENT_APART = ("employeeHireDate", *GRAPH_REFERENCES)
 
 
 def apply_graph(graph: GraphResource, writes: Sequence[PlannedWrite]) -> list[WriteResult]:
@@ -42,18 +45,22 @@ def _result(
     main = outcomes[write.change_id]
     if write.operation == "create":
         return _create_result(graph, write, main)
-    hire = outcomes.get(f"{write.change_id}#{_HIRE_DATE}")
     if not main.ok:
         return _failure(write, main)
     note = "verified by re-reading after a lost answer" if main.verified else None
-    if hire is not None and not hire.ok:
-        failed = _failure(write, hire)
-        applied = {k: v for k, v in write.body.items() if k != _HIRE_DATE}
+    refused = {
+        prop: outcome
+        for prop in _SENT_APART
+        if (outcome := outcomes.get(f"{write.change_id}#{prop}")) is not None and not outcome.ok
+    }
+    if refused:
+        failed = _failure(write, next(iter(refused.values())))
+        applied = {k: v for k, v in write.body.items() if k not in refused}
         return WriteResult(
             write.change_id,
             "failed",
             after=applied,
-            error=f"{_HIRE_DATE} refused (the other fields were applied): {failed.error}",
+            error=f"{', '.join(refused)} refused (the other fields were applied): {failed.error}",
             remote_status=failed.remote_status,
             remote_code=failed.remote_code,
             request_id=failed.request_id,

@@ -27,6 +27,7 @@ from assets.report.model import (
     KindCommand,
     RunReport,
 )
+from assets.report.values import with_people_named
 from reconcile.frames import require_schema
 from reconcile.outputs import (
     APPLY_OUTCOMES_SCHEMA,
@@ -71,6 +72,7 @@ def build_run_report(
     max_listed: int = MAX_LISTED,
     targeted_users: int | None = None,
     webhook_deletions: pl.DataFrame | None = None,
+    people: pl.DataFrame | None = None,
 ) -> RunReport:
     """Make the report of one run.
 
@@ -93,6 +95,8 @@ def build_run_report(
         targeted_users: For a targeted run, how many users the webhooks named.
         webhook_deletions: The users Huma's `users-delete` webhooks named that this run covered,
             with what it did about them (`sections.WEBHOOK_DELETIONS_SCHEMA`).
+        people: `entra_id`, `email_key` of the Entra users the run knows: a user reference
+            (the manager) among the values is shown as that person's email beside the id.
 
     Returns:
         The `RunReport`.
@@ -110,7 +114,8 @@ def build_run_report(
     if webhook_deletions is None:
         webhook_deletions = pl.DataFrame(schema=sections.WEBHOOK_DELETIONS_SCHEMA)
     require_schema(webhook_deletions, sections.WEBHOOK_DELETIONS_SCHEMA, "webhook_deletions")
-    merged = with_outcomes(plan, outcomes)
+    merged = with_people_named(with_outcomes(plan, outcomes), people, field_column="fields")
+    field_diffs = with_people_named(field_diffs, people, field_column="field")
     done: Collection[str] = WRITABLE_STATUSES if mode == MODE_DRY_RUN else (APPLIED,)
     counts = count_table(merged)
     pending = sections.pending_decisions(merged, connection, max_listed)

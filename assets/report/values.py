@@ -3,13 +3,22 @@
 Plan `*_values` columns hold JSON objects mapping a field to its canonical value (a string, or the
 address as an object with `line1`, `postal_code`, `city`, `country`); a field missing from the
 object, or null, is empty (`reconcile.outputs`).
+
+A field that references another user (the manager) holds that user's Entra object id, which no
+person recognises: `with_people_named` shows it as the person's email with the id beside it
+(`ada@example.com (0f1e…)`), for the users the run knows; an id it does not know stays as it is.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
+
+import polars as pl
+
+from reconcile.mapping import MAPPING
 
 #: How an empty value reads in the report.
 EMPTY: Final = "(empty)"
@@ -65,3 +74,72 @@ def person_name(*candidates: Mapping[str, Any]) -> str:
         if parts:
             return " ".join(parts)
     return ""
+
+
+#: The fields whose values are user references (Entra object ids).
+REFERENCE_FIELDS: Final = tuple(entry.name for entry in MAPPING if entry.graph_reference)
+_PLAN_VALUES: Final = ("huma_values", "entra_values", "from_values", "to_values")
+_DIFF_VALUES: Final = ("huma_value", "entra_value", "agreed_value")
+
+
+def person_text(user_id: Any, people: Mapping[str, str]) -> Any:
+    """A referenced user as people read it: `email (object id)` when known, else as it is."""
+    email = people.get(user_id) if isinstance(user_id, str) else None
+    return f"{email} ({user_id})" if email else user_id
+
+
+def _named(text: str | None, people: Mapping[str, str]) -> str | None:
+    values = parse_values(text) if text is not None else None
+    if not values:
+        return text
+    for field in REFERENCE_FIELDS:
+        if field in values:
+            values[field] = person_text(values[field], people)
+    return json.dumps(values, sort_keys=True, ensure_ascii=False)
+
+
+def with_people_named(
+    frame: pl.DataFrame, people: pl.DataFrame | None, *, field_column: str
+) -> pl.DataFrame:
+    """`frame` with each user reference among its values shown as the person's email and id.
+
+    Args:
+        frame: Plan rows (`*_values` JSON columns, `fields` a list) or field differences
+            (`*_value` texts, `field` one name), in any order; returned in the same order.
+        people: `entra_id`, `email_key` of the users the run knows (None: nobody).
+        field_column: `fields` for plan rows, `field` for field differences.
+
+    Returns:
+        `frame` with the same schema; rows without a reference field are untouched.
+    """
+    if people is None or not REFERENCE_FIELDS or frame.height == 0:
+        return frame
+    names = pl.col(field_column)
+    if frame.schema[field_column] == pl.List(pl.String()):
+        touches = names.list.eval(pl.element().is_in(REFERENCE_FIELDS)).list.any()
+    else:
+        touches = names.is_in(REFERENCE_FIELDS)
+    indexed = frame.with_row_index("_row")
+    touched = indexed.filter(touches.fill_null(value=False))
+    if touched.height == 0:
+        return frame
+    ids = set()
+    if field_column == "field":
+        columns = [c for c in _DIFF_VALUES if c in frame.columns]
+        ids = {v for c in columns for v in touched.get_column(c).drop_nulls()}
+    else:
+        columns = [c for c in _PLAN_VALUES if c in frame.columns]
+        for column in columns:
+            for text in touched.get_column(column).drop_nulls():
+                values = parse_values(text)
+                ids.update(values[f] for f in REFERENCE_FIELDS if isinstance(values.get(f), str))
+    known = people.filter(pl.col("entra_id").is_in(sorted(ids)))
+    lookup = dict(zip(known.get_column("entra_id"), known.get_column("email_key"), strict=True))
+    one_value = field_column == "field"
+    rewrite = functools.partial(person_text if one_value else _named, people=lookup)
+    touched = touched.with_columns(
+        pl.Series(column, [rewrite(t) for t in touched.get_column(column)], pl.String)
+        for column in columns
+    )
+    rest = indexed.filter(~touches.fill_null(value=False))
+    return pl.concat([rest, touched]).sort("_row").drop("_row")

@@ -12,7 +12,9 @@
   (`@odata.type` `#microsoft.graph.user`, `id`, and the selected or default properties) to users
   who have one; users without one have no `manager` property. One navigation property only
   (Graph: "The result of parsing $expand contained at least 2 items, but the maximum allowed is
-  1."); `$levels` is not emulated (400).
+  1."); `$levels` is not emulated (400). Graph's pages say `$expand` "isn't supported with advanced
+  query parameters" (`$count=true` with `ConsistencyLevel: eventual`): such a list is a 400
+  `Request_UnsupportedQuery` (the message is the emulator's; Graph's pages do not quote one).
 
 The manager's object id is stored on the user as `manager` (not a Graph property: never served
 as one, never selectable). A manager who is deleted takes the relationship away with them.
@@ -40,6 +42,10 @@ if TYPE_CHECKING:
 #: issue 13635: "$expand on directory objects: returns a maximum of 100 objects"), whatever `$top`.
 EXPAND_PAGE_SIZE = 100
 NO_MANAGER = errors.RESOURCE_NOT_FOUND.format(key="manager")
+EXPAND_IN_ADVANCED_QUERY = (
+    "$expand is not supported with advanced query parameters ($count=true with "
+    "ConsistencyLevel: eventual)."
+)
 _EXPAND = re.compile(r"^\s*manager\s*(?:\((?P<options>.*)\))?\s*$", re.IGNORECASE)
 _REFERENCE = re.compile(
     r"/(?:users|directoryObjects)/([^/]+?)(?:/Microsoft\.DirectoryServices\.User)?/?$",

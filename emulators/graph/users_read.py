@@ -2,7 +2,8 @@
 
 Lists page in id order from the skiptoken's last id (a bisection, no scan); a filtered list is
 computed once per query and state version and kept for the following pages. `$expand=manager`
-(see `managers`) adds each user's manager and caps a page at 100 users, whatever `$top` says.
+(see `managers`) adds each user's manager and caps a page at 100 users, whatever `$top` says; it
+is refused in an advanced query (`$count=true` with `ConsistencyLevel: eventual`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ class UserReader:
             filter_text, after, expand_text = p.get("$filter"), None, p.get("$expand")
         expansion = managers.parse_expand(expand_text, collection=True)
         if expansion is not None:
+            if is_advanced(request):
+                raise bad_request(
+                    managers.EXPAND_IN_ADVANCED_QUERY, code="Request_UnsupportedQuery"
+                )
             top = min(top, managers.EXPAND_PAGE_SIZE)
         ids = self._matching_ids(tenant, filter_text, request)
         start = bisect.bisect_right(ids, after) if after is not None else 0

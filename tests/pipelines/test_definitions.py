@@ -103,3 +103,17 @@ def test_a_job_runs_exactly_its_connections_assets(repository) -> None:
 
     selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
     assert selected == {f"north/{a}" for a in ASSETS}
+
+
+def test_every_job_runs_its_steps_in_the_runs_own_process(repository) -> None:
+    """A scheduled, sensor or UI run executes like `huma-entra-sync run`: steps one after the
+    other in one process, outputs handed on in memory."""
+    executors = {
+        job.name: job.executor_def.name
+        for job in repository.get_all_jobs()
+        if not job.name.startswith("__")
+    }
+
+    assert executors == dict.fromkeys(
+        ("sync_north", "sync_south", "targeted_north", "targeted_south"), "in_process"
+    )

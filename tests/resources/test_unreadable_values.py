@@ -268,7 +268,7 @@ class _OnePage:
     def __init__(self, users: list[Any]) -> None:
         self.users = users
 
-    def iter_user_pages(self, select: Any = None) -> Any:
+    def iter_user_pages(self, select: Any = None, expand: Any = None) -> Any:
         yield self.users
 
     def verified_domains(self) -> list[str]:

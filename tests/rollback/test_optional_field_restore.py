@@ -1,7 +1,8 @@
 """Rolling back an optional field: the same inverse as any other field written to Entra.
 
 Pins: a journal `after` holding `displayName`, `department` or `officeLocation` is read back as
-its field, and the restore writes the value from before the run to exactly those properties.
+its field, and the restore writes the value from before the run to exactly those properties; the
+manager (a reference) is restored to the previous manager, or removed when there was none.
 """
 
 from __future__ import annotations
@@ -28,3 +29,26 @@ def test_an_optional_field_is_restored_like_any_other(field: str, prop: str) -> 
         prop: "Old",
         "jobTitle": None,
     }
+
+
+_BEFORE = "0f000000-0000-4000-8000-0000000000aa"
+_AFTER = "0f000000-0000-4000-8000-0000000000bb"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(_BEFORE, _AFTER, id="changed-back"),
+        pytest.param(None, _AFTER, id="set-is-removed"),
+        pytest.param(_BEFORE, None, id="cleared-is-set-again"),
+    ],
+)
+def test_the_manager_is_restored_as_the_previous_reference(
+    before: str | None, after: str | None
+) -> None:
+    written = {"manager": after, "department": "Sales"}
+
+    assert units_of(GRAPH, written) == ("department", "manager")
+    assert written_units(GRAPH, written)["manager"] == after
+    restored = restore_body(GRAPH, {"manager": before, "department": None}, written)
+    assert restored == {"manager": before, "department": None}

@@ -6,9 +6,11 @@ on the list; a user without a manager has no `manager` in expanded answers and a
 `Request_ResourceNotFound` from `/manager`; `DELETE .../manager/$ref` removes it (404 when
 there is none); unknown managers are 404, malformed bodies, oneself and on-premises synced users
 400, a read-only app 403; with `$expand` a list page holds at most 100 users whatever `$top`
-says, and the nextLink keeps the expansion; `$expand` costs one RU more; reference writes are
-writes for the budget and work inside `$batch`; `displayName`, `department` and
-`officeLocation` are patched and selected with Graph's length limits.
+says, and the nextLink keeps the expansion; `$expand` is refused in an advanced query (`$count`
+with `ConsistencyLevel: eventual`); `$expand` costs one RU more; reference writes are writes for
+the budget and work inside `$batch` (a `DELETE` without a body, `$ref` percent-encoded or not);
+`displayName`, `department` and `officeLocation` are patched and selected with Graph's length
+limits.
 """
 
 from __future__ import annotations
@@ -233,3 +235,34 @@ def test_department_and_office_clear_with_null(graph):
 
     user = graph.get(f"/users/{ANNE}", params={"$select": "department,officeLocation"}).json()
     assert (user["department"], user["officeLocation"]) == (None, None)
+
+
+def test_a_reference_is_removed_inside_batch_without_a_body(entra, graph):
+    assert graph.put(f"/users/{ANNE}/manager/$ref", json=_ref(entra, "Cato Eik")).status_code == 204
+    requests = [
+        {"id": "remove", "method": "DELETE", "url": f"/users/{ANNE}/manager/%24ref"},
+        {"id": "again", "method": "DELETE", "dependsOn": ["remove"],
+         "url": f"/users/{ANNE}/manager/$ref"},
+    ]  # fmt: skip
+
+    answers = {
+        a["id"]: a for a in graph.post("/$batch", json={"requests": requests}).json()["responses"]
+    }
+
+    assert answers["remove"]["status"] == 204
+    assert answers["again"]["status"] == 404
+    assert answers["again"]["body"]["error"]["message"] == NO_MANAGER
+    assert "manager" not in graph.get(f"/users/{ANNE}", params={"$expand": "manager"}).json()
+
+
+def test_expand_is_refused_in_an_advanced_query(graph, graph_error):
+    params = {"$select": "id", "$expand": "manager($select=id)", "$count": "true"}
+
+    advanced = graph.get("/users", params=params, headers={"ConsistencyLevel": "eventual"})
+
+    message = (
+        "$expand is not supported with advanced query parameters ($count=true with "
+        "ConsistencyLevel: eventual)."
+    )
+    graph_error(advanced, 400, "Request_UnsupportedQuery", message)
+    assert graph.get("/users", params=params).status_code == 200  # $count alone is ignored

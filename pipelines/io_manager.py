@@ -1,0 +1,109 @@
+"""How the steps of a run pass their outputs on: a file per asset for the Dagster UI, the value
+itself for the later steps of the same process.
+
+Every output is written to the instance's storage folder, at the path Dagster's filesystem IO
+manager used (`<storage>/<connection>/<asset>`), so a run the UI re-executes from a failed step
+(in a new run, often a new process) loads what the failed run's earlier steps produced, and files
+written by an earlier release still load. A Polars frame is written as an Arrow IPC file (written
+from the frame's buffers, and read without decoding); anything else is pickled. Files are
+replaced whole (written beside, then renamed) and are readable by their owner only (SPEC §12).
+
+A step run in the same process as the step that produced its input (`huma-entra-sync run`, which
+executes the job in one process) gets the very object back instead of a copy read from the file:
+the values are immutable (frames, frozen dataclasses), and reading a run plan back cost more than
+writing it. A step in another process (Dagster's multiprocess executor, a re-execution) reads
+the file. The IO manager logs nothing itself: each log line would be one more event in the
+instance's event log.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from resources.private_files import PRIVATE_FILE, private_folder
+
+#: The first bytes of an Arrow IPC file; a file without them is a pickle.
+_ARROW_MAGIC = b"ARROW1"
+
+
+class RunOutputs(dg.IOManager):
+    """Outputs as files under `base_dir`, and kept in memory for the run that wrote them.
+
+    Args:
+        base_dir: The instance's storage folder.
+    """
+
+    def __init__(self, base_dir: Path) -> None:
+        self._base_dir = base_dir
+        self._written: dict[Path, tuple[str, Any]] = {}
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        path = self._path(
+            context.asset_key.path if context.has_asset_key else context.get_identifier()
+        )
+        write_value(path, obj)
+        self._written[path] = (context.run_id, obj)
+        context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        upstream = context.upstream_output
+        if context.has_asset_key:
+            path = self._path(context.asset_key.path)
+        elif upstream is not None:
+            path = self._path(upstream.get_identifier())
+        else:
+            raise dg.DagsterInvariantViolationError(f"nothing to load for input {context.name}")
+        kept = self._written.get(path)
+        if kept is not None and upstream is not None and kept[0] == upstream.run_id:
+            return kept[1]
+        return read_value(path)
+
+    def _path(self, parts: Sequence[str]) -> Path:
+        return self._base_dir.joinpath(*parts)
+
+
+def write_value(path: Path, value: Any) -> None:
+    """Write `value` to `path` (a frame as Arrow IPC, anything else pickled), owner-only,
+    replacing the file whole: a reader sees the old file or the new one, never half of one."""
+    private_folder(path.parent)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), PRIVATE_FILE)
+            if isinstance(value, pl.DataFrame):
+                value.write_ipc(handle, compression="uncompressed")
+            else:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def read_value(path: Path) -> Any:
+    """The value `write_value` (or Dagster's pickling IO manager) wrote to `path`."""
+    with path.open("rb") as handle:
+        if handle.read(len(_ARROW_MAGIC)) == _ARROW_MAGIC:
+            handle.seek(0)
+            return pl.read_ipc(handle)
+        handle.seek(0)
+        return pickle.load(handle)  # noqa: S301 - our own files, owner-only
+
+
+@dg.io_manager(
+    description="Outputs as owner-only files in the instance's storage (frames as Arrow IPC, the "
+    "rest pickled), handed to later steps of the same process as they are."
+)
+def run_outputs_io_manager(init_context: dg.InitResourceContext) -> RunOutputs:
+    instance = init_context.instance
+    if instance is None:
+        raise dg.DagsterInvariantViolationError("the run outputs IO manager needs an instance")
+    return RunOutputs(Path(instance.storage_directory()))

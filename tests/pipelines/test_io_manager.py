@@ -1,0 +1,136 @@
+"""How outputs pass between steps (`pipelines.io_manager`): each is kept as an owner-only file in
+the instance's storage (a frame as Arrow IPC, anything else pickled) where a later run, such as
+the UI's re-execution from a failed step, loads it; a step of the same run and process gets the
+value itself; files of the earlier pickling IO manager still load; and the IO manager adds no log
+lines to the event log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import stat
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from pipelines.io_manager import read_value, run_outputs_io_manager
+
+FRAME = pl.DataFrame({"user_id": ["h1", "h2"], "phone": ["+47 1", None]})
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    rows: pl.DataFrame
+    note: str
+
+
+SEEN: dict[str, object] = {}
+
+
+@dg.asset(key=["acme", "users"])
+def users() -> pl.DataFrame:
+    return FRAME
+
+
+@dg.asset(key=["acme", "plan"], ins={"frame": dg.AssetIn(["acme", "users"])})
+def plan(frame: pl.DataFrame) -> Plan:
+    return Plan(frame, "two rows")
+
+
+@dg.asset(
+    key=["acme", "report"],
+    ins={"frame": dg.AssetIn(["acme", "users"]), "the_plan": dg.AssetIn(["acme", "plan"])},
+)
+def report(frame: pl.DataFrame, the_plan: Plan) -> dict[str, str]:
+    SEEN.update(frame=frame, plan=the_plan)
+    return {"rows": str(frame.height)}
+
+
+ASSETS = [users, plan, report]
+
+
+@pytest.fixture
+def instance(tmp_path: Path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        yield instance
+
+
+def _storage(instance: dg.DagsterInstance) -> Path:
+    return Path(instance.storage_directory())
+
+
+def test_outputs_are_owner_only_files_a_frame_as_arrow(instance: dg.DagsterInstance) -> None:
+    result = dg.materialize(
+        ASSETS, instance=instance, resources={"io_manager": run_outputs_io_manager}
+    )
+
+    assert result.success
+    storage = _storage(instance)
+    files = sorted((storage / "acme").iterdir())
+    assert [p.name for p in files] == ["plan", "report", "users"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+    assert pl.read_ipc(storage / "acme" / "users").equals(FRAME)
+    assert read_value(storage / "acme" / "plan").note == "two rows"
+    materialization = result.asset_materializations_for_node("acme__users")[0]
+    assert materialization.metadata["path"].value == str(storage / "acme" / "users")
+
+
+def test_a_step_of_the_same_run_gets_the_value_itself(instance: dg.DagsterInstance) -> None:
+    result = dg.materialize(
+        ASSETS, instance=instance, resources={"io_manager": run_outputs_io_manager}
+    )
+
+    assert result.success
+    assert SEEN["frame"] is FRAME
+    assert SEEN["plan"].rows is FRAME
+
+
+def test_a_later_run_loads_the_files(instance: dg.DagsterInstance) -> None:
+    resources = {"io_manager": run_outputs_io_manager}
+    assert dg.materialize(ASSETS, instance=instance, resources=resources).success
+    SEEN.clear()
+
+    again = dg.materialize(
+        ASSETS, instance=instance, resources=resources, selection=[dg.AssetKey(["acme", "report"])]
+    )
+
+    assert again.success
+    assert SEEN["frame"].equals(FRAME)
+    assert SEEN["frame"] is not FRAME
+    assert SEEN["plan"].note == "two rows"
+    assert SEEN["plan"].rows.equals(FRAME)
+
+
+def test_files_of_the_pickling_io_manager_still_load(instance: dg.DagsterInstance) -> None:
+    folder = _storage(instance) / "acme"
+    folder.mkdir(parents=True)
+    (folder / "users").write_bytes(pickle.dumps(FRAME))
+    (folder / "plan").write_bytes(pickle.dumps(Plan(FRAME.head(1), "one row")))
+    SEEN.clear()
+
+    result = dg.materialize(
+        ASSETS,
+        instance=instance,
+        resources={"io_manager": run_outputs_io_manager},
+        selection=[dg.AssetKey(["acme", "report"])],
+    )
+
+    assert result.success
+    assert SEEN["frame"].equals(FRAME)
+    assert SEEN["plan"].note == "one row"
+
+
+def test_the_io_manager_logs_nothing(instance: dg.DagsterInstance) -> None:
+    result = dg.materialize(
+        ASSETS, instance=instance, resources={"io_manager": run_outputs_io_manager}
+    )
+
+    logs = [
+        entry.user_message
+        for entry in instance.all_logs(result.run_id)
+        if entry.dagster_event is None
+    ]
+    assert logs == []
