@@ -2,6 +2,7 @@
 
     uv run python -m benchmarks.snapshots [--users 100000] [--seed 7] [--side huma|entra|both]
         [--fields manager,department]
+    uv run python -m benchmarks.snapshots --memory [--sizes 100000 1000000] [--code DIR ...]
 
 Generates a world, starts both emulators (their own processes, real TLS) and takes one snapshot
 per side with the real resources (`HumaResource`, `GraphResource`), as the pipeline does. For
@@ -9,26 +10,42 @@ each it prints the wall time, the CPU time this process spent (the client: HTTP,
 frame building; the rest of the wall time is waiting on the server), and the frame-building
 share measured on its own. Client and emulators share the machine's cores. `--fields` switches
 optional fields on, as a connection's policy does (the manager makes Graph page by 100).
+
+`--memory` measures the Huma snapshot's peak resident memory instead, each size in a process of
+its own (the peak is the process's `ru_maxrss`), against a Huma in the same process (the
+emulator's `UserDetails` of a generated world of at most 10,000 people, repeated under new ids up
+to the size; served without sockets, so the CPU is the client's reading work plus a small serving
+share alike for every code). `--code` names source trees to measure the same way (e.g. an
+export of another commit, to compare before and after in one invocation); the default is this one.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 
 from emulators.data import write_world
+from emulators.data.world import generate_world
+from emulators.huma.app import build_world
+from emulators.huma.render import today
 from emulators.launcher import Emulators
 from resources.graph import GraphResource
 from resources.graph_snapshot import entra_users_frame
 from resources.huma import HumaResource
+from resources.huma_client import HumaClient
 from resources.huma_snapshot import huma_users_frame
 
 
@@ -45,7 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--side", choices=["huma", "entra", "both"], default="both")
     parser.add_argument("--huma-concurrency", type=int, default=16)
     parser.add_argument("--fields", default="", help="optional fields on, comma-separated")
+    parser.add_argument("--memory", action="store_true", help="the Huma snapshot's peak memory")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--code", type=Path, nargs="+", default=[Path(__file__).parents[1]])
+    parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_child:
+        return _memory_child(args.memory_child, args.users, args.huma_concurrency)
+    if args.memory:
+        return _memory(args.sizes, args.code, args.seed, args.huma_concurrency)
     fields = [name for name in args.fields.split(",") if name]
 
     with tempfile.TemporaryDirectory() as folder:
@@ -124,6 +149,111 @@ def _snapshot(
     payloads = [orjson.loads(p) for p in snapshot.raw["payload"]]
     _, frame_wall, _ = _timed(lambda: frame(payloads))
     return (side, snapshot.users.height, snapshot.requests, wall, cpu, frame_wall)
+
+
+_TEMPLATE_PEOPLE = 10_000
+
+
+def _memory(sizes: list[int], trees: list[Path], seed: int, concurrency: int) -> int:
+    """The Huma snapshot's peak memory and CPU per size and source tree (see the docstring)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        templates = Path(folder) / "details.json"
+        world = build_world(generate_world(users=_TEMPLATE_PEOPLE, seed=seed).huma)
+        on = today()
+        # One `UserDetails` per line: the child holds them as bytes, never all decoded.
+        details = (orjson.dumps(world.renderer.details(u, on)) for u in world.store)
+        templates.write_bytes(b"\n".join(details))
+        for size in sizes:
+            for tree in trees:
+                child = subprocess.run(  # noqa: S603 - this interpreter and this file
+                    [
+                        sys.executable,
+                        str(Path(__file__).resolve()),
+                        f"--memory-child={templates}",
+                        f"--users={size}",
+                        f"--huma-concurrency={concurrency}",
+                    ],
+                    env=os.environ | {"PYTHONPATH": str(tree.resolve())},
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    check=True,
+                )
+                rows.append((tree, size, json.loads(child.stdout.splitlines()[-1])))
+                print(tree, size, rows[-1][2], file=sys.stderr)
+    print(f"\nThe Huma snapshot's memory, in a process of its own ({os.cpu_count()} cores)\n")
+    print(
+        "| code | users | peak RSS MB | before the snapshot MB | after it MB | CPU s "
+        "| CPU µs per user | wall s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for tree, size, m in rows:
+        print(
+            f"| {tree.resolve().name} | {size:,} | {m['peak_mb']:,.0f} | {m['start_mb']:,.0f} | "
+            f"{m['end_mb']:,.0f} | {m['cpu_s']:.1f} | {m['cpu_s'] / size * 1e6:,.0f} | "
+            f"{m['wall_s']:.1f} |"
+        )
+    return 0
+
+
+def _memory_child(templates: Path, users: int, concurrency: int) -> int:
+    """One Huma snapshot of `users` people against `_InProcessHuma`; prints its measures as
+    JSON."""
+    huma = _InProcessHuma(templates.read_bytes().splitlines(), users)
+    env = {"HUMA_BASE_URL": "https://huma.test", "HUMA_CLIENT_ID": "id", "HUMA_CLIENT_SECRET": ""}
+    resource_ = huma_resource(env, max_concurrency=concurrency)
+    resource_._client = HumaClient(
+        base_url=env["HUMA_BASE_URL"],
+        client_id=env["HUMA_CLIENT_ID"],
+        client_secret=env["HUMA_CLIENT_SECRET"],
+        max_concurrency=concurrency,
+        transport=httpx.MockTransport(huma.answer),
+    )
+    start_mb = _rss_mb()
+    snapshot, wall, cpu = _timed(resource_.snapshot)
+    if not snapshot.complete or snapshot.users.height != users:
+        raise RuntimeError(f"the snapshot is not whole: {snapshot.users.height} of {users} users")
+    measures = {
+        "start_mb": start_mb,
+        "end_mb": _rss_mb(),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_s": cpu,
+        "wall_s": wall,
+    }
+    print(json.dumps(measures))
+    return 0
+
+
+def _rss_mb() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGESIZE") / 2**20
+
+
+class _InProcessHuma:
+    """`users` people whose details are the templates' (`UserDetails` JSON) in turn, each under
+    its own id."""
+
+    def __init__(self, templates: list[bytes], users: int) -> None:
+        self._templates = [(orjson.loads(t)["id"].encode(), t) for t in templates]
+        self._ids = [str(uuid.UUID(int=n + 1)) for n in range(users)]
+        self._index = {user_id: n for n, user_id in enumerate(self._ids)}
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/auth/oauth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        if path == "/users":
+            offset = int(request.url.params["offset"])
+            limit = int(request.url.params["limit"])
+            items = [
+                {"id": i, "email": f"{i}@x.test", "givenName": "A", "familyName": "B"}
+                for i in self._ids[offset : offset + limit]
+            ]
+            return httpx.Response(
+                200, content=orjson.dumps({"total": len(self._ids), "items": items})
+            )
+        user_id = path.removeprefix("/users/")
+        old_id, template = self._templates[self._index[user_id] % len(self._templates)]
+        return httpx.Response(200, content=template.replace(old_id, user_id.encode(), 1))
 
 
 if __name__ == "__main__":

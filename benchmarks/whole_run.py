@@ -1,6 +1,7 @@
 """The whole nightly run against the emulators, by stage, beside floors measured in the same run.
 
     uv run python -m benchmarks.whole_run [--users 10000 100000] [--drift 0.01] [--out var/bench]
+        [--no-floor] [--activation-only]
 
 Per size: generate a company, start both emulators (own processes, real TLS), then run the real
 job as cron would (`huma-entra-sync run`, a child process with its own history, reports and
@@ -10,7 +11,8 @@ half in Entra), the incremental run. Just before the incremental run, the I/O fl
 answer rate are measured on the same state. Per stage of each run: wall time, CPU time, peak
 resident memory and requests. Stage times come from the run's own numeric metadata (each step
 times its parts); CPU and memory of start-up and of each step's window from sampling the child's
-`/proc`; requests from the emulators' request logs; the totals from the child's `rusage`.
+`/proc`; requests from the emulators' request logs; the totals from the child's `rusage`. The
+emulators' own peak resident memory is sampled too (they hold the whole company).
 
 Writes `whole-run.md` and `whole-run.json` into `--out` and prints the markdown. Not a test: the
 machine's load moves every figure, so compare ratios measured in one invocation.
@@ -26,12 +28,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks.io_floor import io_floor
-from benchmarks.run_stages import measure_run
+from benchmarks.run_stages import Sampler, measure_run
+from emulators import launcher
 from emulators.data import write_world
 from emulators.launcher import Emulators
 
@@ -52,12 +56,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the I/O floor (for the run's own figures: memory, start-up, CPU)",
     )
+    parser.add_argument(
+        "--activation-only",
+        action="store_true",
+        help="only the activation (the first, largest run: a large company's pair takes hours)",
+    )
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"machine": machine(), "sizes": []}
     args.out.mkdir(parents=True, exist_ok=True)
     for users in args.users:
         report["sizes"].append(
-            measure_size(users, args.drift, args.seed, args.concurrency, floor=not args.no_floor)
+            measure_size(
+                users,
+                args.drift,
+                args.seed,
+                args.concurrency,
+                floor=not args.no_floor,
+                incremental=not args.activation_only,
+            )
         )
         report["machine"]["load_average_after"] = list(os.getloadavg())
         # Written after each size, so a long benchmark's finished sizes are kept.
@@ -93,33 +109,56 @@ def machine() -> dict[str, Any]:
 
 
 def measure_size(
-    users: int, drift: float, seed: int, concurrency: int, *, floor: bool = True
+    users: int,
+    drift: float,
+    seed: int,
+    concurrency: int,
+    *,
+    floor: bool = True,
+    incremental: bool = True,
 ) -> dict[str, Any]:
-    """Activation, drift, floor (unless not `floor`), incremental run, for a company of `users`
-    people."""
+    """Activation, drift, floor (unless not `floor`), incremental run (unless not
+    `incremental`: then neither drift nor floor), for a company of `users` people."""
+    changed, floor_parts, second = 0, [], None
+    # An emulator loads its whole company before it says it is ready: a minute per 100,000
+    # people on a loaded machine, beyond the launcher's default wait.
+    launcher._READY_TIMEOUT = max(launcher._READY_TIMEOUT, 60.0 * users / 100_000)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         huma_state, entra_state = write_world(folder / "emulators", users=users, seed=seed)
         with Emulators(
             state_dir=folder / "emulators", huma_state=huma_state, entra_state=entra_state
         ) as emulators:
+            pids = {"huma": emulators.huma.process.pid, "entra": emulators.entra.process.pid}
+            samplers = {name: _sampled(pid) for name, pid in pids.items()}
             env = run_environment(emulators.environment(), folder)
             activation = measure_run(env, emulators)
-            changed = change_phones(emulators, drift)
-            pids = {"huma": emulators.huma.process.pid, "entra": emulators.entra.process.pid}
-            floor_parts = (
-                io_floor(emulators.environment(), pids=pids, concurrency=concurrency)
-                if floor
-                else []
-            )
-            incremental = measure_run(env, emulators)
+            if incremental:
+                changed = change_phones(emulators, drift)
+                if floor:
+                    floor_parts = io_floor(
+                        emulators.environment(), pids=pids, concurrency=concurrency
+                    )
+                second = measure_run(env, emulators).as_dict()
+            for sampler in samplers.values():
+                sampler.stop()
     return {
         "users": users,
         "changed_people": changed,
         "activation": activation.as_dict(),
-        "incremental": incremental.as_dict(),
+        "incremental": second,
         "floor": [part.as_dict() for part in floor_parts],
+        "emulators_peak_mb": {
+            name: sampler.peak(0, float("inf")) for name, sampler in samplers.items()
+        },
     }
+
+
+def _sampled(pid: int) -> Sampler:
+    """A `Sampler` of `pid`'s CPU and memory, running until stopped."""
+    sampler = Sampler(pid)
+    threading.Thread(target=sampler.run, daemon=True).start()
+    return sampler
 
 
 def run_environment(emulator_env: dict[str, str], folder: Path) -> dict[str, str]:
@@ -192,6 +231,23 @@ def render(report: dict[str, Any]) -> str:
 
 def _size_lines(size: dict[str, Any]) -> list[str]:
     activation, incremental = size["activation"], size["incremental"]
+    emulators = ", ".join(
+        f"{name} {'-' if mb is None else f'{mb:,.0f}'} MB"
+        for name, mb in size.get("emulators_peak_mb", {}).items()
+    )
+    if incremental is None:
+        return [
+            "",
+            f"## {size['users']:,} people (activation only)",
+            "",
+            "| stage | activation s | CPU s | peak MB | requests |",
+            "|---|---:|---:|---:|---:|",
+            *(f"| {row['stage']} | {_cells(row)} |" for row in activation["stages"]),
+            f"| **whole run** | {_cells(activation['total'])} |",
+            "",
+            f"First request {_seconds(activation['first_request_s'])} after the process "
+            f"started. Emulators' peak resident memory: {emulators}.",
+        ]
     lines = [
         "",
         f"## {size['users']:,} people (incremental run: {size['changed_people']:,} changed a "
@@ -211,7 +267,8 @@ def _size_lines(size: dict[str, Any]) -> list[str]:
         lines.append("")
         lines.append(
             f"First request {_seconds(activation['first_request_s'])} (activation) and "
-            f"{_seconds(incremental['first_request_s'])} (incremental) after the process started."
+            f"{_seconds(incremental['first_request_s'])} (incremental) after the process started. "
+            f"Emulators' peak resident memory: {emulators}."
         )
         return lines
     lines += [
@@ -243,7 +300,8 @@ def _size_lines(size: dict[str, Any]) -> list[str]:
         f"Huma snapshot / its floor {_ratio(stage['Huma snapshot']['wall_s'], huma_floor)}; "
         f"Graph snapshot / its floor {_ratio(stage['Graph snapshot']['wall_s'], graph_floor)}. "
         f"First request {_seconds(activation['first_request_s'])} (activation) and "
-        f"{_seconds(incremental['first_request_s'])} (incremental) after the process started.",
+        f"{_seconds(incremental['first_request_s'])} (incremental) after the process started. "
+        f"Emulators' peak resident memory: {emulators}.",
     ]
     return lines
 

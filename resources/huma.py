@@ -15,9 +15,9 @@ from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
 from resources.base import ResourceWithClient
 from resources.huma_client import HumaClient, Progress
-from resources.huma_snapshot import read_huma_users
+from resources.huma_snapshot import huma_users_on_arrival, read_huma_users
 from resources.remote_ids import huma_id_problem
-from resources.snapshot_reading import RawTexts, raw_frame, raw_text_frame, released_as_read
+from resources.snapshot_reading import raw_frame, raw_text_frame
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,17 +80,14 @@ class HumaResource(ResourceWithClient):
             progress: see `HumaClient.scan_users`.
         """
         started = time.perf_counter()
-        scan = self.client().scan_users(progress)
-        # The decoded payloads are freed one by one as they are read (`released_as_read`).
-        user_ids, payloads = list(scan.details), list(scan.details.values())
-        scan.details.clear()
-        texts = RawTexts()
-        read = read_huma_users(
-            zip(user_ids, released_as_read(payloads, texts), strict=True), self.optional_fields
-        )
+        # Each answer is read into the frame's columns and its raw text as it arrives: no
+        # decoded payload is kept while the others are read.
+        reading = huma_users_on_arrival(self.optional_fields)
+        scan = self.client().scan_users(progress, keep=reading.add)
+        read, texts = reading.finished(list(scan.details.values()))
         return HumaSnapshot(
             users=read.users,
-            raw=raw_text_frame("huma_id", user_ids, texts.column()),
+            raw=raw_text_frame("huma_id", scan.details, texts),
             complete=scan.complete,
             requests=scan.list_requests + scan.detail_requests,
             seconds=time.perf_counter() - started,

@@ -20,13 +20,15 @@ stop bringing new users, stops the scan with an `UntrustedAnswer`.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
+import itertools
 import logging
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
 
 import httpx
 import orjson
@@ -42,11 +44,15 @@ from resources.retrying import RETRY_STATUSES_FOR_READS, RetryPolicy, retry_afte
 from resources.snapshot_reading import UnreadablePayload
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PAGE_SIZE = 50  # Huma's maximum `limit`
 #: More users than any Huma organisation has: a larger `total` is an answer not to page through.
 MAX_USERS = 1_000_000
 _DETAILS_PER_REPORT = 500
+#: Detail reads submitted beyond the one being read: enough that the lanes never wait for the
+#: reading (it holds the GIL in bursts), few enough to hold little (a future is about 2 KB).
+_AHEAD = 1_000
 
 #: `progress(stage, done, total)`: see `HumaClient.scan_users`.
 Progress = Callable[[str, int, int], None]
@@ -57,22 +63,27 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class HumaScan:
-    """The raw result of a snapshot: one `UserDetails` payload per user, and how it went.
+class HumaScan(Generic[T]):
+    """The raw result of a snapshot: what was kept of each user's `UserDetails`, and how it went.
 
     Attributes:
-        details: user id -> the `GET /users/{id}` payload, for every user of the accepted pass
-            (an `UnreadablePayload` where the answer could not be decoded).
+        details: user id -> what `keep` made of its `GET /users/{id}` payload (by default the
+            payload itself; an `UnreadablePayload` where the answer could not be decoded), for
+            every user of the accepted pass.
         complete: whether a consistent pass was achieved (see the module docstring).
         passes: list passes made.
         list_requests / detail_requests: requests sent (retries not counted).
     """
 
-    details: dict[str, dict[str, Any] | UnreadablePayload]
+    details: dict[str, T]
     complete: bool
     passes: int
     list_requests: int
     detail_requests: int
+
+
+def _payload(user_id: str, payload: Any) -> Any:
+    return payload
 
 
 class HumaClient:
@@ -138,30 +149,39 @@ class HumaClient:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def scan_users(self, progress: Progress | None = None) -> HumaScan:
+    def scan_users(
+        self,
+        progress: Progress | None = None,
+        keep: Callable[[str, Any], T] = _payload,
+    ) -> HumaScan[T]:
         """Every user's details, read consistently (see the module docstring).
 
         Args:
             progress: called as `progress(stage, done, total)` after each list page ("list") and
                 every few hundred details ("details"), e.g. to log a long scan's progress.
+            keep: called as `keep(user_id, payload)` as each answer arrives (a listed user
+                that may not be requested: its list entry), in this thread; what it returns is
+                kept instead of the payload, which is then let go. A user read in a pass that
+                is not accepted may have been kept and not be in the result.
         """
         report = progress or _no_progress
-        details: dict[str, dict[str, Any]] = {}
+        details: dict[str, T] = {}
         vanished: set[str] = set()
         list_requests = detail_requests = 0
         with concurrent.futures.ThreadPoolExecutor(self.concurrency.maximum) as pool:
             for attempt in range(1, self._max_passes + 1):
                 ids, totals, pages, unrequestable = self._list_pass(report)
                 list_requests += pages
-                details.update(unrequestable)
+                details.update((i, keep(i, entry)) for i, entry in unrequestable.items())
                 missing = [i for i in ids if i not in details and i not in vanished]
                 detail_requests += len(missing)
-                payloads = pool.map(self.get_user, missing)
+                payloads = _in_order(pool, self.get_user, missing, _AHEAD)
                 for done, (user_id, payload) in enumerate(zip(missing, payloads, strict=True), 1):
                     if payload is None:
                         vanished.add(user_id)
                     else:
-                        details[user_id] = payload
+                        details[user_id] = keep(user_id, payload)
+                    del payload
                     if done % _DETAILS_PER_REPORT == 0 or done == len(missing):
                         report("details", done, len(missing))
                 consistent = (
@@ -178,7 +198,8 @@ class HumaClient:
                     len(ids),
                     len(vanished & set(ids)),
                 )
-            kept = {i: p for i, p in details.items() if i in set(ids) and i not in vanished}
+            listed = set(ids)
+            kept = {i: p for i, p in details.items() if i in listed and i not in vanished}
             return HumaScan(kept, False, self._max_passes, list_requests, detail_requests)
 
     def _list_pass(
@@ -331,6 +352,27 @@ def _page_of_users(page: Any, what: str) -> tuple[int, list[dict[str, Any]]]:
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise UntrustedAnswer("huma", f"{what} is not a page of users (total, items): stopped")
     return total, items
+
+
+def _in_order(
+    pool: concurrent.futures.Executor, work: Callable[[str], Any], items: list[str], ahead: int
+) -> Iterator[Any]:
+    """`pool.map(work, items)` with at most `ahead` items submitted beyond those handed on:
+    `Executor.map` submits every item at once, and a future costs about 2 KB (a million users'
+    would be 2 GB)."""
+    pending: collections.deque[concurrent.futures.Future[Any]] = collections.deque()
+    upcoming = iter(items)
+    try:
+        for item in itertools.islice(upcoming, ahead):
+            pending.append(pool.submit(work, item))
+        while pending:
+            result = pending.popleft().result()
+            for item in itertools.islice(upcoming, 1):
+                pending.append(pool.submit(work, item))
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 def _bearer(token: str) -> list[tuple[bytes, bytes]]:

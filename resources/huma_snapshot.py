@@ -41,7 +41,13 @@ from resources.normalise import (
     read_text,
 )
 from resources.remote_ids import huma_id_problem
-from resources.snapshot_reading import RowReading, SnapshotRead, UnreadablePayload, read_snapshot
+from resources.snapshot_reading import (
+    ReadOnArrival,
+    RowReading,
+    SnapshotRead,
+    UnreadablePayload,
+    read_snapshot,
+)
 
 _ABSENT = object()
 #: A position's statuses in Huma's spec (`PositionSummary.status`).
@@ -65,6 +71,17 @@ def read_huma_users(
     entries = active(fields)
     return read_snapshot(
         (_read_user(payload, listed_id, entries) for listed_id, payload in details),
+        huma_users_schema(fields),
+        "huma_id",
+    )
+
+
+def huma_users_on_arrival(fields: Iterable[str] = ()) -> ReadOnArrival:
+    """`read_huma_users`, one `(listed id, UserDetails payload)` at a time as the answers arrive
+    (`ReadOnArrival.add(listed_id, payload)`); `finished` gives the same frame and listing."""
+    entries = active(fields)
+    return ReadOnArrival(
+        lambda payload, listed_id: _read_user(payload, listed_id, entries),
         huma_users_schema(fields),
         "huma_id",
     )

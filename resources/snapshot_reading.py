@@ -134,6 +134,71 @@ def released_as_read(items: MutableSequence[T], texts: list[str] | RawTexts) -> 
         del item
 
 
+class ReadOnArrival:
+    """A snapshot read user by user as its answers arrive, in any order and with users that may
+    later be dropped, into the frame's columns and the raw texts, so that no decoded payload
+    outlives its reading.
+
+    `add` reads one payload (with `read`) and returns its position; `finished` builds the frame,
+    the listing and the raw texts of the positions kept, in their order. Rows and texts go into
+    column chunks as they come (`RawTexts`): per user only the columns' values and its JSON text
+    are held, never its decoded payload nor its row dict.
+
+    Args:
+        read: One payload and its listed id -> its `RowReading` (never raises).
+        schema: The frame's schema.
+        id_column: The id column (named in the listing).
+    """
+
+    _CHUNK: Final = 10_000
+
+    def __init__(
+        self, read: Callable[[Any, str | None], RowReading], schema: pl.Schema, id_column: str
+    ) -> None:
+        self._read = read
+        self._schema = schema
+        self._id_column = id_column
+        self._rows: list[dict[str, Any]] = []
+        self._chunks: list[pl.DataFrame] = []
+        self._texts = RawTexts()
+        self._failures: dict[int, list[dict[str, Any]]] = {}
+        self._count = 0
+
+    def add(self, listed_id: str | None, payload: Any) -> int:
+        """Read `payload` (what was answered for `listed_id`); its position."""
+        reading = self._read(payload, listed_id)
+        position = self._count
+        self._count += 1
+        if reading.problems:
+            self._failures[position] = reading.failures(self._id_column)
+        self._rows.append(reading.finished())
+        self._texts.append(raw_json(payload))
+        if len(self._rows) >= self._CHUNK:
+            self._flush()
+        return position
+
+    def finished(self, positions: Sequence[int]) -> tuple[SnapshotRead, pl.Series]:
+        """The frame, the listing and the raw texts (`payload`) of the users added at
+        `positions`, in that order (each position at most once)."""
+        self._flush()
+        users = pl.concat(self._chunks, rechunk=True)
+        texts = self._texts.column()
+        self._chunks, self._texts = [], RawTexts()
+        if list(positions) != list(range(self._count)):
+            # Some users dropped or reordered (a pass that was not consistent): only they are
+            # copied; a consistent first pass keeps every user in the order read.
+            order = pl.Series("position", positions, dtype=pl.UInt32)
+            users, texts = users[order], texts.gather(order)
+        failures = [f for p in positions if p in self._failures for f in self._failures[p]]
+        unreadable = pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA)
+        return SnapshotRead(users=users, unreadable=unreadable), texts
+
+    def _flush(self) -> None:
+        if self._rows or not self._chunks:
+            self._chunks.append(rows_to_frame(self._rows, self._schema))
+            self._rows = []
+
+
 def raw_json(payload: Any) -> str:
     """A raw payload as JSON text for the history, whatever it holds (integers beyond 64 bits,
     lone surrogates); `null` for an answer that could not be decoded at all."""
