@@ -17,7 +17,7 @@ from typing import Final
 import polars as pl
 
 from reconcile.fields import HUMA_UNIQUE_FIELDS
-from reconcile.frames import PHONE
+from reconcile.frames import PHONE, entra_users_schema, huma_users_schema
 from reconcile.keys import contains
 from reconcile.vocabulary import (
     BLOCKED,
@@ -55,6 +55,17 @@ _ENTRA: Final = _Side(
     "huma_values",
     (PHONE,),
 )
+
+
+def key_schemas() -> tuple[pl.Schema, pl.Schema]:
+    """The columns `block_duplicates` reads of each side's users, with their snapshot dtypes:
+    the id and the keys unique on that side (Huma, Entra). Of the users a targeted run did not
+    read, nothing else is needed."""
+    huma, entra = huma_users_schema(), entra_users_schema()
+    return (
+        pl.Schema({name: huma[name] for name in (_HUMA.id_column, *_HUMA.keys)}),
+        pl.Schema({name: entra[name] for name in (_ENTRA.id_column, *_ENTRA.keys)}),
+    )
 
 
 def _writes(rows: pl.DataFrame, side: _Side) -> pl.DataFrame:

@@ -17,7 +17,7 @@ that recorded a plan without an enforced trip wrote or was let through.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Final
@@ -29,7 +29,13 @@ from reconcile.mapping import OPTIONAL_COLUMNS
 from reconcile.state import HeldTrip
 from reconcile.vocabulary import ENTRA, HUMA
 from resources.history.store import StoreBase
-from resources.history.tables import SNAPSHOT_TABLES, read_all, read_frame, replace_run_rows
+from resources.history.tables import (
+    SNAPSHOT_TABLES,
+    column_list,
+    read_all,
+    read_frame,
+    replace_run_rows,
+)
 
 APPLY: Final = "apply"
 DRY_RUN: Final = "dry_run"
@@ -380,6 +386,53 @@ class RunsMixin(StoreBase):
                 [run_id, side],
                 raw_schema(side),
             )
+
+    def latest_full_columns(
+        self,
+        *,
+        connection: str,
+        before_run_id: str | None = None,
+        huma_columns: Sequence[str],
+        entra_columns: Sequence[str],
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Some columns of both sides' snapshot of the latest earlier full run that recorded
+        one (`previous_snapshots(...).last_run_id`), read in one session of the file.
+
+        A targeted run needs of the users it did not read only their ids and unique keys: the
+        other columns of a large snapshot would cost it their reading and memory for nothing.
+
+        Args:
+            connection: The connection.
+            before_run_id: The run asking: only runs begun before it count (default: all).
+            huma_columns: Columns of the Huma snapshot (`HUMA_USERS_SCHEMA`), in this order.
+            entra_columns: Columns of the Entra snapshot (`ENTRA_USERS_SCHEMA`).
+
+        Returns:
+            `(huma, entra)` with exactly those columns and the snapshot dtypes, in no
+            particular row order; empty when no full run recorded a snapshot.
+        """
+        frames = []
+        with self._read() as conn:
+            latest = conn.sql(
+                f"SELECT run_id FROM runs AS r WHERE {_EARLIER} AND scope = 'full' "
+                "AND (huma_count IS NOT NULL OR entra_count IS NOT NULL) "
+                "ORDER BY started_at DESC, run_id DESC LIMIT 1",
+                params=[connection, before_run_id, before_run_id],
+            ).fetchall()
+            run_id = latest[0][0] if latest else None
+            for side, columns in ((HUMA, huma_columns), (ENTRA, entra_columns)):
+                table = _SIDES[side][0]
+                wanted = SNAPSHOT_TABLES[table]
+                schema = pl.Schema({name: wanted[name] for name in columns})
+                frames.append(
+                    read_frame(
+                        conn,
+                        f"SELECT {column_list(list(columns))} FROM {table} WHERE run_id = ?",
+                        [run_id],
+                        schema,
+                    )
+                )
+        return frames[0], frames[1]
 
     def previous_snapshots(
         self, *, connection: str, before_run_id: str | None = None
