@@ -179,7 +179,8 @@ def test_before_any_full_run_nobody_is_unread(tmp_path: Path) -> None:
         huma_planned=NAMED_HUMA,
         entra_read=NAMED_ENTRA,
     )
-    assert huma.is_empty() and entra.is_empty()
+    assert huma.is_empty()
+    assert entra.is_empty()
     context = replace(CONTEXT, targeted=True)
     plan = plan_run(NAMED_HUMA, NAMED_ENTRA, STATE, POLICY, context, unread=(huma, entra))
     assert BLOCKED not in set(plan.sync_plan.get_column("status"))
