@@ -63,9 +63,7 @@ def _build(path: Path, users: int, inputs: Path) -> None:
 
 def _before(store: Any, huma_read: pl.DataFrame, entra_read: pl.DataFrame) -> tuple:
     """The read as targeted runs first made it (whole snapshots, three opens)."""
-    latest = store.previous_snapshots(
-        connection=CONNECTION, before_run_id=TARGETED_RUN
-    ).last_run_id
+    latest = store.previous_snapshots(connection=CONNECTION, before_run_id=TARGETED_RUN).last_run_id
     huma_seen = store.snapshot(run_id=latest, side="huma")
     entra_seen = store.snapshot(run_id=latest, side="entra")
     huma_columns, entra_columns = list(HUMA_USERS_SCHEMA), list(ENTRA_USERS_SCHEMA)
@@ -123,7 +121,6 @@ def _measure(way: str, path: str, inputs: str, answer: Any) -> None:
     )
 
 
-
 def _in_child(target: Any, *args: Any) -> Any:
     spawn = multiprocessing.get_context("spawn")
     answer = spawn.Queue()
@@ -157,7 +154,9 @@ def main(argv: list[str] | None = None) -> None:
         f"\n### A targeted run's read of the users it did not read: {args.users:,} users per "
         f"side, history file {size / 2**20:.0f} MiB, median of {args.repeats}\n\n"
     )
-    out.write("| read | wall s | peak memory over start MB | opens of the file | rows | frames MB |\n")
+    out.write(
+        "| read | wall s | peak memory over start MB | opens of the file | rows | frames MB |\n"
+    )
     out.write("|---|---:|---:|---:|---:|---:|\n")
     for way in WAYS:
         rows = samples[way]

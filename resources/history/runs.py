@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import polars as pl
@@ -45,6 +45,8 @@ MODES: Final = (APPLY, DRY_RUN, ROLLBACK)
 FULL: Final = "full"
 TARGETED: Final = "targeted"
 SCOPES: Final = (FULL, TARGETED)
+#: How the `email_status` of a run whose report a later run sent begins.
+SENT_LATE_PREFIX: Final = "sent late "
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,9 @@ class RunRecord:
         plan_rows: Rows of the plan recorded (None when no plan was).
         summary: Counts per action and status, as the caller gave them.
         report_path: Where the run's report file is.
-        email_status: What became of the report email (`sent`, `failed: …`).
+        email_status: What became of the report email (`sent …`, `failed: …`, or for a
+            report kept unsent and sent by a later run `sent late at <when> by run <id>; at the
+            end of its run: failed: …`).
         error: Why the run failed (never a secret: the caller passes the error's message).
         scope: `full` (every user read) or `targeted` (only the users webhooks named).
         scope_users: How many users a targeted run was asked to read (None for a full run).
@@ -232,6 +236,7 @@ class RunsMixin(StoreBase):
         report_path: str | None = None,
         email_status: str | None = None,
         error: str | None = None,
+        reports_sent_late: Mapping[str, datetime] | None = None,
     ) -> None:
         """Record how a run ended (again: the last call wins), and publish the history with it
         for analysts.
@@ -244,17 +249,38 @@ class RunsMixin(StoreBase):
             report_path: The report file.
             email_status: What became of the report email.
             error: The failure's message, if it failed.
+            reports_sent_late: Earlier runs of the same connection whose kept report this run
+                sent, with when the relay took it: their `email_status` becomes
+                `sent late at <when> by run <run_id>; at the end of its run: <what it said>`
+                (once: a run already marked keeps its first late send). Other connections'
+                runs are left alone.
         """
         if ended_at.tzinfo is None:
             raise ValueError("ended_at must be timezone-aware")
+        late = dict(reports_sent_late or {})
+        if any(at.tzinfo is None for at in late.values()):
+            raise ValueError("the times reports were sent late must be timezone-aware")
         text = json.dumps(dict(summary or {}), sort_keys=True, default=str)
         with self._write(f"run {run_id}: finish", then_publish=True) as conn:
-            self._run_connection(conn, run_id)
+            connection = self._run_connection(conn, run_id)
             conn.execute(
                 "UPDATE runs SET outcome = ?, ended_at = ?, summary = ?, report_path = ?, "
                 "email_status = ?, error = ? WHERE run_id = ?",
                 [outcome, ended_at, text, report_path, email_status, error, run_id],
             )
+            for late_run, sent_at in sorted(late.items()):
+                when = sent_at.astimezone(UTC).isoformat(timespec="seconds")
+                conn.execute(
+                    "UPDATE runs SET email_status = ? || coalesce(email_status, 'nothing') "
+                    "WHERE run_id = ? AND connection = ? "
+                    "AND NOT starts_with(coalesce(email_status, ''), ?)",
+                    [
+                        f"{SENT_LATE_PREFIX}at {when} by run {run_id}; at the end of its run: ",
+                        late_run,
+                        connection,
+                        SENT_LATE_PREFIX,
+                    ],
+                )
 
     def run(self, *, run_id: str) -> RunRecord | None:
         """The run's record, or None when no such run was begun."""
