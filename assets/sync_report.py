@@ -5,8 +5,9 @@ and sent to the connection's recipients. A failed send is recorded with the run 
 the run's results: they are already in the history, and the report is on disk. The message is
 kept unsent beside the report (`report.outbox`): the run is marked (its `email_status` in the
 history, the asset's metadata, the run tag `huma-entra-sync/report: not sent`), and the
-connection's next run that sends its own report sends the kept ones after it. A dry run keeps
-its report as a file and sends nothing.
+connection's next run that sends its own report sends the kept ones after it, and marks each
+such run's `email_status` and tag as sent late. A dry run keeps its report as a file and sends
+nothing.
 
 Where reports go is configured by two Dagster resources: `ReportsResource`, shared by every
 connection (the folder that keeps them, the Dagster UI link), and each connection's
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 #: Run tag set on a run whose report the relay did not take.
 REPORT_TAG = "huma-entra-sync/report"
 NOT_SENT = "not sent"
+#: The same tag once a later run sent that report.
+SENT_LATE = "sent late"
 
 
 class ReportsResource(dg.ConfigurableResource):
@@ -129,6 +132,9 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
                 delivery.unsent,
             )
             context.instance.add_run_tags(context.run.run_id, {REPORT_TAG: NOT_SENT})
+        for late_run in delivery.late.sent_by_run():
+            if context.instance.has_run(late_run):  # its tag said `not sent`
+                context.instance.add_run_tags(late_run, {REPORT_TAG: SENT_LATE})
         if not options.dry_run:
             with clock.part("history"):
                 context.resources.history.store().finish_run(
@@ -144,6 +150,7 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
                     },
                     report_path=str(files.html),
                     email_status=email_status,
+                    reports_sent_late=delivery.late.sent_by_run(),
                 )
         shutil.rmtree(scratch_folder(context), ignore_errors=True)
         unsent = str(delivery.unsent) if delivery.unsent is not None else ""

@@ -22,8 +22,9 @@ import polars as pl
 from assets.report.sections import WEBHOOK_DELETIONS_SCHEMA
 from assets.run_options import run_options
 from reconcile.engine import PlanResult
-from reconcile.frames import entra_users_schema, huma_users_schema
-from reconcile.vocabulary import ENTRA, HUMA, NOTICE_DELETED_IN_HUMA
+from reconcile.uniqueness import key_schemas
+from reconcile.vocabulary import HUMA, NOTICE_DELETED_IN_HUMA
+from resources.history import HistoryStore
 from resources.webhook_events import (
     CHANGE_TOPICS,
     RETENTION,
@@ -162,32 +163,52 @@ def unread_users(
     entra_read: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """For a targeted run, the Huma and Entra users it does not plan for, whose phone and
-    employment ID its writes must still not repeat (SPEC §3): everyone of the connection's
+    employment ID its writes must still not repeat (SPEC §3): `unread_keys` of this run."""
+    return unread_keys(
+        context.resources.history.store(),
+        connection,
+        run_id=context.run.run_id,
+        huma_read=huma_read,
+        huma_planned=huma_planned,
+        entra_read=entra_read,
+    )
+
+
+def unread_keys(
+    store: HistoryStore,
+    connection: str,
+    *,
+    run_id: str,
+    huma_read: pl.DataFrame,
+    huma_planned: pl.DataFrame,
+    entra_read: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ids and unique keys (`uniqueness.key_schemas`) of everyone of the connection's
     latest full snapshot of each side that the guards accepted complete (a partial one misses
-    users who still hold their keys) that this run did not read afresh, and the Huma users it
-    read but leaves to the next run (`assets.planning.read_on_both_sides`).
+    users who still hold their keys) that run `run_id` did not read afresh, and of the Huma
+    users it read but leaves to the next run (`assets.planning.read_on_both_sides`).
+
+    One read of the history, of those columns only: at 100,000 users a side, the whole
+    snapshots cost the run several times the time and memory (`benchmarks.targeted_history`).
 
     A value another user got after that full snapshot (through a later targeted run) is not
     seen here; the next full run holds such a pair out as duplicates, as it would anyway.
+
+    Returns:
+        `(huma, entra)` as `plan_run(unread=...)` takes them.
     """
-    store = context.resources.history.store()
-    previous = store.previous_snapshots(connection=connection, before_run_id=context.run.run_id)
-    huma_seen, entra_seen = (
-        store.snapshot(run_id=run_id, side=side)
-        if run_id is not None
-        else pl.DataFrame(schema=schema)
-        for run_id, side, schema in (
-            (previous.huma_run_id, HUMA, huma_users_schema()),
-            (previous.entra_run_id, ENTRA, entra_users_schema()),
-        )
+    huma_schema, entra_schema = key_schemas()
+    huma_seen, entra_seen = store.latest_full_columns(
+        connection=connection,
+        before_run_id=run_id,
+        huma_columns=huma_schema.names(),
+        entra_columns=entra_schema.names(),
     )
-    # SPEC §3's columns only: the history keeps no optional field, and uniqueness needs none.
-    huma_columns, entra_columns = list(huma_users_schema()), list(entra_users_schema())
     huma = pl.concat(
         [
-            huma_seen.select(huma_columns).join(huma_read, on="huma_id", how="anti"),
-            huma_read.join(huma_planned, on="huma_id", how="anti").select(huma_columns),
+            huma_seen.join(huma_read, on="huma_id", how="anti"),
+            huma_read.join(huma_planned, on="huma_id", how="anti").select(huma_schema.names()),
         ]
     )
-    entra = entra_seen.select(entra_columns).join(entra_read, on="entra_id", how="anti")
+    entra = entra_seen.join(entra_read, on="entra_id", how="anti")
     return huma, entra

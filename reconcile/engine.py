@@ -20,7 +20,7 @@ from reconcile.outputs import conflicts_frame, field_diffs_frame
 from reconcile.policy import Policy
 from reconcile.state import RunContext, SyncState
 from reconcile.supervisors import resolve_supervisors
-from reconcile.uniqueness import block_duplicates, hold_out_shared_with_unread
+from reconcile.uniqueness import block_duplicates, hold_out_shared_with_unread, key_schemas
 from reconcile.validation import validate_snapshots
 from reconcile.vocabulary import CREATE_HUMA
 
@@ -76,9 +76,9 @@ def plan_run(
         context: The run's time, tenant domains, previous snapshot sizes and guard overrides.
         unreadable: The values the snapshot readers could not read (`VALIDATION_FAILURES_SCHEMA`,
             rule `unreadable`): listed among the validation failures.
-        unread: For a targeted run, the Huma and Entra users it did not read, as last seen
-            (the schemas without optional fields): their keys still count for uniqueness,
-            so a write clashes with them as in a full run; nothing else is done with them.
+        unread: For a targeted run, the Huma and Entra users it did not read, as last seen,
+            with the columns uniqueness reads (`uniqueness.key_schemas`): their keys still
+            count, so a write clashes with them as in a full run; nothing else is done with them.
 
     Returns:
         The `PlanResult`.
@@ -90,11 +90,11 @@ def plan_run(
     require_schema(entra, entra_users_schema(policy.fields), "Entra snapshot")
     huma_keys, entra_keys = huma, entra
     if unread is not None:
-        require_schema(unread[0], huma_users_schema(), "unread Huma users")
-        require_schema(unread[1], entra_users_schema(), "unread Entra users")
-        # The history keeps SPEC §3's columns only: an optional field is null for an unread user.
-        huma_keys = pl.concat([huma, unread[0]], how="diagonal")
-        entra_keys = pl.concat([entra, unread[1]], how="diagonal")
+        huma_schema, entra_schema = key_schemas()
+        require_schema(unread[0], huma_schema, "unread Huma users")
+        require_schema(unread[1], entra_schema, "unread Entra users")
+        huma_keys = pl.concat([huma.select(huma_schema.names()), unread[0]])
+        entra_keys = pl.concat([entra.select(entra_schema.names()), unread[1]])
     # Frames read from storage come in many chunks, and gathering rows by position from chunked
     # string columns costs several times a gather from one chunk (measured: 2.1 CPU s against
     # 0.14 for a million shuffled Entra rows). The frames later steps gather from are made one

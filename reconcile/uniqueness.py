@@ -17,7 +17,7 @@ from typing import Final
 import polars as pl
 
 from reconcile.fields import HUMA_UNIQUE_FIELDS
-from reconcile.frames import PHONE
+from reconcile.frames import PHONE, entra_users_schema, huma_users_schema
 from reconcile.keys import contains
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import (
@@ -57,6 +57,18 @@ _ENTRA: Final = _Side(
     "huma_values",
     (PHONE,),
 )
+
+
+def key_schemas() -> tuple[pl.Schema, pl.Schema]:
+    """The columns the uniqueness rules read of each side's users, with their snapshot dtypes:
+    the id and the keys unique on that side (Huma, Entra), and Huma's `email_key`
+    (`hold_out_shared_with_unread`). Of the users a targeted run did not read, nothing else is
+    needed."""
+    huma, entra = huma_users_schema(), entra_users_schema()
+    return (
+        pl.Schema({name: huma[name] for name in (_HUMA.id_column, "email_key", *_HUMA.keys)}),
+        pl.Schema({name: entra[name] for name in (_ENTRA.id_column, *_ENTRA.keys)}),
+    )
 
 
 def _writes(rows: pl.DataFrame, side: _Side) -> pl.DataFrame:

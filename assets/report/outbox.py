@@ -6,6 +6,8 @@ The connection's next run that sends its own report sends each kept one after it
 to the connection's recipients as they are then, its subject marked as late, and renames the
 file to `sent-late.eml` the moment the relay has taken it: a report is sent once it is taken, and
 never again. Only a crash between the relay taking a report and the rename could send it twice.
+The sending run then records, with its own end, that each report went out late and when
+(`HistoryStore.finish_run(reports_sent_late=...)`): the late run's row no longer says it failed.
 
 Why the reports folder and not the history: the report files are there already (written before
 any send), a kept message needs no schema, and `ls <REPORTS_DIR>/<connection>/*/unsent.eml` shows
@@ -18,6 +20,7 @@ import dataclasses
 import email
 import email.policy
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
@@ -39,11 +42,17 @@ class LateSending:
         sent: The run folders whose kept report the relay took now.
         still_unsent: The kept reports still waiting (the relay refused or failed).
         error: The last send's error, when one failed.
+        sent_at: When the relay took each report of `sent`, in the same order.
     """
 
     sent: tuple[Path, ...]
     still_unsent: tuple[Path, ...]
     error: str | None = None
+    sent_at: tuple[datetime, ...] = ()
+
+    def sent_by_run(self) -> dict[str, datetime]:
+        """Run id (its report folder's name) → when its report went out late."""
+        return {folder.name: at for folder, at in zip(self.sent, self.sent_at, strict=True)}
 
 
 def keep_unsent(run_folder: Path, message: EmailMessage) -> Path:
@@ -95,6 +104,7 @@ def send_unsent(
     be reached stops the rest, which wait for the next run.
     """
     sent: list[Path] = []
+    sent_at: list[datetime] = []
     error = None
     for path in kept:
         try:
@@ -106,5 +116,6 @@ def send_unsent(
             continue
         path.replace(path.with_name(SENT_LATE))
         sent.append(path.parent)
+        sent_at.append(datetime.now(UTC))
     still = tuple(path for path in kept if path.exists())
-    return LateSending(tuple(sent), still, error)
+    return LateSending(tuple(sent), still, error, tuple(sent_at))

@@ -7,7 +7,9 @@ transaction on its own connection, and an opener that finds the file held retrie
 timeout, then raises `HistoryLocked`. A writer leaves a small note beside the file
 (`<file>.holder.json`: process id, what it is doing, since when) for the duration of its
 transaction, so a run that gives up can say which run was writing; the note is trusted only when
-its process id is the one DuckDB names.
+its process id is the one DuckDB names. A holder without a note (a session opened on the file)
+is named in the log after `NAME_HOLDER_AFTER_SECONDS`, while the opener still waits, with its
+program and user, so that it can be closed before the opener gives up.
 
 Publishing. An analyst's session left open on the file the pipeline writes would make the next
 run wait and fail. The pipeline therefore writes its own file and, when a run ends (and after a
@@ -26,6 +28,7 @@ import contextlib
 import json
 import logging
 import os
+import pwd
 import re
 import shutil
 import time
@@ -74,6 +77,7 @@ class HistoryLocked(HistoryError):
             who = (
                 f"process {holder_pid} holds it (an analyst's session, or another run; "
                 "a run writes in short transactions, a session holds the file until it closes)"
+                f"{_described(holder_pid)}"
             )
         else:
             who = "another connection in this process holds it with other settings"
@@ -128,6 +132,52 @@ def _holder(path: Path, pid: int | None) -> str | None:
     return f"{note.get('doing', 'a writer')} since {note.get('since', '?')}"
 
 
+#: How long an opener waits on a holder that left no note before naming it in the log: a run's
+#: reads hold the file for moments, a session left open holds it until it is closed.
+NAME_HOLDER_AFTER_SECONDS = 5.0
+
+
+def process_name(pid: int) -> str | None:
+    """`program, user name` of a local process, from `/proc` (None where unknown). Only the
+    program's name and its owner: a command line may carry a secret."""
+    try:
+        program = Path(f"/proc/{pid}/comm").read_text(encoding="utf-8").strip()
+        uid = Path(f"/proc/{pid}").stat().st_uid
+    except OSError:
+        return None
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = f"uid {uid}"
+    return f"{program!r}, user {user}"
+
+
+def _described(pid: int) -> str:
+    name = process_name(pid)
+    return f"; process {pid} is {name}" if name else ""
+
+
+def _name_the_holder(path: Path, pid: int | None, waited: float, timeout_seconds: float) -> None:
+    """Say, while still waiting, which process keeps the file when it is not a run writing (a
+    writer of ours leaves a note; a session on the file does not), so that whoever opened it
+    can close it before the opener gives up."""
+    if pid is None or _holder(path, pid) is not None:
+        return
+    name = process_name(pid)
+    logger.warning(
+        "the history database %s has been held for %.0f s by process %d%s, which is not a run "
+        "writing: most likely a session opened on the pipeline's own file. Nothing can write "
+        "until it closes; this waits up to %.0f s in all, then stops before sending anything. "
+        "Close that session; analysts read %s, which keeps no run waiting.",
+        path,
+        waited,
+        pid,
+        f" ({name})" if name else "",
+        timeout_seconds,
+        published_path(path).name,
+    )
+
+
 def connect(
     path: Path,
     *,
@@ -159,6 +209,7 @@ def connect(
     started = time.monotonic()
     poll = _FIRST_POLL_SECONDS
     held = False  # whether an attempt found the file held
+    named = False  # whether a holder that left no note was named in the log
     while True:
         try:
             conn = duckdb.connect(str(path), read_only=read_only)
@@ -167,14 +218,17 @@ def connect(
                 raise
             held = True
             waited = time.monotonic() - started
+            match = _HOLDER_PID.search(str(exc))
+            pid = int(match.group(1)) if match else None
             if waited >= timeout_seconds:
                 if on_wait is not None:
                     on_wait(waited)
-                match = _HOLDER_PID.search(str(exc))
-                pid = int(match.group(1)) if match else None
                 raise HistoryLocked(
                     path, waited_seconds=waited, holder_pid=pid, holder=_holder(path, pid)
                 ) from None
+            if not named and waited >= NAME_HOLDER_AFTER_SECONDS:
+                _name_the_holder(path, pid, waited, timeout_seconds)
+                named = True
             time.sleep(min(poll, timeout_seconds - waited))
             poll = min(poll * 2, _MAX_POLL_SECONDS)
             continue

@@ -17,11 +17,12 @@ that recorded a plan without an enforced trip wrote or was let through.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
+import duckdb
 import polars as pl
 
 from reconcile.frames import require_schema
@@ -29,7 +30,13 @@ from reconcile.mapping import OPTIONAL_COLUMNS
 from reconcile.state import HeldTrip
 from reconcile.vocabulary import ENTRA, HUMA
 from resources.history.store import StoreBase
-from resources.history.tables import SNAPSHOT_TABLES, read_all, read_frame, replace_run_rows
+from resources.history.tables import (
+    SNAPSHOT_TABLES,
+    column_list,
+    read_all,
+    read_frame,
+    replace_run_rows,
+)
 
 APPLY: Final = "apply"
 DRY_RUN: Final = "dry_run"
@@ -39,6 +46,8 @@ MODES: Final = (APPLY, DRY_RUN, ROLLBACK)
 FULL: Final = "full"
 TARGETED: Final = "targeted"
 SCOPES: Final = (FULL, TARGETED)
+#: How the `email_status` of a run whose report a later run sent begins.
+SENT_LATE_PREFIX: Final = "sent late "
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,9 @@ class RunRecord:
         plan_rows: Rows of the plan recorded (None when no plan was).
         summary: Counts per action and status, as the caller gave them.
         report_path: Where the run's report file is.
-        email_status: What became of the report email (`sent`, `failed: …`).
+        email_status: What became of the report email (`sent …`, `failed: …`, or for a
+            report kept unsent and sent by a later run `sent late at <when> by run <id>; at the
+            end of its run: failed: …`).
         error: Why the run failed (never a secret: the caller passes the error's message).
         scope: `full` (every user read) or `targeted` (only the users webhooks named).
         scope_users: How many users a targeted run was asked to read (None for a full run).
@@ -235,6 +246,7 @@ class RunsMixin(StoreBase):
         report_path: str | None = None,
         email_status: str | None = None,
         error: str | None = None,
+        reports_sent_late: Mapping[str, datetime] | None = None,
     ) -> None:
         """Record how a run ended (again: the last call wins), and publish the history with it
         for analysts.
@@ -247,17 +259,38 @@ class RunsMixin(StoreBase):
             report_path: The report file.
             email_status: What became of the report email.
             error: The failure's message, if it failed.
+            reports_sent_late: Earlier runs of the same connection whose kept report this run
+                sent, with when the relay took it: their `email_status` becomes
+                `sent late at <when> by run <run_id>; at the end of its run: <what it said>`
+                (once: a run already marked keeps its first late send). Other connections'
+                runs are left alone.
         """
         if ended_at.tzinfo is None:
             raise ValueError("ended_at must be timezone-aware")
+        late = dict(reports_sent_late or {})
+        if any(at.tzinfo is None for at in late.values()):
+            raise ValueError("the times reports were sent late must be timezone-aware")
         text = json.dumps(dict(summary or {}), sort_keys=True, default=str)
         with self._write(f"run {run_id}: finish", then_publish=True) as conn:
-            self._run_connection(conn, run_id)
+            connection = self._run_connection(conn, run_id)
             conn.execute(
                 "UPDATE runs SET outcome = ?, ended_at = ?, summary = ?, report_path = ?, "
                 "email_status = ?, error = ? WHERE run_id = ?",
                 [outcome, ended_at, text, report_path, email_status, error, run_id],
             )
+            for late_run, sent_at in sorted(late.items()):
+                when = sent_at.astimezone(UTC).isoformat(timespec="seconds")
+                conn.execute(
+                    "UPDATE runs SET email_status = ? || coalesce(email_status, 'nothing') "
+                    "WHERE run_id = ? AND connection = ? "
+                    "AND NOT starts_with(coalesce(email_status, ''), ?)",
+                    [
+                        f"{SENT_LATE_PREFIX}at {when} by run {run_id}; at the end of its run: ",
+                        late_run,
+                        connection,
+                        SENT_LATE_PREFIX,
+                    ],
+                )
 
     def run(self, *, run_id: str) -> RunRecord | None:
         """The run's record, or None when no such run was begun."""
@@ -390,6 +423,49 @@ class RunsMixin(StoreBase):
                 raw_schema(side),
             )
 
+    def latest_full_columns(
+        self,
+        *,
+        connection: str,
+        before_run_id: str | None = None,
+        huma_columns: Sequence[str],
+        entra_columns: Sequence[str],
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Some columns of each side's latest complete snapshot that the guards accepted
+        (`previous_snapshots(...).huma_run_id` / `.entra_run_id`: a partial snapshot misses
+        users who still hold their keys), read in one session of the file.
+
+        A targeted run needs of the users it did not read only their ids and unique keys: the
+        other columns of a large snapshot would cost it their reading and memory for nothing.
+
+        Args:
+            connection: The connection.
+            before_run_id: The run asking: only runs begun before it count (default: all).
+            huma_columns: Columns of the Huma snapshot (`HUMA_USERS_SCHEMA`), in this order.
+            entra_columns: Columns of the Entra snapshot (`ENTRA_USERS_SCHEMA`).
+
+        Returns:
+            `(huma, entra)` with exactly those columns and the snapshot dtypes, in no
+            particular row order; a side is empty when no such snapshot exists.
+        """
+        frames = []
+        with self._read() as conn:
+            earlier = _earlier_full_runs(conn, connection, before_run_id)
+            for side, columns in ((HUMA, huma_columns), (ENTRA, entra_columns)):
+                run_id = _latest_complete(earlier, side)[1]
+                table = _SIDES[side][0]
+                wanted = SNAPSHOT_TABLES[table]
+                schema = pl.Schema({name: wanted[name] for name in columns})
+                frames.append(
+                    read_frame(
+                        conn,
+                        f"SELECT {column_list(list(columns))} FROM {table} WHERE run_id = ?",
+                        [run_id],
+                        schema,
+                    )
+                )
+        return frames[0], frames[1]
+
     def previous_snapshots(
         self, *, connection: str, before_run_id: str | None = None
     ) -> PreviousSnapshots:
@@ -406,13 +482,7 @@ class RunsMixin(StoreBase):
             comparison: it would hide a shrink).
         """
         with self._read() as conn:
-            earlier = conn.sql(
-                "SELECT run_id, huma_count, entra_count, huma_partial, entra_partial, "
-                f"plan_rows IS NOT NULL AS planned, {_STOPPED} AS stopped FROM runs AS r "
-                f"WHERE {_EARLIER} AND scope = 'full' "
-                "ORDER BY started_at DESC, run_id DESC",
-                params=[connection, before_run_id, before_run_id],
-            ).pl()
+            earlier = _earlier_full_runs(conn, connection, before_run_id)
         recorded = earlier.filter(
             pl.col("huma_count").is_not_null() | pl.col("entra_count").is_not_null()
         )
@@ -457,3 +527,17 @@ class RunsMixin(StoreBase):
                 params=[connection, before_run_id, before_run_id],
             ).fetchall()
         return tuple(HeldTrip(*row) for row in rows)
+
+
+def _earlier_full_runs(
+    conn: duckdb.DuckDBPyConnection, connection: str, before_run_id: str | None
+) -> pl.DataFrame:
+    """The connection's full runs begun before `before_run_id`, latest first, with their
+    snapshot sizes and whether each planned and was stopped (what the guards compare with)."""
+    return conn.sql(
+        "SELECT run_id, huma_count, entra_count, huma_partial, entra_partial, "
+        f"plan_rows IS NOT NULL AS planned, {_STOPPED} AS stopped FROM runs AS r "
+        f"WHERE {_EARLIER} AND scope = 'full' "
+        "ORDER BY started_at DESC, run_id DESC",
+        params=[connection, before_run_id, before_run_id],
+    ).pl()

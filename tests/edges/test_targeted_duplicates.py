@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from reconcile.engine import plan_run
-from reconcile.frames import entra_users_schema, huma_users_schema
 from reconcile.policy import Policy
+from reconcile.uniqueness import key_schemas
 from reconcile.vocabulary import HUMA
 from tests.reconcile.plan_helpers import CONTEXT
 from tests.reference.builders import entra_frame, huma_frame, huma_user, state_with
@@ -42,10 +42,8 @@ def test_a_named_user_sharing_a_key_with_an_unread_one_is_held_out(
     assert full.sync_plan.is_empty()  # the control: a full run holds both out
 
     targeted = replace(CONTEXT, targeted=True, previous_huma_count=2, previous_entra_count=0)
-    unread = (
-        other.select(list(huma_users_schema())),
-        entra_frame().select(list(entra_users_schema())),
-    )
+    huma_keys, entra_keys = key_schemas()
+    unread = (other.select(huma_keys.names()), entra_frame().select(entra_keys.names()))
     result = plan_run(named, entra_frame(), state_with(), POLICY, targeted, unread=unread)
 
     assert result.sync_plan.is_empty(), result.sync_plan

@@ -3,9 +3,10 @@
 On the published copy (what the README tells analysts to open) the run neither waits nor fails,
 and ends where a clean run ends; the session keeps the copy it opened. On the pipeline's own file
 (what the README tells analysts not to open) DuckDB lets no writer in while a read-only session
-holds it: the run waits `lock_timeout_seconds` (60 s) at its first history write, then stops
-before it sends anything, saying which file is locked and which process holds it; once the
-session is closed, the next run ends where a clean run ends.
+holds it: the run waits `lock_timeout_seconds` (60 s) at its first history write (naming the
+session's process in a warning after 5 s), then stops before it sends anything, saying which file
+is locked and which process holds it; once the session is closed, the next run ends where a clean
+run ends.
 
 The analyst is a process of its own (`duckdb.connect(..., read_only=True)`), as a person's CLI or
 notebook is; the runs are the console's (`huma-entra-sync run`), as cron starts them.
@@ -110,6 +111,10 @@ def test_a_session_on_the_pipelines_own_file_stops_the_run_before_it_writes(
     assert f"the history database {deployment.history} is locked" in said
     assert f"process {session.pid} holds it (an analyst's session" in said
     assert "gave up after 60" in said
+    # Named while the run still waited, with the copy to read instead.
+    assert f"by process {session.pid} ('python" in said
+    assert "not a run writing" in said
+    assert "analysts read history.published.duckdb" in said
     # Stopped before anything was sent: not a write in either service.
     assert changes_lost(before, end_state(outside)) == 0
     assert not changes_applied_twice(outside)

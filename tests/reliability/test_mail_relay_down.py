@@ -11,7 +11,9 @@ runs) against the emulators and a real SMTP server on loopback (STARTTLS and log
 2. the relay is up but refuses every message (554): the same, a second report waits;
 3. the relay takes mail again: the run sends its own report and then both waiting ones, each
    exactly once, marked late; the command exits 0;
-4. the next run sends only its own report: a report sent is never sent again.
+4. the next run sends only its own report: a report sent is never sent again;
+5. the runs whose reports went out late say so: their `email_status` says when and by which run
+   (and what happened at their own end), their run tag says `sent late`.
 
 Records `case`, `runs`, `changes_lost` (changes the runs planned and did not apply, plus
 reports that never arrived) and `changes_applied_twice` (writes the emulators took twice, plus
@@ -25,6 +27,7 @@ import socket
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -107,6 +110,7 @@ def _run_row(history: Path, run_id: str) -> dict:
         "email_status": email_status,
         "report_path": report_path,
         "ended": ended_at is not None,
+        "ended_at": ended_at,
         "planned_writes": planned_writes,
         "applied": applied,
         "still_open": still_open,
@@ -202,6 +206,23 @@ def test_reports_the_relay_did_not_take_are_kept_and_sent_once_by_the_next_run(
         folder = Path(_run_row(history, run_id)["report_path"]).parent
         assert (folder / "sent-late.eml").is_file()
         assert not (folder / "unsent.eml").exists()
+        # Its row says the report went out late, when and by which run; not that it failed.
+        row = _run_row(history, run_id)
+        sent_late = re.fullmatch(
+            r"sent late at (\S+) by run (\S+); at the end of its run: (.*)", row["email_status"]
+        )
+        assert sent_late, row["email_status"]
+        assert sent_late.group(2) == back
+        assert (
+            row["ended_at"]
+            <= datetime.fromisoformat(sent_late.group(1))
+            <= _run_row(history, after)["ended_at"]
+        )
+        assert sent_late.group(3).startswith("failed: ")
+        assert (
+            _report_materialization(tmp_path, run_id)["tags"]["huma-entra-sync/report"]
+            == "sent late"
+        )
     assert not list((tmp_path / "reports").glob("*/*/unsent.eml"))
 
     rows = [_run_row(history, r) for r in (*unsent_runs, back, after)]

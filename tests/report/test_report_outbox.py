@@ -10,6 +10,7 @@ the run that is sending is left out of the late ones.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -41,10 +42,12 @@ def test_kept_reports_go_oldest_first_once_to_the_recipients_now(
     tmp_path: Path, kept: list[Path]
 ) -> None:
     sent: list[EmailMessage] = []
+    before = datetime.now(UTC)
 
     first = send_unsent(
         unsent_reports(tmp_path), sent.append, sender="s@acme.example", recipients=["it@acme.ex"]
     )
+    after = datetime.now(UTC)
     again = send_unsent(
         unsent_reports(tmp_path), sent.append, sender="s@acme.example", recipients=["it@acme.ex"]
     )
@@ -53,6 +56,8 @@ def test_kept_reports_go_oldest_first_once_to_the_recipients_now(
     assert all(str(m["Subject"]).startswith("[sent late] Huma") for m in sent)
     assert {str(m["To"]) for m in sent} == {"it@acme.ex"}
     assert [p.name for p in first.sent] == ["a", "c", "b"]
+    assert list(first.sent_by_run()) == ["a", "c", "b"]
+    assert all(before <= at <= after for at in first.sent_by_run().values())
     assert (first.still_unsent, again.sent) == ((), ())
     assert sorted(p.name for p in tmp_path.glob("*/*.eml")) == [SENT_LATE] * 3
 
