@@ -69,39 +69,41 @@ def ways(url: str, ca_bundle: Path, token: str, key: dict[str, str]) -> dict[str
 
     def with_httpcore(paths: list[str], concurrency: int) -> int:
         def worker(share: list[str]) -> int:
+            answered = 0
             headers = [(b"Host", parsed.netloc), (b"Authorization", auth.encode())]
             with httpcore.ConnectionPool(ssl_context=tls(), max_connections=1) as pool:
                 for path in share:
                     core_url = httpcore.URL(
                         scheme=b"https", host=parsed.raw_host, port=parsed.port, target=path
                     )
-                    answer = pool.request(b"GET", core_url, headers=headers)
-                    assert answer.status == 200, answer.status
-            return len(share)
+                    answered += pool.request(b"GET", core_url, headers=headers).status == 200
+            return answered
 
         return _threads(paths, concurrency, worker)
 
     def with_http_client(paths: list[str], concurrency: int) -> int:
         def worker(share: list[str]) -> int:
             connection = http.client.HTTPSConnection(parsed.host, parsed.port, context=tls())
+            answered = 0
             for path in share:
                 connection.request("GET", path, headers={"Authorization": auth})
                 answer = connection.getresponse()
                 answer.read()
-                assert answer.status == 200, answer.status
+                answered += answer.status == 200
             connection.close()
-            return len(share)
+            return answered
 
         return _threads(paths, concurrency, worker)
 
     def with_asyncio(paths: list[str], concurrency: int) -> int:
         async def worker(share: list[str]) -> int:
             reader, writer = await asyncio.open_connection(parsed.host, parsed.port, ssl=tls())
+            answered = 0
             for path in share:
                 head = f"GET {path} HTTP/1.1\r\nHost: {parsed.netloc.decode()}\r\n"
                 writer.write(f"{head}Authorization: {auth}\r\n\r\n".encode())
                 lines = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
-                assert lines[0].split(b" ")[1] == b"200", lines[0]
+                answered += lines[0].split(b" ")[1] == b"200"
                 length = next(
                     int(line.partition(b":")[2])
                     for line in lines
@@ -109,7 +111,7 @@ def ways(url: str, ca_bundle: Path, token: str, key: dict[str, str]) -> dict[str
                 )
                 await reader.readexactly(length)
             writer.close()
-            return len(share)
+            return answered
 
         async def everyone() -> int:
             shares = [paths[i::concurrency] for i in range(concurrency)]
@@ -122,9 +124,7 @@ def ways(url: str, ca_bundle: Path, token: str, key: dict[str, str]) -> dict[str
         bearer = [(b"Authorization", auth.encode())]
 
         def worker(share: list[str]) -> int:
-            for path in share:
-                assert lanes.get(path, bearer).status_code == 200
-            return len(share)
+            return sum(lanes.get(path, bearer).status_code == 200 for path in share)
 
         try:
             return _threads(paths, concurrency, worker)
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         state_file.write_bytes(orjson.dumps(state))
         del state
         with Emulators(state_dir=Path(folder), huma_state=state_file, entra_state=None) as emu:
-            assert emu.huma is not None
+            pid = emu.huma.process.pid if emu.huma is not None else os.getpid()
             os.environ["SSL_CERT_FILE"] = str(emu.ca_bundle)
             grant = {"grant_type": "client_credentials"}
             grant |= {"client_id": key["clientId"], "client_secret": key["clientSecret"]}
@@ -183,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
                 chosen = {k: v for k, v in chosen.items() if any(o in k for o in args.only)}
             for _ in range(args.rounds):
                 for name, way in chosen.items():
-                    server = process_cpu_seconds(emu.huma.process.pid)
+                    server = process_cpu_seconds(pid)
                     wall, cpu = time.perf_counter(), time.process_time()
                     done = way(paths, args.concurrency)
                     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                    server = process_cpu_seconds(emu.huma.process.pid) - server
+                    server = process_cpu_seconds(pid) - server
                     if done != len(paths):
                         raise SystemExit(f"{name}: {done} of {len(paths)} answered 200")
                     results.setdefault(name, []).append((wall, cpu, server))

@@ -102,12 +102,17 @@ class Connection:
         request asked for); either way it is not to be used again."""
         if self._buffer:
             return True
-        assert self._sock is not None
-        if self._sock.pending():
+        if self._open.pending():
             return True
         poller = select.poll()
-        poller.register(self._sock, select.POLLIN)
+        poller.register(self._open, select.POLLIN)
         return bool(poller.poll(0))
+
+    @property
+    def _open(self) -> ssl.SSLSocket:
+        if self._sock is None:
+            raise httpx.ReadError("the connection is closed")
+        return self._sock
 
     def _connect(self) -> None:
         try:
@@ -129,9 +134,8 @@ class Connection:
         self._sock = sock
 
     def _exchange(self, head: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        assert self._sock is not None
         try:
-            self._sock.sendall(head)
+            self._open.sendall(head)
         except TimeoutError as exc:
             raise httpx.WriteTimeout(str(exc) or "timed out sending") from exc
         except OSError as exc:
@@ -259,9 +263,8 @@ class Connection:
         Args:
             first: nothing of the answer has come yet (a reset then means no answer at all).
         """
-        assert self._sock is not None
         try:
-            return self._sock.recv(_READ_SIZE)
+            return self._open.recv(_READ_SIZE)
         except TimeoutError as exc:
             raise httpx.ReadTimeout(str(exc) or "timed out reading") from exc
         except ssl.SSLZeroReturnError:
