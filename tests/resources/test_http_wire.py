@@ -303,7 +303,7 @@ def test_a_request_that_would_break_its_lines_is_refused_before_sending(
     with scripted(lambda c, r, h: OK, trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
 
-        with pytest.raises(ValueError, match="not a path|line"):
+        with pytest.raises(ValueError, match=r"not a path|line"):
             lanes.get(target, headers)
 
     assert server.requests == []
