@@ -71,31 +71,23 @@ class Connection:
         reused = self._sock is not None and not self._closed_by_server()
         if not reused:
             self.close()
-            self._connect()
-        try:
-            return self._exchange(head)
-        except _NoAnswer as exc:
-            self.close()
-            if not reused:
-                raise httpx.RemoteProtocolError(
-                    "Server disconnected without sending a response."
-                ) from exc
-        except BaseException:
-            self.close()
-            raise
-        # The server closed the kept-alive connection as this request went out: a GET may be
-        # sent again, on a new connection.
-        self._connect()
-        try:
-            return self._exchange(head)
-        except _NoAnswer as exc:
-            self.close()
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response."
-            ) from exc
-        except BaseException:
-            self.close()
-            raise
+        while True:
+            if self._sock is None:
+                self._connect()
+            try:
+                return self._exchange(head)
+            except _NoAnswer as exc:
+                self.close()
+                if not reused:
+                    raise httpx.RemoteProtocolError(
+                        "Server disconnected without sending a response."
+                    ) from exc
+                # The server closed the kept-alive connection as this request went out: a GET
+                # may be sent again, once, on a new connection.
+                reused = False
+            except BaseException:
+                self.close()
+                raise
 
     def _closed_by_server(self) -> bool:
         """Whether the idle connection reads as ready: the server closed it (or sent what no
