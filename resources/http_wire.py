@@ -168,7 +168,7 @@ class Connection:
         lines = self._buffer[:end].split(b"\r\n")
         self._buffer = self._buffer[end + 4 :]
         version, _, rest = lines[0].partition(b" ")
-        code = rest[:3]
+        code = rest.partition(b" ")[0]
         if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
             raise httpx.RemoteProtocolError("the answer does not start with an HTTP/1.1 status")
         headers: list[tuple[bytes, bytes]] = []

@@ -212,6 +212,7 @@ def test_a_new_connection_dropped_without_an_answer_is_an_error_not_a_loop(
         pytest.param(b"HTTP/1.1 200 OK\r\nContent-Le", id="headers"),
         # Not HTTP/1.1 as it is framed.
         pytest.param(b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n", id="status"),
+        pytest.param(b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n", id="status-digits"),
         pytest.param(b"SPDY/3 200 OK\r\nContent-Length: 0\r\n\r\n", id="version"),
         pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", id="bad-length"),
         pytest.param(b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", id="header"),
