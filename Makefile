@@ -38,6 +38,7 @@ sync: $(UV)
 bench: sync
 	$(UV) run --no-sync python -m benchmarks.engine
 	$(UV) run --no-sync python -m benchmarks.snapshots
+	$(UV) run --no-sync python -m benchmarks.huma_wire
 	$(UV) run --no-sync python -m benchmarks.huma_concurrency
 	$(UV) run --no-sync python -m benchmarks.graph_writes
 	$(UV) run --no-sync python -m benchmarks.history

@@ -7,7 +7,7 @@ same `total`, the distinct ids seen equal it, and none of them vanished before i
 read. Otherwise the list is scanned again (up to `max_passes`); a snapshot that never settles is
 marked incomplete instead of being passed off as whole.
 
-Reads go through `Lanes` (one keep-alive connection per request under way, straight on httpcore)
+Reads go through `Lanes` (one keep-alive connection per request under way, on a lean HTTP/1.1 wire)
 under a `ConcurrencyGate`: as many detail GETs are under way as the connection's
 `huma_max_concurrency` allows while Huma answers well, fewer after the answers the retry policy
 retries (429, 500, 502, 503, 504) and timeouts (`resources.adaptive_concurrency`). Writes go
