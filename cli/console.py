@@ -190,7 +190,7 @@ def dagster_home() -> Path:
         home = DEFAULT_DAGSTER_HOME.resolve()
         os.environ["DAGSTER_HOME"] = str(home)
     home = private_folder(Path(os.environ["DAGSTER_HOME"]))
-    # The IO manager pickles every snapshot frame in here (SPEC §12: owner-only).
+    # The IO manager keeps every snapshot frame in here, as Arrow files (SPEC §12: owner-only).
     tighten_tree(home, what="the Dagster instance")
     config = home / "dagster.yaml"
     if not config.exists() or (
