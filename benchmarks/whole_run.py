@@ -35,7 +35,6 @@ from typing import Any
 
 from benchmarks.io_floor import io_floor
 from benchmarks.run_stages import Sampler, measure_run
-from emulators import launcher
 from emulators.data import write_world
 from emulators.launcher import Emulators
 
@@ -120,14 +119,16 @@ def measure_size(
     """Activation, drift, floor (unless not `floor`), incremental run (unless not
     `incremental`: then neither drift nor floor), for a company of `users` people."""
     changed, floor_parts, second = 0, [], None
-    # An emulator loads its whole company before it says it is ready: a minute per 100,000
-    # people on a loaded machine, beyond the launcher's default wait.
-    launcher._READY_TIMEOUT = max(launcher._READY_TIMEOUT, 60.0 * users / 100_000)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         huma_state, entra_state = write_world(folder / "emulators", users=users, seed=seed)
         with Emulators(
-            state_dir=folder / "emulators", huma_state=huma_state, entra_state=entra_state
+            state_dir=folder / "emulators",
+            huma_state=huma_state,
+            entra_state=entra_state,
+            # An emulator loads its whole company before it says it is ready: a minute per
+            # 100,000 people on a loaded machine, beyond the launcher's default wait.
+            ready_timeout=max(60.0, 60.0 * users / 100_000),
         ) as emulators:
             pids = {"huma": emulators.huma.process.pid, "entra": emulators.entra.process.pid}
             samplers = {name: _sampled(pid) for name, pid in pids.items()}

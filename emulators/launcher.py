@@ -24,8 +24,6 @@ import orjson
 from emulators.admin_client import AdminClient
 from emulators.tls import TlsFiles, ensure_certificates
 
-_READY_TIMEOUT = 60.0
-
 
 @dataclasses.dataclass
 class EmulatorProcess:
@@ -45,6 +43,8 @@ class Emulators:
         huma_state / entra_state: state files to load (the formats are in `emulators/README.md`);
             None starts only the other emulator (a test of one emulator needs no other).
         persist: write each emulator's state back to its file when it stops.
+        ready_timeout: seconds an emulator may take to load its state and say it is ready (a
+            large company takes longer than the default minute).
     """
 
     state_dir: Path
@@ -56,6 +56,7 @@ class Emulators:
     huma_settings: dict[str, Any] | None = None
     entra_settings: dict[str, Any] | None = None
     persist: bool = False
+    ready_timeout: float = 60.0
     huma: EmulatorProcess | None = dataclasses.field(default=None, init=False)
     entra: EmulatorProcess | None = dataclasses.field(default=None, init=False)
     tls: TlsFiles | None = dataclasses.field(default=None, init=False)
@@ -141,14 +142,14 @@ class Emulators:
         process = subprocess.Popen(  # noqa: S603 - this interpreter, arguments built above
             command, stdout=subprocess.PIPE, env=os.environ.copy(), start_new_session=True
         )
-        line = _read_ready_line(process, name)
+        line = _read_ready_line(process, name, self.ready_timeout)
         return EmulatorProcess(name=name, url=orjson.loads(line)["url"], process=process)
 
 
-def _read_ready_line(process: subprocess.Popen, name: str) -> bytes:
+def _read_ready_line(process: subprocess.Popen, name: str, timeout: float) -> bytes:
     if process.stdout is None:
         raise RuntimeError(f"the {name} emulator was started without a pipe for its output")
-    deadline = time.monotonic() + _READY_TIMEOUT
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], 0.2)
         if ready:
@@ -158,7 +159,7 @@ def _read_ready_line(process: subprocess.Popen, name: str) -> bytes:
         if process.poll() is not None:
             raise RuntimeError(f"the {name} emulator exited with {process.returncode} on start")
     process.kill()
-    raise RuntimeError(f"the {name} emulator did not start within {_READY_TIMEOUT:.0f} s")
+    raise RuntimeError(f"the {name} emulator did not start within {timeout:.0f} s")
 
 
 def huma_environment(state: dict[str, Any], url: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from resources.answer_limits import gzipped
 from resources.errors import UntrustedAnswer
 from resources.http import USER_AGENT, refuse_redirect, require_https, tls_context
 from resources.http_wire import AnswerTooLarge, Connection
@@ -151,24 +152,18 @@ class Lanes:
         finally:
             with self._lock:
                 self._free.append(lane)
-        if coding := _coding(answer_headers):
-            raise self._refused(raw_target, f"answered in the {coding!r} coding, not asked for")
-        return httpx.Response(status, headers=answer_headers, content=body)
+        response = httpx.Response(status, headers=answer_headers, content=body)
+        gzipped(
+            response.headers,
+            lambda problem: self._refused(raw_target, problem),
+            codings=("identity",),
+        )
+        return response
 
     def _refused(self, raw_target: bytes, problem: str) -> UntrustedAnswer:
         what = f"GET {raw_target.decode('ascii').partition('?')[0]}"  # a query may hold an email
-        return UntrustedAnswer(self._base.host, f"{what} {problem}: not read")
+        return UntrustedAnswer(self._base.host, f"{what} {problem}")
 
     def _request(self, raw_target: bytes, headers: Sequence[tuple[bytes, bytes]]) -> httpx.Request:
         url = self._base.copy_with(raw_path=raw_target)
         return httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeouts})
-
-
-def _coding(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
-    """The answer's content coding when it is not `identity` (the one these reads ask for)."""
-    for name, value in headers:
-        if name.lower() == b"content-encoding":
-            coding = value.strip().lower().decode("latin-1")
-            if coding != "identity":
-                return coding
-    return None

@@ -152,7 +152,9 @@ class Connection:
             if not 100 <= status < 200:
                 break  # interim answers (1xx) precede the answer proper
         if length is not None and length > MAX_ANSWER_BYTES:
-            raise AnswerTooLarge(f"announced {length} bytes, more than {MAX_ANSWER_BYTES}")
+            raise AnswerTooLarge(
+                f"announced {length} bytes, more than {MAX_ANSWER_BYTES}: not read"
+            )
         self._deadline = time.monotonic() + self._read_timeout
         try:
             if status in _NO_BODY:
@@ -261,7 +263,9 @@ class Connection:
                 return b"".join(parts)
             received += size
             if received > MAX_ANSWER_BYTES:
-                raise AnswerTooLarge(f"sent more than {MAX_ANSWER_BYTES} bytes in chunks")
+                raise AnswerTooLarge(
+                    f"sent more than {MAX_ANSWER_BYTES} bytes in chunks: not read further"
+                )
             parts.append(self._read_exactly(size))
             if self._read_line():
                 raise httpx.RemoteProtocolError("a chunk does not end where its size says")
@@ -272,7 +276,7 @@ class Connection:
         while more := self._recv():
             received += len(more)
             if received > MAX_ANSWER_BYTES:
-                raise AnswerTooLarge(f"sent more than {MAX_ANSWER_BYTES} bytes")
+                raise AnswerTooLarge(f"sent more than {MAX_ANSWER_BYTES} bytes: not read further")
             parts.append(more)
         return b"".join(parts)
 
