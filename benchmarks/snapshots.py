@@ -1,15 +1,18 @@
 """How long the product's clients take to snapshot each side, and where the time goes.
 
     uv run python -m benchmarks.snapshots [--users 100000] [--seed 7] [--side huma|entra|both]
-        [--fields manager,department]
+        [--fields manager,department] [--code DIR ...] [--repeat N]
     uv run python -m benchmarks.snapshots --memory [--sizes 100000 1000000] [--code DIR ...]
 
 Generates a world, starts both emulators (their own processes, real TLS) and takes one snapshot
-per side with the real resources (`HumaResource`, `GraphResource`), as the pipeline does. For
-each it prints the wall time, the CPU time this process spent (the client: HTTP, JSON parsing,
-frame building; the rest of the wall time is waiting on the server), and the frame-building
-share measured on its own. Client and emulators share the machine's cores. `--fields` switches
-optional fields on, as a connection's policy does (the manager makes Graph page by 100).
+per side and source tree (`--code`, default this one; `--repeat` rounds of all in turn) with the
+real resources (`HumaResource`, `GraphResource`), as the pipeline does, each in a process of
+its own. For each it prints the wall time and the CPU time the snapshot's process spent (the
+client: HTTP, JSON parsing, frame building; the rest of the wall time is waiting on the server);
+after each round of Entra snapshots, the Graph I/O floor (a bare httpx client fetching the same
+pages one after another, as `benchmarks.io_floor` does) and each snapshot's wall time over it.
+Client and emulators share the machine's cores. `--fields` switches optional fields on, as a
+connection's policy does (the manager makes Graph page by 100).
 
 `--memory` measures each `--side`'s snapshot's peak resident memory instead, each size in a
 process of its own (the peak is the process's `ru_maxrss`), against a service in the same process:
@@ -27,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -39,6 +43,7 @@ from typing import Any
 import httpx
 import orjson
 
+from benchmarks.emulators_graph import list_all
 from emulators.data import write_world
 from emulators.data.world import generate_world
 from emulators.huma.app import build_world
@@ -46,10 +51,8 @@ from emulators.huma.render import today
 from emulators.launcher import Emulators
 from resources.graph import GraphResource
 from resources.graph_client import GraphClient, user_select
-from resources.graph_snapshot import entra_users_frame
 from resources.huma import HumaResource
 from resources.huma_client import HumaClient
-from resources.huma_snapshot import huma_users_frame
 
 
 def _timed(work: Callable[[], object]) -> tuple[object, float, float]:
@@ -68,8 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", action="store_true", help="the snapshots' peak memory")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--code", type=Path, nargs="+", default=[Path(__file__).parents[1]])
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every code in turn")
     parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--snapshot-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.snapshot_child:
+        return _snapshot_child()
     if args.memory_child:
         if args.side == "entra":
             return _graph_memory_child(args.memory_child, args.users)
@@ -78,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         sides = ["huma", "entra"] if args.side == "both" else [args.side]
         return _memory(args.sizes, args.code, args.seed, args.huma_concurrency, sides)
     fields = [name for name in args.fields.split(",") if name]
+    sides = [side for side in ("huma", "entra") if args.side in (side, "both")]
 
     with tempfile.TemporaryDirectory() as folder:
         state_dir = Path(folder)
@@ -89,37 +97,96 @@ def main(argv: list[str] | None = None) -> int:
         )
         emulators = Emulators(
             state_dir=state_dir,
-            huma_state=huma_state if args.side != "entra" else None,
-            entra_state=entra_state if args.side != "huma" else None,
+            huma_state=huma_state if "huma" in sides else None,
+            entra_state=entra_state if "entra" in sides else None,
         )
+        rows = []
         with emulators as em:
             env = em.environment()
             os.environ["SSL_CERT_FILE"] = env["SSL_CERT_FILE"]
-            rows = []
-            if args.side in ("huma", "both"):
-                huma = huma_resource(
-                    env, max_concurrency=args.huma_concurrency, optional_fields=fields
-                )
-                rows.append(_snapshot("Huma", huma, huma_users_frame))
-            if args.side in ("entra", "both"):
-                graph = graph_resource(env, optional_fields=fields)
-                rows.append(_snapshot("Entra (Graph)", graph, entra_users_frame))
+            for _ in range(args.repeat):
+                for side in sides:
+                    for tree in args.code:
+                        config = {"side": side, "fields": fields, "env": env}
+                        config["concurrency"] = args.huma_concurrency
+                        rows.append((side, tree.resolve().name, _in_child(tree, config)))
+                        print(rows[-1], file=sys.stderr)
+                    if side == "entra":
+                        rows.append(("entra", "I/O floor (bare httpx)", _graph_floor(env)))
 
     print(
         f"\nSnapshots of {args.users:,} people per side ({os.cpu_count()} cores, client and "
-        f"emulators on the same machine; optional fields: {', '.join(fields) or 'none'})\n"
+        f"emulators on the same machine; optional fields: {', '.join(fields) or 'none'}; each "
+        "snapshot in a process of its own, the floor's bare client in this one)\n"
     )
     print(
-        "| side | users | requests | wall s | client CPU s | client share | of which frame "
-        "building s | users/s |"
+        "| side | code | users | requests | wall s | client CPU s | CPU µs per user "
+        "| / floor (wall) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for side, users, requests, wall, cpu, frame in rows:
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    floor = None
+    for side, code, m in reversed(rows):  # each Entra round's floor comes after its snapshots
+        if code.startswith("I/O floor"):
+            floor = m["wall_s"]
+        m["ratio"] = f"{m['wall_s'] / floor:.2f}" if side == "entra" and floor else ""
+    for side, code, m in rows:
         print(
-            f"| {side} | {users:,} | {requests:,} | {wall:.1f} | {cpu:.1f} | "
-            f"{min(cpu / wall, 1.0):.0%} | {frame:.2f} | {users / wall:,.0f} |"
+            f"| {side} | {code} | {m['users']:,} | {m['requests']:,} | {m['wall_s']:.2f} | "
+            f"{m['cpu_s']:.2f} | {m['cpu_s'] / max(m['users'], 1) * 1e6:,.1f} | {m['ratio']} |"
         )
     return 0
+
+
+def _in_child(tree: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """One snapshot by the code in `tree`, in a process of its own (`_snapshot_child`)."""
+    child = subprocess.run(  # noqa: S603 - this interpreter and this file
+        [sys.executable, str(Path(__file__).resolve()), "--snapshot-child"],
+        env=os.environ | {"PYTHONPATH": str(tree.resolve())},
+        input=json.dumps(config),
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return json.loads(child.stdout.splitlines()[-1])
+
+
+def _snapshot_child() -> int:
+    """One snapshot as `_in_child` describes it on stdin; prints its measures as JSON."""
+    config = json.loads(sys.stdin.read())
+    env, fields = config["env"], config["fields"]
+    if config["side"] == "huma":
+        resource_: HumaResource | GraphResource = huma_resource(
+            env, max_concurrency=config["concurrency"], optional_fields=fields
+        )
+    else:
+        resource_ = graph_resource(env, optional_fields=fields)
+    try:
+        snapshot, wall, cpu = _timed(resource_.snapshot)
+    finally:
+        resource_.close()
+    measures = {"users": snapshot.users.height, "requests": snapshot.requests}
+    print(json.dumps(measures | {"wall_s": wall, "cpu_s": cpu}))
+    return 0
+
+
+def _graph_floor(env: dict[str, str]) -> dict[str, Any]:
+    """The Graph snapshot's I/O floor: a token, then a bare httpx client fetching every page
+    with the product's query (`benchmarks.emulators_graph.list_all`), one after another."""
+    tls = ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
+    answer = httpx.post(
+        f"{env['ENTRA_AUTHORITY_HOST']}/{env['ENTRA_TENANT_ID']}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": env["ENTRA_CLIENT_ID"],
+            "client_secret": env["ENTRA_CLIENT_SECRET"],
+            "scope": "https://graph.microsoft.com/.default",
+        },
+        verify=tls,
+    )
+    token = answer.raise_for_status().json()["access_token"]
+    base = env["GRAPH_BASE_URL"].removesuffix("/v1.0")
+    (users, pages), wall, cpu = _timed(lambda: list_all(base, token, tls))
+    return {"users": users, "requests": pages, "wall_s": wall, "cpu_s": cpu}
 
 
 def huma_resource(env: dict[str, str], **config: Any) -> HumaResource:
@@ -142,19 +209,6 @@ def graph_resource(env: dict[str, str], **config: Any) -> GraphResource:
         graph_base_url=env["GRAPH_BASE_URL"],
         **config,
     )
-
-
-def _snapshot(
-    side: str, resource: HumaResource | GraphResource, frame: Callable[[list], object]
-) -> tuple:
-    """One snapshot with `resource`, then its frame built again on its own from the payloads."""
-    try:
-        snapshot, wall, cpu = _timed(resource.snapshot)
-    finally:
-        resource.close()
-    payloads = [orjson.loads(p) for p in snapshot.raw["payload"]]
-    _, frame_wall, _ = _timed(lambda: frame(payloads))
-    return (side, snapshot.users.height, snapshot.requests, wall, cpu, frame_wall)
 
 
 _TEMPLATE_PEOPLE = 10_000
