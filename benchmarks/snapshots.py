@@ -44,6 +44,7 @@ import httpx
 import orjson
 
 from benchmarks.emulators_graph import list_all
+from benchmarks.io_floor import entra_token
 from emulators.data import write_world
 from emulators.data.world import generate_world
 from emulators.huma.app import build_world
@@ -173,17 +174,7 @@ def _graph_floor(env: dict[str, str]) -> dict[str, Any]:
     """The Graph snapshot's I/O floor: a token, then a bare httpx client fetching every page
     with the product's query (`benchmarks.emulators_graph.list_all`), one after another."""
     tls = ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
-    answer = httpx.post(
-        f"{env['ENTRA_AUTHORITY_HOST']}/{env['ENTRA_TENANT_ID']}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": env["ENTRA_CLIENT_ID"],
-            "client_secret": env["ENTRA_CLIENT_SECRET"],
-            "scope": "https://graph.microsoft.com/.default",
-        },
-        verify=tls,
-    )
-    token = answer.raise_for_status().json()["access_token"]
+    token = entra_token(env, tls)
     base = env["GRAPH_BASE_URL"].removesuffix("/v1.0")
     (users, pages), wall, cpu = _timed(lambda: list_all(base, token, tls))
     return {"users": users, "requests": pages, "wall_s": wall, "cpu_s": cpu}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -162,9 +163,10 @@ class GraphResource(ResourceWithClient):
         # Each page is read into the columns and the raw texts as it arrives: no decoded user
         # outlives its page.
         reading = EntraUsersOnArrival(self.optional_fields)
-        for page in pages_read:
-            reading.add(page.users, page.exact)
-            pages += 1
+        with contextlib.closing(pages_read):  # a page asked for ahead is waited for
+            for page in pages_read:
+                reading.add(page.users, page.exact)
+                pages += 1
         read, texts = reading.finished()
         frame = read.users
         return EntraSnapshot(
