@@ -5,7 +5,8 @@ Reads list `GET /users` with an explicit `$select` and `$top=999`, following the
 more pages than the first page's `@odata.count` allows (SPEC §12). A connection that syncs the
 manager also reads `$expand=manager($select=id)`: Graph then pages at most 100 users whatever
 `$top` asks, and refuses `$expand` in an advanced query, so the count comes first from
-`GET /users/$count` and bounds pages of 100. Every request is paced to the app's throttling
+`GET /users/$count` and bounds pages of 100. The next page is asked for while the caller reads
+the current one (`user_pages`). Every request is paced to the app's throttling
 budget (`GraphPacer`) and retried on 429/503/504 after `Retry-After`. Writes in bulk go through
 `resources.graph_batch.BatchExecutor`.
 """
@@ -104,7 +105,7 @@ class UserPage:
 
     Attributes:
         users: The page's `value` as `orjson` decodes it (which reads an integer beyond 64 bits
-            as a float); use `exact` where such a number must read as it does today.
+            as a float); use `exact` where such a number must read as `json` reads it.
         content: The page's body.
     """
 
