@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence, Sequence
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final
 
 import orjson
 import polars as pl
@@ -24,7 +24,6 @@ from reconcile.outputs import UNREADABLE, VALIDATION_FAILURES_SCHEMA
 from reconcile.validation import IDENTITY_COLUMNS
 from resources.normalise import UnreadableValue
 
-T = TypeVar("T")
 #: Matches no raw value: `RowReading.take` without an `absent` marker reads whatever is there.
 _NEVER: Final = object()
 #: How much of an unreadable value its listing shows.
@@ -192,22 +191,6 @@ def raw_text_frame(
         {id_column: [UNREADABLE_ID if i is None else i for i in ids], "payload": texts},
         schema={id_column: pl.String, "payload": pl.String},
     )
-
-
-def released_as_read(items: MutableSequence[T], texts: list[str] | RawTexts) -> Iterator[T]:
-    """Yield `items` in order, each replaced by None in `items` once yielded and its JSON text
-    (`raw_json`) appended to `texts`.
-
-    A snapshot's decoded payloads are most of a run's memory (several times their JSON text):
-    read this way, each is freed as soon as the reader has read it, instead of all of them
-    staying alive beside the frame, the raw texts and the row readings until the end.
-    """
-    for index in range(len(items)):
-        item = items[index]
-        items[index] = None  # type: ignore[call-overload]  # the caller's copy goes
-        texts.append(raw_json(item))
-        yield item
-        del item
 
 
 class ReadOnArrival:
