@@ -162,8 +162,9 @@ def unread_users(
     huma_planned: pl.DataFrame,
     entra_read: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """For a targeted run, the Huma and Entra users it does not plan for, whose phone and
-    employment ID its writes must still not repeat (SPEC §3): `unread_keys` of this run."""
+    """For a targeted run, the Huma and Entra users it does not plan for, whose email, phone and
+    employment ID its writes must still not repeat and the users it read must not share
+    (SPEC §3, §4): `unread_keys` of this run."""
     return unread_keys(
         context.resources.history.store(),
         connection,

@@ -22,7 +22,7 @@ from reconcile.state import RunContext, SyncState
 from reconcile.supervisors import resolve_supervisors
 from reconcile.uniqueness import block_duplicates, hold_out_shared_with_unread, key_schemas
 from reconcile.validation import validate_snapshots
-from reconcile.vocabulary import CREATE_HUMA
+from reconcile.vocabulary import CREATE_HUMA, ENTRA
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,10 @@ def plan_run(
     huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
     if unread is not None:
         huma_valid, shared = hold_out_shared_with_unread(huma_valid, unread[0])
-        failures = pl.concat([failures, shared]).sort(
+        entra_valid, shared_in_entra = hold_out_shared_with_unread(
+            entra_valid, unread[1].filter(lifecycle.in_scope(policy)), side=ENTRA
+        )
+        failures = pl.concat([failures, shared, shared_in_entra]).sort(
             "side", "user_id", "field", "rule", "value", nulls_last=True
         )
     huma_valid = huma_valid.rechunk()
