@@ -174,9 +174,11 @@ def plan_run(
             recreates,
         ]
     )
-    planned = plan_rows.with_change_ids(
-        plan_rows.group_automatic_updates(block_duplicates(candidates, huma_keys, entra_keys))
+    # A rejection holds over a change a policy switch has since made automatic (SPEC §7).
+    candidates = apply_decisions(
+        block_duplicates(candidates, huma_keys, entra_keys), state.decisions, automatic=True
     )
+    planned = plan_rows.with_change_ids(plan_rows.group_automatic_updates(candidates))
     planned = guards.block_creates_on_partial_sides(
         apply_decisions(planned, state.decisions), context
     )

@@ -61,23 +61,29 @@ def _latest(decisions: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
     )
 
 
-def apply_decisions(rows: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-    """Turn pending rows with a decision into approved, rejected or stale rows.
+def apply_decisions(
+    rows: pl.DataFrame, decisions: pl.DataFrame, *, automatic: bool = False
+) -> pl.DataFrame:
+    """Turn pending rows with a decision into approved, rejected or stale rows; or, with
+    `automatic`, the automatic rows a person rejected into rejected rows.
 
     Args:
-        rows: Plan rows with their change ids.
+        rows: Plan rows, with their change ids (without: matched by subject only).
         decisions: Every decision kept (`DECISIONS_SCHEMA`).
+        automatic: Settle the `auto_approved` rows a policy switch made automatic instead of
+            the pending ones: before automatic updates are grouped per user, one field each, so
+            a rejected field never rides along in a grouped row.
 
     Returns:
-        `rows` in the same order; only `pending` rows change, and `auto_approved` ones a
-        rejection of the same values names.
+        `rows` in the same order; only `pending` rows change (with `automatic`, only
+        `auto_approved` ones a rejection of the same values names).
     """
     if decisions.height == 0:
         return rows
     # Of the automatic rows, only those a policy switch made automatic can have been asked.
     switched = pl.col("action").is_in(_SWITCHED_BY_POLICY)
-    asked = (pl.col("status") == PENDING) | ((pl.col("status") == AUTO_APPROVED) & switched)
-    pending = pl.col("status") == PENDING
+    pending = pl.lit(value=False) if automatic else pl.col("status") == PENDING
+    asked = (pl.col("status") == AUTO_APPROVED) & switched if automatic else pending
     indexed = rows.with_row_index("_row").with_columns(
         pl.col("fields").list.join(",").alias("_fields")
     )

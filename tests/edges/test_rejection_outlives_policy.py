@@ -94,3 +94,28 @@ def test_a_rejected_create_comes_back_automatic_once_its_values_move() -> None:
         CONTEXT,
     ).sync_plan
     assert moved.select("action", "status").rows() == [(CREATE_ENTRA, AUTO_APPROVED)]
+
+
+def test_a_rejected_entra_change_stays_rejected_beside_a_later_automatic_one() -> None:
+    asked = plan_run(*_entra_changed_phone(), state_with(**_PAIR), Policy(), CONTEXT).sync_plan
+    no = decision_row(asked.row(0, named=True), verdict=REJECT, decided_at=LATER, decided_by="hr")
+    huma, entra = _entra_changed_phone()
+    # Entra's given name changes too; Entra's changes are now let in without approval.
+    entra = entra.with_columns(given_name=pl.lit("Annie"))
+    state = _PAIR | {
+        "baseline": pl.concat(
+            [
+                _PAIR["baseline"],
+                baseline_frame([{"huma_id": "h1", "field": "given_name", "agreed": "Ann"}]),
+            ]
+        )
+    }
+    plan = plan_run(
+        huma.with_columns(given_name=pl.lit("Ann")),
+        entra,
+        state_with(decisions=no, **state),
+        Policy(auto_apply_entra_to_huma=True),
+        CONTEXT,
+    ).sync_plan
+    rows = plan.select("fields", "status").rows()
+    assert sorted(rows) == [(["given_name"], AUTO_APPROVED), (["phone"], REJECTED)], rows
