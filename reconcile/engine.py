@@ -132,6 +132,8 @@ def plan_run(
         matching.links,
         huma_partial=context.huma_partial or context.targeted,
         entra_partial=context.entra_partial or context.targeted,
+        targeted=context.targeted,
+        unread_huma=None if unread is None else unread[0],
     )
     if unlinked.height:
         failures = pl.concat([failures, unlinked]).sort(
