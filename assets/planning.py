@@ -30,7 +30,7 @@ from assets.keys import (
 from assets.metadata import StageClock, counts, frame_metadata, markdown_table, numbers
 from assets.run_options import run_options
 from assets.snapshots import run_started_at
-from assets.targeting import unread_users
+from assets.targeting import known_domains, unread_users
 from reconcile.engine import PlanResult, plan_run
 from reconcile.mapping import carried_by
 from reconcile.policy import Policy
@@ -173,6 +173,12 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
                     huma_planned=huma_users,
                     entra_read=entra_raw.users,
                 )
+            # Without Domain.Read.All the domains come from the members read: a targeted run
+            # reads a few, maybe none, and would take the company's own domain for a private one.
+            run_context = dataclasses.replace(
+                run_context,
+                verified_domains=run_context.verified_domains | known_domains(unread[1]),
+            )
         with clock.part("plan"):
             result = plan_run(
                 huma_users,

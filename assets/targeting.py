@@ -24,6 +24,7 @@ from assets.run_options import run_options
 from reconcile.engine import PlanResult
 from reconcile.uniqueness import key_schemas
 from reconcile.vocabulary import HUMA, NOTICE_DELETED_IN_HUMA
+from resources.graph import member_upn_domains
 from resources.history import HistoryStore
 from resources.webhook_events import (
     CHANGE_TOPICS,
@@ -162,8 +163,9 @@ def unread_users(
     huma_planned: pl.DataFrame,
     entra_read: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """For a targeted run, the Huma and Entra users it does not plan for, whose phone and
-    employment ID its writes must still not repeat (SPEC §3): `unread_keys` of this run."""
+    """For a targeted run, the Huma and Entra users it does not plan for, whose email, phone and
+    employment ID its writes must still not repeat and the users it read must not share
+    (SPEC §3, §4): `unread_keys` of this run."""
     return unread_keys(
         context.resources.history.store(),
         connection,
@@ -172,6 +174,13 @@ def unread_users(
         huma_planned=huma_planned,
         entra_read=entra_read,
     )
+
+
+def known_domains(unread_entra: pl.DataFrame) -> frozenset[str]:
+    """For a targeted run, the verified domains the Entra users it did not read show (the
+    domains of the members' user principal names, `unread_keys`' Entra side): each is verified,
+    whether or not the app may read the tenant's domains."""
+    return frozenset(member_upn_domains(unread_entra))
 
 
 def unread_keys(

@@ -2,6 +2,8 @@
 scripts. Pure: rows in (`resources.history.PENDING_DECISIONS_SCHEMA` plus `latest_comment`),
 text out. Names and values come from Huma and Entra: the table shows them `printable` (no escape
 sequence reaches the terminal), the JSON keeps them whole with every control character escaped.
+In the table a user reference (the manager, an Entra object id) reads as the person's email with
+the id beside it, as in the report (`assets.report.values.person_text`); the JSON keeps the ids.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from assets.printable import CONTROL_CHARACTERS, printable
+from assets.report.values import REFERENCE_FIELDS, person_text
 from reconcile.vocabulary import RESOLVE_CONFLICT
 
 #: Shown ids are cut to this many characters; any unique prefix of at least `MIN_ID_PREFIX`
@@ -34,12 +37,19 @@ def shown_value(field: str, value: Any) -> str:
     return str(value)
 
 
-def shown_values(fields: Sequence[str], values_json: str | None) -> str:
-    """A row's values of its fields: the bare value for one field, `field: value; …` for more."""
+def shown_values(
+    fields: Sequence[str], values_json: str | None, people: Mapping[str, str] | None = None
+) -> str:
+    """A row's values of its fields: the bare value for one field, `field: value; …` for more;
+    a user reference as `email (object id)` when `people` (object id → email) knows it."""
     values = json.loads(values_json) if values_json else {}
     if not isinstance(values, Mapping):
         return "(none)"
-    shown = [(f, shown_value(f, values.get(f))) for f in fields]
+
+    def named(field: str, value: Any) -> Any:
+        return person_text(value, people) if people and field in REFERENCE_FIELDS else value
+
+    shown = [(f, shown_value(f, named(f, values.get(f)))) for f in fields]
     if len(shown) == 1:
         return shown[0][1]
     return "; ".join(f"{field}: {value}" for field, value in shown)
@@ -62,8 +72,9 @@ def _cut(text: str, width: int | None) -> str:
     return text[: width - 1] + "…"
 
 
-def table(rows: Iterable[Mapping[str, Any]]) -> str:
-    """The rows as an aligned text table (long cells cut with `…`; JSON shows them whole)."""
+def table(rows: Iterable[Mapping[str, Any]], people: Mapping[str, str] | None = None) -> str:
+    """The rows as an aligned text table (long cells cut with `…`; JSON shows them whole);
+    `people` maps Entra object ids to emails, for the user references among the values."""
     cells = []
     for row in rows:
         fields = list(row["fields"] or [])
@@ -74,8 +85,8 @@ def table(rows: Iterable[Mapping[str, Any]]) -> str:
                 "STATUS": row["status"],
                 "USER": row["email_key"] or row["huma_id"] or row["entra_id"] or "",
                 "FIELDS": ", ".join(fields),
-                "HUMA": shown_values(fields, row["huma_values"]),
-                "ENTRA": shown_values(fields, row["entra_values"]),
+                "HUMA": shown_values(fields, row["huma_values"], people),
+                "ENTRA": shown_values(fields, row["entra_values"], people),
                 "DECIDED": shown_decision(row),
                 "REASON": row["reason"] or "",
             }

@@ -136,13 +136,23 @@ def _waiting(
     return rows.join(latest, on=["change_id", "latest_decided_at"], how="left", nulls_equal=False)
 
 
+def _people(store: HistoryStore, connection: str) -> dict[str, str]:
+    """Entra object id → email of the accounts the connection's latest full snapshot holds: a
+    manager among the values reads as a person, not as an id."""
+    accounts = store.latest_full_columns(
+        connection=connection, huma_columns=("huma_id",), entra_columns=("entra_id", "email_key")
+    )[1].drop_nulls()
+    return dict(accounts.iter_rows())
+
+
 def _list(args: argparse.Namespace) -> int:
     from cli.console import choose_connection, open_history
     from cli.decision_views import as_json, table
 
     connection = choose_connection(args.connection).name
+    store = open_history(write=False)
     rows = _waiting(
-        open_history(write=False),
+        store,
         connection,
         kind=args.kind,
         user=args.user,
@@ -158,7 +168,7 @@ def _list(args: argparse.Namespace) -> int:
         f"Connection {connection}, run {rows.item(0, 'run_id')}: "
         f"{rows.height} change(s) wait for a decision"
     )
-    print(table(rows.iter_rows(named=True)))
+    print(table(rows.iter_rows(named=True), _people(store, connection)))
     print(
         f"\nDecide with: huma-entra-sync decisions approve|reject --connection {connection} "
         "--id ID (a conflict needs --winner huma|entra), or --user, --kind, --all."
@@ -221,7 +231,7 @@ def _decide(args: argparse.Namespace) -> int:
         if without_winner:
             print(f"Not approved, for want of --winner: {without_winner}")
         print(f"To record in connection {connection}: {verdict} by {by}")
-        print(table(recordable.iter_rows(named=True)))
+        print(table(recordable.iter_rows(named=True), _people(reader, connection)))
         if not _confirm_recording(recordable.height, verdict):
             print("Nothing was recorded.")
             return FAILED

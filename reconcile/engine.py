@@ -22,7 +22,7 @@ from reconcile.state import RunContext, SyncState
 from reconcile.supervisors import resolve_supervisors
 from reconcile.uniqueness import block_duplicates, hold_out_shared_with_unread, key_schemas
 from reconcile.validation import validate_snapshots
-from reconcile.vocabulary import CREATE_HUMA
+from reconcile.vocabulary import CREATE_HUMA, ENTRA
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,10 @@ def plan_run(
     huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
     if unread is not None:
         huma_valid, shared = hold_out_shared_with_unread(huma_valid, unread[0])
-        failures = pl.concat([failures, shared]).sort(
+        entra_valid, shared_in_entra = hold_out_shared_with_unread(
+            entra_valid, unread[1].filter(lifecycle.in_scope(policy)), side=ENTRA
+        )
+        failures = pl.concat([failures, shared, shared_in_entra]).sort(
             "side", "user_id", "field", "rule", "value", nulls_last=True
         )
     huma_valid = huma_valid.rechunk()
@@ -129,6 +132,8 @@ def plan_run(
         matching.links,
         huma_partial=context.huma_partial or context.targeted,
         entra_partial=context.entra_partial or context.targeted,
+        targeted=context.targeted,
+        unread_huma=None if unread is None else unread[0],
     )
     if unlinked.height:
         failures = pl.concat([failures, unlinked]).sort(
@@ -171,9 +176,11 @@ def plan_run(
             recreates,
         ]
     )
-    planned = plan_rows.with_change_ids(
-        plan_rows.group_automatic_updates(block_duplicates(candidates, huma_keys, entra_keys))
+    # A rejection holds over a change a policy switch has since made automatic (SPEC §7).
+    candidates = apply_decisions(
+        block_duplicates(candidates, huma_keys, entra_keys), state.decisions, automatic=True
     )
+    planned = plan_rows.with_change_ids(plan_rows.group_automatic_updates(candidates))
     planned = guards.block_creates_on_partial_sides(
         apply_decisions(planned, state.decisions), context
     )

@@ -10,7 +10,10 @@
 A guard stays tripped: one that stopped an earlier run and was not overridden since
 (`RunContext.held_trips`) keeps stopping the writes of every later run, whatever that run's own
 numbers say, until a person overrides it. A guard a person overrode for this run
-(`RunContext.guard_overrides`) is reported with who and why, not enforced; that run is let through.
+(`RunContext.guard_overrides`) is reported with who and why, not enforced; that run is let through,
+but only as far as the person saw: when the guard held, an override covers a share of changed
+users (mass change) or a shrink no larger than the held trip showed. A run that would go further
+is stopped again and says so; its own figure is then what the next override covers.
 
 Whether or not a person lets a partial snapshot through, nobody is created on its side: a user
 absent from it may be there, unread.
@@ -155,15 +158,20 @@ def enforce(
         `(rows, guard_trips)`: rows with guard blocks applied, and the trips as a frame.
     """
     by, why = context.overridden_by, context.override_reason
+    seen = {(held.guard, held.side): held.observed for held in context.held_trips}
     records = []
     for trip in _with_held(trips, context):
-        overridden = trip["guard"] in context.guard_overrides
+        beyond = _beyond_what_was_seen(trip, seen.get((trip["guard"], trip["side"])))
+        overridden = trip["guard"] in context.guard_overrides and beyond is None
+        message = trip["message"]
+        if overridden:
+            message = f"{message} (overridden by {by}: {why})"
+        elif beyond and trip["guard"] in context.guard_overrides:
+            message = f"{message} ({beyond})"
         records.append(
             {
                 **trip,
-                "message": f"{trip['message']} (overridden by {by}: {why})"
-                if overridden
-                else trip["message"],
+                "message": message,
                 "overridden": overridden,
                 "overridden_by": by if overridden else None,
                 "override_reason": why if overridden else None,
@@ -188,6 +196,20 @@ def enforce(
             status=pl.when(hit).then(pl.lit(BLOCKED)).otherwise(pl.col("status")),
         )
     return rows, frame
+
+
+def _beyond_what_was_seen(trip: dict[str, object], seen: float | None) -> str | None:
+    """Why an override does not cover `trip` (None when it does): a share of changed users or a
+    shrink larger than the held trip the person overrode (`seen`) showed."""
+    observed = trip["observed"]
+    if trip["guard"] not in (GUARD_MASS_CHANGE, GUARD_SNAPSHOT_SHRINK) or seen is None:
+        return None
+    if not isinstance(observed, float) or observed <= seen:
+        return None
+    return (
+        f"not overridden: the override covers at most {seen:.1%}, what the stopped run "
+        "showed; this run goes further, so it waits for an override of its own"
+    )
 
 
 def block_creates_on_partial_sides(rows: pl.DataFrame, context: RunContext) -> pl.DataFrame:

@@ -4,6 +4,9 @@ A decision belongs to a row by `change_id`, or, when the values to write moved (
 id), by the row's subject: the same action on the same users and fields. It holds the values it
 was made on; unless both sides still show exactly those values, it is stale and the row is asked
 again (`stale`, which waits for a decision exactly like `pending`). The latest decision counts.
+A rejection also holds over a row the policy has since made automatic (creates in Entra, Entra →
+Huma updates): the person said no to exactly that change, and a policy switched on for everyone
+does not overrule them; once its values move, the change goes ahead as the policy says.
 An approved conflict takes the winner's side: its direction and from/to values are filled in.
 """
 
@@ -19,7 +22,9 @@ from reconcile.state import DECISIONS_SCHEMA
 from reconcile.vocabulary import (
     APPROVE,
     APPROVED,
+    AUTO_APPROVED,
     AWAITING_DECISION,
+    CREATE_ENTRA,
     ENTRA,
     ENTRA_TO_HUMA,
     HUMA,
@@ -29,10 +34,14 @@ from reconcile.vocabulary import (
     REJECTED,
     RESOLVE_CONFLICT,
     STALE,
+    UPDATE_HUMA,
 )
 
 _SUBJECT: Final = ("action", "huma_id", "entra_id", "_fields")
 _DECIDED: Final = ("verdict", "winner", "d_huma", "d_entra", "d_at", "d_by")
+#: The actions a policy switch makes automatic (`create_entra_users_automatically`,
+#: `auto_apply_entra_to_huma`) after a person may have rejected them.
+_SWITCHED_BY_POLICY: Final = (CREATE_ENTRA, UPDATE_HUMA)
 
 
 def _latest(decisions: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
@@ -52,19 +61,29 @@ def _latest(decisions: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
     )
 
 
-def apply_decisions(rows: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-    """Turn pending rows with a decision into approved, rejected or stale rows.
+def apply_decisions(
+    rows: pl.DataFrame, decisions: pl.DataFrame, *, automatic: bool = False
+) -> pl.DataFrame:
+    """Turn pending rows with a decision into approved, rejected or stale rows; or, with
+    `automatic`, the automatic rows a person rejected into rejected rows.
 
     Args:
-        rows: Plan rows with their change ids.
+        rows: Plan rows, with their change ids (without: matched by subject only).
         decisions: Every decision kept (`DECISIONS_SCHEMA`).
+        automatic: Settle the `auto_approved` rows a policy switch made automatic instead of
+            the pending ones: before automatic updates are grouped per user, one field each, so
+            a rejected field never rides along in a grouped row.
 
     Returns:
-        `rows` in the same order; only `pending` rows change.
+        `rows` in the same order; only `pending` rows change (with `automatic`, only
+        `auto_approved` ones a rejection of the same values names).
     """
     if decisions.height == 0:
         return rows
-    asked = pl.col("status") == PENDING
+    # Of the automatic rows, only those a policy switch made automatic can have been asked.
+    switched = pl.col("action").is_in(_SWITCHED_BY_POLICY)
+    pending = pl.lit(value=False) if automatic else pl.col("status") == PENDING
+    asked = (pl.col("status") == AUTO_APPROVED) & switched if automatic else pending
     indexed = rows.with_row_index("_row").with_columns(
         pl.col("fields").list.join(",").alias("_fields")
     )
@@ -82,9 +101,9 @@ def apply_decisions(rows: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame
     conflict = pl.col("action") == RESOLVE_CONFLICT
     winner_ok = ~conflict | pl.col("winner").is_in([HUMA, ENTRA]).fill_null(value=False)
     decided = pl.col("verdict").is_not_null()
-    approve = decided & same & (pl.col("verdict") == APPROVE) & winner_ok
+    approve = pending & decided & same & (pl.col("verdict") == APPROVE) & winner_ok
     reject = decided & same & (pl.col("verdict") == REJECT)
-    stale = decided & ~same
+    stale = pending & decided & ~same
     huma_wins = approve & conflict & (pl.col("winner") == HUMA)
     entra_wins = approve & conflict & (pl.col("winner") == ENTRA)
     return merged.with_columns(
@@ -118,7 +137,7 @@ def apply_decisions(rows: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame
                 pl.col("d_at").dt.to_string("%Y-%m-%d %H:%M UTC"),
             )
         )
-        .when(decided & same & ~winner_ok & (pl.col("verdict") == APPROVE))
+        .when(pending & decided & same & ~winner_ok & (pl.col("verdict") == APPROVE))
         .then(pl.format("{}; the approval names no winning side: asked again", "reason"))
         .otherwise(pl.col("reason")),
         decided_at=pl.when(approve | reject).then(pl.col("d_at")).otherwise(pl.col("decided_at")),

@@ -40,6 +40,8 @@ def resolve_supervisors(
     *,
     huma_partial: bool,
     entra_partial: bool,
+    targeted: bool = False,
+    unread_huma: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Replace each valid Huma user's supervisor by the linked Entra object id.
 
@@ -51,6 +53,10 @@ def resolve_supervisors(
         huma_partial: Huma's snapshot is partial or targeted: a supervisor missing from it was
             not read (not gone).
         entra_partial: Entra's snapshot is partial or targeted.
+        targeted: The run is a targeted one: a supervisor it did not read is left to the next
+            full run (said so), not missing.
+        unread_huma: `huma_id`, `email_key` of the Huma users a targeted run did not read, to
+            name their supervisors by email.
 
     Returns:
         `(huma_valid, unlinked)`: the users in the same order with `manager` holding the linked
@@ -84,6 +90,8 @@ def resolve_supervisors(
         links,
         huma_partial=huma_partial,
         entra_partial=entra_partial,
+        targeted=targeted,
+        unread_huma=unread_huma,
     )
 
 
@@ -95,10 +103,15 @@ def _failures(
     *,
     huma_partial: bool,
     entra_partial: bool,
+    targeted: bool,
+    unread_huma: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """Why each of `unlinked`'s supervisors has no certain Entra account."""
     ids = unlinked.get_column(_COLUMN).unique().implode()
-    emails = huma_all.filter(pl.col("huma_id").is_in(ids)).unique("huma_id", keep="first")
+    people = huma_all.select("huma_id", "email_key")
+    if unread_huma is not None:
+        people = pl.concat([people, unread_huma.select("huma_id", "email_key")])
+    emails = people.filter(pl.col("huma_id").is_in(ids)).unique("huma_id", keep="first")
     linked_to = links.filter(pl.col("huma_id").is_in(ids)).unique("huma_id", keep="last")
     supervisor = pl.col(_COLUMN)
     named = pl.coalesce(
@@ -107,7 +120,12 @@ def _failures(
     account = supervisor.replace_strict(linked_to["huma_id"], linked_to["entra_id"], default=None)
     in_huma = supervisor.is_in(huma_all.get_column("huma_id").implode())
     valid = supervisor.is_in(huma_valid.get_column("huma_id").implode())
-    not_read = "was not read by this run (a partial or targeted snapshot)"
+    not_read = (
+        "was not read by this targeted run (it reads only the people its webhooks name; the "
+        "next full run sets the manager)"
+        if targeted
+        else "was not read by this run (a partial or targeted snapshot)"
+    )
     reason = (
         pl.when(~in_huma)
         .then(pl.lit(not_read if huma_partial else "is not in Huma's snapshot"))

@@ -61,13 +61,21 @@ _ENTRA: Final = _Side(
 
 def key_schemas() -> tuple[pl.Schema, pl.Schema]:
     """The columns the uniqueness rules read of each side's users, with their snapshot dtypes:
-    the id and the keys unique on that side (Huma, Entra), and Huma's `email_key`
-    (`hold_out_shared_with_unread`). Of the users a targeted run did not read, nothing else is
-    needed."""
+    the id, the email key and the keys unique on that side (`hold_out_shared_with_unread`,
+    `block_duplicates`), and on Entra's side what says whether an account is in scope
+    (`lifecycle.in_scope`: only those hold a read account out, as in validation). Of the users
+    a targeted run did not read, nothing else is needed."""
     huma, entra = huma_users_schema(), entra_users_schema()
+    entra_columns = (
+        _ENTRA.id_column,
+        "email_key",
+        *HUMA_UNIQUE_FIELDS,
+        "user_type",
+        "user_principal_name",
+    )
     return (
         pl.Schema({name: huma[name] for name in (_HUMA.id_column, "email_key", *_HUMA.keys)}),
-        pl.Schema({name: entra[name] for name in (_ENTRA.id_column, *_ENTRA.keys)}),
+        pl.Schema({name: entra[name] for name in entra_columns}),
     )
 
 
@@ -172,28 +180,29 @@ def block_duplicates(
 
 
 def hold_out_shared_with_unread(
-    huma_valid: pl.DataFrame, unread_huma: pl.DataFrame
+    valid: pl.DataFrame, unread: pl.DataFrame, *, side: str = HUMA
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """For a targeted run: the Huma users it read whose email, phone or employment ID a user it
-    did not read holds are held out, as validation holds out both users of a duplicate in a
-    full run (SPEC §4: never guessed); the unread one is listed by the next full run.
+    """For a targeted run: the users of one side it read whose email, phone or employment ID a
+    user of that side it did not read holds are held out, as validation holds out both users of
+    a duplicate in a full run (SPEC §4: never guessed); the unread one is listed by the next full
+    run.
 
     Args:
-        huma_valid: The valid Huma users the run read.
-        unread_huma: The Huma users it did not read, as last seen (`email_key` and the unique
-            keys at least).
+        valid: The valid users of `side` the run read.
+        unread: The users of `side` it did not read, as last seen (the id, `email_key` and the
+            unique keys at least); on Entra's side only those in scope (as validation sees them).
+        side: `huma` or `entra`.
 
     Returns:
-        `(huma_valid, failures)`: the users still valid, and one `VALIDATION_FAILURES_SCHEMA` row
+        `(valid, failures)`: the users still valid, and one `VALIDATION_FAILURES_SCHEMA` row
         (rule `unique`, as validation words it) per user and shared key.
     """
+    id_column = _HUMA.id_column if side == HUMA else _ENTRA.id_column
     failures = pl.concat(
         [
-            huma_valid.filter(
-                contains(huma_valid.get_column(column), unread_huma.get_column(column))
-            ).select(
-                pl.lit(HUMA).alias("side"),
-                pl.col("huma_id").alias("user_id"),
+            valid.filter(contains(valid.get_column(column), unread.get_column(column))).select(
+                pl.lit(side).alias("side"),
+                pl.col(id_column).alias("user_id"),
                 "email_key",
                 pl.lit(column).alias("field"),
                 pl.col(column).cast(pl.String).alias("value"),
@@ -204,4 +213,4 @@ def hold_out_shared_with_unread(
         ]
     ).cast(dict(VALIDATION_FAILURES_SCHEMA))
     held = failures.get_column("user_id").implode()
-    return huma_valid.filter(~pl.col("huma_id").is_in(held)), failures
+    return valid.filter(~pl.col(id_column).is_in(held)), failures

@@ -221,16 +221,7 @@ class GraphResource(ResourceWithClient):
         if domains is not None:
             return domains
         logger.info("the app may not read /domains (Domain.Read.All); using members' UPN domains")
-        members = users.filter(pl.col("user_type") == "Member")
-        return sorted(
-            members.select(
-                pl.col("user_principal_name").str.split("@").list.last().str.to_lowercase()
-            )
-            .drop_nulls()
-            .unique()
-            .to_series()
-            .to_list()
-        )
+        return member_upn_domains(users)
 
     def write(self, *, writes: Sequence[GraphWrite]) -> list[GraphWriteOutcome]:
         """Apply writes through `$batch`; `employeeHireDate` and each user reference (the
@@ -250,3 +241,17 @@ class GraphResource(ResourceWithClient):
             for part in split_hire_date(without_references)
         ]
         return BatchExecutor(client).run(split)
+
+
+def member_upn_domains(users: pl.DataFrame) -> list[str]:
+    """The lower-case domains of the members' userPrincipalNames (`user_type`,
+    `user_principal_name`): each is a verified domain of the tenant, since Graph accepts a UPN
+    only on one."""
+    members = users.filter(pl.col("user_type") == "Member")
+    return sorted(
+        members.select(pl.col("user_principal_name").str.split("@").list.last().str.to_lowercase())
+        .drop_nulls()
+        .unique()
+        .to_series()
+        .to_list()
+    )
