@@ -2,6 +2,7 @@
 
     uv run python -m benchmarks.engine [--users N ...] [--differing-share S] [--seed K]
         [--repeat R] [--python | --no-python] [--shuffled] [--stages] [--history]
+        [--save DIR] [--expect DIR]
 
 Per size, inputs are generated in a child process and read back from Arrow IPC files, as if
 loaded from storage. Then, in this process and on the same inputs: the engine's `plan_run` with
@@ -12,10 +13,15 @@ and the baseline in a history file (`HistoryStore.save_state`), and the phases a
 returned. Then (by default up to 100,000 users; `--python` forces it)
 `tests.reference.rules.plan_linked`, a straightforward dict-and-loop reading of the same rules for
 linked users, and last a floor measured in the same run (a plain Polars join of the two
-snapshots through the links, every column, the least any planner must do). The plans are
-compared row for row. `--shuffled` gives the Entra snapshot, the links and the baseline
-an order of their own (as Graph and the history hand them over) instead of Huma's; `--stages`
-adds a table of the engine's steps (`benchmarks.engine_stages`), baseline scanned.
+snapshots through the links, every column, the least any planner must do). The engine's results
+are compared frame for frame (every frame of `PlanResult`: the plan with its change ids, the
+field differences, the decisions' cases and outcomes, failures, links, notices), and the plain
+Python plan row for row. `--save DIR` keeps the engine's result in `DIR/<users>/` (Arrow IPC, one
+file per frame) and `--expect DIR` compares with a result kept so, e.g. by another build of the
+engine on the same inputs (same `--users`, `--differing-share`, `--seed`, `--shuffled`).
+`--shuffled` gives the Entra snapshot, the links and the baseline an order of their own (as
+Graph and the history hand them over) instead of Huma's; `--stages` adds a table of the engine's
+steps (`benchmarks.engine_stages`), baseline scanned.
 Time is wall-clock and CPU (all threads) of the phase, the median of `--repeat` runs; the machine
 is shared and noisy, so compare each figure with the floor's, measured in the same run. Peak
 memory is the process's peak resident set during each phase (Linux `VmHWM`, reset before each),
@@ -34,15 +40,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import fields, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from benchmarks.engine_stages import timed_steps
-from reconcile.engine import plan_run
+from reconcile.engine import PlanResult, plan_run
 from reconcile.fields import UNITS, unit_text
 from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA
 from reconcile.policy import Policy
@@ -252,7 +258,8 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         f"\n## {users:,} linked users, {args.differing_share:.0%} of field values differ{order}\n"
     )
     policy = Policy()
-    context = RunContext(run_at=datetime.now(UTC), verified_domains=frozenset({"example.com"}))
+    # A fixed run time: results kept by `--save` compare equal across invocations.
+    context = RunContext(run_at=RUN_AT, verified_domains=frozenset({"example.com"}))
     with_python = args.python if args.python is not None else users <= _PYTHON_UP_TO
     with tempfile.TemporaryDirectory() as directory:
         write_inputs(directory, users, args.differing_share, args.seed, args.shuffled, args.history)
@@ -280,11 +287,12 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         # engine's own peak. Only its figures are kept.
         floor = (None, *_measure(lambda: plain_join(huma, entra, links).height, args.repeat)[1:])
     plan = eager[0].sync_plan
-    agree = plan.equals(lazy[0].sync_plan)
-    compared = "the two engine plans"
+    agree = not differing_frames(eager[0], lazy[0])
+    compared = "the two engine results (every frame)"
     if kept is not None:
-        compared = "the three engine plans"
-        agree = agree and plan.equals(kept[0].sync_plan)
+        compared = "the three engine results (every frame)"
+        # The history hands the links over in its own order, which `user_links` keeps.
+        agree = agree and not differing_frames(eager[0], kept[0], any_order=("user_links",))
     if python is not None:
         compared = "the three plans"
         agree = agree and sorted(plan.select("change_id", "status").rows()) == sorted(
@@ -311,6 +319,43 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         + (_row("plain Python (incl. frames to dicts)", python, floor) if python else "")
     )
     out.write(steps)
+    if args.save:
+        save_result(eager[0], Path(args.save) / str(users))
+    if args.expect:
+        differing = differing_frames(eager[0], load_result(Path(args.expect) / str(users)))
+        out.write(
+            f"\nEqual frame for frame to the result kept in {args.expect}: {not differing}"
+            + (f" (differing: {', '.join(differing)})" if differing else "")
+            + "\n"
+        )
+
+
+def differing_frames(
+    result: PlanResult, other: PlanResult, any_order: tuple[str, ...] = ()
+) -> list[str]:
+    """The names of the frames of two results that are not equal (values, order, schema); the
+    frames named in `any_order` are compared as sets of rows."""
+
+    def same(name: str) -> bool:
+        mine, theirs = getattr(result, name), getattr(other, name)
+        if name in any_order:
+            mine, theirs = mine.sort(mine.columns), theirs.sort(theirs.columns)
+        return mine.equals(theirs)
+
+    return [field.name for field in fields(PlanResult) if not same(field.name)]
+
+
+def save_result(result: PlanResult, folder: Path) -> None:
+    """Keep every frame of `result` in `folder`, one Arrow IPC file each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for field in fields(PlanResult):
+        getattr(result, field.name).write_ipc(folder / f"{field.name}.arrow")
+
+
+def load_result(folder: Path) -> PlanResult:
+    """A result kept by `save_result`."""
+    names = [field.name for field in fields(PlanResult)]
+    return PlanResult(**{name: pl.read_ipc(folder / f"{name}.arrow") for name in names})
 
 
 def _from_history(path: Path, times: int) -> tuple[Any, ...]:
@@ -344,8 +389,8 @@ def _steps(run: Callable[[], Any], times: int, source: str) -> str:
 _PYTHON_UP_TO = 100_000
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Per size: generate, plan each way, compare, print the table."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's options (`main`'s)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--differing-share", type=float, default=0.02)
@@ -368,7 +413,16 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also plan with the state a run loads from a history file (export timed apart)",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument("--save", metavar="DIR", help="keep the engine's result in DIR/<users>/")
+    parser.add_argument(
+        "--expect", metavar="DIR", help="compare the engine's result with one kept in DIR/<users>/"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Per size: generate, plan each way, compare, print the table."""
+    args = parse_args(argv)
     for users in args.users:
         run_size(users, args, sys.stdout)
 
