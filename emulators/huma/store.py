@@ -5,15 +5,23 @@ Costs per request, so a 100,000-user snapshot stays linear: a detail is one dict
 page slices a cached ordered id list. The base order (by name, id as tie-break) is maintained
 with bisection on every write; the filtered lists are rebuilt lazily after a write (one pass over
 the base order), never re-sorted.
+
+Memory, so that a 1,000,000-user organisation fits beside its client: each record is kept as its
+JSON bytes (`Records`: about a fifth of the record as Python objects) and decoded afresh when
+read (a few microseconds, a copy the caller may change); a unique key held by one user (nearly
+all of them) is indexed by that user's id, not by a set of one.
 """
 
 from __future__ import annotations
 
 import bisect
+import copy
 import dataclasses
 import re
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping, Sequence
 from typing import Any
+
+import orjson
 
 _PHONE_NOISE = re.compile(r"[^\d+]")
 
@@ -64,19 +72,23 @@ class UserStore:
     record is never changed in place (its old keys are needed to unindex it): put a changed copy.
     """
 
-    def __init__(self, users: list[dict[str, Any]]) -> None:
-        self.users: dict[str, dict[str, Any]] = {}
-        self._index: dict[str, dict[str, set[str]]] = {name: {} for name in UNIQUE_KEYS}
+    def __init__(self, users: Iterable[dict[str, Any]]) -> None:
+        self.users = Records()
+        #: key name -> compared value -> the id of its one holder, or the set of its holders.
+        self._index: dict[str, dict[str, str | set[str]]] = {name: {} for name in UNIQUE_KEYS}
         self._order: list[tuple[str, str]] = []
         self._lists: dict[Hashable, list[str]] = {}
         #: supervisor id -> ids of the users who name them (also for a supervisor not stored).
         self._reports: dict[str, set[str]] = {}
+        order = []
         for user in users:
             if user["id"] in self.users:
                 raise ValueError(f"user {user['id']} appears twice")
             self.users[user["id"]] = user
             self._index_user(user)
-        self._order = sorted(sort_key(u) for u in self.users.values())
+            order.append(sort_key(user))
+        order.sort()
+        self._order = order
         #: Told `(old, new)` after each change by `put` or `delete` (None for a side that is not
         #: there): the profile webhooks hang on it. The records loaded here are no change.
         self.on_change: Callable[[dict[str, Any] | None, dict[str, Any] | None], None] | None = None
@@ -95,7 +107,10 @@ class UserStore:
         (compared the way Huma compares it)."""
         normalise = {"email": email_key, "phone": phone_key, "employmentId": employment_id_key}
         compared = normalise[key](value)
-        return set(self._index[key].get(compared, ())) if compared else set()
+        holders = self._index[key].get(compared) if compared else None
+        if holders is None:
+            return set()
+        return {holders} if isinstance(holders, str) else set(holders)
 
     def subordinates(self, user_id: str) -> list[dict[str, Any]]:
         """The stored users whose supervisor is `user_id`, in list order."""
@@ -180,8 +195,17 @@ class UserStore:
             self._reports.setdefault(user["supervisor"], set()).add(user["id"])
         for name, key_of in UNIQUE_KEYS.items():
             value = key_of(user)
-            if value is not None:
-                self._index[name].setdefault(value, set()).add(user["id"])
+            if value is None:
+                continue
+            index = self._index[name]
+            holders = index.get(value)
+            if holders is None:
+                index[value] = user["id"]
+            elif isinstance(holders, str):
+                if holders != user["id"]:
+                    index[value] = {holders, user["id"]}
+            else:
+                holders.add(user["id"])
 
     def _unindex_user(self, user: dict[str, Any]) -> None:
         reports = self._reports.get(user.get("supervisor") or "")
@@ -191,17 +215,59 @@ class UserStore:
                 del self._reports[user["supervisor"]]
         for name, key_of in UNIQUE_KEYS.items():
             value = key_of(user)
-            holders = self._index[name].get(value) if value is not None else None
-            if holders is not None:
-                holders.discard(user["id"])
-                if not holders:
-                    del self._index[name][value]
+            index = self._index[name]
+            holders = index.get(value) if value is not None else None
+            if holders is None:
+                continue
+            if isinstance(holders, str):
+                if holders == user["id"]:
+                    del index[value]
+                continue
+            holders.discard(user["id"])
+            if len(holders) == 1:
+                index[value] = next(iter(holders))
 
     def _remove_from_order(self, user: dict[str, Any]) -> None:
         key = sort_key(user)
         at = bisect.bisect_left(self._order, key)
         if at < len(self._order) and self._order[at] == key:
             del self._order[at]
+
+
+class Records(MutableMapping[str, dict[str, Any]]):
+    """User records by id, each held as its JSON bytes and decoded when read.
+
+    A record read is a fresh copy: changing it changes nothing stored (put the changed copy), and
+    it reads back equal to what was put. A record orjson cannot encode (a state's misbehaving
+    value: an integer beyond 64 bits, a lone surrogate) is kept as given and read as a deep copy.
+    """
+
+    def __init__(self) -> None:
+        self._encoded: dict[str, bytes | dict[str, Any]] = {}
+
+    def __getitem__(self, user_id: str) -> dict[str, Any]:
+        encoded = self._encoded[user_id]
+        if isinstance(encoded, bytes):
+            return orjson.loads(encoded)
+        return copy.deepcopy(encoded)
+
+    def __setitem__(self, user_id: str, record: dict[str, Any]) -> None:
+        try:
+            self._encoded[user_id] = orjson.dumps(record)
+        except (orjson.JSONEncodeError, TypeError):
+            self._encoded[user_id] = copy.deepcopy(record)
+
+    def __delitem__(self, user_id: str) -> None:
+        del self._encoded[user_id]
+
+    def __contains__(self, user_id: object) -> bool:
+        return user_id in self._encoded
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._encoded)
+
+    def __len__(self) -> int:
+        return len(self._encoded)
 
 
 class _OrderView(Sequence[str]):

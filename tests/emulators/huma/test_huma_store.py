@@ -1,0 +1,82 @@
+"""The Huma emulator's user store, on its own: what is put reads back equal, a read is a copy,
+and the index of each unique key finds every holder as users come and go.
+
+Pins: a record reads back equal to what was put (also one with a value JSON bytes cannot hold);
+changing a record read changes nothing stored; a key held by one, two, then one user again is
+found with exactly its holders; the list order is by name whatever order the users came in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from emulators.huma.store import UserStore
+
+
+def _user(name: str, **overrides: Any) -> dict[str, Any]:
+    given, family = name.split(" ", 1)
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
+        "givenName": given,
+        "familyName": family,
+        "email": f"{given}.{family}@fjordline.no".lower(),
+        "phone": None,
+        "homeAddress": None,
+        "employmentId": None,
+        "status": {"active": True, "deactivatedAt": None},
+        "groups": [],
+        "positions": [],
+        "hiddenFields": [],
+    } | overrides
+
+
+def test_a_record_reads_back_equal_and_a_read_is_a_copy() -> None:
+    kari = _user("Kari Nordmann", homeAddress={"line1": "Storgata 1", "city": "Oslo"})
+    store = UserStore([kari])
+
+    read = store.get(kari["id"])
+    read["homeAddress"]["city"] = "Bergen"
+
+    assert read is not None
+    assert store.get(kari["id"]) == kari
+    assert list(store) == [kari]
+
+
+def test_a_value_json_bytes_cannot_hold_is_kept_as_given() -> None:
+    odd = _user("Ola Nordmann", servedFields={"employmentId": {"value": 2**70}, "x": "\ud800"})
+    store = UserStore([odd])
+
+    read = store.get(odd["id"])
+    read["servedFields"]["x"] = "changed"
+
+    assert store.get(odd["id"]) == odd
+
+
+def test_a_shared_key_finds_each_holder_as_users_come_and_go() -> None:
+    first = _user("Kari Nordmann", phone="+47 912 34 567")
+    second = _user("Ola Nordmann", phone="+4791234567")
+    store = UserStore([first])
+
+    store.put(second)
+    both = store.holders("phone", "+47 91 23 45 67")
+    store.delete(first["id"])
+    left = store.holders("phone", "+4791234567")
+    store.put(second | {"phone": None})
+
+    assert both == {first["id"], second["id"]}
+    assert left == {second["id"]}
+    assert store.holders("phone", "+4791234567") == set()
+    assert store.holders("email", second["email"].upper()) == {second["id"]}
+
+
+def test_the_list_order_is_by_name_whatever_order_the_users_came_in() -> None:
+    people = [_user(n) for n in ("Ola Nordmann", "Anne Berg", "Kari Nordmann")]
+
+    store = UserStore(iter(people))
+
+    assert list(store.ordered_ids("all", None)) == [
+        people[1]["id"],
+        people[2]["id"],
+        people[0]["id"],
+    ]
