@@ -18,7 +18,6 @@ import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any
 
-
 _PHONE_NOISE = re.compile(r"[^\d+]")
 
 
