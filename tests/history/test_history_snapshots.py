@@ -10,8 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from resources.history import HistoryStore
-from resources.history import runs
+from resources.history import HistoryStore, runs
 from resources.history.files import connect
 from tests.history.scenario import raw_payloads
 from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
