@@ -8,27 +8,8 @@ came in.
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from emulators.huma.store import UserStore
-
-
-def _user(name: str, **overrides: Any) -> dict[str, Any]:
-    given, family = name.split(" ", 1)
-    return {
-        "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
-        "givenName": given,
-        "familyName": family,
-        "email": f"{given}.{family}@fjordline.no".lower(),
-        "phone": None,
-        "homeAddress": None,
-        "employmentId": None,
-        "status": {"active": True, "deactivatedAt": None},
-        "groups": [],
-        "positions": [],
-        "hiddenFields": [],
-    } | overrides
+from tests.emulators.huma.conftest import _user
 
 
 def test_a_shared_key_finds_each_holder_as_users_come_and_go() -> None:
