@@ -374,7 +374,7 @@ class RunsMixin(StoreBase):
             # streamed by position: a temporary copy of a whole snapshot's payloads, grouped by
             # hash, costs several times their size in memory. DuckDB would also keep the blocks
             # it wrote cached up to most of the machine's memory (1.6 times the payloads: about
-            # 1.5 GB at 1,000,000 Huma users, beside the frame that holds them): capped while
+            # 2.7 GB at 1,000,000 Huma users, beside the frame that holds them): capped while
             # they are written, it drops written blocks (they are in the file) and spills the
             # rest beside the file. Only here: a read of a large result needs more than the cap.
             conn.execute(f"SET memory_limit = '{PAYLOAD_WRITE_MEMORY_LIMIT}'")
@@ -406,8 +406,8 @@ class RunsMixin(StoreBase):
             )
             conn.execute("DROP TABLE hashed")
             conn.execute("DROP TABLE fresh")
-            # Not in a `finally`: after a failed statement the transaction accepts no other, and
-            # the failed write's connection is closed with it.
+            # Not in a `finally`: after a failed statement the transaction accepts no other; the
+            # cap then lasts as long as the connection, no longer.
             conn.execute("RESET memory_limit")
 
     def snapshot(self, *, run_id: str, side: str) -> pl.DataFrame:
