@@ -67,6 +67,21 @@ def _part(name: str, server_pid: int, work: Callable[[], int]) -> Part:
     )
 
 
+def entra_token(env: dict[str, str], tls: ssl.SSLContext) -> str:
+    """A Graph access token from the Entra emulator's authority (client credentials)."""
+    answer = httpx.post(
+        f"{env['ENTRA_AUTHORITY_HOST']}/{env['ENTRA_TENANT_ID']}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": env["ENTRA_CLIENT_ID"],
+            "client_secret": env["ENTRA_CLIENT_SECRET"],
+            "scope": "https://graph.microsoft.com/.default",
+        },
+        verify=tls,
+    )
+    return answer.raise_for_status().json()["access_token"]
+
+
 def io_floor(env: dict[str, str], *, pids: dict[str, int], concurrency: int = 16) -> list[Part]:
     """The floor's parts against the emulators whose client environment is `env`.
 
@@ -88,18 +103,8 @@ def io_floor(env: dict[str, str], *, pids: dict[str, int], concurrency: int = 16
             },
             verify=tls,
         )
-        entra = httpx.post(
-            f"{env['ENTRA_AUTHORITY_HOST']}/{env['ENTRA_TENANT_ID']}/oauth2/v2.0/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": env["ENTRA_CLIENT_ID"],
-                "client_secret": env["ENTRA_CLIENT_SECRET"],
-                "scope": "https://graph.microsoft.com/.default",
-            },
-            verify=tls,
-        )
         tokens["huma"] = huma.raise_for_status().json()["access_token"]
-        tokens["entra"] = entra.raise_for_status().json()["access_token"]
+        tokens["entra"] = entra_token(env, tls)
         return 2
 
     ids: list[str] = []

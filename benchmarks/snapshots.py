@@ -1,22 +1,27 @@
 """How long the product's clients take to snapshot each side, and where the time goes.
 
     uv run python -m benchmarks.snapshots [--users 100000] [--seed 7] [--side huma|entra|both]
-        [--fields manager,department]
+        [--fields manager,department] [--code DIR ...] [--repeat N]
     uv run python -m benchmarks.snapshots --memory [--sizes 100000 1000000] [--code DIR ...]
 
 Generates a world, starts both emulators (their own processes, real TLS) and takes one snapshot
-per side with the real resources (`HumaResource`, `GraphResource`), as the pipeline does. For
-each it prints the wall time, the CPU time this process spent (the client: HTTP, JSON parsing,
-frame building; the rest of the wall time is waiting on the server), and the frame-building
-share measured on its own. Client and emulators share the machine's cores. `--fields` switches
-optional fields on, as a connection's policy does (the manager makes Graph page by 100).
+per side and source tree (`--code`, default this one; `--repeat` rounds of all in turn) with the
+real resources (`HumaResource`, `GraphResource`), as the pipeline does, each in a process of
+its own. For each it prints the wall time and the CPU time the snapshot's process spent (the
+client: HTTP, JSON parsing, frame building; the rest of the wall time is waiting on the server);
+after each round of Entra snapshots, the Graph I/O floor (a bare httpx client fetching the same
+pages one after another, as `benchmarks.io_floor` does) and each snapshot's wall time over it.
+Client and emulators share the machine's cores. `--fields` switches optional fields on, as a
+connection's policy does (the manager makes Graph page by 100).
 
-`--memory` measures the Huma snapshot's peak resident memory instead, each size in a process of
-its own (the peak is the process's `ru_maxrss`), against a Huma in the same process (the
-emulator's `UserDetails` of a generated world of at most 10,000 people, repeated under new ids up
-to the size; served without sockets, so the CPU is the client's reading work plus a small serving
-share alike for every code). `--code` names source trees to measure the same way (e.g. an
-export of another commit, to compare before and after in one invocation); the default is this one.
+`--memory` measures each `--side`'s snapshot's peak resident memory instead, each size in a
+process of its own (the peak is the process's `ru_maxrss`), against a service in the same process:
+for Huma the emulator's `UserDetails` of a generated world of at most 10,000 people, for Entra
+the Graph user objects of the same world (the product's `$select`) in pages of 999, repeated
+under new ids up to the size; served without sockets, so the CPU is the client's reading work
+plus a small serving share alike for every code. `--code` names source trees to measure the same
+way (e.g. a worktree of another commit, to compare before and after in one invocation); the
+default is this one.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -37,16 +43,17 @@ from typing import Any
 import httpx
 import orjson
 
+from benchmarks.emulators_graph import list_all
+from benchmarks.io_floor import entra_token
 from emulators.data import write_world
 from emulators.data.world import generate_world
 from emulators.huma.app import build_world
 from emulators.huma.render import today
 from emulators.launcher import Emulators
 from resources.graph import GraphResource
-from resources.graph_snapshot import entra_users_frame
+from resources.graph_client import GraphClient, user_select
 from resources.huma import HumaResource
 from resources.huma_client import HumaClient
-from resources.huma_snapshot import huma_users_frame
 
 
 def _timed(work: Callable[[], object]) -> tuple[object, float, float]:
@@ -62,16 +69,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--side", choices=["huma", "entra", "both"], default="both")
     parser.add_argument("--huma-concurrency", type=int, default=16)
     parser.add_argument("--fields", default="", help="optional fields on, comma-separated")
-    parser.add_argument("--memory", action="store_true", help="the Huma snapshot's peak memory")
+    parser.add_argument("--memory", action="store_true", help="the snapshots' peak memory")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--code", type=Path, nargs="+", default=[Path(__file__).parents[1]])
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every code in turn")
     parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--snapshot-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.snapshot_child:
+        return _snapshot_child()
     if args.memory_child:
+        if args.side == "entra":
+            return _graph_memory_child(args.memory_child, args.users)
         return _memory_child(args.memory_child, args.users, args.huma_concurrency)
     if args.memory:
-        return _memory(args.sizes, args.code, args.seed, args.huma_concurrency)
+        sides = ["huma", "entra"] if args.side == "both" else [args.side]
+        return _memory(args.sizes, args.code, args.seed, args.huma_concurrency, sides)
     fields = [name for name in args.fields.split(",") if name]
+    sides = [side for side in ("huma", "entra") if args.side in (side, "both")]
 
     with tempfile.TemporaryDirectory() as folder:
         state_dir = Path(folder)
@@ -83,37 +98,86 @@ def main(argv: list[str] | None = None) -> int:
         )
         emulators = Emulators(
             state_dir=state_dir,
-            huma_state=huma_state if args.side != "entra" else None,
-            entra_state=entra_state if args.side != "huma" else None,
+            huma_state=huma_state if "huma" in sides else None,
+            entra_state=entra_state if "entra" in sides else None,
         )
+        rows = []
         with emulators as em:
             env = em.environment()
             os.environ["SSL_CERT_FILE"] = env["SSL_CERT_FILE"]
-            rows = []
-            if args.side in ("huma", "both"):
-                huma = huma_resource(
-                    env, max_concurrency=args.huma_concurrency, optional_fields=fields
-                )
-                rows.append(_snapshot("Huma", huma, huma_users_frame))
-            if args.side in ("entra", "both"):
-                graph = graph_resource(env, optional_fields=fields)
-                rows.append(_snapshot("Entra (Graph)", graph, entra_users_frame))
+            for _ in range(args.repeat):
+                for side in sides:
+                    for tree in args.code:
+                        config = {"side": side, "fields": fields, "env": env}
+                        config["concurrency"] = args.huma_concurrency
+                        rows.append((side, tree.resolve().name, _in_child(tree, config)))
+                        print(rows[-1], file=sys.stderr)
+                    if side == "entra":
+                        rows.append(("entra", "I/O floor (bare httpx)", _graph_floor(env)))
 
     print(
         f"\nSnapshots of {args.users:,} people per side ({os.cpu_count()} cores, client and "
-        f"emulators on the same machine; optional fields: {', '.join(fields) or 'none'})\n"
+        f"emulators on the same machine; optional fields: {', '.join(fields) or 'none'}; each "
+        "snapshot in a process of its own, the floor's bare client in this one)\n"
     )
     print(
-        "| side | users | requests | wall s | client CPU s | client share | of which frame "
-        "building s | users/s |"
+        "| side | code | users | requests | wall s | client CPU s | CPU µs per user "
+        "| / floor (wall) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for side, users, requests, wall, cpu, frame in rows:
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    floor = None
+    for side, code, m in reversed(rows):  # each Entra round's floor comes after its snapshots
+        if code.startswith("I/O floor"):
+            floor = m["wall_s"]
+        m["ratio"] = f"{m['wall_s'] / floor:.2f}" if side == "entra" and floor else ""
+    for side, code, m in rows:
         print(
-            f"| {side} | {users:,} | {requests:,} | {wall:.1f} | {cpu:.1f} | "
-            f"{min(cpu / wall, 1.0):.0%} | {frame:.2f} | {users / wall:,.0f} |"
+            f"| {side} | {code} | {m['users']:,} | {m['requests']:,} | {m['wall_s']:.2f} | "
+            f"{m['cpu_s']:.2f} | {m['cpu_s'] / max(m['users'], 1) * 1e6:,.1f} | {m['ratio']} |"
         )
     return 0
+
+
+def _in_child(tree: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """One snapshot by the code in `tree`, in a process of its own (`_snapshot_child`)."""
+    child = subprocess.run(  # noqa: S603 - this interpreter and this file
+        [sys.executable, str(Path(__file__).resolve()), "--snapshot-child"],
+        env=os.environ | {"PYTHONPATH": str(tree.resolve())},
+        input=json.dumps(config),
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return json.loads(child.stdout.splitlines()[-1])
+
+
+def _snapshot_child() -> int:
+    """One snapshot as `_in_child` describes it on stdin; prints its measures as JSON."""
+    config = json.loads(sys.stdin.read())
+    env, fields = config["env"], config["fields"]
+    if config["side"] == "huma":
+        resource_: HumaResource | GraphResource = huma_resource(
+            env, max_concurrency=config["concurrency"], optional_fields=fields
+        )
+    else:
+        resource_ = graph_resource(env, optional_fields=fields)
+    try:
+        snapshot, wall, cpu = _timed(resource_.snapshot)
+    finally:
+        resource_.close()
+    measures = {"users": snapshot.users.height, "requests": snapshot.requests}
+    print(json.dumps(measures | {"wall_s": wall, "cpu_s": cpu}))
+    return 0
+
+
+def _graph_floor(env: dict[str, str]) -> dict[str, Any]:
+    """The Graph snapshot's I/O floor: a token, then a bare httpx client fetching every page
+    with the product's query (`benchmarks.emulators_graph.list_all`), one after another."""
+    tls = ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
+    token = entra_token(env, tls)
+    base = env["GRAPH_BASE_URL"].removesuffix("/v1.0")
+    (users, pages), wall, cpu = _timed(lambda: list_all(base, token, tls))
+    return {"users": users, "requests": pages, "wall_s": wall, "cpu_s": cpu}
 
 
 def huma_resource(env: dict[str, str], **config: Any) -> HumaResource:
@@ -138,60 +202,62 @@ def graph_resource(env: dict[str, str], **config: Any) -> GraphResource:
     )
 
 
-def _snapshot(
-    side: str, resource: HumaResource | GraphResource, frame: Callable[[list], object]
-) -> tuple:
-    """One snapshot with `resource`, then its frame built again on its own from the payloads."""
-    try:
-        snapshot, wall, cpu = _timed(resource.snapshot)
-    finally:
-        resource.close()
-    payloads = [orjson.loads(p) for p in snapshot.raw["payload"]]
-    _, frame_wall, _ = _timed(lambda: frame(payloads))
-    return (side, snapshot.users.height, snapshot.requests, wall, cpu, frame_wall)
-
-
 _TEMPLATE_PEOPLE = 10_000
 
 
-def _memory(sizes: list[int], trees: list[Path], seed: int, concurrency: int) -> int:
-    """The Huma snapshot's peak memory and CPU per size and source tree (see the docstring)."""
+def _memory(
+    sizes: list[int], trees: list[Path], seed: int, concurrency: int, sides: list[str]
+) -> int:
+    """Each side's snapshot's peak memory and CPU per size and source tree (see the
+    docstring)."""
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        templates = Path(folder) / "details.json"
-        world = build_world(generate_world(users=_TEMPLATE_PEOPLE, seed=seed).huma)
-        on = today()
-        # One `UserDetails` per line: the child holds them as bytes, never all decoded.
-        details = (orjson.dumps(world.renderer.details(u, on)) for u in world.store)
-        templates.write_bytes(b"\n".join(details))
-        for size in sizes:
-            for tree in trees:
-                child = subprocess.run(  # noqa: S603 - this interpreter and this file
-                    [
-                        sys.executable,
-                        str(Path(__file__).resolve()),
-                        f"--memory-child={templates}",
-                        f"--users={size}",
-                        f"--huma-concurrency={concurrency}",
-                    ],
-                    env=os.environ | {"PYTHONPATH": str(tree.resolve())},
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    check=True,
-                )
-                rows.append((tree, size, json.loads(child.stdout.splitlines()[-1])))
-                print(tree, size, rows[-1][2], file=sys.stderr)
-    print(f"\nThe Huma snapshot's memory, in a process of its own ({os.cpu_count()} cores)\n")
+        templates = {side: Path(folder) / f"{side}.json" for side in sides}
+        world = generate_world(users=_TEMPLATE_PEOPLE, seed=seed)
+        if "huma" in templates:
+            huma = build_world(world.huma)
+            on = today()
+            # One `UserDetails` per line: the child holds them as bytes, never all decoded.
+            details = (orjson.dumps(huma.renderer.details(u, on)) for u in huma.store)
+            templates["huma"].write_bytes(b"\n".join(details))
+        if "entra" in templates:
+            select = user_select()
+            objects = (
+                orjson.dumps({prop: user.get(prop) for prop in select})
+                for user in world.entra["tenants"][0]["users"]
+            )
+            templates["entra"].write_bytes(b"\n".join(objects))
+        for side in sides:
+            for size in sizes:
+                for tree in trees:
+                    child = subprocess.run(  # noqa: S603 - this interpreter and this file
+                        [
+                            sys.executable,
+                            str(Path(__file__).resolve()),
+                            f"--memory-child={templates[side]}",
+                            f"--side={side}",
+                            f"--users={size}",
+                            f"--huma-concurrency={concurrency}",
+                        ],
+                        env=os.environ | {"PYTHONPATH": str(tree.resolve())},
+                        stdout=subprocess.PIPE,
+                        text=True,
+                        check=True,
+                    )
+                    rows.append((side, tree, size, json.loads(child.stdout.splitlines()[-1])))
+                    print(side, tree, size, rows[-1][3], file=sys.stderr)
+    print(f"\nThe snapshots' memory, each in a process of its own ({os.cpu_count()} cores)\n")
     print(
-        "| code | users | peak RSS MB | before the snapshot MB | after it MB | CPU s "
-        "| CPU µs per user | wall s |"
+        "| side | code | users | peak RSS MB | before the snapshot MB | after it MB | CPU s "
+        "| CPU µs per user | peak KB per user | wall s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for tree, size, m in rows:
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for side, tree, size, m in rows:
         print(
-            f"| {tree.resolve().name} | {size:,} | {m['peak_mb']:,.0f} | {m['start_mb']:,.0f} | "
-            f"{m['end_mb']:,.0f} | {m['cpu_s']:.1f} | {m['cpu_s'] / size * 1e6:,.0f} | "
-            f"{m['wall_s']:.1f} |"
+            f"| {side} | {tree.resolve().name} | {size:,} | {m['peak_mb']:,.0f} | "
+            f"{m['start_mb']:,.0f} | {m['end_mb']:,.0f} | {m['cpu_s']:.2f} | "
+            f"{m['cpu_s'] / size * 1e6:,.1f} | "
+            f"{(m['peak_mb'] - m['start_mb']) * 1024 / size:,.2f} | {m['wall_s']:.2f} |"
         )
     return 0
 
@@ -209,6 +275,33 @@ def _memory_child(templates: Path, users: int, concurrency: int) -> int:
         max_concurrency=concurrency,
         transport=httpx.MockTransport(huma.answer),
     )
+    _measure_snapshot(resource_, users)
+    return 0
+
+
+def _graph_memory_child(templates: Path, users: int) -> int:
+    """One Entra snapshot of `users` people against `_InProcessGraph`; prints its measures as
+    JSON."""
+    graph = _InProcessGraph(templates.read_bytes().splitlines(), users)
+    env = {
+        "ENTRA_TENANT_ID": "t",
+        "ENTRA_CLIENT_ID": "c",
+        "ENTRA_CLIENT_SECRET": "s",
+        "ENTRA_AUTHORITY_HOST": "https://login.test",
+        "GRAPH_BASE_URL": _InProcessGraph.BASE,
+    }
+    resource_ = graph_resource(env)
+    resource_._client = GraphClient(
+        tokens=_FixedToken(),
+        base_url=_InProcessGraph.BASE,
+        transport=httpx.MockTransport(graph.answer),
+    )
+    _measure_snapshot(resource_, users)
+    return 0
+
+
+def _measure_snapshot(resource_: HumaResource | GraphResource, users: int) -> None:
+    """Take one snapshot with `resource_` and print its measures as JSON."""
     start_mb = _rss_mb()
     snapshot, wall, cpu = _timed(resource_.snapshot)
     if not snapshot.complete or snapshot.users.height != users:
@@ -221,7 +314,6 @@ def _memory_child(templates: Path, users: int, concurrency: int) -> int:
         "wall_s": wall,
     }
     print(json.dumps(measures))
-    return 0
 
 
 def _rss_mb() -> float:
@@ -254,6 +346,44 @@ class _InProcessHuma:
         user_id = path.removeprefix("/users/")
         old_id, template = self._templates[self._index[user_id] % len(self._templates)]
         return httpx.Response(200, content=template.replace(old_id, user_id.encode(), 1))
+
+
+class _FixedToken:
+    """A token source that always has the same token."""
+
+    def token(self) -> str:
+        return "in-process-token"
+
+    def forget(self, token: str) -> None:
+        pass
+
+
+class _InProcessGraph:
+    """`users` Graph user objects, the templates' (JSON, one per line) in turn, each under its own
+    id, listed in pages of 999 (`@odata.count` on the first, `@odata.nextLink` to the next)."""
+
+    BASE = "https://graph.test/v1.0"
+    _PAGE = 999
+
+    def __init__(self, templates: list[bytes], users: int) -> None:
+        self._templates = [(orjson.loads(t)["id"].encode(), t) for t in templates]
+        self._users = users
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/v1.0/domains":
+            return httpx.Response(200, json={"value": [{"id": "x.test", "isVerified": True}]})
+        offset = int(request.url.params.get("$skiptoken", "0"))
+        end = min(offset + self._PAGE, self._users)
+        users = b",".join(self._user(n) for n in range(offset, end))
+        head = b'{"@odata.count":%d,' % self._users if offset == 0 else b"{"
+        if end < self._users:
+            head += b'"@odata.nextLink":"%s/users?$skiptoken=%d",' % (self.BASE.encode(), end)
+        return httpx.Response(200, content=head + b'"value":[' + users + b"]}")
+
+    def _user(self, n: int) -> bytes:
+        old_id, template = self._templates[n % len(self._templates)]
+        return template.replace(old_id, str(uuid.UUID(int=n + 1)).encode(), 1)
 
 
 if __name__ == "__main__":

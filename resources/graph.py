@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -30,10 +31,10 @@ from resources.graph_batch import (
 from resources.graph_client import GRAPH_BASE_URL, GraphClient, user_expand, user_select
 from resources.graph_lookup import lookup_users
 from resources.graph_pacing import GraphBudget, GraphPacer
-from resources.graph_snapshot import read_entra_users
+from resources.graph_snapshot import EntraUsersOnArrival, read_entra_users
 from resources.graph_user_auth import DelegatedTokenProvider, default_token_cache_path
 from resources.normalise import email_key
-from resources.snapshot_reading import RawTexts, raw_frame, raw_text_frame, released_as_read
+from resources.snapshot_reading import raw_frame, raw_text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -155,21 +156,22 @@ class GraphResource(ResourceWithClient):
         """Every user of the tenant with the properties SPEC §3 maps (guests included), and the
         tenant's verified domains."""
         started = time.perf_counter()
-        users: list[dict] = []
         pages = 0
-        pages_read = self.client().iter_user_pages(
+        pages_read = self.client().user_pages(
             user_select(self.optional_fields), expand=user_expand(self.optional_fields)
         )
-        for page in pages_read:
-            users.extend(page)
-            pages += 1
-        # Each user object is freed once read (`released_as_read`), its JSON text kept.
-        texts = RawTexts()
-        read = read_entra_users(released_as_read(users, texts), self.optional_fields)
+        # Each page is read into the columns and the raw texts as it arrives: no decoded user
+        # outlives its page.
+        reading = EntraUsersOnArrival(self.optional_fields)
+        with contextlib.closing(pages_read):  # a page asked for ahead is waited for
+            for page in pages_read:
+                reading.add(page.users, page.exact)
+                pages += 1
+        read, texts = reading.finished()
         frame = read.users
         return EntraSnapshot(
             users=frame,
-            raw=raw_text_frame("entra_id", frame.get_column("entra_id"), texts.column()),
+            raw=raw_text_frame("entra_id", frame.get_column("entra_id"), texts),
             complete=frame.get_column("entra_id").null_count() == 0,
             requests=pages,
             seconds=time.perf_counter() - started,

@@ -5,21 +5,27 @@ Reads list `GET /users` with an explicit `$select` and `$top=999`, following the
 more pages than the first page's `@odata.count` allows (SPEC §12). A connection that syncs the
 manager also reads `$expand=manager($select=id)`: Graph then pages at most 100 users whatever
 `$top` asks, and refuses `$expand` in an advanced query, so the count comes first from
-`GET /users/$count` and bounds pages of 100. Every request is paced to the app's throttling
+`GET /users/$count` and bounds pages of 100. The next page is asked for while the caller reads
+the current one (`user_pages`). Every request is paced to the app's throttling
 budget (`GraphPacer`) and retried on 429/503/504 after `Retry-After`. Writes in bulk go through
 `resources.graph_batch.BatchExecutor`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import itertools
+import json
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from reconcile.mapping import GRAPH_REFERENCES, active
 from resources.errors import AuthenticationError, RemoteError, UntrustedAnswer, error_body
@@ -91,6 +97,24 @@ class GraphApiError(RemoteError):
     def __init__(self, message: str, *, detail_codes: tuple[str, ...] = (), **details: Any) -> None:
         self.detail_codes = detail_codes
         super().__init__("graph", message, **details)
+
+
+@dataclasses.dataclass(frozen=True)
+class UserPage:
+    """One page of `GET /users`.
+
+    Attributes:
+        users: The page's `value` as `orjson` decodes it (which reads an integer beyond 64 bits
+            as a float); use `exact` where such a number must read as `json` reads it.
+        content: The page's body.
+    """
+
+    users: Any
+    content: bytes
+
+    def exact(self) -> Any:
+        """The page's `value` as `json` (and `response.json()`) decodes it."""
+        return json.loads(self.content).get("value", [])
 
 
 class TokenSource(Protocol):
@@ -197,6 +221,17 @@ class GraphClient:
         page_size: int = PAGE_SIZE,
         expand: str | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
+        """The user objects of every page of `user_pages`, as `response.json()` decodes them."""
+        with contextlib.closing(self.user_pages(select, page_size, expand)) as pages:
+            for page in pages:
+                yield page.exact()
+
+    def user_pages(
+        self,
+        select: Sequence[str] = USER_SELECT,
+        page_size: int = PAGE_SIZE,
+        expand: str | None = None,
+    ) -> Iterator[UserPage]:
         """Every page of `GET /users`, following `@odata.nextLink` (used whole) to the end.
 
         The first page asks for `@odata.count` (an advanced query: `$count=true` with
@@ -212,22 +247,19 @@ class GraphClient:
         advanced: dict[str, str] | None = {"ConsistencyLevel": "eventual"}
         if expand is None:
             params["$count"] = "true"
-            body = self.request_json(
-                "GET", "/users", params=params, headers=advanced, what="users page 1"
-            )
+            body, content = self._page("/users", params, advanced, "users page 1")
             count = body.get("@odata.count")
+            if isinstance(count, float):  # a count beyond 64 bits, as `json` reads it
+                count = json.loads(content).get("@odata.count")
         else:
             page_size = min(page_size, EXPAND_PAGE_SIZE)
             params.update({"$top": page_size, "$expand": expand})
             count, advanced = self.user_count(), None
-            body = self.request_json("GET", "/users", params=params, what="users page 1")
+            body, content = self._page("/users", params, None, "users page 1")
         limit = _page_limit(count, page_size)
         followed: set[str] = set()
-        for page_number in itertools.count(1):
-            yield body.get("value", [])
-            link = body.get("@odata.nextLink")
-            if not link:
-                return
+
+        def following(page_number: int, link: str) -> tuple[Any, bytes]:
             what = f"users page {page_number}"
             if link in followed:
                 raise UntrustedAnswer("graph", f"{what} links to a page already read: stopped")
@@ -239,9 +271,35 @@ class GraphClient:
                 )
             followed.add(link)
             url = same_origin_link(link, self.http.base_url, service="graph", what=what)
-            body = self.request_json(
-                "GET", url, headers=advanced, what=f"users page {page_number + 1}"
-            )
+            return self._page(url, None, advanced, f"users page {page_number + 1}")
+
+        # The next page is asked for as soon as a page's link is known, while the caller reads
+        # that page: one request under way at a time, as without reading ahead. Whatever stops
+        # the paging (a link refused, a failed request) is raised after the page before it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-pages") as ahead:
+            for page_number in itertools.count(1):
+                link = body.get("@odata.nextLink")
+                next_page = ahead.submit(following, page_number, link) if link else None
+                yield UserPage(body.get("value", []), content)
+                if next_page is None:
+                    return
+                body, content = next_page.result()
+
+    def _page(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        what: str,
+    ) -> tuple[Any, bytes]:
+        """One page's answer, decoded (`orjson`; `json` for what orjson refuses), and its body."""
+        response = self.send("GET", url, params=params, headers=headers, what=what)
+        raise_for_graph(response, what)
+        content = response.content
+        try:
+            return orjson.loads(content), content
+        except orjson.JSONDecodeError:
+            return json.loads(content), content
 
     def user_count(self) -> int | None:
         """How many users the tenant has (`GET /users/$count`, eventually consistent), or None

@@ -10,17 +10,25 @@ not a boolean, a hire date that is not ISO) is unknown the same way and listed w
 (SPEC §5), never turned into text. When what identifies the user or decides its scope and
 writability (id, mail, user principal name, user type, on-premises sync) cannot be read, those
 columns are unknown and validation holds the user out.
+
+A snapshot is read a page at a time as Graph's pages arrive (`EntraUsersOnArrival`): a page of
+plain users (the selected properties and nothing else, each text, a boolean, a date or null)
+goes straight into the frame's columns, column by column; any other page is read user by user as
+above. Both give the same rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, Final
 
+import orjson
 import polars as pl
 
 from reconcile.frames import ENTRA_USERS_SCHEMA, entra_users_schema
 from reconcile.mapping import DATE, Mapped, active
+from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import ENTRA
 from resources.normalise import (
     UnreadableValue,
@@ -31,7 +39,14 @@ from resources.normalise import (
     read_text,
 )
 from resources.remote_ids import graph_id_problem
-from resources.snapshot_reading import RowReading, SnapshotRead, read_snapshot
+from resources.snapshot_reading import (
+    ColumnChunks,
+    RawTexts,
+    RowReading,
+    SnapshotRead,
+    raw_json,
+    read_snapshot,
+)
 
 
 def _properties(fields: Iterable[str] = ()) -> dict[str, tuple[str, Any]]:
@@ -138,3 +153,175 @@ def _object_id(value: Any) -> str:
     if (problem := graph_id_problem(value)) is not None:
         raise UnreadableValue(problem)
     return value
+
+
+class EntraUsersOnArrival:
+    """`read_entra_users` a page at a time as the pages arrive, with each user's raw JSON text
+    (`raw_json`) for the history: the same frame, listing and texts, but no decoded user outlives
+    its page.
+
+    Args:
+        fields: The optional fields switched on.
+    """
+
+    def __init__(self, fields: Iterable[str] = ()) -> None:
+        fields = tuple(fields)
+        self._properties = _properties(fields)
+        self._schema = entra_users_schema(fields)
+        self._columns = ColumnChunks(self._schema)
+        self._texts = RawTexts()
+        self._failures: list[dict[str, Any]] = []
+        self._dates: dict[str, Any] = {}
+        self._readers = (
+            ("mail", ("mail", read_text)),
+            ("userPrincipalName", ("user_principal_name", read_text)),
+            *self._properties.items(),
+            *_OTHER_PROPERTIES.items(),
+        )
+        self._selected = ("id", *(prop for prop, _ in self._readers))
+        self._references = tuple(
+            p for p, (_, read) in self._properties.items() if read is _reference
+        )
+        # A user who has no manager is answered without the property.
+        self._plain_keys = (set(self._selected), set(self._selected) - set(self._references))
+
+    def add(self, users: Iterable[Any], exact: Callable[[], Iterable[Any]] | None = None) -> None:
+        """Read one page's users, in order.
+
+        Args:
+            users: The page's user objects as decoded.
+            exact: The same page decoded as the standard library's `json` does, when `users`
+                came from a faster decoder that reads numbers beyond 64 bits otherwise: read
+                instead of `users` when the page holds anything but plain users.
+        """
+        columns = self._plain_columns(users) if isinstance(users, list) else None
+        if columns is not None:
+            self._columns.extend(columns, len(users))
+            self._texts.extend(orjson.dumps(user).decode() for user in users)
+            return
+        for user in exact() if exact is not None else users:
+            reading = _read_user(user, self._properties, self._schema)
+            self._failures.extend(reading.failures("entra_id"))
+            self._columns.append_row(reading.finished())
+            self._texts.append(raw_json(user))
+
+    def finished(self) -> tuple[SnapshotRead, pl.Series]:
+        """The frame, the listing of unreadable values and the raw texts (`payload`), in the
+        order read."""
+        read = SnapshotRead(
+            users=self._columns.frame(),
+            unreadable=pl.DataFrame(self._failures, schema=VALIDATION_FAILURES_SCHEMA),
+        )
+        texts = self._texts.column()
+        self._columns, self._texts, self._failures = ColumnChunks(self._schema), RawTexts(), []
+        return read, texts
+
+    def _plain_columns(self, users: list[Any]) -> dict[str, Sequence[Any]] | None:
+        """The page's columns when every user is plain (what `_read_user` would read without a
+        problem nor an unknown field), else None."""
+        if not set(map(type, users)) <= {dict} or not all(
+            map(self._plain_keys.__contains__, map(dict.keys, users))
+        ):
+            return None
+        # Every selected property is there (a reference may be left out): one tuple per column.
+        present = [prop for prop in self._selected if prop not in self._references]
+        by_property: dict[str, Sequence[Any]] = (
+            dict(zip(present, zip(*map(itemgetter(*present), users), strict=True), strict=True))
+            if users
+            else dict.fromkeys(present, ())
+        )
+        for prop in self._references:
+            by_property[prop] = [user.get(prop) for user in users]
+        ids = by_property["id"]
+        if not set(map(type, ids)) <= {str} or any(map(graph_id_problem, ids)):
+            return None
+        columns: dict[str, Sequence[Any]] = {"entra_id": ids}
+        for prop, (column, read) in self._readers:
+            read_values = _PLAIN_READERS[read](by_property[prop], self._dates)
+            if read_values is None:
+                return None
+            columns[column] = read_values
+        columns["email_key"] = [
+            (address.casefold() if (address := mail or upn) else None)
+            for mail, upn in zip(columns["mail"], columns["user_principal_name"], strict=True)
+        ]
+        columns["on_premises_sync_enabled"] = [
+            value is True  # null: managed in the cloud
+            for value in columns["on_premises_sync_enabled"]
+        ]
+        columns["unknown_fields"] = [[]] * len(users)
+        return columns
+
+
+_TEXT_TYPES: Final = frozenset({str, type(None)})
+_FLAG_TYPES: Final = frozenset({bool, type(None)})
+#: The most hire dates remembered as read (they repeat: people are hired on the same days).
+_DATES_KEPT: Final = 100_000
+
+
+def _plain_texts(values: Sequence[Any], _dates: dict[str, Any]) -> Sequence[Any] | None:
+    """`read_text` of each value, or None when one is not plain text (or not valid Unicode)."""
+    if not set(map(type, values)) <= _TEXT_TYPES:
+        return None
+    given = list(filter(None, values))
+    joined = "".join(given)
+    if not joined.isascii():
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    if "" not in values and list(map(str.strip, given)) == given:
+        return values  # nothing to trim, nothing blank (most pages): read as they are
+    return [(value.strip() or None) if value else None for value in values]
+
+
+def _plain_dates(values: Sequence[Any], dates: dict[str, Any]) -> list[Any] | None:
+    """`read_date` of each value (remembered in `dates`), or None when one cannot be read."""
+    if not set(map(type, values)) <= _TEXT_TYPES:
+        return None
+    read: list[Any] = []
+    for value in values:
+        if value is None:
+            read.append(None)
+            continue
+        date = dates.get(value, _ABSENT)
+        if date is _ABSENT:
+            try:
+                date = read_date(value)
+            except UnreadableValue:
+                return None
+            if len(dates) < _DATES_KEPT:
+                dates[value] = date
+        read.append(date)
+    return read
+
+
+def _plain_flags(values: Sequence[Any], _dates: dict[str, Any]) -> list[Any] | None:
+    """`read_flag` of each value, or None when one is not a boolean or null."""
+    return list(values) if set(map(type, values)) <= _FLAG_TYPES else None
+
+
+def _plain_references(values: Sequence[Any], _dates: dict[str, Any]) -> list[Any] | None:
+    """`_reference` of each value, or None when one is not a reference object of text values
+    with an object id."""
+    read: list[Any] = []
+    for value in values:
+        if value is None:
+            read.append(None)
+        elif (
+            type(value) is dict
+            and set(map(type, value.values())) <= {str}
+            and graph_id_problem(value.get("id")) is None
+        ):
+            read.append(value["id"])
+        else:
+            return None
+    return read
+
+
+_PLAIN_READERS: Final[dict[Any, Callable[[Sequence[Any], dict[str, Any]], list[Any] | None]]] = {
+    read_text: _plain_texts,
+    read_date: _plain_dates,
+    read_flag: _plain_flags,
+    _reference: _plain_references,
+}

@@ -11,16 +11,18 @@ hold (`raw_frame`).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence, Sequence
 from typing import Any, Final, TypeVar
 
 import orjson
 import polars as pl
+import pyarrow as pa
 
 from reconcile.outputs import UNREADABLE, VALIDATION_FAILURES_SCHEMA
 from reconcile.validation import IDENTITY_COLUMNS
-from resources.normalise import UnreadableValue, rows_to_frame
+from resources.normalise import UnreadableValue
 
 T = TypeVar("T")
 #: Matches no raw value: `RowReading.take` without an `absent` marker reads whatever is there.
@@ -95,6 +97,11 @@ class RawTexts:
         if len(self._pending) >= self._CHUNK:
             self._flush()
 
+    def extend(self, texts: Iterable[str]) -> None:
+        self._pending.extend(texts)
+        if len(self._pending) >= self._CHUNK:
+            self._flush()
+
     def column(self) -> pl.Series:
         """Every text so far, in order."""
         self._flush()
@@ -106,6 +113,75 @@ class RawTexts:
         if self._pending:
             self._chunks.append(pl.Series("payload", self._pending, dtype=pl.String))
             self._pending = []
+
+
+class ColumnChunks:
+    """A frame's columns gathered as the values come (a row at a time, or a run of rows given
+    column by column), turned into frame chunks every `_CHUNK` rows: only one chunk's values are
+    ever held as Python objects.
+
+    Args:
+        schema: The frame's exact schema; a row's missing column is null.
+    """
+
+    _CHUNK: Final = 10_000
+
+    def __init__(self, schema: pl.Schema) -> None:
+        self._schema = schema
+        self._columns: dict[str, list[Any]] = {name: [] for name in schema}
+        self._pending = 0
+        self._chunks: list[pl.DataFrame] = []
+
+    def append_row(self, row: Mapping[str, Any]) -> None:
+        for name, values in self._columns.items():
+            values.append(row.get(name))
+        self._added(1)
+
+    def extend(self, columns: Mapping[str, Sequence[Any]], rows: int) -> None:
+        """Add `rows` rows given as one sequence per column (each of length `rows`)."""
+        for name, values in self._columns.items():
+            values.extend(columns[name])
+        self._added(rows)
+
+    def frame(self) -> pl.DataFrame:
+        """Every row so far, in order, as one frame with exactly the schema."""
+        self._flush()
+        if len(self._chunks) == 1:
+            return self._chunks[0]
+        return pl.concat(self._chunks, rechunk=True)
+
+    def _added(self, rows: int) -> None:
+        self._pending += rows
+        if self._pending >= self._CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending or not self._chunks:
+            self._chunks.append(columns_to_frame(self._columns, self._schema))
+            self._columns = {name: [] for name in self._schema}
+            self._pending = 0
+
+
+def columns_to_frame(columns: Mapping[str, Sequence[Any]], schema: pl.Schema) -> pl.DataFrame:
+    """A frame with exactly `schema` from one sequence of Python values per column.
+
+    A column of lists of text (`unknown_fields`) is built through Arrow from its lengths and
+    values: Polars would otherwise build one series per row.
+    """
+    return pl.DataFrame(
+        [
+            _text_lists(name, columns[name])
+            if dtype == pl.List(pl.String) and None not in columns[name]
+            else pl.Series(name, columns[name], dtype=dtype)
+            for name, dtype in schema.items()
+        ]
+    )
+
+
+def _text_lists(name: str, lists: Sequence[Sequence[str]]) -> pl.Series:
+    offsets = pa.array([0, *itertools.accumulate(map(len, lists))], pa.int64())
+    values = pa.array([value for row in lists for value in row], pa.large_string())
+    return pl.Series(name, pa.LargeListArray.from_arrays(offsets, values)).cast(pl.List(pl.String))
 
 
 def raw_text_frame(
@@ -141,8 +217,8 @@ class ReadOnArrival:
 
     `add` reads one payload (with `read`) and returns its position; `finished` builds the frame,
     the listing and the raw texts of the positions kept, in their order. Rows and texts go into
-    column chunks as they come (`RawTexts`): per user only the columns' values and its JSON text
-    are held, never its decoded payload nor its row dict.
+    column chunks as they come (`ColumnChunks`, `RawTexts`): per user only the columns' values
+    and its JSON text are held, never its decoded payload nor its row dict.
 
     Args:
         read: One payload and its listed id -> its `RowReading` (never raises).
@@ -150,16 +226,13 @@ class ReadOnArrival:
         id_column: The id column (named in the listing).
     """
 
-    _CHUNK: Final = 10_000
-
     def __init__(
         self, read: Callable[[Any, str | None], RowReading], schema: pl.Schema, id_column: str
     ) -> None:
         self._read = read
         self._schema = schema
         self._id_column = id_column
-        self._rows: list[dict[str, Any]] = []
-        self._chunks: list[pl.DataFrame] = []
+        self._columns = ColumnChunks(schema)
         self._texts = RawTexts()
         self._failures: dict[int, list[dict[str, Any]]] = {}
         self._count = 0
@@ -171,19 +244,16 @@ class ReadOnArrival:
         self._count += 1
         if reading.problems:
             self._failures[position] = reading.failures(self._id_column)
-        self._rows.append(reading.finished())
+        self._columns.append_row(reading.finished())
         self._texts.append(raw_json(payload))
-        if len(self._rows) >= self._CHUNK:
-            self._flush()
         return position
 
     def finished(self, positions: Sequence[int]) -> tuple[SnapshotRead, pl.Series]:
         """The frame, the listing and the raw texts (`payload`) of the users added at
         `positions`, in that order (each position at most once)."""
-        self._flush()
-        users = pl.concat(self._chunks, rechunk=True)
+        users = self._columns.frame()
         texts = self._texts.column()
-        self._chunks, self._texts = [], RawTexts()
+        self._columns, self._texts = ColumnChunks(self._schema), RawTexts()
         if list(positions) != list(range(self._count)):
             # Some users dropped or reordered (a pass that was not consistent): only they are
             # copied; a consistent first pass keeps every user in the order read.
@@ -192,11 +262,6 @@ class ReadOnArrival:
         failures = [f for p in positions if p in self._failures for f in self._failures[p]]
         unreadable = pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA)
         return SnapshotRead(users=users, unreadable=unreadable), texts
-
-    def _flush(self) -> None:
-        if self._rows or not self._chunks:
-            self._chunks.append(rows_to_frame(self._rows, self._schema))
-            self._rows = []
 
 
 def raw_json(payload: Any) -> str:
@@ -298,14 +363,12 @@ def read_snapshot(
 ) -> SnapshotRead:
     """The frame and the listing of unreadable values of finished readings."""
     failures: list[dict[str, Any]] = []
-
-    def rows() -> Iterator[dict[str, Any]]:
-        # One row at a time into the frame's columns: the row dicts are not all kept.
-        for reading in readings:
-            failures.extend(reading.failures(id_column))
-            yield reading.finished()
-
-    users = rows_to_frame(rows(), schema)
+    columns = ColumnChunks(schema)
+    # One row at a time into the frame's columns: the row dicts are not all kept.
+    for reading in readings:
+        failures.extend(reading.failures(id_column))
+        columns.append_row(reading.finished())
     return SnapshotRead(
-        users=users, unreadable=pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA)
+        users=columns.frame(),
+        unreadable=pl.DataFrame(failures, schema=VALIDATION_FAILURES_SCHEMA),
     )

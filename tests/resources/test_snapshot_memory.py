@@ -2,11 +2,14 @@
 
 Pins: `released_as_read` hands every item on in order, keeps each one's JSON text exactly as
 `raw_frame` would, and leaves nothing of the items behind in the caller's list (so a reader never
-holds every decoded payload beside the frame it builds); both readers' raw frames are unchanged.
+holds every decoded payload beside the frame it builds); both readers' raw frames are unchanged;
+the frame gathered in column chunks (a row at a time or column by column) is the one the rows
+make.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import weakref
 from typing import Any
@@ -16,9 +19,12 @@ from polars.testing import assert_frame_equal
 
 from resources.graph_snapshot import read_entra_users
 from resources.huma_snapshot import read_huma_users
+from resources.normalise import rows_to_frame
 from resources.snapshot_reading import (
+    ColumnChunks,
     RawTexts,
     UnreadablePayload,
+    columns_to_frame,
     raw_frame,
     raw_text_frame,
     released_as_read,
@@ -88,3 +94,27 @@ def test_raw_texts_keep_every_text_in_order_across_chunks() -> None:
 
     assert texts.column().to_list() == expected
     assert RawTexts().column().to_list() == []
+
+
+def test_column_chunks_build_the_frame_the_rows_make() -> None:
+    schema = pl.Schema(
+        {"id": pl.String(), "when": pl.Date(), "on": pl.Boolean(), "unknown": pl.List(pl.String())}
+    )
+    rows = [
+        {
+            "id": f"u{n}" if n % 7 else None,
+            "when": dt.date(2020, 1, 1 + n % 28) if n % 5 else None,
+            "on": n % 3 == 0,
+            "unknown": [] if n % 4 else ["when", "on"][: n % 3],
+        }
+        for n in range(ColumnChunks._CHUNK + 3)  # across a chunk's end
+    ]
+    chunks = ColumnChunks(schema)
+    chunks.extend({name: [row[name] for row in rows[:5]] for name in schema}, 5)
+    for row in rows[5:]:
+        chunks.append_row(row)
+
+    assert_frame_equal(chunks.frame(), rows_to_frame(rows, schema))
+    assert_frame_equal(ColumnChunks(schema).frame(), rows_to_frame([], schema))
+    with_null = {"id": ["a"], "when": [None], "on": [None], "unknown": [None]}
+    assert_frame_equal(columns_to_frame(with_null, schema), rows_to_frame([{"id": "a"}], schema))

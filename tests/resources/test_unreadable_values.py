@@ -14,11 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import orjson
 import polars as pl
 import pytest
 
 from reconcile.validation import validate_snapshots
 from resources.graph import GraphResource
+from resources.graph_client import UserPage
 from resources.graph_snapshot import entra_user_row, read_entra_users
 from resources.huma_snapshot import huma_user_row, read_huma_users
 from resources.snapshot_reading import UNREADABLE_ID, UnreadablePayload, raw_frame
@@ -268,8 +270,8 @@ class _OnePage:
     def __init__(self, users: list[Any]) -> None:
         self.users = users
 
-    def iter_user_pages(self, select: Any = None, expand: Any = None) -> Any:
-        yield self.users
+    def user_pages(self, select: Any = None, expand: Any = None) -> Any:
+        yield UserPage(self.users, orjson.dumps({"value": self.users}))
 
     def verified_domains(self) -> list[str]:
         return ["fjordline.no"]

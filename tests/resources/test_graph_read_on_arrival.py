@@ -1,0 +1,251 @@
+"""The Entra snapshot read a page at a time as the pages arrive gives what reading every decoded
+user at the end gave: the same frame, listing of unreadable values and raw texts.
+
+Pins: on the same pages (served as JSON through the real client, or handed to
+`EntraUsersOnArrival` directly), the frame, the listing and the raw payloads equal those of
+`read_entra_users` and `raw_frame` over every user as the standard library's `json` decodes
+them, for plain pages, pages with odd or unreadable values (numbers beyond 64 bits, lone
+surrogates, blanks, missing or extra properties, objects that are not users), the manager
+(absent, null, an object, an unreadable one), with and without optional fields; a paging that
+fails part-way gives no snapshot at all; a page's users are not held once it is read.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from typing import Any
+
+import httpx
+import orjson
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from resources.errors import UntrustedAnswer
+from resources.graph import EntraSnapshot, GraphResource
+from resources.graph_client import GraphApiError, GraphClient, user_select
+from resources.graph_snapshot import EntraUsersOnArrival, read_entra_users
+from resources.snapshot_reading import raw_frame
+from tests.resources.test_graph_batch_edges import FakeTokens
+from tests.resources.test_snapshot_frames import _DROP, _graph_user
+
+_BASE = "https://graph.test/v1.0"
+_ALL_FIELDS = ("manager", "department", "display_name", "office")
+
+
+def _id(n: int) -> str:
+    return f"0f6e7c1a-0000-4000-8000-{n:012d}"
+
+
+def _user(n: int, fields: tuple[str, ...] = (), **overrides: Any) -> dict[str, Any]:
+    """A plain user as Graph answers the product's `$select` (with `fields`' properties)."""
+    user = _graph_user(id=_id(n))
+    for prop in user_select(fields):
+        user.setdefault(prop, None)
+    if "manager" in fields:
+        user["manager"] = {"@odata.type": "#microsoft.graph.user", "id": _id(n + 1000)}
+    user.update(overrides)
+    return {k: v for k, v in user.items() if v is not _DROP}
+
+
+#: Users that are not plain, each in its own way (a page holding one is read user by user).
+_ODD: list[dict[str, Any]] = [
+    {"givenName": 7},
+    {"employeeId": 10**30},
+    {"mobilePhone": -(10**25)},
+    {"jobTitle": 1.5},
+    {"surname": "\ud800"},
+    {"city": "  Bergen \u00a0"},
+    {"mobilePhone": ""},
+    {"mail": None, "userPrincipalName": " Sa@Fjordline.NO "},
+    {"employeeHireDate": "2019-02-30"},
+    {"employeeHireDate": "2019-03-01"},
+    {"employeeHireDate": ""},
+    {"accountEnabled": "false"},
+    {"onPremisesSyncEnabled": True},
+    {"userType": ["Member"]},
+    {"id": "not-a-guid"},
+    {"id": _DROP},
+    {"surname": _DROP},
+    {"extra": {"nested": [1, 2**70]}},
+    {"manager": None},
+    {"manager": _DROP},
+    {"manager": {"id": "not-a-guid"}},
+    {"manager": "0f6e7c1a-0000-4000-8000-000000000001"},
+    {"manager": {"id": _id(5), "n": 2**70}},
+]
+
+
+def _pages(fields: tuple[str, ...]) -> list[list[Any]]:
+    """Plain pages, pages with one odd user each, an empty page, and a page of non-users."""
+    plain = [[_user(p * 10 + n, fields) for n in range(4)] for p in range(3)]
+    odd = [[_user(100 + i, fields), _user(200 + i, fields, **odd)] for i, odd in enumerate(_ODD)]
+    trimmed = [[_user(300, fields, surname=" Haugen ", mobilePhone="  ", jobTitle="CTO")]]
+    return [*plain, *odd, *trimmed, [], ["not a user", None, 42]]
+
+
+class _Pages:
+    """Graph's `GET /users` answering `pages` (JSON written by the standard library) in turn;
+    `fail_at` answers that page with `failure` instead."""
+
+    def __init__(
+        self, pages: list[list[Any]], fail_at: int | None = None, failure: Any = None
+    ) -> None:
+        self.pages = pages
+        self.fail_at = fail_at
+        self.failure = failure
+        self.asked: list[int] = []
+        # As many users as allow these (small) pages, at either page size.
+        self.count = 999 * len(pages)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1.0/domains":
+            return httpx.Response(200, json={"value": [{"id": "fjordline.no", "isVerified": True}]})
+        if request.url.path == "/v1.0/users/$count":
+            return httpx.Response(200, text=str(self.count))
+        number = int(request.url.params.get("page", "0"))
+        self.asked.append(number)
+        if number == self.fail_at:
+            return self.failure(number)
+        body: dict[str, Any] = {"value": self.pages[number]}
+        if number == 0:
+            body["@odata.count"] = self.count
+        if number + 1 < len(self.pages):
+            body["@odata.nextLink"] = f"{_BASE}/users?page={number + 1}"
+        return httpx.Response(200, content=json.dumps(body).encode())
+
+
+def _snapshot(pages: _Pages, fields: tuple[str, ...]) -> EntraSnapshot:
+    resource = GraphResource(
+        tenant_id="t",
+        client_id="c",
+        client_secret="s",
+        authority_host="https://login.example",
+        graph_base_url=_BASE,
+        optional_fields=list(fields),
+    )
+    resource._client = GraphClient(
+        tokens=FakeTokens(), base_url=_BASE, transport=httpx.MockTransport(pages.answer)
+    )
+    return resource.snapshot()
+
+
+def _as_before(pages: list[list[Any]], fields: tuple[str, ...]) -> tuple[Any, pl.DataFrame]:
+    """What reading every user at the end gave: each page as `json` decodes it."""
+    users = [u for page in pages for u in json.loads(json.dumps({"value": page}))["value"]]
+    read = read_entra_users(users, fields)
+    return read, raw_frame("entra_id", read.users.get_column("entra_id"), users)
+
+
+@pytest.mark.parametrize("fields", [(), _ALL_FIELDS], ids=["no-optional-fields", "all-fields"])
+def test_a_snapshot_read_as_the_pages_arrive_hands_on_what_it_did_before(
+    fields: tuple[str, ...],
+) -> None:
+    pages = _pages(fields)
+
+    snapshot = _snapshot(_Pages(pages), fields)
+
+    before, raw = _as_before(pages, fields)
+    assert_frame_equal(snapshot.users, before.users)
+    assert_frame_equal(snapshot.unreadable, before.unreadable)
+    assert_frame_equal(snapshot.raw, raw)
+    assert snapshot.complete is (before.users.get_column("entra_id").null_count() == 0)
+    assert snapshot.requests == len(pages)
+    assert before.unreadable.height > 0  # the odd values were listed, not read
+    assert str(10**30) in "".join(raw.get_column("payload"))  # as received, not as a float
+
+
+def _failure_not_json(_: int) -> httpx.Response:
+    return httpx.Response(200, content=b'{"value": [{"id": "0f6e7c1a-')
+
+
+def _failure_refused(_: int) -> httpx.Response:
+    return httpx.Response(400, json={"error": {"code": "Request_BadRequest", "message": "no"}})
+
+
+def _failure_foreign_link(number: int) -> httpx.Response:
+    body = {"value": [_user(900)], "@odata.nextLink": "https://elsewhere.test/v1.0/users?page=9"}
+    return httpx.Response(200, content=json.dumps(body).encode())
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        pytest.param(_failure_not_json, json.JSONDecodeError, id="a-page-cut-mid-way"),
+        pytest.param(_failure_refused, GraphApiError, id="a-page-refused"),
+        pytest.param(_failure_foreign_link, UntrustedAnswer, id="a-link-elsewhere"),
+    ],
+)
+def test_a_paging_that_fails_part_way_gives_no_snapshot(failure: Any, error: type) -> None:
+    pages = _Pages([[_user(n)] for n in range(4)], fail_at=2, failure=failure)
+
+    with pytest.raises(error):
+        _snapshot(pages, ())
+
+    assert max(pages.asked) == 2  # nothing asked for past the failure (nor elsewhere)
+
+
+_TEXTS = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "Bergen", " Haugen ", "Ås\u00a0", "\u2028x", "2019-03-01"]),
+    st.text(max_size=6),
+)
+_VALUES = st.one_of(
+    _TEXTS,
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@st.composite
+def _users(draw: st.DrawFn, fields: tuple[str, ...]) -> Any:
+    n = draw(st.integers(min_value=0, max_value=999))
+    user = _user(n, fields)
+    for prop in draw(st.lists(st.sampled_from(sorted(user)), max_size=3)):
+        user[prop] = draw(st.one_of(_VALUES, st.just(_DROP)))
+    if draw(st.booleans()):
+        user["employeeHireDate"] = draw(
+            st.sampled_from([None, "2020-01-31", "2020-01-31T23:00:00-05:00", "2020-13-01", "x"])
+        )
+    if draw(st.integers(min_value=0, max_value=20)) == 0:
+        return draw(_VALUES)
+    return {k: v for k, v in user.items() if v is not _DROP}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), fields=st.sampled_from([(), _ALL_FIELDS]))
+def test_any_pages_read_on_arrival_read_as_every_user_read_at_the_end(
+    data: st.DataObject, fields: tuple[str, ...]
+) -> None:
+    pages = data.draw(st.lists(st.lists(_users(fields), max_size=4), max_size=4))
+    reading = EntraUsersOnArrival(fields)
+    for page in pages:
+        text = json.dumps({"value": page}).encode()
+        try:  # as the client decodes a page: orjson, and json where orjson refuses it
+            decoded = orjson.loads(text)["value"]
+        except orjson.JSONDecodeError:
+            decoded = json.loads(text)["value"]
+        reading.add(decoded, lambda text=text: json.loads(text)["value"])
+
+    read, texts = reading.finished()
+
+    before, raw = _as_before(pages, fields)
+    assert_frame_equal(read.users, before.users)
+    assert_frame_equal(read.unreadable, before.unreadable)
+    assert texts.to_list() == raw.get_column("payload").to_list()
+
+
+def test_no_user_of_a_page_is_held_once_the_page_is_read() -> None:
+    page = [_user(n, ("manager",)) for n in range(5)]
+    reading = EntraUsersOnArrival(("manager",))
+
+    reading.add(page)
+
+    gc.collect()
+    assert all(gc.get_referrers(user) == [page] for user in page)
+    assert reading.finished()[0].users.height == 5
