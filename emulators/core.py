@@ -111,8 +111,9 @@ class Emulator(abc.ABC):
         """
 
     @abc.abstractmethod
-    def export_state(self) -> dict[str, Any]:
-        """The whole state in the format `load_state` reads."""
+    def export_state(self, *, users: bool = True) -> dict[str, Any]:
+        """The whole state in the format `load_state` reads; without `users`, every list of
+        users empty (what a client's settings need of a large organisation, without it all)."""
 
     @abc.abstractmethod
     def fault_response(self, fault: Fault, scope: Scope) -> Response:
@@ -171,7 +172,9 @@ class Emulator(abc.ABC):
 
     def _admin_routes(self) -> list[BaseRoute]:
         async def get_state(request: Request) -> Response:
-            return JSONResponse(self.export_state())
+            return JSONResponse(
+                self.export_state(users=request.query_params.get("users") != "false")
+            )
 
         async def put_state(request: Request) -> Response:
             body = await request.body()

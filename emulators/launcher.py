@@ -124,9 +124,9 @@ class Emulators:
         """The environment a client of these emulators needs (SPEC §11 names), with credentials."""
         env = {"SSL_CERT_FILE": str(self.ca_bundle)}
         if self.huma is not None:
-            env |= huma_environment(self.admin("huma").state(), self.huma_url)
+            env |= huma_environment(self.admin("huma").state(users=False), self.huma_url)
         if self.entra is not None:
-            env |= entra_environment(self.admin("entra").state(), self.entra_url)
+            env |= entra_environment(self.admin("entra").state(users=False), self.entra_url)
         return env
 
     def _spawn(

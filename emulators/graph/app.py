@@ -79,8 +79,8 @@ class EntraEmulator(Emulator):
         self.graph.reader.forget()
         self.delegated.codes.clear()
 
-    def export_state(self) -> dict[str, Any]:
-        return self.directory.export()
+    def export_state(self, *, users: bool = True) -> dict[str, Any]:
+        return self.directory.export(users=users)
 
     def is_auth_path(self, path: str) -> bool:
         return not path.startswith(("/v1.0/", "/_emulator"))

@@ -143,11 +143,12 @@ class Directory:
                 by_name[domain.get("id", "").lower()] = tenant
         self.tenants, self._by_name = tenants, by_name
 
-    def export(self) -> dict[str, Any]:
+    def export(self, *, users: bool = True) -> dict[str, Any]:
+        """The state file's document; without `users`, each tenant's list of users empty."""
         tenants = []
         for tenant in self.tenants.values():
-            users = [tenant.users.by_id[uid] for uid in tenant.users.ids]
-            tenants.append({**tenant.document, "users": users})
+            ids = tenant.users.ids if users else []
+            tenants.append({**tenant.document, "users": [tenant.users.by_id[uid] for uid in ids]})
         return {"format": STATE_FORMAT, "tenants": tenants}
 
     def tenant(self, key: str) -> Tenant | None:

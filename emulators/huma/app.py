@@ -65,8 +65,11 @@ def build_world(state: Mapping[str, Any]) -> HumaWorld:
         groups=_by_id(map(records.check_group, state.get("groups") or []), "id"),
         job_titles=_by_id(map(records.check_job_title, state.get("jobTitles") or []), "id"),
     )
-    users = [records.check_user(u, org.groups, org.job_titles) for u in state.get("users") or []]
-    store = UserStore(users)
+    # Checked one at a time into the store's compact records: the checked dicts are not all
+    # held at once beside the state.
+    store = UserStore(
+        records.check_user(u, org.groups, org.job_titles) for u in state.get("users") or []
+    )
     return HumaWorld(org, store, Renderer(store, org))
 
 
@@ -141,7 +144,7 @@ class HumaEmulator(Emulator):
         # Tokens survive a load: they stay valid while their API key exists and is active.
         self.world = self._watched(build_world(state))
 
-    def export_state(self) -> dict[str, Any]:
+    def export_state(self, *, users: bool = True) -> dict[str, Any]:
         org = self.world.org
         return {
             "format": STATE_FORMAT,
@@ -149,7 +152,7 @@ class HumaEmulator(Emulator):
             "apiKeys": list(org.api_keys.values()),
             "groups": list(org.groups.values()),
             "jobTitles": list(org.job_titles.values()),
-            "users": list(self.world.store),
+            "users": list(self.world.store) if users else [],
         }
 
     def is_auth_path(self, path: str) -> bool:

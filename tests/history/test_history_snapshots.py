@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from resources.history import HistoryStore
+from resources.history import HistoryStore, runs
 from resources.history.files import connect
 from tests.history.scenario import raw_payloads
 from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
@@ -131,3 +131,27 @@ def test_frames_that_break_their_schema_are_refused(
     _begin(store, "r1")
     with pytest.raises(ValueError, match=message):
         store.record_snapshot(**{"run_id": "r1", "side": "huma", "users": HUMA} | arguments)
+
+
+def test_payloads_beyond_the_write_s_memory_limit_are_kept_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runs, "PAYLOAD_WRITE_MEMORY_LIMIT", "32MB")
+    store = HistoryStore(tmp_path / "history.duckdb")
+    ids = [f"h{n}" for n in range(30_000)]
+    raw = pl.DataFrame(
+        {"huma_id": ids, "payload": [f'{{"id": "{i}", "note": "{i * 400}"}}' for i in ids]}
+    )
+
+    _begin(store, "r1")
+    with store.session(doing="a large snapshot"):
+        store.record_snapshot(run_id="r1", side="huma", users=HUMA, raw=raw)
+        store.record_snapshot(run_id="r1", side="entra", users=ENTRA)
+
+    assert raw["payload"].str.len_bytes().sum() > 2 * 32 * 2**20
+    assert (
+        store.snapshot_payloads(run_id="r1", side="huma")
+        .sort("huma_id")
+        .equals(raw.sort("huma_id"))
+    )
+    assert store.snapshot(run_id="r1", side="entra").equals(ENTRA)

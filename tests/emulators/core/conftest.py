@@ -54,8 +54,8 @@ class ToyEmulator(Emulator):
     def load_state(self, state: Mapping[str, Any]) -> None:
         self.items = list(state["items"])
 
-    def export_state(self) -> dict[str, Any]:
-        return {"items": list(self.items)}
+    def export_state(self, *, users: bool = True) -> dict[str, Any]:
+        return {"items": list(self.items)}  # a toy without users
 
     def fault_response(self, fault: Fault, scope: Any) -> Response:
         if fault.status == 429:

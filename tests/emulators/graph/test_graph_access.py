@@ -126,3 +126,15 @@ def test_token_of_a_replaced_tenant_is_refused(entra, graph_error):
     graph_error(
         _get(entra, token), 401, "InvalidAuthenticationToken", "Access token validation failure."
     )
+
+
+def test_the_state_without_users_is_the_whole_state_with_every_tenant_empty(entra):
+    whole = entra.admin.state()
+
+    light = entra.admin.state(users=False)
+
+    assert any(tenant["users"] for tenant in whole["tenants"])
+    assert light == {
+        **whole,
+        "tenants": [{**tenant, "users": []} for tenant in whole["tenants"]],
+    }

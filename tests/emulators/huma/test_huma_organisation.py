@@ -303,3 +303,12 @@ def test_bad_membership_changes_are_refused(
             k: v.format_map(names) for k, v in interpolations.items()
         }
     assert huma.admin.state() == before
+
+
+def test_the_state_without_users_is_the_whole_state_with_no_user(huma):
+    whole = huma.admin.state()
+
+    light = huma.admin.state(users=False)
+
+    assert whole["users"]
+    assert light == {**whole, "users": []}
