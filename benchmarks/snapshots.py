@@ -19,7 +19,10 @@ process of its own (the peak is the process's `ru_maxrss`), against a service in
 for Huma the emulator's `UserDetails` of a generated world of at most 10,000 people, for Entra
 the Graph user objects of the same world (the product's `$select`) in pages of 999, repeated
 under new ids up to the size; served without sockets, so the CPU is the client's reading work
-plus a small serving share alike for every code. `--code` names source trees to measure the same
+plus a small serving share alike for every code. The Huma child then runs what the snapshot
+asset does after the read, part by part (the history's `record_snapshot`, `passed_on`, the IO
+manager's file), and prints each part's peak resident set (`VmHWM`, started again before each
+part) and what is resident after it. `--code` names source trees to measure the same
 way (e.g. a worktree of another commit, to compare before and after in one invocation); the
 default is this one.
 """
@@ -259,6 +262,24 @@ def _memory(
             f"{m['cpu_s'] / size * 1e6:,.1f} | "
             f"{(m['peak_mb'] - m['start_mb']) * 1024 / size:,.2f} | {m['wall_s']:.2f} |"
         )
+    if any(len(m["parts"]) > 1 for *_, m in rows):
+        print(
+            "\nThe Huma step part by part (each part's peak and what is resident after it; "
+            "KB per user over the process's start)\n"
+        )
+        print(
+            "| code | users | part | peak MB | after MB | CPU s | peak KB per user "
+            "| after KB per user |"
+        )
+        print("|---|---:|---|---:|---:|---:|---:|---:|")
+        for _, tree, size, m in rows:
+            for part in m["parts"]:
+                print(
+                    f"| {tree.resolve().name} | {size:,} | {part['part']} | "
+                    f"{part['peak_mb']:,.0f} | {part['after_mb']:,.0f} | {part['cpu_s']:.2f} | "
+                    f"{(part['peak_mb'] - m['start_mb']) * 1024 / size:,.2f} | "
+                    f"{(part['after_mb'] - m['start_mb']) * 1024 / size:,.2f} |"
+                )
     return 0
 
 
@@ -275,7 +296,11 @@ def _memory_child(templates: Path, users: int, concurrency: int) -> int:
         max_concurrency=concurrency,
         transport=httpx.MockTransport(huma.answer),
     )
-    _measure_snapshot(resource_, users)
+    # What the parts after the read import (Dagster, DuckDB) is resident before the start, as
+    # in the step: the parts' figures are then the step's work alone.
+    import resources.history  # noqa: F401
+
+    _measure_snapshot(resource_, users, after=_huma_step_after_read)
     return 0
 
 
@@ -300,9 +325,16 @@ def _graph_memory_child(templates: Path, users: int) -> int:
     return 0
 
 
-def _measure_snapshot(resource_: HumaResource | GraphResource, users: int) -> None:
-    """Take one snapshot with `resource_` and print its measures as JSON."""
+def _measure_snapshot(
+    resource_: HumaResource | GraphResource,
+    users: int,
+    after: Callable[[Any], list[tuple[str, Callable[[], object]]]] | None = None,
+) -> None:
+    """Take one snapshot with `resource_` and print its measures as JSON; then, with `after`,
+    run each part it names on the snapshot in turn (what the asset does after the read) and
+    add each part's peak resident memory and what is resident after it (`parts`)."""
     start_mb = _rss_mb()
+    _reset_peak()
     snapshot, wall, cpu = _timed(resource_.snapshot)
     if not snapshot.complete or snapshot.users.height != users:
         raise RuntimeError(f"the snapshot is not whole: {snapshot.users.height} of {users} users")
@@ -312,8 +344,67 @@ def _measure_snapshot(resource_: HumaResource | GraphResource, users: int) -> No
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "cpu_s": cpu,
         "wall_s": wall,
+        "parts": [{"part": "read", "peak_mb": _peak_mb(), "after_mb": _rss_mb(), "cpu_s": cpu}],
     }
+    for name, part in after(snapshot) if after else []:
+        _reset_peak()
+        _, _, part_cpu = _timed(part)
+        measures["parts"].append(
+            {"part": name, "peak_mb": _peak_mb(), "after_mb": _rss_mb(), "cpu_s": part_cpu}
+        )
     print(json.dumps(measures))
+
+
+def _huma_step_after_read(snapshot: Any) -> list[tuple[str, Callable[[], object]]]:
+    """What the Huma snapshot asset does with the snapshot after the read, as parts run in
+    turn on the same objects (`assets.snapshots`): the history keeps the run's snapshot (begin
+    the run, `record_snapshot` in one session, into a fresh history file), the snapshot as the
+    later steps get it (`passed_on`), and the IO manager's file of it (`write_value`). What a
+    part leaves is kept for the next, as in the step."""
+    from datetime import UTC, datetime
+
+    from assets.snapshots import passed_on
+    from pipelines.io_manager import write_value
+    from resources.history import HistoryStore
+    from resources.history.runs import APPLY
+
+    folder = Path(tempfile.mkdtemp(prefix="huma-step-"))
+    kept: dict[str, Any] = {}
+
+    def history() -> None:
+        store = HistoryStore(folder / "history.duckdb")
+        with store.session(doing="benchmark: huma snapshot"):
+            store.begin_run(
+                run_id="r1", connection="bench", mode=APPLY, started_at=datetime.now(UTC)
+            )
+            store.record_snapshot(
+                run_id="r1",
+                side="huma",
+                users=snapshot.users,
+                raw=snapshot.raw,
+                complete=snapshot.complete,
+            )
+
+    def hand_on() -> None:
+        kept["passed"] = passed_on(snapshot)
+
+    def io_manager() -> None:
+        write_value(folder / "huma_users_raw", kept["passed"])
+
+    return [("history", history), ("passed_on", hand_on), ("io_manager", io_manager)]
+
+
+def _reset_peak() -> None:
+    """Start the process's peak resident set (`VmHWM`) again from what is resident now."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mb() -> float:
+    """The process's peak resident set since the last `_reset_peak`."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _rss_mb() -> float:
