@@ -155,3 +155,22 @@ def test_payloads_beyond_the_write_s_memory_limit_are_kept_whole(
         .equals(raw.sort("huma_id"))
     )
     assert store.snapshot(run_id="r1", side="entra").equals(ENTRA)
+
+
+def test_payloads_of_any_length_and_script_read_back_as_given(store: HistoryStore) -> None:
+    # Short texts sit inside an Arrow string view, long ones in its data buffers: both kinds,
+    # and text beyond ASCII, are kept byte for byte.
+    payloads = [
+        "null",
+        "{}",
+        '{"id":"h12"}',
+        '{"id":"h123"}',
+        '{"name":"Zoë Ångström 山田 🙂"}',
+        '{"note":"' + "x" * 5_000 + '"}',
+        '{"id":"h1"}',
+    ]
+    raw = pl.DataFrame({"huma_id": [f"h{n}" for n in range(len(payloads))], "payload": payloads})
+    _begin(store, "r1")
+    store.record_snapshot(run_id="r1", side="huma", users=HUMA, raw=raw)
+
+    assert store.snapshot_payloads(run_id="r1", side="huma").equals(raw)
