@@ -10,13 +10,15 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import stat
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
-from pipelines.io_manager import read_value, run_outputs_io_manager
+from pipelines.io_manager import read_value, run_outputs_io_manager, write_value
+from tests.reference.builders import huma_frame, huma_user
 
 FRAME = pl.DataFrame({"user_id": ["h1", "h2"], "phone": ["+47 1", None]})
 
@@ -134,3 +136,28 @@ def test_the_io_manager_logs_nothing(instance: dg.DagsterInstance) -> None:
         if entry.dagster_event is None
     ]
     assert logs == []
+
+
+def test_frames_inside_a_pickled_value_read_back_exactly(tmp_path: Path) -> None:
+    # The frames of a snapshot or a plan, with the dtypes the steps pass on.
+    users = huma_frame(
+        huma_user("h1", "Ann.Lee@Example.com"),
+        huma_user(
+            "h2",
+            "bo@example.com",
+            phone=None,
+            hire_date=date(1999, 12, 31),
+            active=False,
+            deactivated_at=datetime(2026, 2, 1, 12, 30, tzinfo=UTC),
+            unknown_fields=["job_title", "phone"],
+        ),
+    )
+    value = Plan(users, "two users")
+    write_value(tmp_path / "plan", value)
+
+    loaded = read_value(tmp_path / "plan")
+    assert loaded.note == "two users"
+    assert loaded.rows.schema == users.schema
+    assert loaded.rows.equals(users)
+    with (tmp_path / "plan").open("rb") as handle:
+        assert pickle.load(handle).rows.equals(users)  # noqa: S301 - the test's own file
