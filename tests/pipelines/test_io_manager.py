@@ -140,17 +140,10 @@ def test_the_io_manager_logs_nothing(instance: dg.DagsterInstance) -> None:
 
 def test_frames_inside_a_pickled_value_read_back_exactly(tmp_path: Path) -> None:
     # The frames of a snapshot or a plan, with the dtypes the steps pass on.
+    gone = datetime(2026, 2, 1, 12, 30, tzinfo=UTC)
     users = huma_frame(
-        huma_user("h1", "Ann.Lee@Example.com"),
-        huma_user(
-            "h2",
-            "bo@example.com",
-            phone=None,
-            hire_date=date(1999, 12, 31),
-            active=False,
-            deactivated_at=datetime(2026, 2, 1, 12, 30, tzinfo=UTC),
-            unknown_fields=["job_title", "phone"],
-        ),
+        huma_user("h1", "Ann.Lee@Example.com", hire_date=date(1999, 12, 31)),
+        huma_user("h2", None, active=False, deactivated_at=gone, unknown_fields=["phone"]),
     )
     value = Plan(users, "two users")
     write_value(tmp_path / "plan", value)
