@@ -1,13 +1,14 @@
 """Graph writes in `$batch`es: every change applied once, every outcome reported.
 
 Changes go out in batches of at most 20, paced to the write quota. Answers come back in any order
-and are matched by id. Only items answered 429, 503 or 504 (not done, "try again"), or 424 (not
+and are matched by id. Only items answered 429 or 503 (not done, "try again"), or 424 (not
 done, its dependency failed) are sent again, after the longest `Retry-After` of the batch, or an
 exponential backoff with jitter when none was given, as often and as long as the client's
 `RetryPolicy` allows (`resources.retrying`). Any other error is final and reported with
 Graph's code and message, never retried. When a whole batch's answer is lost (a broken
-connection), no item is resent blindly: each target is re-read, and only changes not found there
-are sent again.
+connection), or a gateway answered 504 for the batch or an item (it stopped waiting: Graph may
+have carried the write out), no item is resent blindly: each target is re-read, and only changes
+not found there are sent again.
 
 A user reference (the manager) is not a property a PATCH can set: `split_references` sends it as
 a `$ref` write of its own (`PUT` to set it, `DELETE` to clear it), settled the same way.
@@ -29,13 +30,20 @@ from reconcile.mapping import GRAPH_REFERENCES
 from resources.errors import error_body
 from resources.graph_client import GraphClient, graph_error_fields, report_to_pacer
 from resources.remote_ids import graph_id_problem, path_segment
-from resources.retrying import RETRY_STATUSES, Waits, retry_after_seconds
+from resources.retrying import (
+    OUTCOME_UNKNOWN_STATUSES,
+    RETRY_STATUSES,
+    Waits,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
 BATCH_LIMIT = 20
 #: Not done, "try again", or not done because its dependency failed.
 _TRY_AGAIN = RETRY_STATUSES | {424}
+#: Why a write answered 504 is re-read before anything else.
+_GATEWAY = "a gateway stopped waiting for Graph (504): the outcome was unknown"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +146,9 @@ class BatchExecutor:
         except httpx.TransportError as exc:
             logger.warning("a $batch of %d lost its answer (%s); re-reading", len(chunk), exc)
             return self._settle_lost(chunk, attempts, outcomes), None
+        if response.status_code in OUTCOME_UNKNOWN_STATUSES:
+            logger.warning("a $batch of %d was answered 504; re-reading", len(chunk))
+            return self._settle_lost(chunk, attempts, outcomes, _GATEWAY), None
         if response.status_code in _TRY_AGAIN:
             error = graph_error_fields(response.status_code, {}, {})
             for write in chunk:
@@ -147,6 +158,7 @@ class BatchExecutor:
             error = graph_error_fields(response.status_code, error_body(response), response.headers)
             raise RuntimeError(f"Graph refused the $batch itself: {error['message']}")
         retry_again: list[GraphWrite] = []
+        unknown: list[GraphWrite] = []
         waits: list[float] = []
         answered = set()
         for item in response.json().get("responses", []):
@@ -162,6 +174,9 @@ class BatchExecutor:
                     write.key, True, status, body=body or None, attempts=attempts[write.key]
                 )
                 continue
+            if status in OUTCOME_UNKNOWN_STATUSES:
+                unknown.append(write)
+                continue
             error = graph_error_fields(status, body, headers)
             outcomes[write.key] = _failure(write, attempts, status, error)
             if status in _TRY_AGAIN:
@@ -172,6 +187,8 @@ class BatchExecutor:
         unanswered = [w for w in chunk if w.key not in answered]
         if unanswered:
             retry_again += self._settle_lost(unanswered, attempts, outcomes)
+        if unknown:
+            retry_again += self._settle_lost(unknown, attempts, outcomes, _GATEWAY)
         if not retry_again:
             report_to_pacer(self._client.pacer, response, None, write=True)
         return retry_again, max(waits) if waits else None
@@ -181,8 +198,10 @@ class BatchExecutor:
         writes: list[GraphWrite],
         attempts: dict[str, int],
         outcomes: dict[str, GraphWriteOutcome],
+        why: str = "the answer was lost",
     ) -> list[GraphWrite]:
-        """Re-read each target; record the writes found applied, return the others to resend."""
+        """Re-read each target; record the writes found applied, return the others to resend
+        (their outcome says `why` they were re-read)."""
         resend = []
         for write in writes:
             applied, body = self._is_applied(write)
@@ -195,7 +214,7 @@ class BatchExecutor:
                     write.key,
                     False,
                     None,
-                    message="the answer was lost",
+                    message=why,
                     attempts=attempts[write.key],
                 )
                 resend.append(write)

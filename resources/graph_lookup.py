@@ -7,7 +7,8 @@ key is `mail`, or the UPN when `mail` is empty, so both are asked). Twenty reads
 the filter as an OData string literal, its quotes doubled: it can end nothing.
 
 Every read must succeed: a user not found (404, or no match) is simply absent, but an answer that
-is neither is retried when Graph says "try again" (429, 503, 504), as often and as long as the
+is neither is retried when Graph says "try again" (429, 503, or a gateway's 504: a read has no
+effect to duplicate), as often and as long as the
 client's `RetryPolicy` allows, and otherwise fails the read.
 A targeted run that cannot read its users fails and gives its events back; it never goes on with
 a partial view.
@@ -24,7 +25,15 @@ from resources.errors import RemoteError
 from resources.graph_batch import BATCH_LIMIT
 from resources.graph_client import USER_SELECT, GraphClient, graph_error_fields
 from resources.remote_ids import graph_id_problem, path_segment
-from resources.retrying import RETRY_STATUSES, Waits, retry_after_seconds
+from resources.retrying import (
+    OUTCOME_UNKNOWN_STATUSES,
+    RETRY_STATUSES,
+    Waits,
+    retry_after_seconds,
+)
+
+#: A read has no effect to duplicate: a gateway's 504 is simply asked again.
+_TRY_AGAIN = RETRY_STATUSES | OUTCOME_UNKNOWN_STATUSES
 
 
 class LookupFailed(RemoteError):
@@ -93,7 +102,7 @@ def _read_chunk(client: GraphClient, urls: list[str]) -> list[Any]:
             "requests": [{"id": i, "method": "GET", "url": url} for i, url in pending.items()]
         }
         response = client.http.post("/$batch", json=payload)
-        if response.status_code in RETRY_STATUSES:
+        if response.status_code in _TRY_AGAIN:
             _wait(client, waits, retry_after_seconds(response.headers), len(pending))
             continue
         if response.status_code != 200:
@@ -116,7 +125,7 @@ def _read_chunk(client: GraphClient, urls: list[str]) -> list[Any]:
                     bodies.append(body)
                 continue
             error = graph_error_fields(status, body, item.get("headers") or {})
-            if status not in RETRY_STATUSES:
+            if status not in _TRY_AGAIN:
                 raise LookupFailed(
                     "graph", f"a user read was refused: {error['message']}", status=status
                 )
