@@ -27,7 +27,7 @@ from typing import Any, Literal
 import httpx
 
 from reconcile.mapping import GRAPH_REFERENCES
-from resources.errors import error_body
+from resources.errors import error_body, without_credentials
 from resources.graph_client import GraphClient, graph_error_fields, report_to_pacer
 from resources.remote_ids import graph_id_problem, path_segment
 from resources.retrying import (
@@ -157,6 +157,8 @@ class BatchExecutor:
         if response.status_code != 200:
             error = graph_error_fields(response.status_code, error_body(response), response.headers)
             raise RuntimeError(f"Graph refused the $batch itself: {error['message']}")
+        # An item's body may quote back what the request carried: its token, a first password.
+        passwords = [_password(write) for write in chunk]
         retry_again: list[GraphWrite] = []
         unknown: list[GraphWrite] = []
         waits: list[float] = []
@@ -168,7 +170,7 @@ class BatchExecutor:
             answered.add(write.key)
             status = int(item.get("status", 0))
             headers = item.get("headers") or {}
-            body = item.get("body") or {}
+            body = without_credentials(item.get("body") or {}, response, also=passwords)
             if 200 <= status < 300:
                 outcomes[write.key] = GraphWriteOutcome(
                     write.key, True, status, body=body or None, attempts=attempts[write.key]
@@ -240,6 +242,12 @@ def _item(request_id: str, write: GraphWrite) -> dict[str, Any]:
     if write.body is not None:
         item.update(headers={"Content-Type": "application/json"}, body=dict(write.body))
     return item
+
+
+def _password(write: GraphWrite) -> str:
+    """The first password a create sets, "" for any other write."""
+    profile = (write.body or {}).get("passwordProfile")
+    return str(profile.get("password") or "") if isinstance(profile, Mapping) else ""
 
 
 def _failure(
