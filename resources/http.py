@@ -26,6 +26,7 @@ import httpx
 
 from resources.answer_limits import ACCEPT_ENCODING, bound_answers
 from resources.errors import UntrustedAnswer
+from resources.http_logs import keep_answers_out_of_logs
 from resources.retrying import (
     OUTCOME_UNKNOWN_STATUSES,
     RETRY_STATUSES,
@@ -137,8 +138,9 @@ def new_http_client(
     *, base_url: str = "", timeout_seconds: float, max_connections: int = 10, **kwargs: object
 ) -> httpx.Client:
     """An `httpx.Client` with explicit timeouts, a bounded pool, our TLS trust, an `https`
-    `base_url` (when one is given), no redirects followed, and answers read within the limits
-    of `resources.answer_limits`.
+    `base_url` (when one is given), no redirects followed, answers read within the limits
+    of `resources.answer_limits`, and no word of an answer in httpx's logs
+    (`resources.http_logs`).
 
     `kwargs` go to `httpx.Client` (`auth`, and `transport` for `httpx.MockTransport` fakes).
 
@@ -147,6 +149,7 @@ def new_http_client(
     """
     if base_url:
         require_https(base_url, "the base URL")
+    keep_answers_out_of_logs()
     return httpx.Client(
         base_url=base_url,
         # Credentials never follow a redirect: an answer that points elsewhere is an error.

@@ -8,7 +8,9 @@ trickled more slowly than the timeout allows (a slow-loris) ends as a timeout in
 waited for; an access token that cannot be a bearer token (one that would inject a header) or a
 token answer that is not one stops before any API request, and the token is quoted by no
 exception and no log record; an error answer that quotes the client secret or the bearer token
-back (to a read or a write) makes an error that does not.
+back (to a read or a write) makes an error that does not; a reason phrase that quotes them back
+reaches no log record, at any level (httpx logs the reason phrase at INFO, httpcore the status
+line at DEBUG).
 """
 
 from __future__ import annotations
@@ -216,3 +218,27 @@ def test_an_api_error_quoting_the_token_back_is_not_quoted_on(
 
     texts = [str(read.value), str(written.value), *(r.getMessage() for r in caplog.records)]
     assert not [text for text in texts if TOKEN in text]
+
+
+def _reason_quoting(status: int, quoted: str) -> Answer:
+    """An answer whose reason phrase (the status line's words) quotes `quoted` back."""
+    return [f"HTTP/1.1 {status} we got {quoted}\r\nContent-Length: 0\r\n\r\n".encode("latin-1")]
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_a_reason_phrase_quoting_a_credential_back_is_in_no_log(
+    huma: Huma, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client, _ = huma(
+        lambda seen: _reason_quoting(status, seen.headers["authorization"]),
+        lambda _: [token_answer()[0].replace(b"200 Hostile", f"200 got {SECRET}".encode())],
+    )
+
+    with pytest.raises(RemoteError) as read:
+        client.scan_users()
+    with pytest.raises(RemoteError) as written:
+        client.update_user("3fa85f64-5717-4562-b3fc-2c963f66afa6", {"givenName": "Ada"})
+
+    texts = [str(read.value), str(written.value), *(r.getMessage() for r in caplog.records)]
+    assert not [text for text in texts if TOKEN in text or SECRET in text]
