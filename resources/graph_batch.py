@@ -6,8 +6,8 @@ done, its dependency failed) are sent again, after the longest `Retry-After` of 
 exponential backoff with jitter when none was given, as often and as long as the client's
 `RetryPolicy` allows (`resources.retrying`). Any other error is final and reported with
 Graph's code and message, never retried. When a whole batch's answer is lost (a broken
-connection), or a gateway answered 504 for the batch or an item (it stopped waiting: Graph may
-have carried the write out), no item is resent blindly: each target is re-read, and only changes
+connection), cannot be read (a proxy's page), or a gateway answered 504 for the batch or an item
+(it stopped waiting: Graph may have carried the write out), no item is resent blindly: each target is re-read, and only changes
 not found there are sent again.
 
 A user reference (the manager) is not a property a PATCH can set: `split_references` sends it as
@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 BATCH_LIMIT = 20
 #: Not done, "try again", or not done because its dependency failed.
 _TRY_AGAIN = RETRY_STATUSES | {424}
+#: Why a write whose `$batch` answer could not be read is re-read.
+_UNREADABLE = "the $batch answer could not be read: the outcome was unknown"
 #: Why a write answered 504 is re-read before anything else.
 _GATEWAY = "a gateway stopped waiting for Graph (504): the outcome was unknown"
 
@@ -159,18 +161,26 @@ class BatchExecutor:
             raise RuntimeError(f"Graph refused the $batch itself: {error['message']}")
         # An item's body may quote back what the request carried: its token, a first password.
         passwords = [_password(write) for write in chunk]
+        items = _answered_items(response)
+        if items is None:
+            logger.warning("a $batch of %d was answered unreadably; re-reading", len(chunk))
+            return self._settle_lost(chunk, attempts, outcomes, _UNREADABLE), None
         retry_again: list[GraphWrite] = []
         unknown: list[GraphWrite] = []
         waits: list[float] = []
         answered = set()
-        for item in response.json().get("responses", []):
+        for item in items:
             write = by_id.get(str(item.get("id")))
-            if write is None:
-                continue
+            status = item.get("status")
+            if write is None or not isinstance(status, int) or isinstance(status, bool):
+                continue  # an item that cannot be read is not answered: its write is re-read
             answered.add(write.key)
-            status = int(item.get("status", 0))
-            headers = item.get("headers") or {}
-            body = without_credentials(item.get("body") or {}, response, also=passwords)
+            headers = item.get("headers")
+            headers = headers if isinstance(headers, dict) else {}
+            body = item.get("body")
+            body = without_credentials(
+                body if isinstance(body, dict) else {}, response, also=passwords
+            )
             if 200 <= status < 300:
                 outcomes[write.key] = GraphWriteOutcome(
                     write.key, True, status, body=body or None, attempts=attempts[write.key]
@@ -242,6 +252,19 @@ def _item(request_id: str, write: GraphWrite) -> dict[str, Any]:
     if write.body is not None:
         item.update(headers={"Content-Type": "application/json"}, body=dict(write.body))
     return item
+
+
+def _answered_items(response: httpx.Response) -> list[dict[str, Any]] | None:
+    """The items of a `$batch` answer that are objects; None when the answer is not a batch
+    answer at all (not JSON, or no list of `responses`: a proxy's page, a mangled body)."""
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past any depth
+        return None
+    items = body.get("responses") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return None
+    return [item for item in items if isinstance(item, dict)]
 
 
 def _password(write: GraphWrite) -> str:

@@ -4,16 +4,20 @@ A 504 is a gateway's word that it stopped waiting for the service: the service m
 the write out. Pins: a Huma PATCH that Huma applied behind a 504 is found applied by re-reading
 and sent once; a `$batch` item answered 504 after Graph applied it is found applied and not sent
 again, and one Graph did not apply is sent once more after the re-read; a whole `$batch` answered
-504 after Graph applied it is settled the same way; a read answered 504 is still simply retried.
+504 after Graph applied it is settled the same way, and so is a `$batch` whose answer cannot be
+read (not JSON, or not the shape of one), which ends no run; a read answered 504 is still simply
+retried.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from assets.apply.huma_apply import apply_huma
 from assets.apply.writes import PlannedWrite
@@ -119,7 +123,9 @@ class GraphBehindGateway:
         return {"id": item["id"], "status": 204}
 
 
-def _executor(graph: GraphBehindGateway) -> BatchExecutor:
+def _executor(
+    graph: GraphBehindGateway, handler: Callable[[httpx.Request], httpx.Response] | None = None
+) -> BatchExecutor:
     clock = [0.0]
 
     def sleep(seconds: float) -> None:
@@ -129,7 +135,7 @@ def _executor(graph: GraphBehindGateway) -> BatchExecutor:
         tokens=_Tokens(),
         base_url="https://graph.test/v1.0",
         pacer=GraphPacer(clock=lambda: clock[0], sleep=sleep),
-        transport=httpx.MockTransport(graph.handler),
+        transport=httpx.MockTransport(handler or graph.handler),
         sleep=sleep,
     )
     return BatchExecutor(client)
@@ -165,6 +171,31 @@ def test_a_whole_batch_answered_504_is_re_read_not_resent() -> None:
     graph.whole_batch_504 = True
 
     outcomes = _executor(graph).run(_writes())
+
+    assert all(o.ok and o.verified for o in outcomes)
+    assert graph.sent == Counter({"u0": 1, "u1": 1, "u2": 1, "u3": 1})
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(b"<html>proxy error</html>", id="not-json"),
+        pytest.param(b'{"responses": 5}', id="responses-not-a-list"),
+        pytest.param(b'{"responses": [5, "x"]}', id="items-not-objects"),
+        pytest.param(b'{"responses": [{"id": "1", "status": "done"}]}', id="status-not-a-number"),
+    ],
+)
+def test_a_batch_answer_that_cannot_be_read_is_settled_by_re_reading(answer: bytes) -> None:
+    graph = GraphBehindGateway()
+    unreadable = [answer]
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        response = graph.handler(request)  # Graph carries the batch out
+        if request.method == "POST" and unreadable:
+            return httpx.Response(200, content=unreadable.pop())  # a proxy mangles its answer
+        return response
+
+    outcomes = _executor(graph, broken).run(_writes())
 
     assert all(o.ok and o.verified for o in outcomes)
     assert graph.sent == Counter({"u0": 1, "u1": 1, "u2": 1, "u3": 1})
