@@ -1,14 +1,14 @@
 """Graph writes in `$batch`es: every change applied once, every outcome reported.
 
 Changes go out in batches of at most 20, paced to the write quota. Answers come back in any order
-and are matched by id. Only items answered 429 or 503 (not done, "try again"), or 424 (not
-done, its dependency failed) are sent again, after the longest `Retry-After` of the batch, or an
+and are matched by id. Only items answered 429 or 503 (not done, "try again"), or 424 (not done,
+its dependency failed) are sent again, after the longest `Retry-After` of the batch, or an
 exponential backoff with jitter when none was given, as often and as long as the client's
-`RetryPolicy` allows (`resources.retrying`). Any other error is final and reported with
-Graph's code and message, never retried. When a whole batch's answer is lost (a broken
-connection), cannot be read (a proxy's page), or a gateway answered 504 for the batch or an item
-(it stopped waiting: Graph may have carried the write out), no item is resent blindly: each target is re-read, and only changes
-not found there are sent again.
+`RetryPolicy` allows (`resources.retrying`). Any other error is final and reported with Graph's
+code and message, never retried. When a whole batch's answer is lost (a broken connection), cannot
+be read (a proxy's page), or a gateway answered 504 for the batch or an item (it stopped waiting:
+Graph may have carried the write out), no item is resent blindly: each target is re-read, and only
+changes not found there are sent again.
 
 A user reference (the manager) is not a property a PATCH can set: `split_references` sends it as
 a `$ref` write of its own (`PUT` to set it, `DELETE` to clear it), settled the same way.
