@@ -5,8 +5,9 @@ the write out. Pins: a Huma PATCH that Huma applied behind a 504 is found applie
 and sent once; a `$batch` item answered 504 after Graph applied it is found applied and not sent
 again, and one Graph did not apply is sent once more after the re-read; a whole `$batch` answered
 504 after Graph applied it is settled the same way, and so is a `$batch` whose answer cannot be
-read (not JSON, or not the shape of one), which ends no run; a read answered 504 is still simply
-retried.
+read (not JSON, or not the shape of one), which ends no run, as a Huma write answered 2xx with a
+body that is not JSON ends none either (re-read, found applied); a read answered 504 is still
+simply retried.
 """
 
 from __future__ import annotations
@@ -199,3 +200,30 @@ def test_a_batch_answer_that_cannot_be_read_is_settled_by_re_reading(answer: byt
 
     assert all(o.ok and o.verified for o in outcomes)
     assert graph.sent == Counter({"u0": 1, "u1": 1, "u2": 1, "u3": 1})
+
+
+def test_a_huma_write_answered_2xx_unreadably_is_re_read_and_ends_no_run() -> None:
+    huma = HumaBehindGateway()
+    handler = huma.handler
+
+    def mangled(request: httpx.Request) -> httpx.Response:
+        response = handler(request)
+        if request.method == "PATCH":  # carried out; a proxy mangles the answer
+            return httpx.Response(200, content=b"<html>ok</html>")
+        return response
+
+    client = HumaClient(
+        base_url="https://huma.test",
+        client_id="id",
+        client_secret="secret",
+        retry=NO_WAIT,
+        sleep=lambda _: None,
+        transport=httpx.MockTransport(mangled),
+    )
+    write = PlannedWrite("change-1", "huma", "patch", USER, {"jobTitle": "Engineer"})
+
+    with client:
+        [result] = apply_huma(Resource(client), [write])  # type: ignore[arg-type]
+
+    assert huma.patches == 1
+    assert result.status == "applied"
