@@ -143,6 +143,8 @@ class BatchExecutor:
         by_id = {str(i): write for i, write in enumerate(chunk, start=1)}
         self._client.pacer.acquire(resource_units=len(chunk), writes=len(chunk))
         payload = {"requests": [_item(request_id, w) for request_id, w in by_id.items()]}
+        # An answer may quote back what the request carried: its token, a first password.
+        passwords = [_password(write) for write in chunk]
         try:
             response = self._client.http.post("/$batch", json=payload)
         except httpx.TransportError as exc:
@@ -157,10 +159,9 @@ class BatchExecutor:
                 outcomes[write.key] = _failure(write, attempts, response.status_code, error)
             return chunk, retry_after_seconds(response.headers)
         if response.status_code != 200:
-            error = graph_error_fields(response.status_code, error_body(response), response.headers)
+            body = without_credentials(error_body(response), response, also=passwords)
+            error = graph_error_fields(response.status_code, body, response.headers)
             raise RuntimeError(f"Graph refused the $batch itself: {error['message']}")
-        # An item's body may quote back what the request carried: its token, a first password.
-        passwords = [_password(write) for write in chunk]
         items = _answered_items(response)
         if items is None:
             logger.warning("a $batch of %d was answered unreadably; re-reading", len(chunk))

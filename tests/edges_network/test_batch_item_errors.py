@@ -4,7 +4,8 @@ Graph answers each item of a `$batch` with its own status and body. A broken or 
 quote back what the request carried: the bearer token (in the batch's own header) or the first
 password of a user being created (in the item's body). Pins: neither reaches the outcome's
 message, which goes on to the history, the report and the logs; `[redacted]` stands in its place,
-and Graph's own words around it are kept.
+and Graph's own words around it are kept; a whole `$batch` refused with an error quoting the
+request's body leaves the password out of the error too.
 """
 
 from __future__ import annotations
@@ -78,3 +79,23 @@ def test_an_item_error_quoting_the_token_or_a_password_is_redacted(executor) -> 
         assert PASSWORD not in repr(outcome)
         assert REDACTED in (outcome.message or "")
         assert "bad request" in (outcome.message or "")
+
+
+def test_a_batch_refused_whole_quoting_a_password_is_redacted() -> None:
+    def refusing(request: httpx.Request) -> httpx.Response:
+        quoted = f"malformed batch: {request.content.decode()}"
+        return httpx.Response(400, json={"error": {"code": "BadRequest", "message": quoted}})
+
+    client = GraphClient(
+        tokens=_Tokens(),
+        base_url="https://graph.test/v1.0",
+        pacer=GraphPacer(clock=lambda: 0.0, sleep=lambda _: None),
+        transport=httpx.MockTransport(refusing),
+        sleep=lambda _: None,
+    )
+    create = GraphWrite("create-1", "POST", "/users", {"passwordProfile": {"password": PASSWORD}})
+
+    with pytest.raises(Exception, match="malformed batch") as raised:
+        BatchExecutor(client).run([create])
+
+    assert PASSWORD not in str(raised.value)
