@@ -162,7 +162,7 @@ class BatchExecutor:
             body = without_credentials(error_body(response), response, also=passwords)
             error = graph_error_fields(response.status_code, body, response.headers)
             raise RuntimeError(f"Graph refused the $batch itself: {error['message']}")
-        items = _answered_items(response)
+        items = answered_items(response)
         if items is None:
             logger.warning("a $batch of %d was answered unreadably; re-reading", len(chunk))
             return self._settle_lost(chunk, attempts, outcomes, _UNREADABLE), None
@@ -255,7 +255,7 @@ def _item(request_id: str, write: GraphWrite) -> dict[str, Any]:
     return item
 
 
-def _answered_items(response: httpx.Response) -> list[dict[str, Any]] | None:
+def answered_items(response: httpx.Response) -> list[dict[str, Any]] | None:
     """The items of a `$batch` answer that are objects; None when the answer is not a batch
     answer at all (not JSON, or no list of `responses`: a proxy's page, a mangled body)."""
     try:

@@ -21,8 +21,8 @@ import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from resources.errors import RemoteError
-from resources.graph_batch import BATCH_LIMIT
+from resources.errors import RemoteError, without_credentials
+from resources.graph_batch import BATCH_LIMIT, answered_items
 from resources.graph_client import USER_SELECT, GraphClient, graph_error_fields
 from resources.remote_ids import graph_id_problem, path_segment
 from resources.retrying import (
@@ -112,19 +112,24 @@ def _read_chunk(client: GraphClient, urls: list[str]) -> list[Any]:
                 f"the $batch of user reads was refused: {error['message']}",
                 status=response.status_code,
             )
+        items = answered_items(response)
+        if items is None:
+            raise LookupFailed("graph", "the $batch of user reads was answered unreadably")
         asked: list[float] = []
-        for item in response.json().get("responses", []):
+        for item in items:
             item_id = str(item.get("id"))
-            if item_id not in pending:
-                continue
-            status = int(item.get("status", 0))
-            body = item.get("body") or {}
+            status = item.get("status")
+            if item_id not in pending or not isinstance(status, int) or isinstance(status, bool):
+                continue  # an item that cannot be read is not answered: read again
+            # An error may quote back what the request carried (its bearer token).
+            body = without_credentials(item.get("body") or {}, response)
             if 200 <= status < 300 or status == 404:
                 del pending[item_id]
                 if status != 404:
                     bodies.append(body)
                 continue
-            error = graph_error_fields(status, body, item.get("headers") or {})
+            headers = item.get("headers")
+            error = graph_error_fields(status, body, headers if isinstance(headers, dict) else {})
             if status not in _TRY_AGAIN:
                 raise LookupFailed(
                     "graph", f"a user read was refused: {error['message']}", status=status
