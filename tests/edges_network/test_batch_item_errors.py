@@ -10,6 +10,7 @@ request's body leaves the password out of the error too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -46,16 +47,20 @@ def _echoing_graph(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"responses": answers})
 
 
-@pytest.fixture
-def executor() -> BatchExecutor:
+def _executor(handler: Callable[[httpx.Request], httpx.Response]) -> BatchExecutor:
     client = GraphClient(
         tokens=_Tokens(),
         base_url="https://graph.test/v1.0",
         pacer=GraphPacer(clock=lambda: 0.0, sleep=lambda _: None),
-        transport=httpx.MockTransport(_echoing_graph),
+        transport=httpx.MockTransport(handler),
         sleep=lambda _: None,
     )
     return BatchExecutor(client)
+
+
+@pytest.fixture
+def executor() -> BatchExecutor:
+    return _executor(_echoing_graph)
 
 
 def test_an_item_error_quoting_the_token_or_a_password_is_redacted(executor) -> None:
@@ -86,16 +91,9 @@ def test_a_batch_refused_whole_quoting_a_password_is_redacted() -> None:
         quoted = f"malformed batch: {request.content.decode()}"
         return httpx.Response(400, json={"error": {"code": "BadRequest", "message": quoted}})
 
-    client = GraphClient(
-        tokens=_Tokens(),
-        base_url="https://graph.test/v1.0",
-        pacer=GraphPacer(clock=lambda: 0.0, sleep=lambda _: None),
-        transport=httpx.MockTransport(refusing),
-        sleep=lambda _: None,
-    )
     create = GraphWrite("create-1", "POST", "/users", {"passwordProfile": {"password": PASSWORD}})
 
     with pytest.raises(Exception, match="malformed batch") as raised:
-        BatchExecutor(client).run([create])
+        _executor(refusing).run([create])
 
     assert PASSWORD not in str(raised.value)

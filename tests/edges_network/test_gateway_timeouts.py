@@ -69,16 +69,20 @@ class Resource:
         return self._client.update_user(huma_id, changes)
 
 
-def test_a_huma_write_answered_504_is_re_read_not_resent() -> None:
-    huma = HumaBehindGateway()
-    client = HumaClient(
+def _huma_client(handler: Callable[[httpx.Request], httpx.Response]) -> HumaClient:
+    return HumaClient(
         base_url="https://huma.test",
         client_id="id",
         client_secret="secret",
         retry=NO_WAIT,
         sleep=lambda _: None,
-        transport=httpx.MockTransport(huma.handler),
+        transport=httpx.MockTransport(handler),
     )
+
+
+def test_a_huma_write_answered_504_is_re_read_not_resent() -> None:
+    huma = HumaBehindGateway()
+    client = _huma_client(huma.handler)
     write = PlannedWrite("change-1", "huma", "patch", USER, {"jobTitle": "Engineer"})
 
     with client:
@@ -177,15 +181,16 @@ def test_a_whole_batch_answered_504_is_re_read_not_resent() -> None:
     assert graph.sent == Counter({"u0": 1, "u1": 1, "u2": 1, "u3": 1})
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        pytest.param(b"<html>proxy error</html>", id="not-json"),
-        pytest.param(b'{"responses": 5}', id="responses-not-a-list"),
-        pytest.param(b'{"responses": [5, "x"]}', id="items-not-objects"),
-        pytest.param(b'{"responses": [{"id": "1", "status": "done"}]}', id="status-not-a-number"),
-    ],
-)
+#: `$batch` answers a broken proxy could make of Graph's.
+UNREADABLE_BATCH_ANSWERS = [
+    pytest.param(b"<html>proxy error</html>", id="not-json"),
+    pytest.param(b'{"responses": 5}', id="responses-not-a-list"),
+    pytest.param(b'{"responses": [5, "x"]}', id="items-not-objects"),
+    pytest.param(b'{"responses": [{"id": "1", "status": "done"}]}', id="status-not-a-number"),
+]
+
+
+@pytest.mark.parametrize("answer", UNREADABLE_BATCH_ANSWERS)
 def test_a_batch_answer_that_cannot_be_read_is_settled_by_re_reading(answer: bytes) -> None:
     graph = GraphBehindGateway()
     unreadable = [answer]
@@ -212,14 +217,7 @@ def test_a_huma_write_answered_2xx_unreadably_is_re_read_and_ends_no_run() -> No
             return httpx.Response(200, content=b"<html>ok</html>")
         return response
 
-    client = HumaClient(
-        base_url="https://huma.test",
-        client_id="id",
-        client_secret="secret",
-        retry=NO_WAIT,
-        sleep=lambda _: None,
-        transport=httpx.MockTransport(mangled),
-    )
+    client = _huma_client(mangled)
     write = PlannedWrite("change-1", "huma", "patch", USER, {"jobTitle": "Engineer"})
 
     with client:

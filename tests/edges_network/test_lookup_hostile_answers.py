@@ -18,6 +18,7 @@ from resources.graph_client import GraphClient
 from resources.graph_lookup import LookupFailed, lookup_users
 from resources.graph_pacing import GraphPacer
 from resources.retrying import RetryPolicy
+from tests.edges_network.test_gateway_timeouts import UNREADABLE_BATCH_ANSWERS
 
 TOKEN = "eyJ0eXAiOiJKV1QifQ.lookup-tok-51c2"
 ENTRA_ID = "5f0c3a52-6a0e-4c9b-9d77-0a2b0f6d8c11"
@@ -62,15 +63,7 @@ def test_an_item_error_quoting_the_token_is_redacted() -> None:
     assert TOKEN not in str(raised.value)
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        pytest.param(b"<html>proxy error</html>", id="not-json"),
-        pytest.param(b'{"responses": 5}', id="responses-not-a-list"),
-        pytest.param(b'{"responses": [5, "x"]}', id="items-not-objects"),
-        pytest.param(b'{"responses": [{"id": "1", "status": "ok"}]}', id="status-not-a-number"),
-    ],
-)
+@pytest.mark.parametrize("answer", UNREADABLE_BATCH_ANSWERS)
 def test_an_answer_that_cannot_be_read_is_a_lookup_failure(answer: bytes) -> None:
     client = _client(lambda _: httpx.Response(200, content=answer))
 
