@@ -206,15 +206,22 @@ def receiver_server(
     tls: tuple[str, str] | None,
     *,
     max_body_bytes: int | None = None,
+    head_seconds: float | None = None,
+    body_seconds: float | None = None,
 ) -> uvicorn.Server:
     """The receiver of `endpoints` as a server (not started): TLS from `tls` (certfile,
     keyfile), or plain HTTP when None; no access log (the app logs each delivery's outcome,
     without the client's details)."""
     import uvicorn
 
-    from resources.webhook_receiver import MAX_BODY_BYTES, build_receiver
+    from resources.webhook_connections import HEAD_SECONDS, head_deadline_protocol
+    from resources.webhook_receiver import BODY_SECONDS, MAX_BODY_BYTES, build_receiver
 
-    app = build_receiver(endpoints, max_body_bytes=max_body_bytes or MAX_BODY_BYTES)
+    app = build_receiver(
+        endpoints,
+        max_body_bytes=max_body_bytes or MAX_BODY_BYTES,
+        max_body_seconds=body_seconds or BODY_SECONDS,
+    )
     config = uvicorn.Config(
         app,
         ssl_certfile=tls[0] if tls else None,
@@ -225,8 +232,9 @@ def receiver_server(
         server_header=False,
         timeout_graceful_shutdown=5,
         # h11, whose limit on a request's head keeps headers of any size from taking the memory
-        # (the httptools parser has none); Huma's deliveries carry a few short headers.
-        http="h11",
+        # (the httptools parser has none); Huma's deliveries carry a few short headers. Each head
+        # has a deadline too: a silent or slow client is disconnected.
+        http=head_deadline_protocol(head_seconds or HEAD_SECONDS),
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
     return uvicorn.Server(config)

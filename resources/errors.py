@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import urllib.parse
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -95,6 +96,13 @@ def error_body(response: httpx.Response) -> dict[str, Any]:
     except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
         return {}
     return _without(body, _credentials(response)) if isinstance(body, dict) else {}
+
+
+def without_credentials(value: Any, response: httpx.Response, *, also: Iterable[str] = ()) -> Any:
+    """`value` (an answer's decoded JSON, or a part of it: a `$batch` item's body) with every
+    credential the request of `response` carried, and each of `also` (a password the request's
+    body set), replaced by `REDACTED` wherever it is quoted."""
+    return _without(value, [*_credentials(response), *(secret for secret in also if secret)])
 
 
 def _credentials(response: httpx.Response) -> list[str]:

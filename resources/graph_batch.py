@@ -1,13 +1,14 @@
 """Graph writes in `$batch`es: every change applied once, every outcome reported.
 
 Changes go out in batches of at most 20, paced to the write quota. Answers come back in any order
-and are matched by id. Only items answered 429, 503 or 504 (not done, "try again"), or 424 (not
-done, its dependency failed) are sent again, after the longest `Retry-After` of the batch, or an
+and are matched by id. Only items answered 429 or 503 (not done, "try again"), or 424 (not done,
+its dependency failed) are sent again, after the longest `Retry-After` of the batch, or an
 exponential backoff with jitter when none was given, as often and as long as the client's
-`RetryPolicy` allows (`resources.retrying`). Any other error is final and reported with
-Graph's code and message, never retried. When a whole batch's answer is lost (a broken
-connection), no item is resent blindly: each target is re-read, and only changes not found there
-are sent again.
+`RetryPolicy` allows (`resources.retrying`). Any other error is final and reported with Graph's
+code and message, never retried. When a whole batch's answer is lost (a broken connection), cannot
+be read (a proxy's page), or a gateway answered 504 for the batch or an item (it stopped waiting:
+Graph may have carried the write out), no item is resent blindly: each target is re-read, and only
+changes not found there are sent again.
 
 A user reference (the manager) is not a property a PATCH can set: `split_references` sends it as
 a `$ref` write of its own (`PUT` to set it, `DELETE` to clear it), settled the same way.
@@ -26,16 +27,25 @@ from typing import Any, Literal
 import httpx
 
 from reconcile.mapping import GRAPH_REFERENCES
-from resources.errors import error_body
+from resources.errors import error_body, without_credentials
 from resources.graph_client import GraphClient, graph_error_fields, report_to_pacer
 from resources.remote_ids import graph_id_problem, path_segment
-from resources.retrying import RETRY_STATUSES, Waits, retry_after_seconds
+from resources.retrying import (
+    OUTCOME_UNKNOWN_STATUSES,
+    RETRY_STATUSES,
+    Waits,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
 BATCH_LIMIT = 20
 #: Not done, "try again", or not done because its dependency failed.
 _TRY_AGAIN = RETRY_STATUSES | {424}
+#: Why a write whose `$batch` answer could not be read is re-read.
+_UNREADABLE = "the $batch answer could not be read: the outcome was unknown"
+#: Why a write answered 504 is re-read before anything else.
+_GATEWAY = "a gateway stopped waiting for Graph (504): the outcome was unknown"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,34 +143,52 @@ class BatchExecutor:
         by_id = {str(i): write for i, write in enumerate(chunk, start=1)}
         self._client.pacer.acquire(resource_units=len(chunk), writes=len(chunk))
         payload = {"requests": [_item(request_id, w) for request_id, w in by_id.items()]}
+        # An answer may quote back what the request carried: its token, a first password.
+        passwords = [_password(write) for write in chunk]
         try:
             response = self._client.http.post("/$batch", json=payload)
         except httpx.TransportError as exc:
             logger.warning("a $batch of %d lost its answer (%s); re-reading", len(chunk), exc)
             return self._settle_lost(chunk, attempts, outcomes), None
+        if response.status_code in OUTCOME_UNKNOWN_STATUSES:
+            logger.warning("a $batch of %d was answered 504; re-reading", len(chunk))
+            return self._settle_lost(chunk, attempts, outcomes, _GATEWAY), None
         if response.status_code in _TRY_AGAIN:
             error = graph_error_fields(response.status_code, {}, {})
             for write in chunk:
                 outcomes[write.key] = _failure(write, attempts, response.status_code, error)
             return chunk, retry_after_seconds(response.headers)
         if response.status_code != 200:
-            error = graph_error_fields(response.status_code, error_body(response), response.headers)
+            body = without_credentials(error_body(response), response, also=passwords)
+            error = graph_error_fields(response.status_code, body, response.headers)
             raise RuntimeError(f"Graph refused the $batch itself: {error['message']}")
+        items = answered_items(response)
+        if items is None:
+            logger.warning("a $batch of %d was answered unreadably; re-reading", len(chunk))
+            return self._settle_lost(chunk, attempts, outcomes, _UNREADABLE), None
         retry_again: list[GraphWrite] = []
+        unknown: list[GraphWrite] = []
         waits: list[float] = []
         answered = set()
-        for item in response.json().get("responses", []):
+        for item in items:
             write = by_id.get(str(item.get("id")))
-            if write is None:
-                continue
+            status = item.get("status")
+            if write is None or not isinstance(status, int) or isinstance(status, bool):
+                continue  # an item that cannot be read is not answered: its write is re-read
             answered.add(write.key)
-            status = int(item.get("status", 0))
-            headers = item.get("headers") or {}
-            body = item.get("body") or {}
+            headers = item.get("headers")
+            headers = headers if isinstance(headers, dict) else {}
+            body = item.get("body")
+            body = without_credentials(
+                body if isinstance(body, dict) else {}, response, also=passwords
+            )
             if 200 <= status < 300:
                 outcomes[write.key] = GraphWriteOutcome(
                     write.key, True, status, body=body or None, attempts=attempts[write.key]
                 )
+                continue
+            if status in OUTCOME_UNKNOWN_STATUSES:
+                unknown.append(write)
                 continue
             error = graph_error_fields(status, body, headers)
             outcomes[write.key] = _failure(write, attempts, status, error)
@@ -172,6 +200,8 @@ class BatchExecutor:
         unanswered = [w for w in chunk if w.key not in answered]
         if unanswered:
             retry_again += self._settle_lost(unanswered, attempts, outcomes)
+        if unknown:
+            retry_again += self._settle_lost(unknown, attempts, outcomes, _GATEWAY)
         if not retry_again:
             report_to_pacer(self._client.pacer, response, None, write=True)
         return retry_again, max(waits) if waits else None
@@ -181,8 +211,10 @@ class BatchExecutor:
         writes: list[GraphWrite],
         attempts: dict[str, int],
         outcomes: dict[str, GraphWriteOutcome],
+        why: str = "the answer was lost",
     ) -> list[GraphWrite]:
-        """Re-read each target; record the writes found applied, return the others to resend."""
+        """Re-read each target; record the writes found applied, return the others to resend
+        (their outcome says `why` they were re-read)."""
         resend = []
         for write in writes:
             applied, body = self._is_applied(write)
@@ -195,7 +227,7 @@ class BatchExecutor:
                     write.key,
                     False,
                     None,
-                    message="the answer was lost",
+                    message=why,
                     attempts=attempts[write.key],
                 )
                 resend.append(write)
@@ -221,6 +253,25 @@ def _item(request_id: str, write: GraphWrite) -> dict[str, Any]:
     if write.body is not None:
         item.update(headers={"Content-Type": "application/json"}, body=dict(write.body))
     return item
+
+
+def answered_items(response: httpx.Response) -> list[dict[str, Any]] | None:
+    """The items of a `$batch` answer that are objects; None when the answer is not a batch
+    answer at all (not JSON, or no list of `responses`: a proxy's page, a mangled body)."""
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past any depth
+        return None
+    items = body.get("responses") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return None
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _password(write: GraphWrite) -> str:
+    """The first password a create sets, "" for any other write."""
+    profile = (write.body or {}).get("passwordProfile")
+    return str(profile.get("password") or "") if isinstance(profile, Mapping) else ""
 
 
 def _failure(

@@ -7,7 +7,8 @@ key is `mail`, or the UPN when `mail` is empty, so both are asked). Twenty reads
 the filter as an OData string literal, its quotes doubled: it can end nothing.
 
 Every read must succeed: a user not found (404, or no match) is simply absent, but an answer that
-is neither is retried when Graph says "try again" (429, 503, 504), as often and as long as the
+is neither is retried when Graph says "try again" (429, 503, or a gateway's 504: a read has no
+effect to duplicate), as often and as long as the
 client's `RetryPolicy` allows, and otherwise fails the read.
 A targeted run that cannot read its users fails and gives its events back; it never goes on with
 a partial view.
@@ -20,11 +21,19 @@ import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from resources.errors import RemoteError
-from resources.graph_batch import BATCH_LIMIT
+from resources.errors import RemoteError, without_credentials
+from resources.graph_batch import BATCH_LIMIT, answered_items
 from resources.graph_client import USER_SELECT, GraphClient, graph_error_fields
 from resources.remote_ids import graph_id_problem, path_segment
-from resources.retrying import RETRY_STATUSES, Waits, retry_after_seconds
+from resources.retrying import (
+    OUTCOME_UNKNOWN_STATUSES,
+    RETRY_STATUSES,
+    Waits,
+    retry_after_seconds,
+)
+
+#: A read has no effect to duplicate: a gateway's 504 is simply asked again.
+_TRY_AGAIN = RETRY_STATUSES | OUTCOME_UNKNOWN_STATUSES
 
 
 class LookupFailed(RemoteError):
@@ -93,7 +102,7 @@ def _read_chunk(client: GraphClient, urls: list[str]) -> list[Any]:
             "requests": [{"id": i, "method": "GET", "url": url} for i, url in pending.items()]
         }
         response = client.http.post("/$batch", json=payload)
-        if response.status_code in RETRY_STATUSES:
+        if response.status_code in _TRY_AGAIN:
             _wait(client, waits, retry_after_seconds(response.headers), len(pending))
             continue
         if response.status_code != 200:
@@ -103,20 +112,25 @@ def _read_chunk(client: GraphClient, urls: list[str]) -> list[Any]:
                 f"the $batch of user reads was refused: {error['message']}",
                 status=response.status_code,
             )
+        items = answered_items(response)
+        if items is None:
+            raise LookupFailed("graph", "the $batch of user reads was answered unreadably")
         asked: list[float] = []
-        for item in response.json().get("responses", []):
+        for item in items:
             item_id = str(item.get("id"))
-            if item_id not in pending:
-                continue
-            status = int(item.get("status", 0))
-            body = item.get("body") or {}
+            status = item.get("status")
+            if item_id not in pending or not isinstance(status, int) or isinstance(status, bool):
+                continue  # an item that cannot be read is not answered: read again
+            # An error may quote back what the request carried (its bearer token).
+            body = without_credentials(item.get("body") or {}, response)
             if 200 <= status < 300 or status == 404:
                 del pending[item_id]
                 if status != 404:
                     bodies.append(body)
                 continue
-            error = graph_error_fields(status, body, item.get("headers") or {})
-            if status not in RETRY_STATUSES:
+            headers = item.get("headers")
+            error = graph_error_fields(status, body, headers if isinstance(headers, dict) else {})
+            if status not in _TRY_AGAIN:
                 raise LookupFailed(
                     "graph", f"a user read was refused: {error['message']}", status=status
                 )

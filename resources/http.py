@@ -5,9 +5,11 @@ Credentials go only to the configured origin (SPEC §12): every configured URL i
 in an answer is followed only on the configured origin (`same_origin_link`), and a redirect is
 never followed: it stops the request with an `UntrustedAnswer` before anything is sent there.
 
-Retries are for answers that say "try again" (429, 503, 504 and, for idempotent reads, 500, 502
-and broken connections). A write whose answer was lost is never resent blindly: the caller is told
-the outcome is unknown and decides after re-reading the target.
+Retries are for answers that say "try again" (429, 503 and, for idempotent reads, 500, 502, 504
+and broken connections). A write whose answer was lost, or that a gateway answered 504 (it stopped
+waiting: the service may have carried the write out), is never resent blindly: the caller is told
+the outcome is unknown (`OutcomeUnknown`, a transport error) and decides after re-reading the
+target.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import httpx
 
 from resources.answer_limits import ACCEPT_ENCODING, bound_answers
 from resources.errors import UntrustedAnswer
+from resources.http_logs import keep_answers_out_of_logs
 from resources.retrying import (
+    OUTCOME_UNKNOWN_STATUSES,
     RETRY_STATUSES,
     RETRY_STATUSES_FOR_READS,
     RetryPolicy,
@@ -54,6 +58,12 @@ def is_bearer_token(token: object) -> bool:
     goes into an `Authorization` header: one that cannot (a line break, a space, a non-ASCII
     character) would be refused by the HTTP layer with an error that quotes it."""
     return isinstance(token, str) and _BEARER_TOKEN.fullmatch(token) is not None
+
+
+class OutcomeUnknown(httpx.TransportError):
+    """A write answered by a gateway that stopped waiting for the service (504): it may or may
+    not have been carried out, exactly like a write whose answer was lost. A transport error, so
+    that every caller settling lost answers by re-reading settles this one the same way."""
 
 
 class InsecureUrl(ValueError):
@@ -128,8 +138,9 @@ def new_http_client(
     *, base_url: str = "", timeout_seconds: float, max_connections: int = 10, **kwargs: object
 ) -> httpx.Client:
     """An `httpx.Client` with explicit timeouts, a bounded pool, our TLS trust, an `https`
-    `base_url` (when one is given), no redirects followed, and answers read within the limits
-    of `resources.answer_limits`.
+    `base_url` (when one is given), no redirects followed, answers read within the limits
+    of `resources.answer_limits`, and no word of an answer in httpx's logs
+    (`resources.http_logs`).
 
     `kwargs` go to `httpx.Client` (`auth`, and `transport` for `httpx.MockTransport` fakes).
 
@@ -138,6 +149,7 @@ def new_http_client(
     """
     if base_url:
         require_https(base_url, "the base URL")
+    keep_answers_out_of_logs()
     return httpx.Client(
         base_url=base_url,
         # Credentials never follow a redirect: an answer that points elsewhere is an error.
@@ -194,7 +206,8 @@ def send_with_retries(
 
     Raises:
         RemoteUnavailable: when every attempt was throttled, failed or broke.
-        httpx.TransportError: a non-idempotent request lost its connection (outcome unknown).
+        httpx.TransportError: a non-idempotent request lost its connection, or was answered
+            504 (`OutcomeUnknown`): its outcome is unknown.
     """
     retryable = RETRY_STATUSES_FOR_READS if idempotent else RETRY_STATUSES
 
@@ -218,6 +231,12 @@ def send_with_retries(
         if hooks is not None and isinstance(outcome, httpx.Response):
             hooks.after_response(outcome, delay)
 
-    return retry(
+    response = retry(
         attempt, judge, policy=policy, service=service, what=what, sleep=sleep, on_wait=on_wait
     )
+    if not idempotent and response.status_code in OUTCOME_UNKNOWN_STATUSES:
+        raise OutcomeUnknown(
+            f"{what} was answered {response.status_code} by a gateway that stopped waiting: "
+            "it may have been carried out"
+        )
+    return response

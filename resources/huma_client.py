@@ -36,7 +36,7 @@ import orjson
 from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
 from resources.adaptive_concurrency import AdaptiveLimit, ConcurrencyGate
 from resources.errors import RemoteError, UntrustedAnswer, huma_error_fields
-from resources.http import new_http_client, send_with_retries
+from resources.http import OutcomeUnknown, new_http_client, send_with_retries
 from resources.http_lanes import Lanes
 from resources.huma_auth import HumaTokenAuth
 from resources.remote_ids import huma_id_problem, path_segment
@@ -306,7 +306,7 @@ class HumaClient:
         path = f"/users/{path_segment(user_id)}"
         response = self._send_write("PATCH", path, changes)
         _raise_for_huma(response, f"PATCH {path}")
-        return response.json()
+        return _written(response, f"PATCH {path}")
 
     def create_user(self, user: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /users` with a `UserInput` (`email`, `givenName`, `familyName`, `groups`).
@@ -317,7 +317,7 @@ class HumaClient:
         """
         response = self._send_write("POST", "/users", user)
         _raise_for_huma(response, "POST /users")
-        return response.json()
+        return _written(response, "POST /users")
 
     def find_user_id_by_email(self, email: str) -> str | None:
         """The id of the user whose login email is `email` (case-insensitive), if any."""
@@ -377,6 +377,17 @@ def _in_order(
 
 def _bearer(token: str) -> list[tuple[bytes, bytes]]:
     return [(b"Authorization", f"Bearer {token}".encode())]
+
+
+def _written(response: httpx.Response, what: str) -> Any:
+    """A write's answer; one that cannot be read leaves the outcome unknown (`OutcomeUnknown`):
+    the caller re-reads, as after a lost answer."""
+    try:
+        return _decoded(response)
+    except (ValueError, RecursionError):
+        raise OutcomeUnknown(
+            f"{what} was answered unreadably: it may have been carried out"
+        ) from None
 
 
 def _decoded(response: httpx.Response) -> Any:

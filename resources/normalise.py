@@ -48,11 +48,14 @@ def text(value: Any) -> str | None:
 
 def read_text(value: Any) -> str | None:
     """Text where text belongs: trimmed, blank or null as missing; anything else is unreadable
-    (also text with a lone surrogate, which a JSON escape can carry but no UTF-8 column holds)."""
+    (also text with a lone surrogate, which a JSON escape can carry but no UTF-8 column holds,
+    and text with a NUL character, which no name, phone or address holds and C strings end at)."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise UnreadableValue(f"{kind_of(value)} where text belongs")
+    if "\x00" in value:
+        raise UnreadableValue("text with a NUL character")
     if not value.isascii():  # ASCII (most values) is valid UTF-8: no need to encode it
         try:
             value.encode("utf-8")

@@ -12,7 +12,8 @@ the mail relay:
   `max_retry_after`, or when the waits would add up to more than `max_total_wait`.
 
 What is worth repeating is the caller's to judge (`RETRY_STATUSES` for any request,
-`RETRY_STATUSES_FOR_READS` for reads): a write whose answer was lost is never resent blindly.
+`RETRY_STATUSES_FOR_READS` for reads): a write whose answer was lost, or whose outcome a gateway
+could not tell (`OUTCOME_UNKNOWN_STATUSES`), is never resent blindly.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Answers that mean "not now": safe to repeat for any request, the service did not act on it.
-RETRY_STATUSES = frozenset({429, 503, 504})
+RETRY_STATUSES = frozenset({429, 503})
+#: A gateway that stopped waiting for the service (504): the service may have carried the request
+#: out. A read is simply repeated; a write's outcome is unknown, settled by re-reading the target.
+OUTCOME_UNKNOWN_STATUSES = frozenset({504})
 #: Answers that also are worth repeating for reads (a read has no effect to duplicate).
-RETRY_STATUSES_FOR_READS = RETRY_STATUSES | {500, 502}
+RETRY_STATUSES_FOR_READS = RETRY_STATUSES | OUTCOME_UNKNOWN_STATUSES | {500, 502}
 
 
 @dataclasses.dataclass(frozen=True)

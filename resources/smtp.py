@@ -11,16 +11,19 @@ this machine (loopback).
 
 from __future__ import annotations
 
+import base64
+import functools
 import ipaddress
 import logging
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import ClassVar
 
 from resources.base import ResourceWithSecrets
-from resources.errors import RemoteError
+from resources.errors import REDACTED, RemoteError
 from resources.http import tls_context
 from resources.retrying import RetryPolicy, TryAgain, retry
 
@@ -79,13 +82,13 @@ class SmtpResource(ResourceWithSecrets):
         try:
             retry(
                 lambda: self._send_once(message),
-                _judge,
+                functools.partial(_judge, shown=self._shown),
                 policy=policy,
                 service="smtp",
                 what="sending the report",
             )
         except smtplib.SMTPResponseException as exc:  # a 5xx answer is final
-            problem = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            problem = f"{exc.smtp_code} {self._shown(exc.smtp_error)}"
             raise RemoteError(
                 "smtp", f"the relay refused the message: {problem}", status=exc.smtp_code
             ) from None
@@ -96,13 +99,27 @@ class SmtpResource(ResourceWithSecrets):
                 "sent, since the password and the report would travel in clear text",
             ) from None
         except smtplib.SMTPNotSupportedError as exc:  # e.g. no AUTH: final as well
-            raise RemoteError("smtp", f"the relay cannot do what is needed: {exc}") from None
+            raise RemoteError(
+                "smtp", f"the relay cannot do what is needed: {self._shown(str(exc))}"
+            ) from None
         except ssl.SSLError as exc:  # an untrusted or wrong certificate is not transient
             raise RemoteError("smtp", f"TLS with the relay failed: {exc}") from None
         except smtplib.SMTPRecipientsRefused as exc:
             raise RemoteError(
                 "smtp", f"the relay refused the recipients {sorted(exc.recipients)}"
             ) from None
+
+    def _shown(self, error: bytes | str) -> str:
+        """The relay's words, with the password in every form the login sent it (as it is, and
+        the base64 of `AUTH LOGIN` and `AUTH PLAIN`) replaced by `REDACTED`: a relay may quote
+        back what it was sent."""
+        text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
+        if not self.password:
+            return text
+        sent = (f"\0{self.username or ''}\0{self.password}", self.password)
+        for credential in (*(base64.b64encode(s.encode()).decode() for s in sent), self.password):
+            text = text.replace(credential, REDACTED)
+        return text
 
     def _send_once(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
@@ -117,17 +134,18 @@ class SmtpResource(ResourceWithSecrets):
             smtp.send_message(message)
 
 
-def _judge(outcome: object) -> TryAgain | None:
+def _judge(outcome: object, *, shown: Callable[[bytes | str], str]) -> TryAgain | None:
     """What a send came to: done (sent, or a final error), or worth another try: a 4xx answer
-    (the relay's "not now") or a lost connection."""
+    (the relay's "not now") or a lost connection. `shown` makes the relay's words safe to
+    log."""
     if isinstance(outcome, smtplib.SMTPResponseException):
         if 400 <= outcome.smtp_code < 500:
-            return TryAgain(f"{outcome.smtp_code} {_text(outcome.smtp_error)}")
+            return TryAgain(f"{outcome.smtp_code} {shown(outcome.smtp_error)}")
         return None
     if isinstance(outcome, _FINAL):
         return None
     if isinstance(outcome, (*_TRANSIENT, smtplib.SMTPException)):
-        return TryAgain(f"{type(outcome).__name__}: {outcome}")
+        return TryAgain(f"{type(outcome).__name__}: {shown(str(outcome))}")
     return None
 
 
@@ -139,7 +157,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _text(error: bytes | str) -> str:
-    return error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)

@@ -10,6 +10,13 @@ Routes:
 - `GET /healthz`: 200 when every served connection's store opens, else 503 (for the load
   balancer).
 
+A slow or hostile sender cannot hold the receiver: a body must arrive whole within
+`max_body_seconds` (else 408, the connection closed), and the bodies being read at once may hold
+at most `max_buffered_bytes` together (a delivery past that is answered 503 at once, and Huma
+retries it), so neither a body trickled a byte at a time nor many large ones at once hold memory
+or a worker without bound. The request head has its deadline in the server
+(`resources.webhook_connections`).
+
 The request path does no API call and no work but reading the body, checking it and one SQLite
 transaction; the run the event starts does the rest (`resources.webhook_events`). Checking and
 storing run in a worker thread, so a large export does not hold up the event loop. Logs name the
@@ -18,10 +25,12 @@ connection and the reason of a refusal, never the body, the signature or a secre
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +47,10 @@ logger = logging.getLogger(__name__)
 #: 10,000-person company is 3.06 MB, 312 bytes a user (README, "Webhooks"), so 64 MiB admits an
 #: organisation of about 200,000 people while a flood of bodies cannot exhaust the memory.
 MAX_BODY_BYTES = 64 * 1024 * 1024
+#: The longest a body may take to arrive: 64 MiB at about 1 MB/s, far more than Huma needs.
+BODY_SECONDS = 120.0
+#: How many full-size bodies may be read at once, as the bytes they may hold together.
+BODIES_AT_ONCE = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +71,22 @@ class WebhookEndpoint:
 
 
 def build_receiver(
-    endpoints: Sequence[WebhookEndpoint], *, max_body_bytes: int = MAX_BODY_BYTES
+    endpoints: Sequence[WebhookEndpoint],
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_body_seconds: float = BODY_SECONDS,
+    max_buffered_bytes: int | None = None,
 ) -> Starlette:
-    """The receiver's ASGI app, serving `endpoints` (one path per connection)."""
+    """The receiver's ASGI app, serving `endpoints` (one path per connection).
+
+    Args:
+        max_body_bytes: the largest body accepted (413 past it).
+        max_body_seconds: the longest a body may take to arrive (408 past it).
+        max_buffered_bytes: the most the bodies being read at once may hold together (503 past
+            it); by default `BODIES_AT_ONCE` full-size bodies.
+    """
     by_name = {endpoint.connection: endpoint for endpoint in endpoints}
+    buffered = _Budget(max_buffered_bytes or BODIES_AT_ONCE * max_body_bytes)
 
     async def receive(request: Request) -> Response:
         endpoint = by_name.get(request.path_params["connection"])
@@ -69,8 +94,16 @@ def build_receiver(
             logger.warning("webhook refused: no connection at this path (HTTP 404)")
             return JSONResponse({"error": "no such connection"}, status_code=404)
         try:
-            body = await _body(request, max_body_bytes)
-            return await run_in_threadpool(_accept, endpoint, body, request.headers)
+            with buffered.share() as share:
+                try:
+                    body = await asyncio.wait_for(
+                        _body(request, max_body_bytes, share), max_body_seconds
+                    )
+                except TimeoutError:
+                    raise Refused(
+                        408, f"the body did not arrive within {max_body_seconds:.0f} s"
+                    ) from None
+                return await run_in_threadpool(_accept, endpoint, body, request.headers)
         except Refused as refusal:
             logger.warning(
                 "webhook refused for connection %s: %s (HTTP %d)",
@@ -78,8 +111,9 @@ def build_receiver(
                 refusal.reason,
                 refusal.status,
             )
-            # An oversized body is left unread: the connection cannot carry another request.
-            headers = {"Connection": "close"} if refusal.status == 413 else None
+            # A body left unread (too large, too slow, no room): the connection cannot carry
+            # another request.
+            headers = {"Connection": "close"} if refusal.status in _UNREAD else None
             return JSONResponse(
                 {"error": refusal.reason}, status_code=refusal.status, headers=headers
             )
@@ -98,8 +132,43 @@ def build_receiver(
     )
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    """The raw body, refused (413) as soon as it is known to exceed `limit` bytes."""
+#: Refusals given before the body was read whole.
+_UNREAD = frozenset({408, 413, 503})
+
+
+class _Budget:
+    """The bytes the bodies being read may hold together (used on the event loop only)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    @contextlib.contextmanager
+    def share(self) -> Iterator[_Share]:
+        """One request's share, given back when the request ends."""
+        share = _Share(self)
+        try:
+            yield share
+        finally:
+            self.held -= share.size
+
+
+class _Share:
+    def __init__(self, budget: _Budget) -> None:
+        self._budget = budget
+        self.size = 0
+
+    def take(self, size: int) -> None:
+        """Count `size` more bytes, or `Refused` (503) when the budget has no room for them."""
+        if self._budget.held + size > self._budget.limit:
+            raise Refused(503, "too many deliveries arriving at once; retry later")
+        self._budget.held += size
+        self.size += size
+
+
+async def _body(request: Request, limit: int, share: _Share) -> bytes:
+    """The raw body, refused (413) as soon as it is known to exceed `limit` bytes, or (503) when
+    the bodies being read at once would hold more than their budget."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise Refused(413, f"the body is over {limit} bytes")
@@ -109,6 +178,7 @@ async def _body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise Refused(413, f"the body is over {limit} bytes")
+        share.take(len(chunk))
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -50,6 +50,8 @@ def serve_receiver(
     port: int = 0,
     token: str | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    head_seconds: float | None = None,
+    body_seconds: float | None = None,
 ) -> Receiver:
     """Start a receiver for connection `acme` on `store_path` (a store of its own: as another
     process would open it)."""
@@ -59,6 +61,8 @@ def serve_receiver(
         [WebhookEndpoint(CONNECTION, SECRET, token, store)],
         (str(tls.server_cert), str(tls.server_key)),
         max_body_bytes=max_body_bytes,
+        head_seconds=head_seconds,
+        body_seconds=body_seconds,
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -24,7 +24,7 @@ from resources.answer_limits import MAX_ANSWER_BYTES
 from resources.errors import RemoteError, RemoteUnavailable, UntrustedAnswer
 from resources.graph_client import GraphClient
 from resources.retrying import RetryPolicy
-from tests.edges_network.hostile_server import Answer, HostileServer, answer, trickle
+from tests.resources.scripted_tls_server import Reply, answer_and_close, scripted_in, trickle
 
 TOKEN = "eyJ0eXAiOiJKV1QifQ.e30.c2ln"
 
@@ -57,7 +57,7 @@ def test_a_token_that_cannot_be_a_bearer_token_is_not_sent_nor_quoted(
     token: str,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with HostileServer(tmp_path / "tls", lambda _: answer(200, b'{"value": []}')) as server:
+    with scripted_in(tmp_path / "tls", lambda _: answer_and_close(200, b'{"value": []}')) as server:
         monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_bundle))
         with (
             GraphClient(
@@ -75,13 +75,13 @@ def test_a_token_that_cannot_be_a_bearer_token_is_not_sent_nor_quoted(
 
 
 GOOD = Tokens(TOKEN)
-JSON = [("Content-Type", "application/json")]
+JSON = "Content-Type: application/json"
 
 
 def _get_user(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer_: Answer, timeout_seconds: float = 1.0
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer_: Reply, timeout_seconds: float = 1.0
 ) -> Any:
-    with HostileServer(tmp_path / "tls", lambda _: answer_) as server:
+    with scripted_in(tmp_path / "tls", lambda _: answer_) as server:
         monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_bundle))
         with GraphClient(
             tokens=GOOD,
@@ -95,14 +95,14 @@ def _get_user(
 def test_a_gzip_answer_is_read_whole_within_the_limit(tmp_path, monkeypatch) -> None:
     body = gzip.compress(b'{"id": "ada"}')
 
-    answered = answer(200, body, headers=[*JSON, ("Content-Encoding", "gzip")])
+    answered = answer_and_close(200, body, JSON, "Content-Encoding: gzip")
 
     assert _get_user(tmp_path, monkeypatch, answered) == {"id": "ada"}
 
 
 def test_a_decompression_bomb_is_not_inflated_past_the_limit(tmp_path, monkeypatch) -> None:
     bomb = gzip.compress(b'{"id": "' + b"a" * (MAX_ANSWER_BYTES + 1) + b'"}', compresslevel=9)
-    answered = answer(200, bomb, headers=[*JSON, ("Content-Encoding", "gzip")])
+    answered = answer_and_close(200, bomb, JSON, "Content-Encoding: gzip")
 
     with pytest.raises(UntrustedAnswer, match=rf"GET /v1.0/users/.*more than {MAX_ANSWER_BYTES}"):
         _get_user(tmp_path, monkeypatch, answered, timeout_seconds=60)  # not a slow-loris
@@ -110,39 +110,39 @@ def test_a_decompression_bomb_is_not_inflated_past_the_limit(tmp_path, monkeypat
 
 @pytest.mark.parametrize("coding", ["br", "deflate", "zstd", "gzip, gzip"])
 def test_an_answer_in_a_coding_not_asked_for_is_not_read(tmp_path, monkeypatch, coding) -> None:
-    answered = answer(200, b"\x00" * 64, headers=[*JSON, ("Content-Encoding", coding)])
+    answered = answer_and_close(200, b"\x00" * 64, JSON, f"Content-Encoding: {coding}")
 
     with pytest.raises(UntrustedAnswer, match=r"GET /v1.0/users/.*not asked for"):
         _get_user(tmp_path, monkeypatch, answered)
 
 
 def test_a_gzip_answer_that_does_not_inflate_says_so(tmp_path, monkeypatch) -> None:
-    answered = answer(200, b"not gzip at all", headers=[*JSON, ("Content-Encoding", "gzip")])
+    answered = answer_and_close(200, b"not gzip at all", JSON, "Content-Encoding: gzip")
 
     with pytest.raises(UntrustedAnswer, match=r"GET /v1.0/users/.*does not inflate"):
         _get_user(tmp_path, monkeypatch, answered)
 
 
 def test_an_answer_announcing_more_than_the_limit_is_not_read(tmp_path, monkeypatch) -> None:
-    announced = answer(200, headers=[*JSON, ("Content-Length", str(2**40))], length=False)
+    announced = answer_and_close(200, b"", JSON, f"Content-Length: {2**40}", length=False)
 
     with pytest.raises(UntrustedAnswer, match=rf"GET /v1.0/users/.*{2**40}"):
-        _get_user(tmp_path, monkeypatch, [*announced, b"{" + b" " * 65536])
+        _get_user(tmp_path, monkeypatch, announced.followed_by(b"{" + b" " * 65536))
 
 
 def test_a_body_trickled_slower_than_the_timeout_is_a_timeout(tmp_path, monkeypatch) -> None:
     # Each byte comes well within the 1 s timeout; the whole body would take 20 s.
     body = b'{"id": "ada"}' + b" " * 27
-    head = answer(200, headers=[*JSON, ("Content-Length", str(len(body)))], length=False)
+    head = answer_and_close(200, b"", JSON, f"Content-Length: {len(body)}", length=False)
 
     with pytest.raises(RemoteUnavailable, match=r"GET /users/.*ReadTimeout"):
-        _get_user(tmp_path, monkeypatch, [*head, *trickle(body, every=0.5)])
+        _get_user(tmp_path, monkeypatch, head.followed_by(*trickle(body, every=0.5)))
 
 
 @pytest.mark.parametrize("status", [400, 403])
 def test_an_error_quoting_the_token_back_is_not_quoted_on(tmp_path, monkeypatch, status) -> None:
     message = {"error": {"code": "Bad", "message": f"we got Bearer {TOKEN}"}}
-    answered = answer(status, json.dumps(message).encode(), headers=JSON)
+    answered = answer_and_close(status, json.dumps(message).encode(), JSON)
 
     with pytest.raises(RemoteError, match="we got") as raised:
         _get_user(tmp_path, monkeypatch, answered)

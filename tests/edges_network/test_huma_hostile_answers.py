@@ -8,7 +8,9 @@ trickled more slowly than the timeout allows (a slow-loris) ends as a timeout in
 waited for; an access token that cannot be a bearer token (one that would inject a header) or a
 token answer that is not one stops before any API request, and the token is quoted by no
 exception and no log record; an error answer that quotes the client secret or the bearer token
-back (to a read or a write) makes an error that does not.
+back (to a read or a write) makes an error that does not; a reason phrase that quotes them back
+reaches no log record, at any level (httpx logs the reason phrase at INFO, httpcore the status
+line at DEBUG).
 """
 
 from __future__ import annotations
@@ -21,41 +23,48 @@ from pathlib import Path
 
 import pytest
 
+from emulators.tls import ensure_certificates
 from resources.answer_limits import MAX_ANSWER_BYTES
 from resources.errors import RemoteError, RemoteUnavailable, UntrustedAnswer
 from resources.huma_client import HumaClient
 from resources.retrying import RetryPolicy
-from tests.edges_network.hostile_server import Answer, HostileServer, Seen, answer, trickle
+from tests.resources.scripted_tls_server import (
+    Reply,
+    ScriptedServer,
+    Seen,
+    answer_and_close,
+    trickle,
+)
 
 SECRET = "the-client-secret"
 TOKEN = "a-good-token"
 EMPTY_PAGE = b'{"total": 0, "items": []}'
-JSON = [("Content-Type", "application/json")]
+JSON = "Content-Type: application/json"
 
 
-def token_answer(access_token: object = TOKEN, expires_in: object = 3600) -> Answer:
+def token_answer(access_token: object = TOKEN, expires_in: object = 3600) -> Reply:
     body = json.dumps({"access_token": access_token, "expires_in": expires_in}).encode()
-    return answer(200, body, headers=JSON)
+    return answer_and_close(200, body, JSON)
 
 
-Huma = Callable[..., tuple[HumaClient, HostileServer]]
+Huma = Callable[..., tuple[HumaClient, ScriptedServer]]
 
 
 @pytest.fixture
 def huma(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Huma]:
     """`huma(users, token)`: a client of a hostile Huma (timeout 1 s unless given); the token
     endpoint answers `token(seen)`, every other request `users(seen)`."""
-    opened: list[tuple[HumaClient, HostileServer]] = []
+    opened: list[tuple[HumaClient, ScriptedServer]] = []
 
     def make(
-        users: Callable[[Seen], Answer],
-        token: Callable[[Seen], Answer] = lambda _: token_answer(),
+        users: Callable[[Seen], Reply],
+        token: Callable[[Seen], Reply] = lambda _: token_answer(),
         timeout_seconds: float = 1.0,
-    ) -> tuple[HumaClient, HostileServer]:
-        def script(seen: Seen) -> Answer:
+    ) -> tuple[HumaClient, ScriptedServer]:
+        def script(seen: Seen) -> Reply:
             return token(seen) if seen.target.startswith("/auth/") else users(seen)
 
-        server = HostileServer(tmp_path / "tls", script).__enter__()
+        server = ScriptedServer(script, ensure_certificates(tmp_path / "tls"))
         monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_bundle))
         client = HumaClient(
             base_url=server.url,
@@ -70,25 +79,25 @@ def huma(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Huma]:
     yield make
     for client, server in opened:
         client.close()
-        server.__exit__(None, None, None)
+        server.close()
 
 
-def api_requests(server: HostileServer) -> list[Seen]:
+def api_requests(server: ScriptedServer) -> list[Seen]:
     return [seen for seen in server.seen if not seen.target.startswith("/auth/")]
 
 
 def test_a_decompression_bomb_is_not_opened(huma: Huma) -> None:
     inflated = EMPTY_PAGE[:-1] + b" " * (MAX_ANSWER_BYTES + 1) + b"}"
     bomb = gzip.compress(inflated, compresslevel=9)
-    client, _ = huma(lambda _: answer(200, bomb, headers=[*JSON, ("Content-Encoding", "gzip")]))
+    client, _ = huma(lambda _: answer_and_close(200, bomb, JSON, "Content-Encoding: gzip"))
 
     with pytest.raises(UntrustedAnswer, match=r"GET /users.*'gzip' coding"):
         client.scan_users()
 
 
 def test_an_answer_announcing_more_than_the_limit_is_not_read(huma: Huma) -> None:
-    announced = answer(200, headers=[*JSON, ("Content-Length", str(2**40))], length=False)
-    client, _ = huma(lambda _: [*announced, b"{" + b" " * 65536])
+    announced = answer_and_close(200, b"", JSON, f"Content-Length: {2**40}", length=False)
+    client, _ = huma(lambda _: announced.followed_by(b"{" + b" " * 65536))
 
     with pytest.raises(UntrustedAnswer, match=rf"GET /users.*{2**40}"):
         client.scan_users()
@@ -96,8 +105,9 @@ def test_an_answer_announcing_more_than_the_limit_is_not_read(huma: Huma) -> Non
 
 def test_an_answer_streaming_past_the_limit_is_not_read_further(huma: Huma) -> None:
     chunk = b" " * 1024 * 1024
-    endless = [*answer(200, headers=JSON, length=False), b"{"]
-    endless += [chunk] * (MAX_ANSWER_BYTES // len(chunk) + 2)
+    endless = answer_and_close(200, b"", JSON, length=False).followed_by(
+        b"{", *[chunk] * (MAX_ANSWER_BYTES // len(chunk) + 2)
+    )
     client, _ = huma(lambda _: endless, timeout_seconds=60)  # not a slow-loris, however loaded
 
     with pytest.raises(UntrustedAnswer, match=rf"GET /users.*more than {MAX_ANSWER_BYTES}"):
@@ -107,8 +117,8 @@ def test_an_answer_streaming_past_the_limit_is_not_read_further(huma: Huma) -> N
 def test_a_body_trickled_slower_than_the_timeout_is_a_timeout(huma: Huma) -> None:
     # Each byte comes well within the 1 s timeout; the whole body would take 20 s.
     body = EMPTY_PAGE + b" " * 15
-    head = answer(200, headers=[*JSON, ("Content-Length", str(len(body)))], length=False)
-    client, _ = huma(lambda _: [*head, *trickle(body, every=0.5)])
+    head = answer_and_close(200, b"", JSON, f"Content-Length: {len(body)}", length=False)
+    client, _ = huma(lambda _: head.followed_by(*trickle(body, every=0.5)))
 
     with pytest.raises(RemoteUnavailable, match=r"GET /users.*ReadTimeout"):
         client.scan_users()
@@ -125,7 +135,7 @@ def test_a_body_trickled_slower_than_the_timeout_is_a_timeout(huma: Huma) -> Non
     ],
 )
 def test_a_list_page_of_the_wrong_shape_stops_the_scan(huma: Huma, page: bytes) -> None:
-    client, _ = huma(lambda _: answer(200, page, headers=JSON))
+    client, _ = huma(lambda _: answer_and_close(200, page, JSON))
 
     with pytest.raises(UntrustedAnswer, match=r"GET /users at offset 0 is not a page of users"):
         client.scan_users()
@@ -146,7 +156,7 @@ def test_a_token_that_cannot_be_a_bearer_token_is_not_sent_nor_quoted(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     client, server = huma(
-        lambda _: answer(200, EMPTY_PAGE, headers=JSON), lambda _: token_answer(token)
+        lambda _: answer_and_close(200, EMPTY_PAGE, JSON), lambda _: token_answer(token)
     )
 
     with pytest.raises(RemoteError, match=r"POST /auth/oauth/token.*not a bearer token") as raised:
@@ -174,7 +184,8 @@ def test_a_token_that_cannot_be_a_bearer_token_is_not_sent_nor_quoted(
 )
 def test_a_token_answer_that_is_not_one_says_so(huma: Huma, body: bytes, problem: str) -> None:
     client, server = huma(
-        lambda _: answer(200, EMPTY_PAGE, headers=JSON), lambda _: answer(200, body, headers=JSON)
+        lambda _: answer_and_close(200, EMPTY_PAGE, JSON),
+        lambda _: answer_and_close(200, body, JSON),
     )
 
     with pytest.raises(UntrustedAnswer, match=rf"POST /auth/oauth/token answered .*{problem}"):
@@ -182,18 +193,18 @@ def test_a_token_answer_that_is_not_one_says_so(huma: Huma, body: bytes, problem
     assert api_requests(server) == []
 
 
-def _quoting(status: int, *credentials: str) -> Answer:
+def _quoting(status: int, *credentials: str) -> Reply:
     """An error answer in Huma's envelope that quotes `credentials` back."""
     quoted = " ".join(credentials)
     body = {"errorCode": "bad", "errorMessage": f"we got {quoted}", "fields": [quoted]}
-    return answer(status, json.dumps(body).encode(), headers=JSON)
+    return answer_and_close(status, json.dumps(body).encode(), JSON)
 
 
 def test_a_token_endpoint_quoting_the_secret_back_is_not_quoted_on(
     huma: Huma, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    client, _ = huma(lambda _: answer(200, EMPTY_PAGE), lambda _: _quoting(401, SECRET))
+    client, _ = huma(lambda _: answer_and_close(200, EMPTY_PAGE), lambda _: _quoting(401, SECRET))
 
     with pytest.raises(RemoteError, match="we got") as raised:
         client.scan_users()
@@ -216,3 +227,28 @@ def test_an_api_error_quoting_the_token_back_is_not_quoted_on(
 
     texts = [str(read.value), str(written.value), *(r.getMessage() for r in caplog.records)]
     assert not [text for text in texts if TOKEN in text]
+
+
+def _reason_quoting(status: int, quoted: str) -> Reply:
+    """An answer whose reason phrase (the status line's words) quotes `quoted` back."""
+    head = f"HTTP/1.1 {status} we got {quoted}\r\nContent-Length: 0\r\n\r\n"
+    return Reply(head.encode("latin-1"), close=True)
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_a_reason_phrase_quoting_a_credential_back_is_in_no_log(
+    huma: Huma, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client, _ = huma(
+        lambda seen: _reason_quoting(status, seen.headers["authorization"]),
+        lambda _: Reply((token_answer().data or b"").replace(b"200 X", f"200 {SECRET}".encode())),
+    )
+
+    with pytest.raises(RemoteError) as read:
+        client.scan_users()
+    with pytest.raises(RemoteError) as written:
+        client.update_user("3fa85f64-5717-4562-b3fc-2c963f66afa6", {"givenName": "Ada"})
+
+    texts = [str(read.value), str(written.value), *(r.getMessage() for r in caplog.records)]
+    assert not [text for text in texts if TOKEN in text or SECRET in text]

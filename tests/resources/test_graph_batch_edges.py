@@ -1,10 +1,10 @@
 """Edge cases of the `$batch` executor that are hard to stage on a server, with a fake Graph.
 
-Pins: answers are matched by id whatever their order; only 429/503/504/424 items are resent, after
-the longest `Retry-After` (one longer than the retry policy's ceiling ends their retries); other
-errors come back as failures with Graph's code, sent once; a batch whose answer was lost is
-settled by re-reading, so an applied change is never sent again and an unapplied one is sent once
-more; batches never exceed 20 requests; a hire date travels alone.
+Pins: answers are matched by id whatever their order; only 429/503/424 items are resent (a 504 is
+re-read first), after the longest `Retry-After` (one longer than the retry policy's ceiling ends
+their retries); other errors come back as failures with Graph's code, sent once; a batch whose
+answer was lost is settled by re-reading, so an applied change is never sent again and an unapplied
+one is sent once more; batches never exceed 20 requests; a hire date travels alone.
 """
 
 from __future__ import annotations

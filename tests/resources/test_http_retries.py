@@ -1,8 +1,9 @@
 """Retries honour the service and never repeat a write blindly.
 
-Pins: 429/503/504 are retried after `Retry-After` (seconds or an HTTP date), with jittered
-exponential backoff when it is absent; other 4xx are returned at once; reads also retry 500/502
-and broken connections, writes do not (their outcome is unknown, so the caller decides); a
+Pins: 429/503 are retried after `Retry-After` (seconds or an HTTP date), with jittered
+exponential backoff when it is absent; other 4xx are returned at once; reads also retry 500, 502,
+504 and broken connections, writes do not (their outcome is unknown, so the caller decides: a
+write answered 504 raises like a lost answer); a
 `Retry-After` beyond the policy's ceiling ends the retries; giving up raises `RemoteUnavailable`.
 """
 
@@ -138,3 +139,18 @@ def test_backoff_is_capped() -> None:
     policy = RetryPolicy(base_delay=1, max_delay=5)
 
     assert all(2.5 <= backoff_seconds(20, policy) <= 5 for _ in range(100))
+
+
+def test_a_write_answered_504_is_not_resent_its_outcome_is_unknown() -> None:
+    script = Script(504, 200)
+
+    with pytest.raises(httpx.TransportError, match="504"):
+        _send(script, idempotent=False, sleeps=[])
+    assert script.calls == 1
+
+
+def test_a_read_answered_504_is_retried() -> None:
+    script = Script(504, 200)
+
+    assert _send(script, idempotent=True, sleeps=[]) == 200
+    assert script.calls == 2

@@ -24,7 +24,7 @@ from resources.http_lanes import Lanes
 from resources.http_wire import MAX_HEAD_BYTES
 from resources.huma_client import HumaClient
 from resources.retrying import RetryPolicy
-from tests.resources.scripted_tls_server import Reply, answer, scripted
+from tests.resources.scripted_tls_server import Reply, Seen, answer, scripted
 
 USER_ID = "0b7a8c1e-1111-4222-8333-444455556666"
 OK = answer(200, b'{"id": "x"}', "Content-Type: application/json")
@@ -74,7 +74,7 @@ def test_a_server_not_vouched_for_is_refused_before_the_request(
     if only_another_ca:
         other_ca = ensure_certificates(tmp_path / "other")
         monkeypatch.setenv("SSL_CERT_FILE", str(other_ca.ca_cert))  # that CA alone
-    with scripted(lambda c, r, h: OK, trusted, host=host) as server:
+    with scripted(lambda _: OK, trusted, host=host) as server:
         lanes = new_lanes(lanes_of, server.url)
 
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
@@ -87,7 +87,7 @@ def test_a_redirect_over_the_wire_stops_the_read_and_nothing_follows(
     trusted: TlsFiles, lanes_of: list[Lanes]
 ) -> None:
     moved = answer(302, b"", "Location: https://elsewhere.test/users")
-    with scripted(lambda c, r, h: moved, trusted) as server:
+    with scripted(lambda _: moved, trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
 
         with pytest.raises(UntrustedAnswer, match="redirect"):
@@ -99,7 +99,7 @@ def test_a_redirect_over_the_wire_stops_the_read_and_nothing_follows(
 def test_the_request_carries_the_origin_path_and_headers(
     trusted: TlsFiles, lanes_of: list[Lanes]
 ) -> None:
-    with scripted(lambda c, r, h: OK, trusted) as server:
+    with scripted(lambda _: OK, trusted) as server:
         lanes = new_lanes(lanes_of, server.url + "/api")
         lanes.get("/users?limit=1", [(b"Authorization", b"Bearer t")])
 
@@ -118,7 +118,7 @@ def test_a_chunked_answer_is_read_whole_and_the_connection_kept(
         b'7\r\n: "x"}\n\r\n'
         b"0\r\nTrailer-Name: value\r\n\r\n"
     )
-    with scripted(lambda c, r, h: chunked, trusted) as server:
+    with scripted(lambda _: chunked, trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
         first = lanes.get("/users/1")
         second = lanes.get("/users/2")
@@ -132,7 +132,7 @@ def test_an_answer_framed_by_the_close_is_read_to_the_end(
     trusted: TlsFiles, lanes_of: list[Lanes]
 ) -> None:
     unframed = Reply(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * 200_000, close=True)
-    with scripted(lambda c, r, h: unframed, trusted) as server:
+    with scripted(lambda _: unframed, trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
         first = lanes.get("/users/1")
         second = lanes.get("/users/2")
@@ -145,7 +145,7 @@ def test_connection_close_is_honoured_with_a_new_connection_for_the_next_read(
     trusted: TlsFiles, lanes_of: list[Lanes]
 ) -> None:
     closing = answer(200, b"{}", "Connection: close", close=True)
-    with scripted(lambda c, r, h: closing, trusted) as server:
+    with scripted(lambda _: closing, trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
         lanes.get("/users/1")
         lanes.get("/users/2")
@@ -157,7 +157,7 @@ def test_a_kept_alive_connection_the_server_closed_is_replaced(
     trusted: TlsFiles, lanes_of: list[Lanes]
 ) -> None:
     # The server answers as if it keeps the connection, then closes it anyway.
-    with scripted(lambda c, r, h: Reply(OK.data, close=True), trusted) as server:
+    with scripted(lambda _: Reply(OK.data, close=True), trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
         lanes.get("/users/1")
         second = lanes.get("/users/2")
@@ -171,8 +171,8 @@ def test_a_read_the_server_drops_unanswered_on_a_kept_alive_connection_is_sent_a
 ) -> None:
     # The server takes the second request and closes without a byte (it was closing the idle
     # connection as the request came): the GET goes again on a new connection.
-    def script(connection: int, request: int, head: bytes) -> Reply:
-        return Reply(None, close=True) if (connection, request) == (0, 1) else OK
+    def script(seen: Seen) -> Reply:
+        return Reply(None, close=True) if (seen.connection, seen.request) == (0, 1) else OK
 
     with scripted(script, trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
@@ -190,7 +190,7 @@ def test_a_read_the_server_drops_unanswered_on_a_kept_alive_connection_is_sent_a
 def test_a_new_connection_dropped_without_an_answer_is_an_error_not_a_loop(
     trusted: TlsFiles, lanes_of: list[Lanes]
 ) -> None:
-    with scripted(lambda c, r, h: Reply(None, close=True), trusted) as server:
+    with scripted(lambda _: Reply(None, close=True), trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
 
         with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
@@ -225,7 +225,7 @@ def test_a_new_connection_dropped_without_an_answer_is_an_error_not_a_loop(
 def test_an_answer_cut_short_or_not_http_is_an_error_never_a_partial_payload(
     wrong: bytes, trusted: TlsFiles, lanes_of: list[Lanes]
 ) -> None:
-    with scripted(lambda c, r, h: Reply(wrong, close=True), trusted) as server:
+    with scripted(lambda _: Reply(wrong, close=True), trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
 
         with pytest.raises(httpx.RemoteProtocolError):
@@ -235,7 +235,7 @@ def test_an_answer_cut_short_or_not_http_is_an_error_never_a_partial_payload(
 def test_a_server_slower_than_the_timeout_is_a_read_timeout(
     trusted: TlsFiles, lanes_of: list[Lanes]
 ) -> None:
-    with scripted(lambda c, r, h: Reply(OK.data, delay=2.0), trusted) as server:
+    with scripted(lambda _: Reply(OK.data, delay=2.0), trusted) as server:
         lanes = new_lanes(lanes_of, server.url, timeout=0.3)
 
         with pytest.raises(httpx.ReadTimeout):
@@ -245,12 +245,12 @@ def test_a_server_slower_than_the_timeout_is_a_read_timeout(
 def test_the_huma_client_retries_a_cut_answer_and_a_timeout_then_reads_the_user(
     trusted: TlsFiles,
 ) -> None:
-    def script(connection: int, request: int, head: bytes) -> Reply:
-        if head.startswith(b"POST /auth/oauth/token "):
+    def script(seen: Seen) -> Reply:
+        if seen.head.startswith(b"POST /auth/oauth/token "):
             return answer(200, b'{"access_token": "t", "expires_in": 3600}')
-        if connection == 1:  # cut short
+        if seen.connection == 1:  # cut short
             return Reply(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", close=True)
-        if connection == 2:  # too slow
+        if seen.connection == 2:  # too slow
             return Reply(OK.data, delay=1.5, close=True)
         return answer(200, b'{"id": "%s"}' % USER_ID.encode())
 
@@ -286,7 +286,7 @@ def test_the_huma_client_retries_a_cut_answer_and_a_timeout_then_reads_the_user(
 def test_a_request_that_would_break_its_lines_is_refused_before_sending(
     target: str, headers: list[tuple[bytes, bytes]], trusted: TlsFiles, lanes_of: list[Lanes]
 ) -> None:
-    with scripted(lambda c, r, h: OK, trusted) as server:
+    with scripted(lambda _: OK, trusted) as server:
         lanes = new_lanes(lanes_of, server.url)
 
         with pytest.raises(ValueError, match=r"not a path|line"):

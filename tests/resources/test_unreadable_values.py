@@ -88,6 +88,12 @@ def _huma_read(payload: Any, listed_id: str = HUMA_ID) -> tuple[pl.DataFrame, pl
             id="number-where-a-phone-belongs",
         ),
         pytest.param({"phone": "+47 912 34 567"}, "phone", ["phone"], id="wrapper-as-a-string"),
+        pytest.param(
+            {"givenName": {"value": "Ingrid\x00", "editable": True}},
+            "given_name",
+            ["given_name"],
+            id="nul-in-a-name",
+        ),
         pytest.param({"employmentId": None}, "employment_id", ["employment_id"], id="null-wrapper"),
         pytest.param(
             {"homeAddress": {"value": "Storgata 12, 0155 Oslo", "editable": True}},
@@ -179,6 +185,7 @@ def _entra_read(user: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
     [
         pytest.param({"givenName": {"evil": 1}}, "given_name", "given_name", id="object-name"),
         pytest.param({"mobilePhone": 4791234567}, "phone", "phone", id="numeric-phone"),
+        pytest.param({"givenName": "Ingrid\x00"}, "given_name", "given_name", id="nul-in-a-name"),
         pytest.param(
             {"employeeHireDate": "03/01/2019"}, "hire_date", "hire_date", id="hire-date-format"
         ),
