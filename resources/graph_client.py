@@ -26,12 +26,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import httpx
-import orjson
 
 from reconcile.mapping import GRAPH_REFERENCES, active
 from resources.errors import AuthenticationError, RemoteError, UntrustedAnswer, error_body
 from resources.graph_pacing import GraphPacer
-from resources.http import is_bearer_token, new_http_client, same_origin_link, send_with_retries
+from resources.http import (
+    decoded_json,
+    is_bearer_token,
+    new_http_client,
+    same_origin_link,
+    send_with_retries,
+)
 from resources.remote_ids import path_segment
 from resources.retrying import RetryPolicy, retry_after_seconds
 
@@ -293,14 +298,10 @@ class GraphClient:
         headers: Mapping[str, str] | None,
         what: str,
     ) -> tuple[Any, bytes]:
-        """One page's answer, decoded (`orjson`; `json` for what orjson refuses), and its body."""
+        """One page's answer, decoded (`decoded_json`), and its body."""
         response = self.send("GET", url, params=params, headers=headers, what=what)
         raise_for_graph(response, what)
-        content = response.content
-        try:
-            return orjson.loads(content), content
-        except orjson.JSONDecodeError:
-            return json.loads(content), content
+        return decoded_json(response), response.content
 
     def user_count(self) -> int | None:
         """How many users the tenant has (`GET /users/$count`, eventually consistent), or None

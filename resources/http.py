@@ -20,9 +20,10 @@ import re
 import ssl
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from resources.answer_limits import ACCEPT_ENCODING, bound_answers
 from resources.errors import UntrustedAnswer
@@ -240,3 +241,13 @@ def send_with_retries(
             "it may have been carried out"
         )
     return response
+
+
+def decoded_json(response: httpx.Response) -> Any:
+    """An answer's JSON body, decoded by orjson (a third of `json`'s time on a large body), or as
+    `response.json()` decodes it where orjson refuses (JSON in UTF-16 or UTF-32). ValueError when
+    it is not JSON."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()

@@ -31,12 +31,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 import httpx
-import orjson
 
 from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
 from resources.adaptive_concurrency import AdaptiveLimit, ConcurrencyGate
 from resources.errors import RemoteError, UntrustedAnswer, huma_error_fields
-from resources.http import OutcomeUnknown, new_http_client, send_with_retries
+from resources.http import OutcomeUnknown, decoded_json, new_http_client, send_with_retries
 from resources.http_lanes import Lanes
 from resources.huma_auth import HumaTokenAuth
 from resources.remote_ids import huma_id_problem, path_segment
@@ -252,7 +251,7 @@ class HumaClient:
             return None
         _raise_for_huma(response, f"GET {path}")
         try:
-            return _decoded(response)
+            return decoded_json(response)
         except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
             logger.warning("Huma answered GET /users/{id} with details that are not JSON")
             return UnreadablePayload("the details are not JSON in UTF-8")
@@ -260,7 +259,7 @@ class HumaClient:
     def _get_json(self, path: str, params: Mapping[str, Any] | None, what: str) -> Any:
         response = self._send_read(path, params, f"GET {path} ({what})")
         _raise_for_huma(response, f"GET {path}")
-        return _decoded(response)
+        return decoded_json(response)
 
     def _send_read(self, path: str, params: Mapping[str, Any] | None, what: str) -> httpx.Response:
         target = f"{path}?{urllib.parse.urlencode(params)}" if params else path
@@ -383,19 +382,11 @@ def _written(response: httpx.Response, what: str) -> Any:
     """A write's answer; one that cannot be read leaves the outcome unknown (`OutcomeUnknown`):
     the caller re-reads, as after a lost answer."""
     try:
-        return _decoded(response)
+        return decoded_json(response)
     except (ValueError, RecursionError):
         raise OutcomeUnknown(
             f"{what} was answered unreadably: it may have been carried out"
         ) from None
-
-
-def _decoded(response: httpx.Response) -> Any:
-    """The JSON body (ValueError when it is not JSON)."""
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return response.json()  # JSON in UTF-16 or UTF-32, which orjson does not read
 
 
 class HumaApiError(RemoteError):
