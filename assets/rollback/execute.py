@@ -1,8 +1,10 @@
 """A rollback, applied as a run of its own in the history (`mode = 'rollback'`).
 
-While it runs it holds the history file (no nightly run can interleave), re-reads every target
-just before sending (what was shown to the person may have moved since), and sends only what
-still holds the undone run's values. Each restoring write is journalled like any other: intent
+No run of its connection can interleave (the caller holds the connection's run lock), and the
+history file is opened only for each short write, never across a request to Huma or Entra: runs
+of the other connections share the file meanwhile, as they do with each other. It re-reads every
+target just before sending (what was shown to the person may have moved since), and sends only
+what still holds the undone run's values. Each restoring write is journalled like any other: intent
 (with the values it replaces, so a rollback can itself be rolled back) before sending, outcome
 after. The undone run's plan rows get the status `rolled_back`, and the restored fields' baseline
 is reset (see `plan.baseline_resets`). A rollback killed half-way is finished by the next rollback
@@ -114,51 +116,49 @@ def execute_rollback(
     if len({r.change_id for r in restores}) != len(restores):
         raise ValueError("a change to undo appears twice in the journal")
     run_id = run_id or str(uuid.uuid4())
-    doing = f"rollback {run_id} of run {rollback_of} (connection {connection})"
-    with store.session(doing=doing):
-        store.begin_run(
-            run_id=run_id,
+    store.begin_run(
+        run_id=run_id,
+        connection=connection,
+        mode=ROLLBACK,
+        started_at=datetime.now(UTC),
+        rollback_of=rollback_of,
+    )
+    try:
+        finished = finish_interrupted(
+            store,
             connection=connection,
-            mode=ROLLBACK,
-            started_at=datetime.now(UTC),
             rollback_of=rollback_of,
+            run_id=run_id,
+            restores=restores if all_restores is None else all_restores,
+            huma=huma.client(),
+            graph=graph,
         )
-        try:
-            finished = finish_interrupted(
-                store,
-                connection=connection,
-                rollback_of=rollback_of,
-                run_id=run_id,
-                restores=restores if all_restores is None else all_restores,
-                huma=huma.client(),
-                graph=graph,
-            )
-            done = _restore(store, run_id, connection, rollback_of, restores, huma, graph, finished)
-        except Exception as exc:
-            store.finish_run(
-                run_id=run_id,
-                outcome="failed",
-                ended_at=datetime.now(UTC),
-                summary=summary,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            raise
-        counts = {
-            **summary,
-            "restored": len(done.results) - len(done.failed),
-            "failed": len(done.failed),
-            "baseline_reset": done.baseline_reset,
-            "finished_interrupted": list(done.finished.run_ids),
-        }
-        for verdict in ("already_restored", "moved", "gone"):
-            counts[verdict] = sum(j.verdict == verdict for j in done.judged)
+        done = _restore(store, run_id, connection, rollback_of, restores, huma, graph, finished)
+    except Exception as exc:
         store.finish_run(
             run_id=run_id,
-            outcome="failed" if done.failed else "succeeded",
+            outcome="failed",
             ended_at=datetime.now(UTC),
-            summary=counts,
-            error=f"{len(done.failed)} restoring write(s) failed" if done.failed else None,
+            summary=summary,
+            error=f"{type(exc).__name__}: {exc}",
         )
+        raise
+    counts = {
+        **summary,
+        "restored": len(done.results) - len(done.failed),
+        "failed": len(done.failed),
+        "baseline_reset": done.baseline_reset,
+        "finished_interrupted": list(done.finished.run_ids),
+    }
+    for verdict in ("already_restored", "moved", "gone"):
+        counts[verdict] = sum(j.verdict == verdict for j in done.judged)
+    store.finish_run(
+        run_id=run_id,
+        outcome="failed" if done.failed else "succeeded",
+        ended_at=datetime.now(UTC),
+        summary=counts,
+        error=f"{len(done.failed)} restoring write(s) failed" if done.failed else None,
+    )
     return done
 
 

@@ -15,7 +15,8 @@ again. Pins, against an uninterrupted rollback of the same run from the same sta
 * the killed rollback is finished in the history (`interrupted`, no open journal intent).
 
 And: while a rollback holds the connection's run lock, a console `run` refuses at once naming the
-rollback, and a rollback refuses while a `run` holds it.
+rollback, and a rollback refuses while a `run` holds it; but a rollback waiting on Huma or Entra
+leaves the history file free, so the runs of the other connections are never kept out by it.
 
 Each case records `case`, `runs`, `changes_lost` and `changes_applied_twice` (measured).
 """
@@ -37,6 +38,7 @@ import duckdb
 import orjson
 import pytest
 
+from resources.history.files import connect
 from tests.console_deployment import (
     CONNECTIONS,
     ROOT,
@@ -317,3 +319,32 @@ def test_a_run_and_a_rollback_of_one_connection_never_overlap(
         assert f"rollback of run {ran.run_id}" in refused.stderr
         assert "is already running" in refused.stderr
     assert outside.entra.requests(method="PATCH") == []
+
+
+def test_a_rollback_waiting_on_the_network_keeps_no_other_connection_out_of_the_history(
+    ran: Ran, emulators: Outside, seed_folder: Path
+) -> None:
+    outside = emulators
+    _load(outside, ran)
+    env = _environment(outside, seed_folder)
+    # Held after its first restoring write to Huma: in the middle of sending.
+    outside.huma.update_settings({"faults": {"hold_after_writes": 1}})
+    rolling = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "rollback", ran.run_id, "--yes"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until_held(outside, "huma", rolling)
+        # Another connection's run opens the file for its short transactions: the rollback,
+        # held by Huma for as long as Huma likes, must not make it wait out its timeout.
+        other = connect(seed_folder / "history.duckdb", read_only=False, timeout_seconds=10)
+        other.close()
+    finally:
+        rolling.send_signal(signal.SIGKILL)
+        rolling.communicate()
+        outside.huma.update_settings({"faults": {"hold_after_writes": None}})
