@@ -41,6 +41,13 @@ _NULL: Final = pl.lit(None, pl.String)
 #: Characters Graph accepts before the `@` of a user principal name (at most 64 of them).
 _UPN_LOCAL_PART: Final = r"^[A-Za-z0-9'.\-_!#^~]{1,64}@"
 
+#: Why a create waits when the run knows none of the tenant's verified domains.
+_DOMAINS_UNKNOWN: Final = (
+    "the tenant's verified domains are unknown to this run: the app may not read them "
+    "(Domain.Read.All) and it read no member's user principal name; not sent until a run knows "
+    "them (grant Domain.Read.All, or let a complete run read the members)"
+)
+
 
 def email_domain(column: str = "email_key") -> pl.Expr:
     """The lower-case domain of an email column (null when there is no `@`)."""
@@ -174,7 +181,11 @@ def entra_creates(
     )
     domain = email_domain()
     blocked = (
-        pl.when(~domain.is_in(sorted(context.verified_domains)).fill_null(value=False))
+        # Every tenant has a verified domain (its initial `onmicrosoft.com` one): none known means
+        # this run could not learn them, which says nothing about the address.
+        pl.when(pl.lit(not context.verified_domains))
+        .then(pl.lit(_DOMAINS_UNKNOWN))
+        .when(~domain.is_in(sorted(context.verified_domains)).fill_null(value=False))
         .then(
             pl.format(
                 "private address: {} is not a verified domain of the Entra tenant",

@@ -14,7 +14,10 @@ from typing import Any
 import polars as pl
 import pytest
 
+from reconcile.engine import plan_run
 from reconcile.frames import EMPLOYMENT_ID
+from reconcile.policy import Policy
+from reconcile.state import RunContext
 from reconcile.vocabulary import (
     AUTO_APPROVED,
     BLOCKED,
@@ -24,7 +27,14 @@ from reconcile.vocabulary import (
     PENDING,
 )
 from tests.reconcile.plan_helpers import only_row, plan_users
-from tests.reference.builders import entra_user, huma_user
+from tests.reference.builders import (
+    RUN_AT,
+    entra_frame,
+    entra_user,
+    huma_frame,
+    huma_user,
+    state_with,
+)
 
 _GROUP = {"huma_default_group_id": "group-1"}
 
@@ -77,6 +87,26 @@ def test_a_huma_only_user_is_created_in_entra(
     assert (row["blocked_reason"] is None) == (reason is None)
     if reason:
         assert reason in row["blocked_reason"]
+
+
+def test_a_create_whose_domain_nobody_could_check_says_the_domains_are_unknown() -> None:
+    """Every tenant has a verified domain (its `onmicrosoft.com` one at least): no domain known
+    means the run could not learn them (no `Domain.Read.All`, and no member's user principal
+    name read, as in a targeted run before any complete snapshot). The create is held, and the
+    reason says what is unknown instead of calling the company's own address private."""
+    result = plan_run(
+        huma_frame(huma_user("h1")),
+        entra_frame(),
+        state_with(),
+        Policy(create_entra_users_automatically=True),
+        RunContext(run_at=RUN_AT, verified_domains=frozenset()),
+    )
+
+    row = only_row(result)
+    assert (row["action"], row["status"]) == (CREATE_ENTRA, BLOCKED)
+    assert "private" not in row["blocked_reason"]
+    assert "verified domains are unknown" in row["blocked_reason"]
+    assert "Domain.Read.All" in row["blocked_reason"]
 
 
 def test_an_entra_create_sends_the_supported_fields_but_never_employee_id() -> None:
