@@ -25,6 +25,7 @@ a write-ahead log beside it that the next copy would inherit.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
@@ -348,6 +349,12 @@ def publish(conn: duckdb.DuckDBPyConnection, source: Path, target: Path) -> None
     log = wal_path(source)
     if log.exists() and log.stat().st_size:
         raise HistoryError(f"{source} could not be checkpointed: not publishing a partial copy")
+    # A publisher killed before its rename left its copy under its temporary name. Publishers
+    # take turns (each holds `source` for writing), so any such copy is stale: clear it, or it
+    # stays for good, and one with this process's id (a container's) is read-only to this one.
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        if stale.name.removeprefix(f".{target.name}.").removesuffix(".tmp").isdigit():
+            stale.unlink(missing_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(source, temporary)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -120,6 +121,27 @@ def test_the_published_copy_is_read_only_and_replaced_whole(tmp_path: Path) -> N
     assert ("scratch",) not in _rows(published, "SELECT table_name FROM information_schema.tables")
     assert _rows(published, "SELECT count(*) FROM runs") == [(3,)]
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_copy_left_half_made_by_a_killed_run_is_cleared_by_the_next_publication(
+    tmp_path: Path,
+) -> None:
+    """A run killed between copying the history and renaming the copy leaves the copy, a whole
+    history of personal data, under its temporary name; nothing else would ever remove it, and a
+    later run given the same process id (a container's) could not write over its read-only
+    mode. Publishers take turns (each holds the history for writing), so the next one clears it."""
+    history = tmp_path / "history.duckdb"
+    store = HistoryStore(history)
+    populate(store)
+    published = analysts_file(history)
+    left = published.with_name(f".{published.name}.4242.tmp")
+    shutil.copyfile(history, left)
+    left.chmod(0o400)
+
+    store.publish()
+
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    assert _rows(published, "SELECT count(*) FROM runs") == [(3,)]
 
 
 def test_a_file_kept_by_the_previous_release_gets_its_copy_on_first_use(tmp_path: Path) -> None:
