@@ -27,6 +27,7 @@ import dataclasses
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,6 +50,21 @@ RETENTION = timedelta(days=30)
 
 #: How long a writer waits for another process's write transaction (they last milliseconds).
 _BUSY_TIMEOUT_MS = 10_000
+
+#: Per store file, the turn of this process's writers. SQLite makes a writer that finds the file
+#: busy poll with growing sleeps, and in a burst (the receiver stores from many threads at once)
+#: one writer can keep losing its turn past the busy timeout, however short each write is. The
+#: writers of one process queue here instead, without a timeout: the busy timeout is left to the
+#: other processes' writers (another receiver, the runs taking events).
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writers(path: Path) -> threading.RLock:
+    """This process's turn to write `path` (one lock per file, however it is named)."""
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(os.path.realpath(path), threading.RLock())
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -153,18 +169,20 @@ class WebhookEventStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A connection inside one immediate (write-locked) transaction, committed on success."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        """A connection inside one immediate (write-locked) transaction, committed on success;
+        this process's other writers of the file wait their turn (`_WRITERS`)."""
+        with _writers(self.path):
+            conn = self._connect()
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
 
     def add(self, *, digest: str, topic: str, users: Sequence[EventUser]) -> bool:
         """Store one accepted delivery; False (and nothing stored) when it is a replay.

@@ -270,3 +270,35 @@ def test_covered_shows_what_a_run_took_after_it_finished(store: WebhookEventStor
     store.finish("run-1")
     assert store.take("run-1").empty
     assert store.covered("run-1") == taken
+
+
+@pytest.mark.slow
+def test_a_writer_of_this_process_waits_its_turn_however_long_another_writes(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """The receiver stores deliveries from many threads at once. SQLite's own wait for a busy
+    file polls with growing sleeps, so in a burst one writer can keep losing its turn past the
+    busy timeout and its delivery is answered 503, however short each write is. Writers of one
+    process take turns without polling instead: one waits for as long as the others write."""
+    path = event_store_path(tmp_path / "history.duckdb", "acme")
+    first, second = WebhookEventStore(path, clock=clock), WebhookEventStore(path, clock=clock)
+    writing = threading.Event()
+    outcome: list[object] = []
+
+    def deliver() -> None:
+        writing.wait()
+        try:
+            outcome.append(second.add(digest="d2", topic="users-update", users=[BO]))
+        except sqlite3.Error as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=deliver)
+    waiter.start()
+    with first._transaction() as conn:  # a write longer than SQLite's busy timeout
+        conn.execute("INSERT INTO events (digest, topic, received_at) VALUES ('d1', 'x', 'now')")
+        writing.set()
+        waiter.join(timeout=11)
+    waiter.join()
+
+    assert outcome == [True]
+    assert second.waiting().count == 2
