@@ -1,12 +1,13 @@
 """The CSV attachment: every failure, decision waiting, blocked change, email mismatch and drift
 of a run, one row each.
 
-It holds everything the email caps. UTF-8 with a byte order mark, so Excel opens names with
-their accents intact. Names and remote error messages come from outside, and a spreadsheet
-runs a cell that starts like a formula, also behind leading blanks, a byte order mark or NUL
-(some spreadsheets skip them): every such cell is neutralised with a leading `'` (OWASP, "CSV
-Injection"), and every cell is quoted. Control characters become spaces (`assets.printable`),
-so a file shown on a terminal cannot drive it; a cell keeps only its line feeds.
+It holds everything the email caps, each value up to what a spreadsheet cell holds. UTF-8 with a
+byte order mark, so Excel opens names with their accents intact. Names and remote error messages
+come from outside, and a spreadsheet runs a cell that starts like a formula, also behind leading
+blanks, a byte order mark or NUL (some spreadsheets skip them): every such cell is neutralised with
+a leading `'` (OWASP, "CSV Injection"), and every cell is quoted. Control characters become spaces
+(`assets.printable`), so a file shown on a terminal cannot drive it; a cell keeps only its line
+feeds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Final
 
 from assets.printable import printable
 from assets.report.model import RunReport
+from assets.report.values import shortened
 
 #: The columns, in order. `section`: `failure`, `decision` (waiting for a person), `blocked`,
 #: `email_mismatch` or `drift` (the last two: never written; `fields` names the one field).
@@ -41,6 +43,10 @@ COLUMNS: Final = (
     "approve_command",
     "reject_command",
 )
+
+#: The most a spreadsheet cell holds (Excel's limit): a longer value is cut with its length
+#: instead of spilling into the next cells.
+CELL_CHARACTERS: Final = 32_767
 
 #: First characters a spreadsheet may read as the start of a formula or a field separator
 #: (the full-width forms too: some spreadsheet versions treat them like the ASCII ones).
@@ -140,5 +146,10 @@ def csv_bytes(report: RunReport) -> bytes:
     writer.writerow(COLUMNS)
     for row in _rows(report):
         cells = ("" if row.get(name) is None else str(row.get(name)) for name in COLUMNS)
-        writer.writerow([neutralise(printable(cell, keep_lines=True)) for cell in cells])
+        writer.writerow(
+            [
+                neutralise(printable(shortened(cell, CELL_CHARACTERS), keep_lines=True))
+                for cell in cells
+            ]
+        )
     return buffer.getvalue().encode("utf-8-sig")

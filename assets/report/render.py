@@ -24,6 +24,7 @@ from assets.printable import one_line, printable
 from assets.report import labels
 from assets.report.attachment import csv_bytes
 from assets.report.model import MODE_DRY_RUN, MODE_ROLLBACK, OUTCOME_FAILED, Listing, RunReport
+from assets.report.values import shortened
 from reconcile.vocabulary import GUARD_MASS_CHANGE
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
@@ -58,10 +59,18 @@ def _duration(span: timedelta) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
+#: The most of one value either part of the email shows: every value that flows fits (an address
+#: line is 1,024 characters in Graph), one of megabytes (a record held out for its length) does
+#: not, and would otherwise make every report too large for the relay to take. The history keeps
+#: it whole (and the attachment, up to what a spreadsheet cell holds).
+SHOWN_CHARACTERS: Final = 2048
+
+
 def _shown(value: object) -> object:
-    """What a template shows of a value: outside text made printable, template layout kept."""
+    """What a template shows of a value: outside text made printable and at most
+    `SHOWN_CHARACTERS` long, template layout kept."""
     if isinstance(value, str) and not isinstance(value, Markup):
-        return printable(value)
+        return printable(shortened(value, SHOWN_CHARACTERS))
     return value
 
 

@@ -143,3 +143,11 @@ def with_people_named(
     )
     rest = indexed.filter(~touches.fill_null(value=False))
     return pl.concat([rest, touched]).sort("_row").drop("_row")
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` whole up to `limit` characters; beyond, its first `limit` and its length (the
+    history keeps outside values whole: a report only has to name them)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters in all)"

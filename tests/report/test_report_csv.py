@@ -152,3 +152,30 @@ def test_every_email_mismatch_and_drift_has_a_row() -> None:
     ]
     assert (rows[1]["huma_values"], rows[1]["entra_values"]) == ("T0", "X0")
     assert "never written" in rows[0]["reason"]
+
+
+def test_an_outsized_value_fills_one_cell_at_most_and_the_email_names_it_shortened() -> None:
+    """An address of a hundred thousand characters (blocked: Entra refuses it) fits no
+    spreadsheet cell (32,767 characters in Excel: the rest spills into the next cells) and would
+    swell every report: the cell keeps what a cell holds and says the length, the email shows
+    its start and its length, and both still name the user and the reason."""
+    outsized = "ann" + "n" * 100_000 + "@example.com"
+    row = plan_row(
+        "b1",
+        "create_entra",
+        "blocked",
+        email=outsized,
+        blocked_reason="Entra does not accept this address's local part",
+    )
+
+    rendered = render_report(report_of(plan(row)))
+
+    [blocked] = [r for r in _read(rendered.csv_bytes) if r["section"] == "blocked"]
+    assert blocked["user"].startswith("ann" + "n" * 1000)
+    assert blocked["user"].endswith(f"({len(outsized):,} characters in all)")
+    assert blocked["reason"] == "Entra does not accept this address's local part"
+    assert len(blocked["user"]) < len(outsized)
+    for part in (rendered.html, rendered.text):
+        assert outsized not in part
+        assert f"{len(outsized):,} characters in all" in part
+        assert "Entra does not accept this address" in part

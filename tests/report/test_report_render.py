@@ -309,3 +309,28 @@ def test_a_model_missing_a_field_fails_the_render() -> None:
 
     with pytest.raises(jinja2.UndefinedError):
         render_report(partial)  # type: ignore[arg-type]
+
+
+def test_a_value_held_out_for_its_length_is_shown_shortened_with_its_length() -> None:
+    """A field far past Graph's limit (one record with megabytes in a name) would otherwise be
+    copied whole into both parts of every report, and a relay refuses such a message: the
+    report that names the record would never arrive. The history keeps the value whole."""
+    huge = "Ann" + "a" * 2_000_000
+    failure = {
+        "side": "huma",
+        "user_id": "h1",
+        "email_key": "ann@example.com",
+        "field": "given_name",
+        "value": huge,
+        "rule": "max_length",
+        "message": "given_name is longer than 64 characters (Graph's limit)",
+    }
+
+    rendered = render_report(report_of(failures=[failure]))
+
+    for part in (rendered.html, rendered.text):
+        assert huge not in part
+        assert huge[:64] in part
+        assert f"{len(huge):,} characters" in part
+        assert "ann@example.com" in part
+        assert "given_name is longer than 64 characters" in part
