@@ -2,14 +2,14 @@
 errors that name it.
 
 Opening. DuckDB lets one process at a time hold a file for writing, and while it does no other
-process can open it, not even read-only (TOOLCHAIN: DuckDB). So every write is one short
-transaction on its own connection, and an opener that finds the file held retries until its
-timeout, then raises `HistoryLocked`. A writer leaves a small note beside the file
-(`<file>.holder.json`: process id, what it is doing, since when) for the duration of its
-transaction, so a run that gives up can say which run was writing; the note is trusted only when
-its process id is the one DuckDB names. A holder without a note (a session opened on the file)
-is named in the log after `NAME_HOLDER_AFTER_SECONDS`, while the opener still waits, with its
-program and user, so that it can be closed before the opener gives up.
+process can open it, not even read-only (TOOLCHAIN: DuckDB). So every write is one short transaction
+on its own connection, and an opener that finds the file held retries until its timeout (longer
+while a run writes: `RUN_WRITING_PATIENCE`), then raises `HistoryLocked`. A writer leaves a small
+note beside the file (`<file>.holder.json`: process id, what it is doing, since when) for the
+duration of its transaction, so a run that gives up can say which run was writing; the note is
+trusted only when its process id is the one DuckDB names. A holder without a note (a session opened
+on the file) is named in the log after `NAME_HOLDER_AFTER_SECONDS`, while the opener still waits,
+with its program and user, so that it can be closed before the opener gives up.
 
 Publishing. An analyst's session left open on the file the pipeline writes would make the next
 run wait and fail. The pipeline therefore writes its own file and, when a run ends (and after a
@@ -133,6 +133,13 @@ def _holder(path: Path, pid: int | None) -> str | None:
     return f"{note.get('doing', 'a writer')} since {note.get('since', '?')}"
 
 
+#: How many times its timeout an opener waits for a run writing (a holder whose note is its own):
+#: runs of several connections share the file and take turns, and one run's write may hold it far
+#: longer than a short transaction (the snapshot steps' at a million people: minutes, README
+#: "Performance"), which must not fail the other run. A holder that is not a run writing (a
+#: session opened on the file) holds it until it is closed: for it the timeout stands.
+RUN_WRITING_PATIENCE = 10
+
 #: How long an opener waits on a holder that left no note before naming it in the log: a run's
 #: reads hold the file for moments, a session left open holds it until it is closed.
 NAME_HOLDER_AFTER_SECONDS = 5.0
@@ -221,16 +228,18 @@ def connect(
             waited = time.monotonic() - started
             match = _HOLDER_PID.search(str(exc))
             pid = int(match.group(1)) if match else None
-            if waited >= timeout_seconds:
+            holder = _holder(path, pid)
+            patience = timeout_seconds * (RUN_WRITING_PATIENCE if holder else 1)
+            if waited >= patience:
                 if on_wait is not None:
                     on_wait(waited)
                 raise HistoryLocked(
-                    path, waited_seconds=waited, holder_pid=pid, holder=_holder(path, pid)
+                    path, waited_seconds=waited, holder_pid=pid, holder=holder
                 ) from None
             if not named and waited >= NAME_HOLDER_AFTER_SECONDS:
                 _name_the_holder(path, pid, waited, timeout_seconds)
                 named = True
-            time.sleep(min(poll, timeout_seconds - waited))
+            time.sleep(min(poll, patience - waited))
             poll = min(poll * 2, _MAX_POLL_SECONDS)
             continue
         if not existed:

@@ -106,6 +106,23 @@ def test_a_run_holding_the_file_is_named(path: Path) -> None:
     assert "is writing to it" in str(caught.value)
 
 
+def test_a_run_writing_longer_than_the_timeout_is_waited_for(path: Path) -> None:
+    """Runs of two connections share the file and take turns; one run's write can hold it for
+    longer than a timeout sized for short transactions (a large snapshot's, minutes at a million
+    people), and the other run must not fail for it. A run writing (it leaves its note) is
+    waited for longer than a holder that is not one (a session on the file)."""
+    store = HistoryStore(path, lock_timeout_seconds=0.5)
+    with held(path, "run") as child:
+        threading.Timer(2.0, release, [child]).start()
+        started = time.monotonic()
+        store.begin_run(
+            run_id="r1", connection="globex", mode="apply", started_at=datetime.now(UTC)
+        )
+        waited = time.monotonic() - started
+    assert waited >= 1.5
+    assert store.run(run_id="r1") is not None
+
+
 def test_opening_succeeds_when_the_holder_lets_go_in_time(path: Path) -> None:
     store = HistoryStore(path, lock_timeout_seconds=20)
     with held(path, "writer") as child:
