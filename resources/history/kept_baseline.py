@@ -173,9 +173,11 @@ class KeptBaseline:
     def _remove_others(self, keep: str | None) -> None:
         """Remove earlier kept files (a load reading one holds its own link to it), and files
         staged by saves that died long ago; a save still under way keeps its staged file."""
-        now = time.time()
+        abandoned_before = time.time() - _ABANDONED
         with contextlib.suppress(OSError):
             for path in self.folder.iterdir():
                 with contextlib.suppress(OSError):
-                    if (path.name.endswith(_SUFFIX) and path.name != keep) or (path.name.endswith(_STAGED) and now - path.stat().st_mtime > _ABANDONED):
+                    earlier = path.name.endswith(_SUFFIX) and path.name != keep
+                    dead = path.name.endswith(_STAGED) and path.stat().st_mtime < abandoned_before
+                    if earlier or dead:
                         path.unlink()
