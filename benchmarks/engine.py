@@ -13,9 +13,9 @@ file beside it), and the phases are the history's `load_state` without the kept 
 the table) and with it, the engine planning with the state it returned, and a night's
 `save_state` of the next state (into a fresh copy of the history each time). Then (by default
 up to 100,000 users; `--python` forces it) `tests.reference.rules.plan_linked`, a straightforward
-dict-and-loop reading of the same rules for linked users, and last a floor measured in the same run (a plain Polars join of the two
-snapshots through the links, every column, the least any planner must do). The engine's results
-are compared frame for frame (every frame of `PlanResult`: the plan with its change ids, the
+dict-and-loop reading of the same rules for linked users, and last a floor measured in the same
+run (a plain Polars join of the two snapshots through the links, every column, the least any
+planner must do). The engine's results are compared frame for frame (every frame of `PlanResult`: the plan with its change ids, the
 field differences, the decisions' cases and outcomes, failures, links, notices), and the plain
 Python plan row for row. `--save DIR` keeps the engine's result in `DIR/<users>/` (Arrow IPC, one
 file per frame) and `--expect DIR` compares with a result kept so, e.g. by another build of the
