@@ -255,8 +255,10 @@ class StateMixin(StoreBase):
 
         Args:
             connection: The connection.
-            baseline_dir: When given, the baseline is exported there as Parquet
-                (`baseline-<connection>.parquet`, replaced on each load) and returned as a
+            baseline_dir: When given, the baseline is put there as Parquet
+                (`baseline-<connection>.parquet`, replaced on each load: the file the last
+                save kept when it still matches the table, see `kept_baseline`, else exported
+                from the table) and returned as a
                 `LazyFrame` scanning it, so planning reads only the rows it needs. The caller
                 keeps the folder until the run is done. When None, the baseline is eager.
 
@@ -334,6 +336,8 @@ class StateMixin(StoreBase):
         Links, activation and deleted users are replaced by the given ones; the baseline is
         replaced by a `SyncState`'s (compared in the database: only differing rows are written)
         or changed by a `StateChanges`' rows. Decisions are not touched (`record_decisions`).
+        A whole state's baseline file is kept beside the history for the next load once the
+        transaction committed (`kept_baseline`); saving only the changes drops the kept file.
         A dry run, or a run whose snapshot guard stopped it, should not save at all.
 
         Args:
