@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
 import polars as pl
+import pyarrow as pa
 
 #: How a property's values are read (`graph_snapshot`'s readers, column by column).
 Kind = Literal["text", "date", "flag", "reference"]
@@ -36,6 +37,7 @@ _ISO_DAY: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T00:00:00Z)?$"
 _NOT_ASCII: Final = r"[^\x00-\x7f]"
 #: Every key named `value` in a page without escapes is spelled so.
 _VALUE_KEY: Final = b'"value"'
+_VALUE_ARRAY: Final = b'"value":['
 _POLARS_FAILED: Final = (pl.exceptions.PolarsError, pl.exceptions.PanicException)
 
 
@@ -72,6 +74,9 @@ class PlainPages:
         """
         if not users or b"\\" in content or content.count(_VALUE_KEY) != 1:
             return None
+        start = content.find(_VALUE_ARRAY) + len(_VALUE_ARRAY)
+        if start < len(_VALUE_ARRAY):
+            return None
         struct = self._struct(users)
         if struct is None:
             return None
@@ -84,10 +89,13 @@ class PlainPages:
             if not out.get_column(_PLAIN).all():
                 return None
             texts = out.get_column("payload")
-            joined = texts.str.join(",").item()
+            joined = texts.str.join(",").to_arrow()[0].as_buffer()
         except _POLARS_FAILED:
             return None
-        if b'"value":[' + joined.encode() + b"]" not in content:
+        end = start + joined.size
+        if content[end : end + 1] != b"]" or not joined.equals(
+            pa.py_buffer(content).slice(start, joined.size)
+        ):
             return None
         return out.select(self._columns), texts
 

@@ -197,9 +197,12 @@ def raw_text_frame(
     id_column: str, ids: Iterable[str | None], texts: list[str] | pl.Series
 ) -> pl.DataFrame:
     """`raw_frame` of payloads already turned into JSON text (`raw_json`), in the same order."""
+    if isinstance(ids, pl.Series):  # a frame's id column: filled without a Python pass
+        ids = ids.cast(pl.String).fill_null(UNREADABLE_ID)
+    else:
+        ids = [UNREADABLE_ID if i is None else i for i in ids]
     return pl.DataFrame(
-        {id_column: [UNREADABLE_ID if i is None else i for i in ids], "payload": texts},
-        schema={id_column: pl.String, "payload": pl.String},
+        {id_column: ids, "payload": texts}, schema={id_column: pl.String, "payload": pl.String}
     )
 
 
