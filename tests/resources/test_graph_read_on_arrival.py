@@ -102,6 +102,9 @@ _ODD_IN_PLAIN_SIGHT: list[dict[str, Any]] = [
     {"employeeHireDate": "2019-02-30T00:00:00Z"},
     {"employeeHireDate": "\uff12\uff10\uff11\uff19-03-01"},  # full-width digits
     {"employeeHireDate": " "},
+    {"employeeHireDate": "2019-03-01T99:99"},
+    {"city": "Ber\x00gen"},
+    {"surname": "\x1cHaugen\x1f", "jobTitle": 'CTO "acting"\n'},
     {"id": "0F6E7C1A-0000-4000-8000-00000000000A"},
     {"id": "0f6e7c1a-0000-4000-8000-0000000000001"},
     {"id": None},
@@ -317,6 +320,27 @@ def test_a_property_given_twice_reads_as_json_reads_it(fields: tuple[str, ...], 
     assert answered[0][0]["givenName"] == pages[0][0]["givenName"]  # json keeps the last
     assert_frame_equal(snapshot.users, before.users)
     assert_frame_equal(snapshot.unreadable, before.unreadable)
+    assert_frame_equal(snapshot.raw, raw)
+
+
+@pytest.mark.parametrize("fields", [(), _ALL_FIELDS], ids=["no-optional-fields", "all-fields"])
+def test_a_page_that_repeats_its_users_written_plainly_elsewhere_reads_as_json_reads_it(
+    fields: tuple[str, ...],
+) -> None:
+    page = [_user(n, fields) for n in range(3)]
+    del page[1]["surname"]  # not returned: unknown
+
+    def elsewhere(body: Any) -> bytes:  # before `value`, its users as if every one had it
+        shown = [
+            _user(n, fields, surname=None if n == 1 else _user(n)["surname"]) for n in range(3)
+        ]
+        return b'{"x":' + _compact({"value": shown}) + b',"value":' + _compact(body["value"]) + b"}"
+
+    snapshot = _snapshot(_Pages([page], write=elsewhere), fields)
+
+    before, raw = _as_before([page], fields)
+    assert snapshot.users.get_column("unknown_fields").to_list() == [[], ["family_name"], []]
+    assert_frame_equal(snapshot.users, before.users)
     assert_frame_equal(snapshot.raw, raw)
 
 
