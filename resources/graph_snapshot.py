@@ -13,8 +13,10 @@ columns are unknown and validation holds the user out.
 
 A snapshot is read a page at a time as Graph's pages arrive (`EntraUsersOnArrival`): a page of
 plain users (the selected properties and nothing else, each text, a boolean, a date or null)
-goes straight into the frame's columns, column by column; any other page is read user by user as
-above. Both give the same rows.
+written as Graph writes it (compact JSON without escapes) is read by Polars from the page's body
+straight into the frame's columns and the raw texts (`graph_plain_page`); another page of plain
+users goes into the columns column by column from the decoded users; any other page is read
+user by user as above. All three give the same rows, listing and raw texts.
 """
 
 from __future__ import annotations
