@@ -2,14 +2,20 @@
 the instance's storage (a frame as Arrow IPC, anything else pickled) where a later run, such as
 the UI's re-execution from a failed step, loads it; a step of the same run and process gets the
 value itself; files of the earlier pickling IO manager still load; and the IO manager adds no log
-lines to the event log.
+lines to the event log. The run holds a value only until every step of it that reads the value
+has it, and an input may take one attribute of a value; writing a value with frames inside holds
+one frame's bytes at a time.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
+import io
 import pickle
 import stat
+import tracemalloc
+import weakref
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,6 +23,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from assets.keys import INPUT_PART
 from pipelines.io_manager import read_value, run_outputs_io_manager, write_value
 from tests.reference.builders import huma_frame, huma_user
 
@@ -154,3 +161,119 @@ def test_frames_inside_a_pickled_value_read_back_exactly(tmp_path: Path) -> None
     assert loaded.rows.equals(users)
     with (tmp_path / "plan").open("rb") as handle:
         assert pickle.load(handle).rows.equals(users)  # noqa: S301 - the test's own file
+
+
+# A run whose first output is read by two later steps, one of them reading one attribute of it.
+HELD: dict[str, object] = {}
+
+
+@dg.asset(key=["acme", "snapshot"])
+def snapshot() -> Plan:
+    value = Plan(FRAME.clone(), "snapshot")
+    HELD["snapshot"] = weakref.ref(value)
+    return value
+
+
+@dg.asset(key=["acme", "read_once"])
+def read_once() -> Plan:
+    value = Plan(FRAME.clone(), "read by one step")
+    HELD["read_once"] = weakref.ref(value)
+    return value
+
+
+@dg.asset(key=["acme", "unread"])
+def unread() -> Plan:
+    value = Plan(FRAME.clone(), "read by no step")
+    HELD["unread"] = weakref.ref(value)
+    return value
+
+
+@dg.asset(key=["acme", "planned"], ins={"seen": dg.AssetIn(["acme", "snapshot"])})
+def planned(seen: Plan) -> str:
+    HELD["planned_got"] = (seen.note, seen.rows.clone())
+    return seen.note
+
+
+@dg.asset(
+    key=["acme", "applied"],
+    ins={
+        "rows": dg.AssetIn(["acme", "snapshot"], metadata={INPUT_PART: "rows"}),
+        "note": dg.AssetIn(["acme", "planned"]),
+        "waited": dg.AssetIn(["acme", "read_once"]),
+    },
+)
+def applied(rows: pl.DataFrame, note: str, waited: Plan) -> int:
+    HELD["applied_got"] = rows.clone()
+    return rows.height
+
+
+@dg.asset(key=["acme", "reported"], ins={"count": dg.AssetIn(["acme", "applied"])})
+def reported(count: int) -> str:
+    # By now every reader of the snapshot has loaded it; the unread output has no reader.
+    gc.collect()
+    HELD["alive_at_the_end"] = {name: HELD[name]() is not None for name in ("snapshot", "unread")}
+    return str(count)
+
+
+RELEASING = [snapshot, read_once, unread, planned, applied, reported]
+
+
+def test_a_value_is_let_go_once_every_step_of_the_run_that_reads_it_has_it(
+    instance: dg.DagsterInstance,
+) -> None:
+    HELD.clear()
+    result = dg.materialize(
+        RELEASING, instance=instance, resources={"io_manager": run_outputs_io_manager}
+    )
+
+    assert result.success
+    assert HELD["alive_at_the_end"] == {"snapshot": False, "read_once": False, "unread": False}
+
+
+def test_an_input_may_take_one_attribute_of_the_value(instance: dg.DagsterInstance) -> None:
+    HELD.clear()
+    resources = {"io_manager": run_outputs_io_manager}
+    assert dg.materialize(RELEASING, instance=instance, resources=resources).success
+    assert HELD["applied_got"].equals(FRAME)
+
+    HELD.clear()  # a re-execution of the step reads the attribute from the file
+    again = dg.materialize(
+        RELEASING, instance=instance, resources=resources, selection=[applied.key]
+    )
+
+    assert again.success
+    assert HELD["applied_got"].equals(FRAME)
+
+
+def test_a_released_value_still_loads_from_its_file_in_a_later_run(
+    instance: dg.DagsterInstance,
+) -> None:
+    resources = {"io_manager": run_outputs_io_manager}
+    assert dg.materialize(RELEASING, instance=instance, resources=resources).success
+    HELD.clear()
+
+    again = dg.materialize(
+        RELEASING, instance=instance, resources=resources, selection=[planned.key]
+    )
+
+    assert again.success
+    note, rows = HELD["planned_got"]
+    assert note == "snapshot"
+    assert rows.equals(FRAME)
+
+
+def test_writing_a_value_holds_one_of_its_frames_at_a_time(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"user_id": [f"user-{i:08d}" for i in range(200_000)]})
+    one = io.BytesIO()
+    frame.write_ipc(one, compression="uncompressed")
+    frames = tuple(frame.clone() for _ in range(4))
+
+    tracemalloc.start()
+    try:
+        write_value(tmp_path / "value", frames)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 2 * one.getbuffer().nbytes
+    assert all(f.equals(frame) for f in read_value(tmp_path / "value"))
