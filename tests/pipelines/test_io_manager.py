@@ -9,13 +9,10 @@ one frame's bytes at a time.
 
 from __future__ import annotations
 
-import dataclasses
-import gc
 import io
 import pickle
 import stat
 import tracemalloc
-import weakref
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -23,18 +20,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.keys import INPUT_PART
 from pipelines.io_manager import read_value, run_outputs_io_manager, write_value
+from tests.pipelines.released_outputs import FRAME, HELD, RELEASING, Plan, applied, planned
 from tests.reference.builders import huma_frame, huma_user
-
-FRAME = pl.DataFrame({"user_id": ["h1", "h2"], "phone": ["+47 1", None]})
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    rows: pl.DataFrame
-    note: str
-
 
 SEEN: dict[str, object] = {}
 
@@ -163,70 +151,13 @@ def test_frames_inside_a_pickled_value_read_back_exactly(tmp_path: Path) -> None
         assert pickle.load(handle).rows.equals(users)  # noqa: S301 - the test's own file
 
 
-# A run whose first output is read by two later steps, one of them reading one attribute of it.
-HELD: dict[str, object] = {}
-
-
-@dg.asset(key=["acme", "snapshot"])
-def snapshot() -> Plan:
-    value = Plan(FRAME.clone(), "snapshot")
-    HELD["snapshot"] = weakref.ref(value)
-    return value
-
-
-@dg.asset(key=["acme", "read_once"])
-def read_once() -> Plan:
-    value = Plan(FRAME.clone(), "read by one step")
-    HELD["read_once"] = weakref.ref(value)
-    return value
-
-
-@dg.asset(key=["acme", "unread"])
-def unread() -> Plan:
-    value = Plan(FRAME.clone(), "read by no step")
-    HELD["unread"] = weakref.ref(value)
-    return value
-
-
-@dg.asset(key=["acme", "planned"], ins={"seen": dg.AssetIn(["acme", "snapshot"])})
-def planned(seen: Plan) -> str:
-    HELD["planned_got"] = (seen.note, seen.rows.clone())
-    return seen.note
-
-
-@dg.asset(
-    key=["acme", "applied"],
-    ins={
-        "rows": dg.AssetIn(["acme", "snapshot"], metadata={INPUT_PART: "rows"}),
-        "note": dg.AssetIn(["acme", "planned"]),
-        "waited": dg.AssetIn(["acme", "read_once"]),
-    },
-)
-def applied(rows: pl.DataFrame, note: str, waited: Plan) -> int:
-    HELD["applied_got"] = rows.clone()
-    return rows.height
-
-
-@dg.asset(key=["acme", "reported"], ins={"count": dg.AssetIn(["acme", "applied"])})
-def reported(count: int) -> str:
-    # By now every reader of the snapshot has loaded it; the unread output has no reader.
-    gc.collect()
-    HELD["alive_at_the_end"] = {name: HELD[name]() is not None for name in ("snapshot", "unread")}
-    return str(count)
-
-
-RELEASING = [snapshot, read_once, unread, planned, applied, reported]
-
-
 def test_a_value_is_let_go_once_every_step_of_the_run_that_reads_it_has_it(
     instance: dg.DagsterInstance,
 ) -> None:
     HELD.clear()
-    result = dg.materialize(
-        RELEASING, instance=instance, resources={"io_manager": run_outputs_io_manager}
-    )
-
-    assert result.success
+    job = dg.build_reconstructable_job("tests.pipelines.released_outputs", "releasing_job")
+    with dg.execute_job(job, instance=instance) as result:
+        assert result.success
     assert HELD["alive_at_the_end"] == {"snapshot": False, "read_once": False, "unread": False}
 
 
