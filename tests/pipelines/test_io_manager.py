@@ -20,7 +20,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from pipelines.io_manager import read_value, run_outputs_io_manager, write_value
+from pipelines.io_manager import PART_BYTES, read_value, run_outputs_io_manager, write_value
 from tests.pipelines.released_outputs import FRAME, HELD, RELEASING, Plan, applied, planned
 from tests.reference.builders import huma_frame, huma_user
 
@@ -208,3 +208,20 @@ def test_writing_a_value_holds_one_of_its_frames_at_a_time(tmp_path: Path) -> No
 
     assert peak < 2 * one.getbuffer().nbytes
     assert all(f.equals(frame) for f in read_value(tmp_path / "value"))
+
+
+def test_a_large_frame_inside_a_value_is_written_in_parts_and_reads_back_whole(
+    tmp_path: Path,
+) -> None:
+    rows = 3 * PART_BYTES // 16  # two 8-byte columns: about three parts' worth
+    frame = pl.DataFrame({"n": range(rows), "m": range(rows)}).with_columns(
+        name=pl.format("user-{}", "n")
+    )
+    write_value(tmp_path / "value", Plan(frame, "large"))
+
+    loaded = read_value(tmp_path / "value")
+    assert loaded.rows.n_chunks() > 1  # the parts, not one whole
+    assert loaded.rows.schema == frame.schema
+    assert loaded.rows.equals(frame)
+    with (tmp_path / "value").open("rb") as handle:
+        assert pickle.load(handle).rows.equals(frame)  # noqa: S301 - the test's own file
