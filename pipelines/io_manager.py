@@ -12,10 +12,13 @@ A step run in the same process as the step that produced its input (`huma-entra-
 executes the job in one process) gets the very object back instead of a copy read from the file:
 the values are immutable (frames, frozen dataclasses), and reading a run plan back cost more than
 writing it. A value is held only until every step of the run that reads it has loaded it (the
-run's execution plan says which steps those are): a whole run would otherwise hold both
-snapshots and the plan through its last step. A step in another process (Dagster's multiprocess
-executor, a re-execution), or one that loads a value again (a retry), reads the file. The IO
-manager logs nothing itself: each log line would be one more event in the instance's event log.
+run's execution plan says which steps those are), and an input may take one attribute of a value
+(`assets.keys.INPUT_PART`): a whole run would otherwise hold both snapshots and the plan through
+its last step. (Dagster's `execute_in_process`, which `huma-entra-sync run` and the tests use,
+keeps every output of the run itself until the run ends; a run the daemon or the UI launches does
+not.) A step in another process (Dagster's multiprocess executor, a re-execution), or one that
+loads a value again (a retry), reads the file. The IO manager logs nothing itself: each log line
+would be one more event in the instance's event log.
 """
 
 from __future__ import annotations
