@@ -4,24 +4,25 @@
         [--repeat R] [--python | --no-python] [--shuffled] [--stages] [--history]
         [--save DIR] [--expect DIR]
 
-Per size, inputs are generated in a child process and read back from Arrow IPC files, as if
-loaded from storage. Then, in this process and on the same inputs: the engine's `plan_run` with
-the kept baseline (seven rows per user) scanned lazily from a Parquet file, the engine with the
-baseline held in memory; with `--history`, also as a real run gets it: the child keeps the links
-and the baseline in a history file (`HistoryStore.save_state`), and the phases are the history's
-`load_state` (which exports the baseline to Parquet) and the engine planning with the state it
-returned. Then (by default up to 100,000 users; `--python` forces it)
-`tests.reference.rules.plan_linked`, a straightforward dict-and-loop reading of the same rules for
-linked users, and last a floor measured in the same run (a plain Polars join of the two
-snapshots through the links, every column, the least any planner must do). The engine's results
-are compared frame for frame (every frame of `PlanResult`: the plan with its change ids, the
-field differences, the decisions' cases and outcomes, failures, links, notices), and the plain
-Python plan row for row. `--save DIR` keeps the engine's result in `DIR/<users>/` (Arrow IPC, one
-file per frame) and `--expect DIR` compares with a result kept so, e.g. by another build of the
-engine on the same inputs (same `--users`, `--differing-share`, `--seed`, `--shuffled`).
-`--shuffled` gives the Entra snapshot, the links and the baseline an order of their own (as
-Graph and the history hand them over) instead of Huma's; `--stages` adds a table of the engine's
-steps (`benchmarks.engine_stages`), baseline scanned.
+Per size, inputs are generated in a child process and read back from Arrow IPC files, as if loaded
+from storage. Then, in this process and on the same inputs: the engine's `plan_run` with the kept
+baseline (seven rows per user) scanned lazily from a Parquet file, the engine with the baseline held
+in memory; with `--history`, also as a real run gets it: the child keeps the links and the baseline
+in a history file (`HistoryStore.save_state`, which keeps the baseline's Parquet file beside it),
+and the phases are the history's `load_state` without the kept file (exporting the table) and with
+it, the engine planning with the state it returned, and a night's `save_state` of the next state
+(into a fresh copy of the history each time). Then (by default up to 100,000 users; `--python`
+forces it) `tests.reference.rules.plan_linked`, a straightforward dict-and-loop reading of the same
+rules for linked users, and last a floor measured in the same run (a plain Polars join of the two
+snapshots through the links, every column, the least any planner must do). The engine's results are
+compared frame for frame (every frame of `PlanResult`: the plan with its change ids, the field
+differences, the decisions' cases and outcomes, failures, links, notices), and the plain Python plan
+row for row. `--save DIR` keeps the engine's result in `DIR/<users>/` (Arrow IPC, one file per
+frame) and `--expect DIR` compares with a result kept so, e.g. by another build of the engine on the
+same inputs (same `--users`, `--differing-share`, `--seed`, `--shuffled`). `--shuffled` gives the
+Entra snapshot, the links and the baseline an order of their own (as Graph and the history hand them
+over) instead of Huma's; `--stages` adds a table of the engine's steps (`benchmarks.engine_stages`),
+baseline scanned.
 Time is wall-clock and CPU (all threads) of the phase, the median of `--repeat` runs; the machine
 is shared and noisy, so compare each figure with the floor's, measured in the same run. Peak
 memory is the process's peak resident set during each phase (Linux `VmHWM`, reset before each),
@@ -35,6 +36,7 @@ import argparse
 import gc
 import multiprocessing
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -51,15 +53,19 @@ from benchmarks.engine_stages import timed_steps
 from reconcile.engine import PlanResult, plan_run
 from reconcile.fields import UNITS, unit_text
 from reconcile.frames import ENTRA_USERS_SCHEMA, HUMA_USERS_SCHEMA
+from reconcile.next_state import next_state
+from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
 from reconcile.state import (
     ACTIVATION_SCHEMA,
     BASELINE_SCHEMA,
     LINKS_SCHEMA,
     RunContext,
+    SyncState,
     empty_state,
 )
 from resources.history import HistoryStore, read_only_store
+from resources.private_files import PRIVATE_FILE
 from tests.reference.builders import RUN_AT
 from tests.reference.rules import plan_linked
 
@@ -272,16 +278,18 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         held = replace(scanned, baseline=pl.read_ipc(path / "baseline.arrow"))
         eager = _measure(lambda: plan_run(huma, entra, held, policy, context), args.repeat)
         python = _measure(lambda: _python_plan(huma, entra, held, policy)) if with_python else None
-        exported = _from_history(path, args.repeat) if args.history else None
+        exported = _from_history(path, args.repeat, kept=False) if args.history else None
+        loaded = _from_history(path, args.repeat) if args.history else None
         kept = (
-            _measure(lambda: plan_run(huma, entra, exported[0], policy, context), args.repeat)
-            if exported
+            _measure(lambda: plan_run(huma, entra, loaded[0], policy, context), args.repeat)
+            if loaded
             else None
         )
+        saved = _saving(path, loaded[0], kept[0], args.repeat) if loaded and kept else None
         # The steps with the baseline as a run gets it, when the history is measured.
-        stepped = exported[0] if exported else scanned
+        stepped = loaded[0] if loaded else scanned
         plan = lambda: plan_run(huma, entra, stepped, policy, context)  # noqa: E731
-        source = "as the history exported it" if exported else "written by Polars"
+        source = "as the history kept it" if loaded else "written by Polars"
         steps = _steps(plan, args.repeat, source) if args.stages else ""
         # Last: the allocator keeps what the floor's full-width join took, which would hide the
         # engine's own peak. Only its figures are kept.
@@ -311,11 +319,13 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         + _row("engine, baseline scanned from storage", lazy, floor)
         + _row("engine, baseline held in memory", eager, floor)
         + (
-            _row("history: `load_state`, baseline exported to Parquet", exported, floor)
+            _row("history: `load_state`, no kept file: baseline exported", exported, floor)
             if exported
             else ""
         )
-        + (_row("engine, baseline as the history exported it", kept, floor) if kept else "")
+        + (_row("history: `load_state`, the kept baseline file", loaded, floor) if loaded else "")
+        + (_row("engine, baseline as the history kept it", kept, floor) if kept else "")
+        + (_row("history: `save_state` of the next state (a night)", saved, floor) if saved else "")
         + (_row("plain Python (incl. frames to dicts)", python, floor) if python else "")
     )
     out.write(steps)
@@ -358,12 +368,50 @@ def load_result(folder: Path) -> PlanResult:
     return PlanResult(**{name: pl.read_ipc(folder / f"{name}.arrow") for name in names})
 
 
-def _from_history(path: Path, times: int) -> tuple[Any, ...]:
-    """`_measure` of the history's `load_state` (the state a run plans with), exporting the
-    baseline into a folder of `path` as a run does; the state is the last load's."""
-    store = read_only_store(path / "history.duckdb")
-    folder = path / "run"
+def _from_history(path: Path, times: int, kept: bool = True) -> tuple[Any, ...]:
+    """`_measure` of the history's `load_state` (the state a run plans with) into a folder of
+    `path` as a run does: reading the baseline file the save kept, or (`kept` false, a copy
+    of the history without it) exporting the table. The state is the last load's."""
+    history = path / "history.duckdb"
+    if not kept:
+        history = path / "history-without-kept-file.duckdb"
+        shutil.copyfile(path / "history.duckdb", history)
+        history.chmod(PRIVATE_FILE)
+    store = read_only_store(history)
+    folder = path / ("run" if kept else "run-exported")
     return _measure(lambda: store.load_state(connection=_CONNECTION, baseline_dir=folder), times)
+
+
+def _saving(path: Path, state: SyncState, result: PlanResult, times: int) -> tuple[Any, ...]:
+    """`_measure` of a night's `save_state`: the next state after `result` with nothing applied
+    (the seen values of the differing fields move), each time into a fresh copy of the history
+    and its kept baseline file."""
+    context = RunContext(run_at=RUN_AT, verified_domains=frozenset({"example.com"}))
+    following = next_state(state, result, pl.DataFrame(schema=APPLY_OUTCOMES_SCHEMA), context)
+    measured = []
+    for attempt in range(times):
+        history = path / f"saving-{attempt}.duckdb"
+        shutil.copyfile(path / "history.duckdb", history)
+        history.chmod(PRIVATE_FILE)
+        kept = path / "history.duckdb.baselines"
+        if kept.exists():
+            shutil.copytree(kept, history.with_name(history.name + ".baselines"))
+        store = HistoryStore(history)
+        store.begin_run(run_id="night", connection=_CONNECTION, mode="apply", started_at=RUN_AT)
+        measured.append(
+            _measure(
+                lambda store=store: store.save_state(
+                    connection=_CONNECTION, run_id="night", state=following
+                )
+            )
+        )
+    return (
+        None,
+        statistics.median(m[1] for m in measured),
+        statistics.median(m[2] for m in measured),
+        max(m[3] for m in measured),
+        measured[0][4],
+    )
 
 
 def _steps(run: Callable[[], Any], times: int, source: str) -> str:

@@ -30,6 +30,7 @@ from reconcile.state import (
     LINKS_SCHEMA,
     SyncState,
 )
+from resources.history.kept_baseline import KeptBaseline, baseline_fingerprint
 from resources.history.plan import read_decisions
 from resources.history.store import StoreBase
 from resources.history.tables import column_list, read_frame
@@ -254,8 +255,10 @@ class StateMixin(StoreBase):
 
         Args:
             connection: The connection.
-            baseline_dir: When given, the baseline is exported there as Parquet
-                (`baseline-<connection>.parquet`, replaced on each load) and returned as a
+            baseline_dir: When given, the baseline is put there as Parquet
+                (`baseline-<connection>.parquet`, replaced on each load: the file the last
+                save kept when it still matches the table, see `kept_baseline`, else exported
+                from the table) and returned as a
                 `LazyFrame` scanning it, so planning reads only the rows it needs. The caller
                 keeps the folder until the run is done. When None, the baseline is eager.
 
@@ -314,22 +317,16 @@ class StateMixin(StoreBase):
             ).fetchall()
         return int(found[0][0])
 
-    @staticmethod
     def _load_baseline(
-        conn: duckdb.DuckDBPyConnection, connection: str, folder: str | Path | None
+        self, conn: duckdb.DuckDBPyConnection, connection: str, folder: str | Path | None
     ) -> pl.DataFrame | pl.LazyFrame:
         if folder is None:
             return read_frame(conn, _baseline_sql(), [connection], BASELINE_SCHEMA)
         target = Path(folder) / f"baseline-{_safe_name(connection)}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        literal = str(target).replace("'", "''")
-        # Row order does not matter to a baseline; without keeping it DuckDB streams the export
-        # (at 1,000,000 users its peak memory falls from about 800 MB to 350 MB).
-        conn.execute("SET preserve_insertion_order = false")
-        try:
-            conn.execute(f"COPY ({_baseline_sql()}) TO '{literal}' (FORMAT parquet)", [connection])
-        finally:
-            conn.execute("RESET preserve_insertion_order")
+        # The file the last save kept, when it still holds the table's rows; else an export.
+        if not KeptBaseline(self.path, connection).usable_copy(conn, target):
+            _export_baseline(conn, connection, target)
         scan = pl.scan_parquet(target)
         return scan.select(pl.col(name).cast(dtype) for name, dtype in BASELINE_SCHEMA.items())
 
@@ -339,6 +336,8 @@ class StateMixin(StoreBase):
         Links, activation and deleted users are replaced by the given ones; the baseline is
         replaced by a `SyncState`'s (compared in the database: only differing rows are written)
         or changed by a `StateChanges`' rows. Decisions are not touched (`record_decisions`).
+        A whole state's baseline file is kept beside the history for the next load once the
+        transaction committed (`kept_baseline`); saving only the changes drops the kept file.
         A dry run, or a run whose snapshot guard stopped it, should not save at all.
 
         Args:
@@ -352,22 +351,59 @@ class StateMixin(StoreBase):
         """
         if isinstance(state, SyncState):
             require_schema(state.baseline, BASELINE_SCHEMA, "baseline")
-        with tempfile.TemporaryDirectory(prefix="history-baseline-") as scratch:
-            baseline = _baseline_input(state, Path(scratch))
-            with self._write(f"run {run_id} of connection {connection}: state") as conn:
-                self._check_run(conn, run_id, connection)
-                save_replaced(conn, connection, run_id, state)
-                save_baseline(conn, connection, run_id, baseline)
+        kept = KeptBaseline(self.path, connection)
+        staged = kept.staged_path() if isinstance(state, SyncState) else None
+        fingerprint = None
+        try:
+            with tempfile.TemporaryDirectory(prefix="history-baseline-") as scratch:
+                baseline = _baseline_input(state, staged or Path(scratch) / "baseline.parquet")
+                with self._write(f"run {run_id} of connection {connection}: state") as conn:
+                    self._check_run(conn, run_id, connection)
+                    save_replaced(conn, connection, run_id, state)
+                    save_baseline(conn, connection, run_id, baseline)
+                    if staged is not None:
+                        fingerprint = _fingerprint_of_file(conn, connection, staged)
+        except BaseException:
+            if staged is not None:
+                kept.discard(staged)
+            raise
+        if staged is not None and fingerprint is not None:
+            kept.keep(staged, fingerprint)
+        else:
+            kept.forget()
 
 
-def _baseline_input(
-    state: SyncState | StateChanges, scratch: Path
-) -> StateChanges | pl.DataFrame | Path:
-    """What `save_baseline` reads: changes, or the whole baseline as a frame or Parquet file."""
+def _export_baseline(conn: duckdb.DuckDBPyConnection, connection: str, target: Path) -> None:
+    """Write the connection's baseline rows from the table to a Parquet file (any order)."""
+    literal = str(target).replace("'", "''")
+    # Row order does not matter to a baseline; without keeping it DuckDB streams the export
+    # (at 1,000,000 users its peak memory falls from about 800 MB to 350 MB).
+    conn.execute("SET preserve_insertion_order = false")
+    try:
+        conn.execute(f"COPY ({_baseline_sql()}) TO '{literal}' (FORMAT parquet)", [connection])
+    finally:
+        conn.execute("RESET preserve_insertion_order")
+
+
+def _fingerprint_of_file(
+    conn: duckdb.DuckDBPyConnection, connection: str, path: Path
+) -> str | None:
+    """The table's fingerprint after the save, when it holds as many rows as the file it was
+    saved from (the table keeps each row once: a file repeating a row is not kept)."""
+    literal = str(path).replace("'", "''")
+    in_file = conn.execute(f"SELECT count(*) FROM read_parquet('{literal}')").fetchall()[0][0]
+    in_table = conn.execute(
+        "SELECT count(*) FROM baseline WHERE connection = ?", [connection]
+    ).fetchall()[0][0]
+    return baseline_fingerprint(conn, connection) if in_file == in_table else None
+
+
+def _baseline_input(state: SyncState | StateChanges, target: Path) -> StateChanges | Path:
+    """What `save_baseline` reads: the changes, or the whole baseline written to `target`."""
     if isinstance(state, StateChanges):
         return state
     if isinstance(state.baseline, pl.LazyFrame):
-        target = scratch / "baseline.parquet"
         state.baseline.sink_parquet(target)
-        return target
-    return state.baseline
+    else:
+        state.baseline.write_parquet(target)
+    return target
