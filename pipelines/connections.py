@@ -69,7 +69,7 @@ DEFAULT_SENDER = "huma-entra-sync@localhost"
 #: How often the webhook sensor looks for stored events, at most: the floor of a change's
 #: latency from Huma to Entra. Low, because a tick that finds nothing costs one SQLite read.
 DEFAULT_WEBHOOK_MIN_INTERVAL_SECONDS = 5
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 #: An environment variable's name (POSIX: letters, digits and `_`, not starting with a digit).
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -320,7 +320,7 @@ def load_connections(
     connections = []
     for name, entry in entries.items():
         where = f"{path}: connection {name!r}"
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ConnectionsError(f"{where}: names are lower case letters, digits and _ (max 40)")
         try:
             connection = _Entry.model_validate(entry).connection(name)

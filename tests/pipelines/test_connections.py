@@ -101,6 +101,12 @@ def test_variables_are_read_when_needed_and_a_missing_one_is_named(tmp_path, mon
             id="bad-connection-name",
         ),
         pytest.param(
+            # A name with a line break after it would end up in paths, tags and log lines.
+            TWO_CONNECTIONS.replace("fjordline:", '"fjordline\\n":'),
+            "lower case",
+            id="connection-name-ending-in-a-line-break",
+        ),
+        pytest.param(
             TWO_CONNECTIONS.replace("create_entra_users_automatically: true", "create_users: true"),
             "fjordline', policy",
             id="unknown-policy-key",
