@@ -181,7 +181,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         with clock.part("apply"):
             results = apply_plan(
                 run_plan.result.sync_plan,
-                huma_raw=huma_raw.raw,
+                huma_raw=huma_raw.raw.frame(),
                 policy=policy_for_run(context, connection, policy),
                 huma=huma,
                 graph=graph,
