@@ -21,6 +21,7 @@ from assets.keys import (
     APPLIED_CHANGES,
     HISTORY,
     HUMA_USERS_RAW,
+    INPUT_PART,
     SYNC_PLAN,
     graph_resource_key,
     huma_resource_key,
@@ -34,7 +35,7 @@ from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
 from reconcile.vocabulary import APPLIED, FAILED
 from resources.history import JOURNAL_INTENTS_SCHEMA, JOURNAL_OUTCOMES_SCHEMA, HistoryStore
-from resources.huma import HumaSnapshot
+from resources.huma_payloads import RawPayloads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +144,10 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         key=dg.AssetKey([connection, APPLIED_CHANGES]),
         ins={
             "run_plan": dg.AssetIn(dg.AssetKey([connection, SYNC_PLAN])),
-            "huma_raw": dg.AssetIn(dg.AssetKey([connection, HUMA_USERS_RAW])),
+            # Only the snapshot's raw payloads: its frame is not held through this step.
+            "huma_raw": dg.AssetIn(
+                dg.AssetKey([connection, HUMA_USERS_RAW]), metadata={INPUT_PART: "raw"}
+            ),
         },
         group_name=connection,
         required_resource_keys={HISTORY, huma_key, graph_key},
@@ -151,7 +155,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         tags={"connection": connection},
     )
     def applied_changes(
-        context: AssetExecutionContext, run_plan: RunPlan, huma_raw: HumaSnapshot
+        context: AssetExecutionContext, run_plan: RunPlan, huma_raw: RawPayloads
     ) -> dg.Output[pl.DataFrame]:
         """One row per change sent in this run: applied or failed, with the remote error.
 
@@ -181,7 +185,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         with clock.part("apply"):
             results = apply_plan(
                 run_plan.result.sync_plan,
-                huma_raw=huma_raw.raw.frame(),
+                huma_raw=huma_raw.frame(),
                 policy=policy_for_run(context, connection, policy),
                 huma=huma,
                 graph=graph,

@@ -20,6 +20,10 @@ SYNC_PLAN = "sync_plan"
 APPLIED_CHANGES = "applied_changes"
 SYNC_REPORT = "sync_report"
 
+#: An input's metadata key naming the one attribute of the upstream value its step takes
+#: (`dg.AssetIn(metadata={INPUT_PART: "raw"})`, honoured by the run's IO manager).
+INPUT_PART = "part"
+
 #: Shared resources.
 HISTORY = "history"
 SMTP = "smtp"

@@ -53,7 +53,8 @@ def build_definitions(
     connections: Sequence[Connection], resources: Mapping[str, Any]
 ) -> dg.Definitions:
     """The definitions of `connections`, with `resources` (production's, or a test's); outputs pass
-    between steps through `pipelines.io_manager` unless `resources` names another `io_manager`."""
+    between steps through `pipelines.io_manager` unless `resources` names another `io_manager`
+    (which must honour `assets.keys.INPUT_PART`: the apply step takes one part of a snapshot)."""
     assets: list[dg.AssetsDefinition] = []
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []

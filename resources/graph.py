@@ -165,7 +165,7 @@ class GraphResource(ResourceWithClient):
         reading = EntraUsersOnArrival(self.optional_fields)
         with contextlib.closing(pages_read):  # a page asked for ahead is waited for
             for page in pages_read:
-                reading.add(page.users, page.exact)
+                reading.add(page.users, page.exact, page.content)
                 pages += 1
         read, texts = reading.finished()
         frame = read.users

@@ -14,7 +14,6 @@ write answered 504 is not resent, `resources.http`). Writes in bulk go through
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 import json
@@ -220,17 +219,6 @@ class GraphClient:
         self.close()
 
     # -- reads ---------------------------------------------------------------------------------
-
-    def iter_user_pages(
-        self,
-        select: Sequence[str] = USER_SELECT,
-        page_size: int = PAGE_SIZE,
-        expand: str | None = None,
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The user objects of every page of `user_pages`, as `response.json()` decodes them."""
-        with contextlib.closing(self.user_pages(select, page_size, expand)) as pages:
-            for page in pages:
-                yield page.exact()
 
     def user_pages(
         self,

@@ -13,8 +13,10 @@ columns are unknown and validation holds the user out.
 
 A snapshot is read a page at a time as Graph's pages arrive (`EntraUsersOnArrival`): a page of
 plain users (the selected properties and nothing else, each text, a boolean, a date or null)
-goes straight into the frame's columns, column by column; any other page is read user by user as
-above. Both give the same rows.
+written as Graph writes it (compact JSON without escapes) is read by Polars from the page's body
+straight into the frame's columns and the raw texts (`graph_plain_page`); another page of plain
+users goes into the columns column by column from the decoded users; any other page is read
+user by user as above. All three give the same rows, listing and raw texts.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from reconcile.frames import ENTRA_USERS_SCHEMA, entra_users_schema
 from reconcile.mapping import DATE, Mapped, active
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import ENTRA
+from resources.graph_plain_page import Kind, PlainPages
 from resources.normalise import (
     UnreadableValue,
     email_key,
@@ -184,8 +187,18 @@ class EntraUsersOnArrival:
         )
         # A user who has no manager is answered without the property.
         self._plain_keys = (set(self._selected), set(self._selected) - set(self._references))
+        self._pages = PlainPages(
+            {"id": ("entra_id", "text")}
+            | {prop: (column, _KINDS[read]) for prop, (column, read) in self._readers},
+            self._schema,
+        )
 
-    def add(self, users: Iterable[Any], exact: Callable[[], Iterable[Any]] | None = None) -> None:
+    def add(
+        self,
+        users: Iterable[Any],
+        exact: Callable[[], Iterable[Any]] | None = None,
+        content: bytes | None = None,
+    ) -> None:
         """Read one page's users, in order.
 
         Args:
@@ -193,7 +206,15 @@ class EntraUsersOnArrival:
             exact: The same page decoded as the standard library's `json` does, when `users`
                 came from a faster decoder that reads numbers beyond 64 bits otherwise: read
                 instead of `users` when the page holds anything but plain users.
+            content: The page's body (`users` is its `value`): a page of plain users written
+                as compact JSON without escapes is read from it by Polars (`PlainPages`).
         """
+        if content is not None and isinstance(users, list):
+            read = self._pages.read(content, users)
+            if read is not None:
+                self._columns.extend_frame(read[0])
+                self._texts.extend_column(read[1])
+                return
         columns = self._plain_columns(users) if isinstance(users, list) else None
         if columns is not None:
             self._columns.extend(columns, len(users))
@@ -260,11 +281,14 @@ _DATES_KEPT: Final = 100_000
 
 
 def _plain_texts(values: Sequence[Any], _dates: dict[str, Any]) -> Sequence[Any] | None:
-    """`read_text` of each value, or None when one is not plain text (or not valid Unicode)."""
+    """`read_text` of each value, or None when one is not plain text (not valid Unicode, or
+    with a NUL character)."""
     if not set(map(type, values)) <= _TEXT_TYPES:
         return None
     given = list(filter(None, values))
     joined = "".join(given)
+    if "\x00" in joined:
+        return None
     if not joined.isascii():
         try:
             joined.encode("utf-8")
@@ -319,6 +343,12 @@ def _plain_references(values: Sequence[Any], _dates: dict[str, Any]) -> list[Any
     return read
 
 
+_KINDS: Final[dict[Any, Kind]] = {
+    read_text: "text",
+    read_date: "date",
+    read_flag: "flag",
+    _reference: "reference",
+}
 _PLAIN_READERS: Final[dict[Any, Callable[[Sequence[Any], dict[str, Any]], list[Any] | None]]] = {
     read_text: _plain_texts,
     read_date: _plain_dates,

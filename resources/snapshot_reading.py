@@ -101,6 +101,11 @@ class RawTexts:
         if len(self._pending) >= self._CHUNK:
             self._flush()
 
+    def extend_column(self, texts: pl.Series) -> None:
+        """Add texts already in a column (`payload`, text), after those before."""
+        self._flush()
+        self._chunks.append(texts)
+
     def column(self) -> pl.Series:
         """Every text so far, in order."""
         self._flush()
@@ -141,6 +146,11 @@ class ColumnChunks:
         for name, values in self._columns.items():
             values.extend(columns[name])
         self._added(rows)
+
+    def extend_frame(self, chunk: pl.DataFrame) -> None:
+        """Add rows already in a frame with exactly the schema, after those before."""
+        self._flush()
+        self._chunks.append(chunk)
 
     def frame(self) -> pl.DataFrame:
         """Every row so far, in order, as one frame with exactly the schema."""
@@ -187,9 +197,12 @@ def raw_text_frame(
     id_column: str, ids: Iterable[str | None], texts: list[str] | pl.Series
 ) -> pl.DataFrame:
     """`raw_frame` of payloads already turned into JSON text (`raw_json`), in the same order."""
+    if isinstance(ids, pl.Series):  # a frame's id column: filled without a Python pass
+        ids = ids.cast(pl.String).fill_null(UNREADABLE_ID)
+    else:
+        ids = [UNREADABLE_ID if i is None else i for i in ids]
     return pl.DataFrame(
-        {id_column: [UNREADABLE_ID if i is None else i for i in ids], "payload": texts},
-        schema={id_column: pl.String, "payload": pl.String},
+        {id_column: ids, "payload": texts}, schema={id_column: pl.String, "payload": pl.String}
     )
 
 

@@ -38,7 +38,7 @@ def test_a_faulty_snapshot_equals_the_clean_one(outside: Outside, graph_resource
     )
     # Small pages: many requests, so the faults really hit the listing.
     client = graph_resource(**graph_credentials(outside)).client()
-    users = [u for page in client.iter_user_pages(page_size=20) for u in page]
+    users = [u for page in client.user_pages(page_size=20) for u in page.exact()]
     outside.entra_settings(throttle_rate=0, error_rate=0, drop_rate=0)
     clean = graph_resource(**graph_credentials(outside)).snapshot()
 

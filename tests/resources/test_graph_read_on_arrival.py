@@ -2,12 +2,15 @@
 user at the end gave: the same frame, listing of unreadable values and raw texts.
 
 Pins: on the same pages (served as JSON through the real client, or handed to
-`EntraUsersOnArrival` directly), the frame, the listing and the raw payloads equal those of
-`read_entra_users` and `raw_frame` over every user as the standard library's `json` decodes
-them, for plain pages, pages with odd or unreadable values (numbers beyond 64 bits, lone
-surrogates, blanks, missing or extra properties, objects that are not users), the manager
-(absent, null, an object, an unreadable one), with and without optional fields; a paging that
-fails part-way gives no snapshot at all; a page's users are not held once it is read.
+`EntraUsersOnArrival` directly; written compactly without escapes as Graph writes them, which
+Polars reads straight into columns, or with spaces and escapes, read user by user), the frame,
+the listing and the raw payloads equal those of `read_entra_users` and `raw_frame` over every
+user as the standard library's `json` decodes them, for plain pages, pages with odd or
+unreadable values (numbers beyond 64 bits, lone surrogates, NUL, control characters, blanks,
+whitespace of every kind, huge text, wrong types, missing, extra or repeated properties, objects
+that are not users), the manager (absent, null, an object, an unreadable one), with and without
+optional fields; a plain page written compactly is read by Polars; a paging that fails part-way
+gives no snapshot at all; a page's users are not held once it is read.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from polars.testing import assert_frame_equal
 from resources.errors import UntrustedAnswer
 from resources.graph import EntraSnapshot, GraphResource
 from resources.graph_client import GraphApiError, GraphClient, user_select
+from resources.graph_plain_page import PlainPages
 from resources.graph_snapshot import EntraUsersOnArrival, read_entra_users
 from resources.snapshot_reading import raw_frame
 from tests.resources.test_graph_batch_edges import FakeTokens
@@ -79,12 +83,66 @@ _ODD: list[dict[str, Any]] = [
 ]
 
 
+#: Users whose odd values a page written compactly without escapes can hold (see `_compact`).
+_ODD_IN_PLAIN_SIGHT: list[dict[str, Any]] = [
+    {"givenName": True},
+    {"givenName": {"x": "y"}},
+    {"givenName": ["Ida"]},
+    {"accountEnabled": 1},
+    {"accountEnabled": None, "onPremisesSyncEnabled": False},
+    {"surname": "x" * 100_000},
+    {"surname": "\u3000Haugen\u2028", "city": "\u00a0", "jobTitle": "\x85CTO\u205f"},
+    {"givenName": "Åse\u2009", "surname": "Ødegård"},
+    {"mail": "ÅSE@Fjordline.NO"},
+    {"mail": None, "userPrincipalName": "STRASSE@Fjordline.NO"},
+    {"mail": "Straße@fjordline.no"},
+    {"employeeHireDate": "2019-03-01"},
+    {"employeeHireDate": "2019-03-01T00:00:00Z"},
+    {"employeeHireDate": "2019-03-01T05:00:00-05:00"},
+    {"employeeHireDate": "2019-02-30T00:00:00Z"},
+    {"employeeHireDate": "\uff12\uff10\uff11\uff19-03-01"},  # full-width digits
+    {"employeeHireDate": " "},
+    {"employeeHireDate": "2019-03-01T99:99"},
+    {"city": "Ber\x00gen"},
+    {"surname": "\x1cHaugen\x1f", "jobTitle": 'CTO "acting"\n'},
+    {"id": "0F6E7C1A-0000-4000-8000-00000000000A"},
+    {"id": "0f6e7c1a-0000-4000-8000-0000000000001"},
+    {"id": None},
+    {"value": [1]},
+    {"manager": {"id": _id(7)}},
+    {"manager": {"id": _id(7), "@odata.type": "#microsoft.graph.user"}},
+    {"manager": {"@odata.type": "#microsoft.graph.user"}},
+    {"manager": {"@odata.type": None, "id": _id(7)}},
+    {"manager": {"@odata.type": "#microsoft.graph.user", "id": None}},
+]
+
+
 def _pages(fields: tuple[str, ...]) -> list[list[Any]]:
     """Plain pages, pages with one odd user each, an empty page, and a page of non-users."""
     plain = [[_user(p * 10 + n, fields) for n in range(4)] for p in range(3)]
     odd = [[_user(100 + i, fields), _user(200 + i, fields, **odd)] for i, odd in enumerate(_ODD)]
     trimmed = [[_user(300, fields, surname=" Haugen ", mobilePhone="  ", jobTitle="CTO")]]
-    return [*plain, *odd, *trimmed, [], ["not a user", None, 42]]
+    seen = [
+        [_user(400 + i, fields), _user(500 + i, fields, **odd)]
+        for i, odd in enumerate(_ODD_IN_PLAIN_SIGHT)
+    ]
+    reordered = [[dict(reversed(_user(600 + n, fields).items())) for n in range(3)]]
+    return [*plain, *odd, *trimmed, *seen, *reordered, [], ["not a user", None, 42]]
+
+
+def _compact(body: Any) -> bytes:
+    """`body` written as Graph writes it: no spaces, text as is (escaped only where JSON must:
+    quotes, backslashes, control characters, lone surrogates)."""
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace")
+
+
+def _spaced(body: Any) -> bytes:
+    """`body` as the standard library writes it by default: spaces, non-ASCII text escaped."""
+    return json.dumps(body).encode()
+
+
+_WRITINGS = pytest.mark.parametrize("write", [_compact, _spaced], ids=["compact", "spaced"])
 
 
 class _Pages:
@@ -92,9 +150,14 @@ class _Pages:
     `fail_at` answers that page with `failure` instead."""
 
     def __init__(
-        self, pages: list[list[Any]], fail_at: int | None = None, failure: Any = None
+        self,
+        pages: list[list[Any]],
+        fail_at: int | None = None,
+        failure: Any = None,
+        write: Any = _spaced,
     ) -> None:
         self.pages = pages
+        self.write = write
         self.fail_at = fail_at
         self.failure = failure
         self.asked: list[int] = []
@@ -115,7 +178,7 @@ class _Pages:
             body["@odata.count"] = self.count
         if number + 1 < len(self.pages):
             body["@odata.nextLink"] = f"{_BASE}/users?page={number + 1}"
-        return httpx.Response(200, content=json.dumps(body).encode())
+        return httpx.Response(200, content=self.write(body))
 
 
 def _snapshot(pages: _Pages, fields: tuple[str, ...]) -> EntraSnapshot:
@@ -140,13 +203,14 @@ def _as_before(pages: list[list[Any]], fields: tuple[str, ...]) -> tuple[Any, pl
     return read, raw_frame("entra_id", read.users.get_column("entra_id"), users)
 
 
+@_WRITINGS
 @pytest.mark.parametrize("fields", [(), _ALL_FIELDS], ids=["no-optional-fields", "all-fields"])
 def test_a_snapshot_read_as_the_pages_arrive_hands_on_what_it_did_before(
-    fields: tuple[str, ...],
+    fields: tuple[str, ...], write: Any
 ) -> None:
     pages = _pages(fields)
 
-    snapshot = _snapshot(_Pages(pages), fields)
+    snapshot = _snapshot(_Pages(pages, write=write), fields)
 
     before, raw = _as_before(pages, fields)
     assert_frame_equal(snapshot.users, before.users)
@@ -190,8 +254,9 @@ def test_a_paging_that_fails_part_way_gives_no_snapshot(failure: Any, error: typ
 
 _TEXTS = st.one_of(
     st.none(),
-    st.sampled_from(["", " ", "Bergen", " Haugen ", "Ås\u00a0", "\u2028x", "2019-03-01"]),
+    st.sampled_from(["", " ", "Bergen", " Haugen ", "Ås\u00a0", "\u2028x", "2019-03-01", "ß"]),
     st.text(max_size=6),
+    st.text(st.sampled_from(' \t\x00\x1c\x85\u00a0\u3000\u2028"\\/aÅß'), max_size=4),
 )
 _VALUES = st.one_of(
     _TEXTS,
@@ -225,12 +290,12 @@ def test_any_pages_read_on_arrival_read_as_every_user_read_at_the_end(
     pages = data.draw(st.lists(st.lists(_users(fields), max_size=4), max_size=4))
     reading = EntraUsersOnArrival(fields)
     for page in pages:
-        text = json.dumps({"value": page}).encode()
+        text = data.draw(st.sampled_from([_compact, _spaced]))({"value": page})
         try:  # as the client decodes a page: orjson, and json where orjson refuses it
             decoded = orjson.loads(text)["value"]
         except orjson.JSONDecodeError:
             decoded = json.loads(text)["value"]
-        reading.add(decoded, lambda text=text: json.loads(text)["value"])
+        reading.add(decoded, lambda text=text: json.loads(text)["value"], text)
 
     read, texts = reading.finished()
 
@@ -238,6 +303,67 @@ def test_any_pages_read_on_arrival_read_as_every_user_read_at_the_end(
     assert_frame_equal(read.users, before.users)
     assert_frame_equal(read.unreadable, before.unreadable)
     assert texts.to_list() == raw.get_column("payload").to_list()
+
+
+@_WRITINGS
+@pytest.mark.parametrize("fields", [(), _ALL_FIELDS], ids=["no-optional-fields", "all-fields"])
+def test_a_property_given_twice_reads_as_json_reads_it(fields: tuple[str, ...], write: Any) -> None:
+    pages = [[_user(n, fields) for n in range(3)] for _ in range(2)]
+
+    def twice(body: Any) -> bytes:  # the first user of each page names givenName twice
+        return write(body).replace(b'"givenName":', b'"givenName":"Ola","givenName":', 1)
+
+    snapshot = _snapshot(_Pages(pages, write=twice), fields)
+
+    answered = [[u for u in json.loads(twice({"value": page}))["value"]] for page in pages]
+    before, raw = _as_before(answered, fields)
+    assert answered[0][0]["givenName"] == pages[0][0]["givenName"]  # json keeps the last
+    assert_frame_equal(snapshot.users, before.users)
+    assert_frame_equal(snapshot.unreadable, before.unreadable)
+    assert_frame_equal(snapshot.raw, raw)
+
+
+@pytest.mark.parametrize("fields", [(), _ALL_FIELDS], ids=["no-optional-fields", "all-fields"])
+def test_a_page_that_repeats_its_users_written_plainly_elsewhere_reads_as_json_reads_it(
+    fields: tuple[str, ...],
+) -> None:
+    page = [_user(n, fields) for n in range(3)]
+    del page[1]["surname"]  # not returned: unknown
+
+    def elsewhere(body: Any) -> bytes:  # before `value`, its users as if every one had it
+        shown = [
+            _user(n, fields, surname=None if n == 1 else _user(n)["surname"]) for n in range(3)
+        ]
+        return b'{"x":' + _compact({"value": shown}) + b',"value":' + _compact(body["value"]) + b"}"
+
+    snapshot = _snapshot(_Pages([page], write=elsewhere), fields)
+
+    before, raw = _as_before([page], fields)
+    assert snapshot.users.get_column("unknown_fields").to_list() == [[], ["family_name"], []]
+    assert_frame_equal(snapshot.users, before.users)
+    assert_frame_equal(snapshot.raw, raw)
+
+
+@pytest.mark.parametrize("fields", [(), _ALL_FIELDS], ids=["no-optional-fields", "all-fields"])
+def test_a_plain_page_written_as_graph_writes_it_is_read_by_polars(
+    fields: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_by_polars: list[int] = []
+    polars_read = PlainPages.read
+
+    def spied(self: PlainPages, content: bytes, users: Any) -> Any:
+        read = polars_read(self, content, users)
+        read_by_polars.append(0 if read is None else read[0].height)
+        return read
+
+    monkeypatch.setattr(PlainPages, "read", spied)
+    pages = [[_user(p * 10 + n, fields) for n in range(4)] for p in range(3)]
+    pages[1][2].pop("manager", None)  # a user without a manager: Graph leaves it out
+
+    _snapshot(_Pages(pages, write=_compact), fields)
+    _snapshot(_Pages(pages, write=_spaced), fields)
+
+    assert read_by_polars == [4, 4, 4, 0, 0, 0]
 
 
 def test_no_user_of_a_page_is_held_once_the_page_is_read() -> None:

@@ -101,7 +101,7 @@ def test_a_next_link_to_another_origin_is_never_followed(elsewhere: str) -> None
     world = World(lambda request: _page(2, elsewhere, count=4))
 
     with _graph(world) as client, pytest.raises(UntrustedAnswer) as stopped:
-        list(itertools.islice(client.iter_user_pages(page_size=2), 50))
+        list(itertools.islice(client.user_pages(page_size=2), 50))
 
     assert world.hosts() == {("https", "graph.test", None)}
     assert len(world.requests) == 1
@@ -114,9 +114,9 @@ def test_a_next_link_on_the_configured_origin_is_followed() -> None:
     world = World(lambda request: next(answers))
 
     with _graph(world) as client:
-        pages = list(client.iter_user_pages(page_size=2))
+        pages = list(client.user_pages(page_size=2))
 
-    assert [len(p) for p in pages] == [2, 1]
+    assert [len(p.users) for p in pages] == [2, 1]
     assert len(world.requests) == 2
 
 
@@ -125,7 +125,7 @@ def test_a_next_link_that_repeats_stops_the_read() -> None:
     world = World(lambda request: _page(2, looping, count=40))
 
     with _graph(world) as client, pytest.raises(UntrustedAnswer, match="already"):
-        list(itertools.islice(client.iter_user_pages(page_size=2), 50))
+        list(itertools.islice(client.user_pages(page_size=2), 50))
 
     assert len(world.requests) == 2
 
@@ -136,7 +136,7 @@ def test_no_more_pages_are_read_than_the_first_page_announced_allows() -> None:
     world = World(lambda request: _page(2, next(fresh), count=announced))
 
     with _graph(world) as client, pytest.raises(UntrustedAnswer, match="announced"):
-        list(itertools.islice(client.iter_user_pages(page_size=2), 50))
+        list(itertools.islice(client.user_pages(page_size=2), 50))
 
     assert 3 < len(world.requests) < 30
 
@@ -150,7 +150,7 @@ def test_a_redirect_to_another_origin_is_not_followed() -> None:
     world = World(redirect)
 
     with _graph(world) as client, pytest.raises(UntrustedAnswer, match="redirect"):
-        list(client.iter_user_pages())
+        list(client.user_pages())
 
     assert world.hosts() == {("https", "graph.test", None)}
 

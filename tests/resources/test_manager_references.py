@@ -148,9 +148,9 @@ def _client(directory: _Directory) -> GraphClient:
 def test_users_with_managers_are_listed_in_pages_of_100_bounded_by_the_count() -> None:
     directory = _Directory(250)
 
-    pages = list(_client(directory).iter_user_pages(USER_SELECT, expand="manager($select=id)"))
+    pages = list(_client(directory).user_pages(USER_SELECT, expand="manager($select=id)"))
 
-    assert [len(page) for page in pages] == [100, 100, 50]
+    assert [len(page.users) for page in pages] == [100, 100, 50]
     count, first = directory.requests[:2]
     assert (count.url.path, count.headers["ConsistencyLevel"]) == ("/v1.0/users/$count", "eventual")
     assert first.url.params["$top"] == "100"
@@ -163,7 +163,7 @@ def test_pages_beyond_what_the_count_allows_stop_the_read() -> None:
     directory = _Directory(2500, count=100)  # the count says one page; the tenant goes on
 
     with pytest.raises(UntrustedAnswer, match="more than the first page announced"):
-        list(_client(directory).iter_user_pages(USER_SELECT, expand="manager($select=id)"))
+        list(_client(directory).user_pages(USER_SELECT, expand="manager($select=id)"))
 
 
 def test_get_user_gives_the_manager_as_an_object_id() -> None:
