@@ -35,6 +35,7 @@ from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.policy import Policy
 from reconcile.vocabulary import APPLIED, FAILED
 from resources.history import JOURNAL_INTENTS_SCHEMA, JOURNAL_OUTCOMES_SCHEMA, HistoryStore
+from resources.huma_payloads import RawPayloads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,7 +155,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         tags={"connection": connection},
     )
     def applied_changes(
-        context: AssetExecutionContext, run_plan: RunPlan, huma_raw: pl.DataFrame
+        context: AssetExecutionContext, run_plan: RunPlan, huma_raw: RawPayloads
     ) -> dg.Output[pl.DataFrame]:
         """One row per change sent in this run: applied or failed, with the remote error.
 
@@ -184,7 +185,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         with clock.part("apply"):
             results = apply_plan(
                 run_plan.result.sync_plan,
-                huma_raw=huma_raw,
+                huma_raw=huma_raw.frame(),
                 policy=policy_for_run(context, connection, policy),
                 huma=huma,
                 graph=graph,

@@ -34,6 +34,8 @@ from resources.huma import HumaSnapshot
 from resources.webhook_events import TakenEvents
 
 COMPLETE = "complete"
+#: A Huma payload with a second or third address line (what the apply step reads).
+_LINES = '"line[23]":'
 
 
 def snapshot_assets(connection: str) -> list[dg.AssetsDefinition]:
@@ -189,12 +191,10 @@ def passed_on(snapshot: HumaSnapshot | EntraSnapshot) -> HumaSnapshot | EntraSna
     so only the Huma payloads with a second or third address line stay, which the apply step
     sends back unchanged (`assets.apply.run.address_lines`); the rest would be pickled and
     loaded again by every later step for nothing."""
-    raw = snapshot.raw
-    if isinstance(snapshot, HumaSnapshot):
-        kept = raw.filter(pl.col("payload").str.contains('"line[23]":'))
-    else:
-        kept = raw.clear()
-    return dataclasses.replace(snapshot, raw=kept)
+    if isinstance(snapshot, HumaSnapshot):  # its payloads packed: filtered a chunk at a time
+        kept = snapshot.raw.filter(lambda raw: raw.get_column("payload").str.contains(_LINES))
+        return dataclasses.replace(snapshot, raw=kept)
+    return dataclasses.replace(snapshot, raw=snapshot.raw.clear())
 
 
 def _keep_snapshot(

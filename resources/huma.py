@@ -15,9 +15,10 @@ from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.policy import DEFAULT_HUMA_MAX_CONCURRENCY
 from resources.base import ResourceWithClient
 from resources.huma_client import HumaClient, Progress
+from resources.huma_payloads import RawPayloads
 from resources.huma_snapshot import huma_users_on_arrival, read_huma_users
 from resources.remote_ids import huma_id_problem
-from resources.snapshot_reading import raw_frame, raw_text_frame
+from resources.snapshot_reading import raw_frame
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +27,9 @@ class HumaSnapshot:
 
     Attributes:
         users: one row per user (`reconcile.frames.HUMA_USERS_SCHEMA`).
-        raw: one row per user: `huma_id` and `payload` (the `UserDetails` JSON as received).
+        raw: one row per user: `huma_id` and `payload` (the `UserDetails` JSON as received),
+            packed (`RawPayloads.frames` hands them out a chunk at a time; a frame given here
+            is packed).
         complete: False when no consistent pass over the user list was achieved.
         requests: list and detail requests sent (retries not counted).
         seconds: wall time of the whole snapshot.
@@ -35,13 +38,17 @@ class HumaSnapshot:
     """
 
     users: pl.DataFrame
-    raw: pl.DataFrame
+    raw: RawPayloads | pl.DataFrame
     complete: bool
     requests: int
     seconds: float
     unreadable: pl.DataFrame = dataclasses.field(
         default_factory=lambda: pl.DataFrame(schema=VALIDATION_FAILURES_SCHEMA)
     )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.raw, pl.DataFrame):  # a raw frame (`raw_frame`) is packed
+            object.__setattr__(self, "raw", RawPayloads.of(self.raw))
 
 
 class HumaResource(ResourceWithClient):
@@ -81,13 +88,13 @@ class HumaResource(ResourceWithClient):
         """
         started = time.perf_counter()
         # Each answer is read into the frame's columns and its raw text as it arrives: no
-        # decoded payload is kept while the others are read.
+        # decoded payload is kept while the others are read, and the texts are kept packed.
         reading = huma_users_on_arrival(self.optional_fields)
         scan = self.client().scan_users(progress, keep=reading.add)
         read, texts = reading.finished(list(scan.details.values()))
         return HumaSnapshot(
             users=read.users,
-            raw=raw_text_frame("huma_id", scan.details, texts),
+            raw=RawPayloads.from_ids("huma_id", scan.details, texts),
             complete=scan.complete,
             requests=scan.list_requests + scan.detail_requests,
             seconds=time.perf_counter() - started,
@@ -111,7 +118,7 @@ class HumaResource(ResourceWithClient):
         read = read_huma_users(details.items(), self.optional_fields)
         return HumaSnapshot(
             users=read.users,
-            raw=raw_frame("huma_id", details.keys(), details.values()),
+            raw=RawPayloads.of(raw_frame("huma_id", details.keys(), details.values())),
             complete=True,
             requests=len(wanted),
             seconds=time.perf_counter() - started,

@@ -31,6 +31,7 @@ from reconcile.mapping import (
     active,
 )
 from reconcile.vocabulary import HUMA
+from resources.huma_payloads import TextGatherer
 from resources.normalise import (
     UnreadableValue,
     email_key,
@@ -78,12 +79,14 @@ def read_huma_users(
 
 def huma_users_on_arrival(fields: Iterable[str] = ()) -> ReadOnArrival:
     """`read_huma_users`, one `(listed id, UserDetails payload)` at a time as the answers arrive
-    (`ReadOnArrival.add(listed_id, payload)`); `finished` gives the same frame and listing."""
+    (`ReadOnArrival.add(listed_id, payload)`); `finished` gives the same frame and listing, and
+    the raw texts packed (`resources.huma_payloads.PackedTexts`)."""
     entries = active(fields)
     return ReadOnArrival(
         lambda payload, listed_id: _read_user(payload, listed_id, entries),
         huma_users_schema(fields),
         "huma_id",
+        texts=TextGatherer,
     )
 
 

@@ -220,16 +220,23 @@ class ReadOnArrival:
         read: One payload and its listed id -> its `RowReading` (never raises).
         schema: The frame's schema.
         id_column: The id column (named in the listing).
+        texts: Makes what gathers the raw texts (`append(text)`, `column()`, and `gather` on
+            the column): `RawTexts` by default.
     """
 
     def __init__(
-        self, read: Callable[[Any, str | None], RowReading], schema: pl.Schema, id_column: str
+        self,
+        read: Callable[[Any, str | None], RowReading],
+        schema: pl.Schema,
+        id_column: str,
+        texts: Callable[[], Any] = RawTexts,
     ) -> None:
         self._read = read
         self._schema = schema
         self._id_column = id_column
         self._columns = ColumnChunks(schema)
-        self._texts = RawTexts()
+        self._new_texts = texts
+        self._texts = texts()
         self._failures: dict[int, list[dict[str, Any]]] = {}
         self._count = 0
 
@@ -244,12 +251,12 @@ class ReadOnArrival:
         self._texts.append(raw_json(payload))
         return position
 
-    def finished(self, positions: Sequence[int]) -> tuple[SnapshotRead, pl.Series]:
+    def finished(self, positions: Sequence[int]) -> tuple[SnapshotRead, Any]:
         """The frame, the listing and the raw texts (`payload`) of the users added at
         `positions`, in that order (each position at most once)."""
         users = self._columns.frame()
         texts = self._texts.column()
-        self._columns, self._texts = ColumnChunks(self._schema), RawTexts()
+        self._columns, self._texts = ColumnChunks(self._schema), self._new_texts()
         if list(positions) != list(range(self._count)):
             # Some users dropped or reordered (a pass that was not consistent): only they are
             # copied; a consistent first pass keeps every user in the order read.

@@ -16,14 +16,20 @@ that recorded a plan without an enforced trip wrote or was let through.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from reconcile.frames import require_schema
 from reconcile.mapping import OPTIONAL_COLUMNS
@@ -37,6 +43,7 @@ from resources.history.tables import (
     read_frame,
     replace_run_rows,
 )
+from resources.huma_payloads import RawPayloads
 
 APPLY: Final = "apply"
 DRY_RUN: Final = "dry_run"
@@ -333,7 +340,7 @@ class RunsMixin(StoreBase):
         run_id: str,
         side: str,
         users: pl.DataFrame,
-        raw: pl.DataFrame | None = None,
+        raw: pl.DataFrame | RawPayloads | None = None,
         complete: bool = True,
     ) -> None:
         """Keep one side's snapshot of a run, replacing what the run kept of that side before.
@@ -343,7 +350,8 @@ class RunsMixin(StoreBase):
             side: `huma` or `entra`.
             users: The normalised snapshot (`HUMA_USERS_SCHEMA` / `ENTRA_USERS_SCHEMA`), every
                 user the client read (invalid, deactivated and guest users included).
-            raw: The API objects as received: `huma_id`/`entra_id` and `payload` (JSON text).
+            raw: The API objects as received: `huma_id`/`entra_id` and `payload` (JSON text),
+                as a frame or packed (`RawPayloads`, written a chunk at a time).
             complete: False when the client could not read every user.
 
         Raises:
@@ -357,7 +365,8 @@ class RunsMixin(StoreBase):
         users = users.drop(OPTIONAL_COLUMNS, strict=False)
         require_schema(users, SNAPSHOT_TABLES[table], f"{side} snapshot")
         if raw is not None:
-            require_schema(raw, raw_schema(side), f"{side} raw payloads")
+            shape = raw if isinstance(raw, pl.DataFrame) else pl.DataFrame(schema=raw.schema)
+            require_schema(shape, raw_schema(side), f"{side} raw payloads")
         with self._write(f"run {run_id}: {side} snapshot") as conn:
             connection = self._run_connection(conn, run_id)
             replace_run_rows(conn, table, users, run_id=run_id, connection=connection)
@@ -378,38 +387,26 @@ class RunsMixin(StoreBase):
             # they are written, it drops written blocks (they are in the file) and spills the
             # rest beside the file. Only here: a read of a large result needs more than the cap.
             conn.execute(f"SET memory_limit = '{PAYLOAD_WRITE_MEMORY_LIMIT}'")
-            # Handed over as Arrow string views, which share the frame's buffers: registered as
-            # a frame, Polars would copy every payload into a large-string Arrow column first
-            # (the payloads' size again, about 1.7 GB at 1,000,000 Huma users).
-            incoming = raw.rename({id_column: "user_id"}).with_row_index("pos")
-            conn.register("raw_incoming", incoming.to_arrow(compat_level=pl.CompatLevel.newest()))
-            try:
-                conn.execute(
-                    "CREATE TEMP TABLE hashed AS "
-                    "SELECT pos, user_id, md5_number(payload) AS payload_hash FROM raw_incoming"
-                )
-                conn.execute(
-                    "CREATE TEMP TABLE fresh AS SELECT payload_hash, min(pos) AS pos "
-                    "FROM hashed AS h WHERE NOT EXISTS (SELECT 1 FROM payloads AS p "
-                    "WHERE p.connection = ? AND p.payload_hash = h.payload_hash) "
-                    "GROUP BY payload_hash",
-                    [connection],
-                )
-                conn.execute(
-                    "INSERT INTO payloads (connection, payload_hash, payload) "
-                    "SELECT ?, f.payload_hash, r.payload FROM fresh AS f "
-                    "JOIN raw_incoming AS r ON r.pos = f.pos",
-                    [connection],
-                )
-            finally:
-                conn.unregister("raw_incoming")
+            if isinstance(raw, pl.DataFrame):
+                conn.register("raw_incoming", _positioned(raw, id_column))
+                try:
+                    _keep_payloads(conn, connection)
+                finally:
+                    conn.unregister("raw_incoming")
+            else:
+                with _spilled(raw, self.path.parent) as spilled:
+                    literal = str(spilled).replace("'", "''")  # a view takes no parameters
+                    conn.execute(
+                        f"CREATE TEMP VIEW raw_incoming AS SELECT * FROM read_parquet('{literal}')"
+                    )
+                    _keep_payloads(conn, connection)
+                    conn.execute("DROP VIEW raw_incoming")
             conn.execute(
                 "INSERT INTO snapshot_payloads (run_id, connection, side, user_id, payload_hash) "
                 "SELECT ?, ?, ?, user_id, payload_hash FROM hashed ORDER BY pos",
                 [run_id, connection, side],
             )
             conn.execute("DROP TABLE hashed")
-            conn.execute("DROP TABLE fresh")
             # Not in a `finally`: after a failed statement the transaction accepts no other; the
             # cap then lasts as long as the connection, no longer.
             conn.execute("RESET memory_limit")
@@ -557,3 +554,65 @@ def _earlier_full_runs(
         "ORDER BY started_at DESC, run_id DESC",
         params=[connection, before_run_id, before_run_id],
     ).pl()
+
+
+def _keep_payloads(conn: duckdb.DuckDBPyConnection, connection: str) -> None:
+    """Hash the raw payloads of `raw_incoming` (`pos`, `user_id`, `payload`) into the temporary
+    table `hashed`, and add to `payloads` those the connection does not have yet: once per
+    content, the first by position."""
+    conn.execute(
+        "CREATE TEMP TABLE hashed AS "
+        "SELECT pos, user_id, md5_number(payload) AS payload_hash FROM raw_incoming"
+    )
+    conn.execute(
+        "CREATE TEMP TABLE fresh AS SELECT min(pos) AS pos FROM hashed AS h "
+        "WHERE NOT EXISTS (SELECT 1 FROM payloads AS p "
+        "WHERE p.connection = ? AND p.payload_hash = h.payload_hash) GROUP BY payload_hash",
+        [connection],
+    )
+    # The positions are the smaller side: only they are held to pick the payloads.
+    conn.execute(
+        "INSERT INTO payloads (connection, payload_hash, payload) "
+        "SELECT ?, md5_number(payload), payload FROM raw_incoming "
+        "WHERE pos IN (SELECT pos FROM fresh)",
+        [connection],
+    )
+    conn.execute("DROP TABLE fresh")
+
+
+def _positioned(chunk: pl.DataFrame, id_column: str, start: int = 0) -> pa.Table:
+    """Raw payloads as `pos` (each row's position, from `start`), `user_id` and `payload`, as
+    Arrow string views sharing the frame's buffers: registered as a frame, Polars would copy
+    every payload into a large-string Arrow column first (the payloads' size again)."""
+    positioned = chunk.rename({id_column: "user_id"}).with_row_index("pos", offset=start)
+    return positioned.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+@contextlib.contextmanager
+def _spilled(raw: RawPayloads, folder: Path) -> Iterator[Path]:
+    """Packed raw payloads written a chunk at a time to a Parquet file in `folder` (owner-only,
+    removed after), for DuckDB to read in parallel within its memory cap. Handed over from
+    memory instead, each chunk would stay referenced until the transaction ends (all the texts
+    at once), and a single stream is read by one thread, whose inserts DuckDB cannot spill."""
+    descriptor, name = tempfile.mkstemp(prefix=".payloads-", suffix=".parquet", dir=folder)
+    os.close(descriptor)
+    path = Path(name)
+    try:
+        writer = None
+        start = 0
+        for chunk in raw.frames():
+            table = _positioned(chunk, raw.ids.name, start).cast(_SPILLED)
+            if writer is None:
+                writer = pq.ParquetWriter(path, _SPILLED, compression="zstd")
+            writer.write_table(table)
+            start += chunk.height
+        if writer is not None:
+            writer.close()
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+_SPILLED: Final = pa.schema(
+    [("pos", pa.uint32()), ("user_id", pa.large_string()), ("payload", pa.large_string())]
+)

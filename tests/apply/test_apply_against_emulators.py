@@ -66,7 +66,11 @@ class Run:
             run_at=datetime.now(UTC),
             verified_domains=frozenset(self.graph.verified_domains(users=entra.users)),
         )
-        return plan_run(huma.users, entra.users, state, self.policy, context), huma.raw, context
+        return (
+            plan_run(huma.users, entra.users, state, self.policy, context),
+            huma.raw.frame(),
+            context,
+        )
 
 
 @pytest.fixture

@@ -39,14 +39,14 @@ def test_the_huma_snapshot_passes_on_only_the_payloads_with_more_address_lines()
     slim = passed_on(snapshot)
 
     assert (
-        address_lines(slim.raw)
+        address_lines(slim.raw.frame())
         == address_lines(raw)
         == {
             "a": ("c/o Haugen", ""),
             "c": ("", "Bygg 3"),
         }
     )
-    assert set(slim.raw.get_column("huma_id")) <= {"a", "c", "d"}
+    assert set(slim.raw.frame().get_column("huma_id")) <= {"a", "c", "d"}
     assert_frame_equal(slim.users, users)
     assert (slim.complete, slim.requests, slim.seconds) == (True, 6, 1.0)
 

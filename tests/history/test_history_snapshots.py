@@ -1,6 +1,7 @@
 """Snapshots: each side's normalised frame reads back 1:1 (dtypes, nulls, lists, time zones);
 recording a run's side again replaces it; raw payloads read back as given and are kept once per
-content and connection however many runs saw them."""
+content and connection however many runs saw them, packed (`RawPayloads`, written a chunk at a
+time) as from a frame."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 
 from resources.history import HistoryStore, runs
 from resources.history.files import connect
+from resources.huma_payloads import CHUNK_ROWS, RawPayloads
 from tests.history.scenario import raw_payloads
 from tests.reference.builders import entra_frame, entra_user, huma_frame, huma_user
+from tests.resources.test_huma_payloads import raw_frame_of
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -174,3 +177,21 @@ def test_payloads_of_any_length_and_script_read_back_as_given(store: HistoryStor
     store.record_snapshot(run_id="r1", side="huma", users=HUMA, raw=raw)
 
     assert store.snapshot_payloads(run_id="r1", side="huma").equals(raw)
+
+
+def test_packed_payloads_are_kept_byte_identical_once_per_content_across_chunks(
+    tmp_path: Path,
+) -> None:
+    # Every content twice or more, in different chunks; two runs share the contents too.
+    raw = raw_frame_of(2 * CHUNK_ROWS + 7)
+    kept = {}
+    for name, given in (("frame", raw), ("packed", RawPayloads.of(raw))):
+        store = HistoryStore(tmp_path / f"{name}.duckdb")
+        for run_id in ("r1", "r2"):
+            _begin(store, run_id)
+            store.record_snapshot(run_id=run_id, side="huma", users=HUMA, raw=given)
+        kept[name] = store.snapshot_payloads(run_id="r2", side="huma")
+        assert _count(store.path, "payloads") == raw["payload"].n_unique()
+
+    assert kept["packed"].equals(raw.sort("huma_id"))
+    assert kept["packed"].equals(kept["frame"])

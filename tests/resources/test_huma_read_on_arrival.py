@@ -108,7 +108,7 @@ def test_reading_on_arrival_equals_reading_the_kept_payloads(churn: bool) -> Non
     assert_frame_equal(snapshot.users, before.users)
     assert_frame_equal(snapshot.unreadable, before.unreadable)
     assert_frame_equal(
-        snapshot.raw, raw_frame("huma_id", kept.details.keys(), kept.details.values())
+        snapshot.raw.frame(), raw_frame("huma_id", kept.details.keys(), kept.details.values())
     )
     assert snapshot.users["huma_id"].to_list() == huma.listed()
     problems = set(zip(snapshot.unreadable["user_id"], snapshot.unreadable["field"], strict=True))
