@@ -93,6 +93,20 @@ def console(
     )
 
 
+def started_console(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`huma-entra-sync ARGS` started in a child process and left running (stdin not a terminal,
+    output piped): `console` for a command the test stops or waits for itself."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def finished_run(done: subprocess.CompletedProcess[str], connection: str) -> str:
     """The id of the run `huma-entra-sync run` reports finished; fails with what it said if not."""
     said = f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"

@@ -31,6 +31,7 @@ from tests.console_deployment import (
     Deployment,
     deployment_environment,
     finished_run,
+    started_console,
 )
 from tests.reliability.cases import measure_and_record
 from tests.reliability.inprocess import InProcessRuns, failure_text
@@ -177,18 +178,6 @@ def _two_connections(deployment: Deployment, beta: Outside) -> dict[str, str]:
     }
 
 
-def _start(env: dict[str, str], connection: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "run", "--connection", connection],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _finished(run: subprocess.Popen[str], connection: str) -> str:
     stdout, stderr = run.communicate(timeout=900)
     done = subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
@@ -203,7 +192,12 @@ def test_runs_of_two_connections_overlapping_both_finish(
         env = _two_connections(deployment, beta)
         clean = tmp_path / "clean-beta"
         clean.mkdir()
-        _finished(_start(env | deployment_environment(outside.env, clean), "beta"), "beta")
+        _finished(
+            started_console(
+                "run", "--connection", "beta", env=env | deployment_environment(outside.env, clean)
+            ),
+            "beta",
+        )
         expected_beta = end_state(beta)
         reset(beta)
 
@@ -211,9 +205,9 @@ def test_runs_of_two_connections_overlapping_both_finish(
         for company in (outside, beta):
             company.huma_settings(slow_rate=1.0, slow_seconds=2.0)
         try:
-            first = _start(env, "acme")
+            first = started_console("run", "--connection", "acme", env=env)
             _reading_huma(outside, first)
-            second = _start(env, "beta")
+            second = started_console("run", "--connection", "beta", env=env)
             _reading_huma(beta, second)
         finally:
             for company in (outside, beta):

@@ -28,7 +28,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -41,10 +40,10 @@ import pytest
 from resources.history.files import connect
 from tests.console_deployment import (
     CONNECTIONS,
-    ROOT,
     console,
     deployment_environment,
     finished_run,
+    started_console,
 )
 from tests.resources.conftest import Outside, outside_session, world  # noqa: F401 - fixtures
 
@@ -210,19 +209,6 @@ def _kill_point(seed: int, ran: Ran) -> tuple[str, int]:
     return random.Random(seed).choice(points)
 
 
-def _started_rollback(env: dict[str, str], run_id: str) -> subprocess.Popen[str]:
-    """`rollback RUN_ID --yes` in a process of its own, left running."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "rollback", run_id, "--yes"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _wait_until_held(outside: Outside, emulator: str, process: subprocess.Popen) -> None:
     admin = outside.emulators.admin(emulator)
     deadline = time.monotonic() + HOLD_DEADLINE_SECONDS
@@ -258,7 +244,7 @@ def test_a_killed_rollback_is_finished_by_running_it_again(
     outside.emulators.admin(emulator).update_settings(
         {"faults": {"hold_after_writes": writes_through}}
     )
-    killed = _started_rollback(env, ran.run_id)
+    killed = started_console("rollback", ran.run_id, "--yes", env=env)
     _wait_until_held(outside, emulator, killed)
     killed.send_signal(signal.SIGKILL)
     killed.communicate()
@@ -300,7 +286,7 @@ def test_a_run_and_a_rollback_of_one_connection_never_overlap(
     _load(outside, ran)
     env = _environment(outside, seed_folder)
     outside.huma.update_settings({"faults": {"hold_after_writes": 0}})  # held at its first read
-    rolling = _started_rollback(env, ran.run_id)
+    rolling = started_console("rollback", ran.run_id, "--yes", env=env)
     try:
         _wait_until_held(outside, "huma", rolling)
 
@@ -326,7 +312,7 @@ def test_a_rollback_waiting_on_the_network_keeps_no_other_connection_out_of_the_
     env = _environment(outside, seed_folder)
     # Held after its first restoring write to Huma: in the middle of sending.
     outside.huma.update_settings({"faults": {"hold_after_writes": 1}})
-    rolling = _started_rollback(env, ran.run_id)
+    rolling = started_console("rollback", ran.run_id, "--yes", env=env)
     try:
         _wait_until_held(outside, "huma", rolling)
         # Another connection's run opens the file for its short transactions: the rollback,
