@@ -274,7 +274,7 @@ class GraphClient:
             for page_number in itertools.count(1):
                 link = body.get("@odata.nextLink")
                 next_page = ahead.submit(following, page_number, link) if link else None
-                yield UserPage(body.get("value", []), content)
+                yield UserPage(body["value"], content)
                 if next_page is None:
                     return
                 body, content = next_page.result()
@@ -286,10 +286,18 @@ class GraphClient:
         headers: Mapping[str, str] | None,
         what: str,
     ) -> tuple[Any, bytes]:
-        """One page's answer, decoded (`decoded_json`), and its body."""
+        """One page's answer, decoded (`decoded_json`), and its body.
+
+        Raises:
+            UntrustedAnswer: the answer is not a page of users (an object whose `value` is a
+                list): read as a page of nobody, it would end the paging early unnoticed.
+        """
         response = self.send("GET", url, params=params, headers=headers, what=what)
         raise_for_graph(response, what)
-        return decoded_json(response), response.content
+        body = decoded_json(response)
+        if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
+            raise UntrustedAnswer("graph", f"{what} is not a page of users (value): stopped")
+        return body, response.content
 
     def user_count(self) -> int | None:
         """How many users the tenant has (`GET /users/$count`, eventually consistent), or None
