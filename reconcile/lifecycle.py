@@ -38,8 +38,10 @@ _OFFERED: Final = "deleted in Huma: re-creating the user from Entra is offered a
 
 
 def is_guest() -> pl.Expr:
-    """Entra guests: `userType` Guest, or an `#EXT#` user principal name (any case)."""
-    guest_type = pl.col("user_type").str.to_lowercase().eq("guest").fill_null(value=False)
+    """Entra guests: `userType` Guest, or an `#EXT#` user principal name (any case). A `userType`
+    Graph does not document (neither Member nor Guest) is not guessed to be a member: it counts
+    as a guest; none at all (older accounts) is a member, as Graph treats it."""
+    guest_type = pl.col("user_type").str.to_lowercase().ne("member").fill_null(value=False)
     external = pl.col("user_principal_name").str.to_uppercase().str.contains("#EXT#", literal=True)
     return guest_type | external.fill_null(value=False)
 
