@@ -46,11 +46,11 @@ def test_a_malformed_address_is_blocked_as_not_a_valid_address(email: str) -> No
     "email",
     [
         pytest.param("Anna.Lee@EXAMPLE.COM", id="upper-case-domain"),
-        pytest.param("  anna.lee@example.com", id="leading-space-trimmed-by-reader"),
+        pytest.param("anna-lee_1@example.com", id="hyphen-underscore-digit"),
     ],
 )
 def test_a_well_formed_address_on_a_verified_domain_is_offered(email: str) -> None:
-    row = only_row(plan_users([huma_user("h1", email=email.strip())], [], {}))
+    row = only_row(plan_users([huma_user("h1", email=email)], [], {}))
 
     assert (row["action"], row["status"], row["blocked_reason"]) == (CREATE_ENTRA, PENDING, None)
 
