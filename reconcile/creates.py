@@ -44,7 +44,6 @@ _UPN_LOCAL_PART: Final = r"^[A-Za-z0-9'.\-_!#^~]{1,64}@"
 #: label, so no leading, trailing or doubled dot; no space).
 _LABEL: Final = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST_NAME: Final = rf"^(?:{_LABEL}\.)+{_LABEL}$"
-_BEYOND_ASCII: Final = r"[^\x00-\x7f]"
 
 #: Why a create waits when the run knows none of the tenant's verified domains.
 _DOMAINS_UNKNOWN: Final = (
@@ -82,16 +81,14 @@ def _address_keys(addresses: pl.Series) -> pl.Series:
     """Addresses (trimmed, as the readers keep them) as match keys: case-folded with
     `str.casefold`, as the readers build `email_key` (SPEC §3), so an address that lower-casing
     reads otherwise (ß, the long s, ligatures) is the same key. ASCII text folds to its ASCII
-    lower case, which Polars computes without a Python call per value."""
-    addresses = addresses.drop_nulls()
-    beyond_ascii = addresses.str.contains(_BEYOND_ASCII)
-    folded = [address.casefold() for address in addresses.filter(beyond_ascii)]
-    return pl.concat(
-        [
-            addresses.filter(~beyond_ascii).str.to_lowercase(),
-            pl.Series(addresses.name, folded, pl.String),
-        ]
-    )
+    lower case, which Polars computes without a Python call per value; only the other values
+    are folded one by one."""
+    keys = addresses.str.to_lowercase()
+    beyond_ascii = (addresses.str.len_bytes() != addresses.str.len_chars()).fill_null(value=False)
+    if beyond_ascii.any():
+        folded = [address.casefold() for address in addresses.filter(beyond_ascii)]
+        keys = keys.scatter(beyond_ascii.arg_true(), pl.Series(folded, dtype=pl.String))
+    return keys
 
 
 def created_pair() -> list[pl.Expr]:
@@ -198,7 +195,7 @@ def entra_creates(
     wanted = active.get_column("email_key").implode()
     taken = pl.concat(
         [
-            entra_all.get_column("email_key").drop_nulls(),
+            entra_all.get_column("email_key"),
             _address_keys(entra_all.get_column("mail")),
             _address_keys(entra_all.get_column("user_principal_name")),
         ]
