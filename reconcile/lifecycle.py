@@ -133,6 +133,7 @@ def deleted_in_huma(
     baseline: pl.DataFrame | pl.LazyFrame,
     huma_all: pl.DataFrame,
     policy: Policy,
+    entra_partial: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Re-creation decisions and notices for linked users deleted in Huma.
 
@@ -143,6 +144,8 @@ def deleted_in_huma(
         baseline: The kept baseline (for `entra_seen`).
         huma_all: The whole Huma snapshot (uniqueness of the address).
         policy: The default group.
+        entra_partial: Entra's snapshot is partial: an Entra user absent from it was not read,
+            and is never reported gone (SPEC §7).
 
     Returns:
         `(rows, notices)`: `recreate_huma` plan rows (null `change_id`) and one notice per user.
@@ -159,7 +162,9 @@ def deleted_in_huma(
     changed = _changed_since_seen(candidates, baseline)
     offered = candidates.join(changed.filter(~pl.col("changed")), on="huma_id", how="semi")
     message = (
-        pl.when(pl.col("email_key").is_null())
+        pl.when(pl.col("email_key").is_null() & pl.lit(entra_partial))
+        .then(pl.lit("deleted in Huma; the Entra user was not read (Entra's snapshot is partial)"))
+        .when(pl.col("email_key").is_null())
         .then(pl.lit("deleted in Huma and gone from Entra: nothing to do"))
         .when(~pl.col("valid"))
         .then(pl.lit("deleted in Huma; the Entra user is out of scope or held out: not offered"))
