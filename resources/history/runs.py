@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -35,6 +33,7 @@ from reconcile.frames import require_schema
 from reconcile.mapping import OPTIONAL_COLUMNS
 from reconcile.state import HeldTrip
 from reconcile.vocabulary import ENTRA, HUMA
+from resources.history.scratch import scratch_file
 from resources.history.store import StoreBase
 from resources.history.tables import (
     SNAPSHOT_TABLES,
@@ -394,7 +393,7 @@ class RunsMixin(StoreBase):
                 finally:
                     conn.unregister("raw_incoming")
             else:
-                with _spilled(raw, self.path.parent) as spilled:
+                with _spilled(raw, self.path) as spilled:
                     literal = str(spilled).replace("'", "''")  # a view takes no parameters
                     conn.execute(
                         f"CREATE TEMP VIEW raw_incoming AS SELECT * FROM read_parquet('{literal}')"
@@ -589,15 +588,13 @@ def _positioned(chunk: pl.DataFrame, id_column: str, start: int = 0) -> pa.Table
 
 
 @contextlib.contextmanager
-def _spilled(raw: RawPayloads, folder: Path) -> Iterator[Path]:
-    """Packed raw payloads written a chunk at a time to a Parquet file in `folder` (owner-only,
-    removed after), for DuckDB to read in parallel within its memory cap. Handed over from
-    memory instead, each chunk would stay referenced until the transaction ends (all the texts
-    at once), and a single stream is read by one thread, whose inserts DuckDB cannot spill."""
-    descriptor, name = tempfile.mkstemp(prefix=".payloads-", suffix=".parquet", dir=folder)
-    os.close(descriptor)
-    path = Path(name)
-    try:
+def _spilled(raw: RawPayloads, history: Path) -> Iterator[Path]:
+    """Packed raw payloads written a chunk at a time to a Parquet file beside `history` (a
+    scratch file: owner-only, removed after, cleared by the next writer if this one is killed),
+    for DuckDB to read in parallel within its memory cap. Handed over from memory instead, each
+    chunk would stay referenced until the transaction ends (all the texts at once), and a single
+    stream is read by one thread, whose inserts DuckDB cannot spill."""
+    with scratch_file(history, suffix=".parquet") as path:
         writer = None
         start = 0
         for chunk in raw.frames():
@@ -609,8 +606,6 @@ def _spilled(raw: RawPayloads, folder: Path) -> Iterator[Path]:
         if writer is not None:
             writer.close()
         yield path
-    finally:
-        path.unlink(missing_ok=True)
 
 
 _SPILLED: Final = pa.schema(
