@@ -363,9 +363,15 @@ class RunsMixin(StoreBase):
         # the columns every connection's snapshot has.
         users = users.drop(OPTIONAL_COLUMNS, strict=False)
         require_schema(users, SNAPSHOT_TABLES[table], f"{side} snapshot")
-        if raw is not None:
-            shape = raw if isinstance(raw, pl.DataFrame) else pl.DataFrame(schema=raw.schema)
-            require_schema(shape, raw_schema(side), f"{side} raw payloads")
+        if isinstance(raw, pl.DataFrame):
+            require_schema(raw, raw_schema(side), f"{side} raw payloads")
+        elif raw is not None and raw.schema != raw_schema(side):
+            # Packed payloads are texts keyed by text ids by construction: only the id column's
+            # name can be another side's.
+            raise ValueError(
+                f"{side} raw payloads do not match their schema: keyed by {raw.ids.name!r}, "
+                f"not {_SIDES[side][1]!r}"
+            )
         with self._write(f"run {run_id}: {side} snapshot") as conn:
             connection = self._run_connection(conn, run_id)
             replace_run_rows(conn, table, users, run_id=run_id, connection=connection)
