@@ -5,13 +5,13 @@ Opening. DuckDB lets one process at a time hold a file for writing, and while it
 process can open it, not even read-only (TOOLCHAIN: DuckDB). So every write is one short transaction
 on its own connection, and an opener that finds the file held retries until its timeout (longer
 while a run writes: `RUN_WRITING_PATIENCE`), then raises `HistoryLocked`. A writer leaves a small
-note beside the file (`<file>.holder.json`: process id, what it is doing, since when) for the
-duration of its transaction, so a run that gives up can say which run was writing; the note is
-trusted only when its process is the one DuckDB names: the same process id, started at the same
-time (a writer killed mid-write leaves its note, and its id may later be another process's). A
-holder without a note (a session opened
-on the file) is named in the log after `NAME_HOLDER_AFTER_SECONDS`, while the opener still waits,
-with its program and user, so that it can be closed before the opener gives up.
+note beside the file (`<file>.holder.json`: process id and start time, what it is doing, since
+when) for the duration of its transaction, so a run that gives up can say which run was writing;
+the note is trusted only when its process is the one DuckDB names: the same id, started at the
+same time (a writer killed mid-write leaves its note, and its id may later be another process's).
+A holder without a note (a session opened on the file) is named in the log after
+`NAME_HOLDER_AFTER_SECONDS`, while the opener still waits, with its program and user, so that it
+can be closed before the opener gives up.
 
 Publishing. An analyst's session left open on the file the pipeline writes would make the next
 run wait and fail. The pipeline therefore writes its own file and, when a run ends (and after a

@@ -619,8 +619,8 @@ def _spilled(raw: RawPayloads, history: Path) -> Iterator[Path]:
         yield path
 
 
-#: String views as Polars hands them over: a large-string copy of every payload cost as much
-#: CPU as writing them.
+#: String views as Polars hands them over: a large-string copy of every payload cost about as
+#: much CPU as writing the file.
 _SPILLED: Final = pa.schema(
     [("pos", pa.uint32()), ("user_id", pa.string_view()), ("payload", pa.string_view())]
 )
