@@ -153,8 +153,16 @@ def deleted_in_huma(
     if huma_missing.height == 0:
         return pl.DataFrame(schema=SYNC_PLAN_SCHEMA), pl.DataFrame(schema=NOTICES_SCHEMA)
     known = huma_missing.join(
-        entra_all.select("entra_id", "email_key", "account_enabled"), on="entra_id", how="left"
-    ).with_columns(valid=pl.col("entra_id").is_in(entra_valid.get_column("entra_id").implode()))
+        entra_all.select(
+            "entra_id", "email_key", "account_enabled", pl.lit(value=True).alias("read")
+        ),
+        on="entra_id",
+        how="left",
+    ).with_columns(
+        valid=pl.col("entra_id").is_in(entra_valid.get_column("entra_id").implode()),
+        # In the snapshot, whatever it holds (its key may be unknown): gone only when absent.
+        read=pl.col("read").fill_null(value=False),
+    )
     enabled = known.filter(pl.col("valid") & pl.col("account_enabled").fill_null(value=False))
     candidates = huma_missing.join(entra_valid, on="entra_id").join(
         enabled.select("huma_id"), on="huma_id", how="semi"
@@ -162,9 +170,9 @@ def deleted_in_huma(
     changed = _changed_since_seen(candidates, baseline)
     offered = candidates.join(changed.filter(~pl.col("changed")), on="huma_id", how="semi")
     message = (
-        pl.when(pl.col("email_key").is_null() & pl.lit(entra_partial))
+        pl.when(~pl.col("read") & pl.lit(entra_partial))
         .then(pl.lit("deleted in Huma; the Entra user was not read (Entra's snapshot is partial)"))
-        .when(pl.col("email_key").is_null())
+        .when(~pl.col("read"))
         .then(pl.lit("deleted in Huma and gone from Entra: nothing to do"))
         .when(~pl.col("valid"))
         .then(pl.lit("deleted in Huma; the Entra user is out of scope or held out: not offered"))

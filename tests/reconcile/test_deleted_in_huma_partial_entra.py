@@ -42,3 +42,18 @@ def test_a_huma_deletion_names_an_unread_entra_user_as_unread(entra_partial: boo
     else:
         assert notice["message"] == "deleted in Huma and gone from Entra: nothing to do"
     assert result.sync_plan.is_empty()
+
+
+def test_a_huma_deletion_whose_entra_user_is_there_unreadable_is_not_reported_gone() -> None:
+    """The Entra user was read, but its address could not be (its key is unknown): it is held
+    out, not gone."""
+    state = state_with(links=links_frame(("h1", "e1")))
+    unreadable = entra_user("e1", None, user_principal_name=None, email_key=None)
+    unreadable["unknown_fields"] = ["mail", "user_principal_name", "email_key"]
+    context = RunContext(run_at=RUN_AT, verified_domains=frozenset({"example.com"}))
+
+    result = plan_run(huma_frame(), entra_frame(unreadable), state, Policy(), context)
+
+    [notice] = result.notices.filter(pl.col("kind") == NOTICE_DELETED_IN_HUMA).to_dicts()
+    assert "gone" not in notice["message"], notice
+    assert "held out" in notice["message"], notice
