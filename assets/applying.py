@@ -162,7 +162,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
         Changes of an earlier, interrupted run are settled first (by re-reading their targets);
         then the plan's auto-approved and approved rows are applied, and the state kept.
         """
-        if run_options(context.run.tags).dry_run:
+        if run_options(context.run).dry_run:
             return dg.Output(results_frame([]), metadata={"dagster/row_count": 0, "dry_run": True})
         clock = StageClock()
         store = context.resources.history.store()

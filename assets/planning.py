@@ -134,7 +134,7 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
     def plan(context: AssetExecutionContext, huma_raw: HumaSnapshot, entra_raw: EntraSnapshot):
         clock = StageClock()
         store = context.resources.history.store()
-        options = run_options(context.run.tags)
+        options = run_options(context.run)
         with (
             clock.part("history"),
             # One opening of the file for the three reads.
@@ -160,8 +160,12 @@ def planning_assets(connection: str, policy: Policy) -> dg.AssetsDefinition:
             guard_overrides=options.guard_overrides,
             overridden_by=options.overridden_by,
             override_reason=options.override_reason,
+            overrides_not_taken=options.overrides_not_taken,
+            why_not_taken=options.why_not_taken,
             targeted=options.targeted and entra_raw.looked_up_emails is not None,
         )
+        if options.why_not_taken:
+            context.log.warning(options.why_not_taken)
         huma_users, unread = huma_raw.users, None
         if run_context.targeted:
             huma_users = read_on_both_sides(huma_users, state, entra_raw)

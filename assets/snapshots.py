@@ -76,7 +76,7 @@ def _huma_users_raw(connection: str) -> dg.AssetsDefinition:
 
         refuse_if_running(context, connection)
         events = taken_events(context, connection)
-        targeted = events is not None and run_options(context.run.tags).targeted
+        targeted = events is not None and run_options(context.run).targeted
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage == "details" and done == total:
@@ -123,7 +123,7 @@ def _entra_users_raw(connection: str) -> dg.AssetsDefinition:
         clock = StageClock()
         with clock.part("read"):
             graph = getattr(context.resources, resource)
-            if events is not None and run_options(context.run.tags).targeted:
+            if events is not None and run_options(context.run).targeted:
                 snapshot: EntraSnapshot = _read_named(context, connection, graph, events)
             else:
                 snapshot = graph.snapshot()
@@ -158,7 +158,7 @@ def _snapshot_events(
     The metadata's numbers (users, requests, the read's and the history's seconds) are plotted
     by the UI run after run.
     """
-    options = run_options(context.run.tags)
+    options = run_options(context.run)
     targeted = options.targeted and events is not None
     if not options.dry_run:  # a dry run writes nothing, not even to the history
         with clock.part("history"):
@@ -206,7 +206,7 @@ def _keep_snapshot(
     events: TakenEvents | None,
 ) -> None:
     """Begin the run in the history (once) and keep the snapshot with it."""
-    targeted = events is not None and run_options(context.run.tags).targeted
+    targeted = events is not None and run_options(context.run).targeted
     store = context.resources.history.store()
     run_id = context.run.run_id
     started_at = run_started_at(context)

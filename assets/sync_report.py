@@ -120,7 +120,7 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
         users, guard trips; emailed to the connection's recipients and kept as files (HTML,
         text, CSV)."""
         clock = StageClock()
-        options = run_options(context.run.tags)
+        options = run_options(context.run)
         result = run_plan.result
         with clock.part("report"):
             rendered, files, ended_at, delivery = _report(context, run_plan, results)
@@ -179,7 +179,7 @@ def reporting_asset(connection: str) -> dg.AssetsDefinition:
     def _report(context: AssetExecutionContext, run_plan: RunPlan, results: pl.DataFrame):
         """Build, render, keep and send the report, then the kept unsent ones: (rendered,
         files, ended at, delivery)."""
-        options = run_options(context.run.tags)
+        options = run_options(context.run)
         result = run_plan.result
         reports = context.resources.reports
         report = build_run_report(
@@ -225,7 +225,7 @@ TARGETED_MAX_LISTED = 10
 
 def _targeted_users(context: AssetExecutionContext) -> int | None:
     """For a targeted run, how many users it was asked to read (from its run record)."""
-    if not run_options(context.run.tags).targeted:
+    if not run_options(context.run).targeted:
         return None
     record = context.resources.history.store().run(run_id=context.run.run_id)
     if record is None or record.scope != TARGETED:

@@ -68,7 +68,7 @@ def give_back_lost(store: WebhookEventStore, instance: dg.DagsterInstance) -> li
 def taken_events(context: dg.AssetExecutionContext, connection: str) -> TakenEvents | None:
     """The events this run covers (taken at its first ask); None for a dry run. A targeted run
     takes only changes: deletions and exports wait for a full run."""
-    options = run_options(context.run.tags)
+    options = run_options(context.run)
     if options.dry_run:
         return None
     store = event_store(context.resources.history.path, connection)
@@ -81,7 +81,7 @@ def finish_events(context: dg.AssetExecutionContext, connection: str) -> int:
     """Mark this run's events done (its writes are settled), and forget what was settled longer
     than `RETENTION` ago (every run that writes passes here, the nightly one at least once a
     day); returns how many events this run finished."""
-    if run_options(context.run.tags).dry_run:
+    if run_options(context.run).dry_run:
         return 0
     store = event_store(context.resources.history.path, connection)
     finished = store.finish(context.run.run_id)
@@ -104,7 +104,7 @@ def webhook_deletions(
     """For a full run that writes, the users the `users-delete` events it covered named, with
     what it did about them (`deletion_outcomes`); None for a targeted or dry run (they take no
     deletions)."""
-    options = run_options(context.run.tags)
+    options = run_options(context.run)
     if options.dry_run or options.targeted:
         return None
     covered = event_store(context.resources.history.path, connection).covered(context.run.run_id)

@@ -14,6 +14,9 @@ numbers say, until a person overrides it. A guard a person overrode for this run
 but only as far as the person saw: when the guard held, an override covers a share of changed
 users (mass change) or a shrink no larger than the held trip showed. A run that would go further
 is stopped again and says so; its own figure is then what the next override covers.
+An override asked for on a run no person launched for it (`RunContext.overrides_not_taken`: a
+re-execution or retry carrying an earlier run's tags, a schedule's or sensor's run) is not
+taken: the guard is enforced and its trip says why.
 
 Whether or not a person lets a partial snapshot through, nobody is created on its side: a user
 absent from it may be there, unread.
@@ -168,6 +171,8 @@ def enforce(
             message = f"{message} (overridden by {by}: {why})"
         elif beyond and trip["guard"] in context.guard_overrides:
             message = f"{message} ({beyond})"
+        elif trip["guard"] in context.overrides_not_taken:
+            message = f"{message} ({context.why_not_taken})"
         records.append(
             {
                 **trip,

@@ -211,6 +211,10 @@ class RunContext:
             `vocabulary.GUARDS`): they are still reported, but no longer stop the writes.
         overridden_by: Who overrode them (required with an override).
         override_reason: Why, in their words (required with an override).
+        overrides_not_taken: Guards the run asked to let through on a run no person launched
+            for it (a re-execution or retry of another run, a schedule's, sensor's or backfill's
+            run): they are enforced as if not asked, and their trips say why not.
+        why_not_taken: Why, in words (required with `overrides_not_taken`).
         targeted: The run read only the users some webhooks named (both snapshots hold just
             them): everyone else was not read. Nobody is missing, left or deleted; the snapshot
             sizes are not compared; Entra-only users wait for a full run; the mass-change
@@ -228,6 +232,8 @@ class RunContext:
     overridden_by: str | None = None
     override_reason: str | None = None
     targeted: bool = False
+    overrides_not_taken: frozenset[str] = frozenset()
+    why_not_taken: str | None = None
 
     def __post_init__(self) -> None:
         """Reject a naive timestamp, unknown guard names and an override without who and why;
@@ -235,7 +241,11 @@ class RunContext:
         if self.run_at.tzinfo is None:
             raise ValueError("run_at must be timezone-aware")
         unknown = sorted(
-            ({*self.guard_overrides} | {trip.guard for trip in self.held_trips}) - set(GUARDS)
+            (
+                {*self.guard_overrides, *self.overrides_not_taken}
+                | {trip.guard for trip in self.held_trips}
+            )
+            - set(GUARDS)
         )
         if unknown:
             raise ValueError(f"unknown guards {unknown}; known: {list(GUARDS)}")
@@ -243,5 +253,7 @@ class RunContext:
             (text or "").strip() for text in (self.overridden_by, self.override_reason)
         ):
             raise ValueError("an override of a guard is recorded with who and why: name both")
+        if self.overrides_not_taken and not (self.why_not_taken or "").strip():
+            raise ValueError("an override not taken says why not")
         domains = frozenset(domain.lower() for domain in self.verified_domains)
         object.__setattr__(self, "verified_domains", domains)
