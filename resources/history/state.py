@@ -8,7 +8,9 @@ can be traced. Saving twice for one run id gives the same tables and the same lo
 Each table is changed by difference, each change logged once per run. Writing only what differs
 keeps a nightly save small (a steady night changes a few thousand baseline rows, not seven per
 user) and the file from churning. Re-saving the same run computes the same log: rows the run
-itself wrote count as its changes, and rows it removed stay logged.
+itself wrote count as its changes, and rows it removed stay logged. A connection's first
+baseline (the activation's, every row new) is inserted as it is: comparing it would hold a copy
+of every row. The save runs with DuckDB's memory capped (`STATE_WRITE_MEMORY_LIMIT`).
 """
 
 from __future__ import annotations
@@ -257,7 +259,9 @@ def save_baseline(
         conn: A writable connection inside the save's transaction.
         connection: The connection.
         run_id: The run saving.
-        baseline: Only the changes, or the whole next baseline (a frame, or a Parquet file).
+        baseline: Only the changes, or the whole next baseline (a frame, or a Parquet file):
+            compared with the table, or, when the table holds none of the connection's rows,
+            inserted without a comparison (`_insert_first`).
     """
     if isinstance(baseline, StateChanges):
         _stage_changes(conn, connection, baseline)
@@ -374,8 +378,9 @@ class StateMixin(StoreBase):
         """Keep the state after a run, in one transaction.
 
         Links, activation and deleted users are replaced by the given ones; the baseline is
-        replaced by a `SyncState`'s (compared in the database: only differing rows are written)
-        or changed by a `StateChanges`' rows. Decisions are not touched (`record_decisions`).
+        replaced by a `SyncState`'s (compared in the database: only differing rows are written;
+        a first baseline is inserted whole) or changed by a `StateChanges`' rows. Decisions
+        are not touched (`record_decisions`).
         A whole state's baseline file is kept beside the history for the next load once the
         transaction committed (`kept_baseline`); saving only the changes drops the kept file.
         A dry run, or a run whose snapshot guard stopped it, should not save at all.
