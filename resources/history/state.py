@@ -10,7 +10,7 @@ keeps a nightly save small (a steady night changes a few thousand baseline rows,
 user) and the file from churning. Re-saving the same run computes the same log: rows the run
 itself wrote count as its changes, and rows it removed stay logged. A connection's first
 baseline (the activation's, every row new) is inserted as it is: comparing it would hold a copy
-of every row. The save runs with DuckDB's memory capped (`STATE_WRITE_MEMORY_LIMIT`).
+of every row, and is written with DuckDB's memory capped (`STATE_WRITE_MEMORY_LIMIT`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from resources.history.plan import read_decisions
 from resources.history.store import StoreBase
 from resources.history.tables import column_list, read_frame
 
-#: DuckDB's memory while a state is saved (see `save_state`).
+#: DuckDB's memory while a connection's first baseline is written (see `_insert_first`).
 STATE_WRITE_MEMORY_LIMIT = "256MB"
 
 
@@ -235,6 +235,10 @@ def _insert_first(conn: duckdb.DuckDBPyConnection, connection: str, run_id: str)
     """
     cols = column_list(BASELINE_SCHEMA.names())
     conn.execute("DELETE FROM baseline_changes WHERE run_id = ? AND NOT removed", [run_id])
+    # DuckDB would keep the blocks it writes cached, and the rows it keeps apart, up to most of
+    # the machine's memory: capped, it drops written blocks and spills the rest beside the file.
+    # Only here: a later run's comparison spills too under the cap, at twice the CPU.
+    conn.execute(f"SET memory_limit = '{STATE_WRITE_MEMORY_LIMIT}'")
     conn.execute(
         f"INSERT INTO baseline BY NAME SELECT ? AS connection, ? AS run_id, {cols} "
         f"FROM (SELECT DISTINCT {cols} FROM new_baseline)",
@@ -245,6 +249,9 @@ def _insert_first(conn: duckdb.DuckDBPyConnection, connection: str, run_id: str)
         f"false AS removed, {cols} FROM baseline WHERE connection = ?",
         [run_id, connection, connection],
     )
+    # Not in a `finally`: after a failed statement the transaction accepts no other; the cap
+    # then lasts as long as the connection, no longer.
+    conn.execute("RESET memory_limit")
 
 
 def save_baseline(
@@ -410,17 +417,10 @@ class StateMixin(StoreBase):
                     state = replace(state, baseline=pl.DataFrame(schema=BASELINE_SCHEMA))
                 with self._write(f"run {run_id} of connection {connection}: state") as conn:
                     self._check_run(conn, run_id, connection)
-                    # DuckDB would keep the blocks it writes cached up to most of the machine's
-                    # memory (at activation the whole baseline, about fifteen rows per person):
-                    # capped, it drops written blocks and spills the rest beside the file.
-                    conn.execute(f"SET memory_limit = '{STATE_WRITE_MEMORY_LIMIT}'")
                     save_replaced(conn, connection, run_id, state)
                     save_baseline(conn, connection, run_id, baseline)
                     if staged is not None:
                         fingerprint = _fingerprint_of_file(conn, connection, staged)
-                    # Not in a `finally`: after a failed statement the transaction accepts no
-                    # other; the cap then lasts as long as the connection, no longer.
-                    conn.execute("RESET memory_limit")
         except BaseException:
             if staged is not None:
                 kept.discard(staged)
