@@ -2,10 +2,12 @@
 activation (the connection's first baseline, written without comparing it to the table) and
 after a later run (compared in the database), row for row in every state table and its change
 log; the file the whole save kept is what the next load reads. A first baseline repeating a row
-keeps it once, and its file is not kept."""
+keeps it once, and its file is not kept. A state handed over to the save is let go once its
+baseline is in the file, before the database writes it (at activation: every row, in memory)."""
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
 from reconcile.state import ACTIVATION_SCHEMA, RunContext
 from resources.history import HistoryStore, StateChanges
+from resources.history import state as state_module
 from resources.history.files import connect
 from resources.history.kept_baseline import KeptBaseline
 from tests.history.scenario import ACME, NIGHT_1, NIGHT_2, POLICY, acme_snapshots
@@ -123,3 +126,28 @@ def test_a_first_baseline_repeating_a_row_keeps_it_once(
     assert not list(KeptBaseline(store.path, ACME).folder.glob("*.parquet"))
     loaded = store.load_state(connection=ACME, baseline_dir=tmp_path).baseline
     assert loaded.collect().sort("huma_id").equals(baseline.unique().sort("huma_id"))
+
+
+def test_a_handed_over_state_is_let_go_before_the_database_writes_its_baseline(
+    store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed_over = [
+        state_with(
+            links=links_frame(("h1", "e1")),
+            baseline=baseline_frame([{"huma_id": "h1", "field": "phone", "agreed": "1"}]).lazy(),
+        )
+    ]
+    state = weakref.ref(handed_over[0])
+    held_while_writing = []
+    write = state_module.save_baseline
+
+    def watched(*args: object) -> None:
+        held_while_writing.append(state() is not None)
+        write(*args)
+
+    monkeypatch.setattr(state_module, "save_baseline", watched)
+    store.begin_run(run_id="r1", connection=ACME, mode="apply", started_at=NIGHT_1)
+    store.save_state(connection=ACME, run_id="r1", state=handed_over.pop())
+
+    assert held_while_writing == [False]
+    assert len(_rows(store)["baseline"]) == 1
