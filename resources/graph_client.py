@@ -14,14 +14,13 @@ write answered 504 is not resent, `resources.http`). Writes in bulk go through
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import itertools
 import json
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import httpx
@@ -36,6 +35,7 @@ from resources.http import (
     same_origin_link,
     send_with_retries,
 )
+from resources.read_ahead import read_ahead
 from resources.remote_ids import path_segment
 from resources.retrying import RetryPolicy, retry_after_seconds
 
@@ -83,6 +83,8 @@ PAGE_SIZE = 999  # Graph's maximum `$top` for users
 #: Graph's page size with `$expand` on directory objects, whatever `$top` asks (a known issue
 #: Microsoft documents: "$expand on directory objects returns a maximum of 100 objects").
 EXPAND_PAGE_SIZE = 100
+#: Pages read that may wait for the caller while the next one is asked for (each ~0.5 MB).
+PAGES_AHEAD = 2
 #: Pages a read may take beyond what the first page's count announced: users created while the
 #: read goes on, and the empty pages Graph may send, but never a read without end.
 SPARE_PAGES = 10
@@ -267,17 +269,18 @@ class GraphClient:
             url = same_origin_link(link, self.http.base_url, service="graph", what=what)
             return self._page(url, None, advanced, f"users page {page_number + 1}")
 
+        def after(page_number: int, page: tuple[Any, bytes]) -> tuple[Any, bytes] | None:
+            link = page[0].get("@odata.nextLink")
+            return following(page_number, link) if link else None
+
         # The next page is asked for as soon as a page's link is known, while the caller reads
-        # that page: one request under way at a time, as without reading ahead. Whatever stops
-        # the paging (a link refused, a failed request) is raised after the page before it.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-pages") as ahead:
-            for page_number in itertools.count(1):
-                link = body.get("@odata.nextLink")
-                next_page = ahead.submit(following, page_number, link) if link else None
-                yield UserPage(body.get("value", []), content)
-                if next_page is None:
-                    return
-                body, content = next_page.result()
+        # the pages before it (`PAGES_AHEAD` at most wait): one request under way at a time, as
+        # without reading ahead. Whatever stops the paging (a link refused, a failed request) is
+        # raised after the page before it.
+        pages = read_ahead((body, content), after, ahead=PAGES_AHEAD, thread_name="graph-pages")
+        with contextlib.closing(pages):  # a caller that stops stops the reading ahead
+            for page_body, page_content in pages:
+                yield UserPage(page_body.get("value", []), page_content)
 
     def _page(
         self,
