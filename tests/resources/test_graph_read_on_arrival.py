@@ -388,11 +388,13 @@ def test_a_plain_page_written_as_graph_writes_it_is_read_by_polars(
     assert read_by_polars == [4, 4, 4]  # the spaced pages are not even taken
 
 
-def test_no_user_of_a_page_is_held_once_the_page_is_read() -> None:
+@pytest.mark.parametrize("body", [False, True], ids=["decoded-only", "with-its-body"])
+def test_no_user_of_a_page_is_held_once_the_page_is_read(body: bool) -> None:
     page = [_user(n, ("manager",)) for n in range(5)]
     reading = EntraUsersOnArrival(("manager",))
 
-    reading.add(page)
+    # With its body, a plain page is held as its body until it is read with the pages after it.
+    reading.add(page, None, _compact({"value": page}) if body else None)
 
     gc.collect()
     assert all(gc.get_referrers(user) == [page] for user in page)
