@@ -5,8 +5,9 @@ Reads list `GET /users` with an explicit `$select` and `$top=999`, following the
 more pages than the first page's `@odata.count` allows (SPEC §12). A connection that syncs the
 manager also reads `$expand=manager($select=id)`: Graph then pages at most 100 users whatever
 `$top` asks, and refuses `$expand` in an advanced query, so the count comes first from
-`GET /users/$count` and bounds pages of 100. The next page is asked for while the caller reads
-the current one (`user_pages`). Every request is paced to the app's throttling budget
+`GET /users/$count` and bounds pages of 100. Each page is asked for as soon as the page before
+it is in, while the caller reads the pages before (`user_pages`, `resources.read_ahead`: up to
+`PAGES_AHEAD` pages wait for the caller). Every request is paced to the app's throttling budget
 (`GraphPacer`) and retried on 429/503 after `Retry-After` (a read also on 500, 502 and 504; a
 write answered 504 is not resent, `resources.http`). Writes in bulk go through
 `resources.graph_batch.BatchExecutor`.

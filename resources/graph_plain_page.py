@@ -134,6 +134,8 @@ class PlainPages:
                 joined = texts.str.join(",").to_arrow()[0].as_buffer()
                 sizes = texts.str.len_bytes().to_list()
             except _POLARS_FAILED:
+                sizes = [None]
+            if None in sizes:  # no texts to compare (a user Polars could not write back)
                 yield from ((page.content, None) for page in pages)
                 continue
             chunks = out.select(self._columns)

@@ -128,7 +128,8 @@ def _pages(fields: tuple[str, ...]) -> list[list[Any]]:
         for i, odd in enumerate(_ODD_IN_PLAIN_SIGHT)
     ]
     reordered = [[dict(reversed(_user(600 + n, fields).items())) for n in range(3)]]
-    return [*plain, *odd, *trimmed, *seen, *reordered, [], ["not a user", None, 42]]
+    among_users = [[_user(700, fields), None, _user(701, fields)], [_user(702, fields), "x"]]
+    return [*plain, *odd, *trimmed, *seen, *reordered, *among_users, [], ["not a user", None, 42]]
 
 
 def _compact(body: Any) -> bytes:
