@@ -40,6 +40,10 @@ from reconcile.vocabulary import (
 _NULL: Final = pl.lit(None, pl.String)
 #: Characters Graph accepts before the `@` of a user principal name (at most 64 of them).
 _UPN_LOCAL_PART: Final = r"^[A-Za-z0-9'.\-_!#^~]{1,64}@"
+#: A host name: dot-separated labels of ASCII letters, digits and inner hyphens (no empty
+#: label, so no leading, trailing or doubled dot; no space).
+_LABEL: Final = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME: Final = rf"^(?:{_LABEL}\.)+{_LABEL}$"
 
 #: Why a create waits when the run knows none of the tenant's verified domains.
 _DOMAINS_UNKNOWN: Final = (
@@ -52,6 +56,39 @@ _DOMAINS_UNKNOWN: Final = (
 def email_domain(column: str = "email_key") -> pl.Expr:
     """The lower-case domain of an email column (null when there is no `@`)."""
     return pl.col(column).str.extract(r"@([^@]+)$", 1).str.to_lowercase()
+
+
+def _invalid_address(email: pl.Expr) -> pl.Expr:
+    """Why an address is not one at all (null when it is): exactly one `@`, then a host name.
+    Said as such, never as a private address (SPEC §6 blocks those for another reason)."""
+    domain = email.str.extract(r"@([^@]*)$", 1)
+    return (
+        pl.when(email.str.count_matches("@") != 1)
+        .then(pl.lit("Huma's email is not a valid address: it needs exactly one @"))
+        .when(~domain.str.contains(_HOST_NAME))
+        .then(
+            pl.format(
+                "Huma's email is not a valid address: its domain '{}' is not a host name "
+                "(dot-separated labels of ASCII letters, digits and hyphens)",
+                domain,
+            )
+        )
+        .otherwise(_NULL)
+    )
+
+
+def _address_keys(addresses: pl.Series) -> pl.Series:
+    """Addresses (trimmed, as the readers keep them) as match keys: case-folded with
+    `str.casefold`, as the readers build `email_key` (SPEC §3), so an address that lower-casing
+    reads otherwise (ß, the long s, ligatures) is the same key. ASCII text folds to its ASCII
+    lower case, which Polars computes without a Python call per value; only the other values
+    are folded one by one."""
+    keys = addresses.str.to_lowercase()
+    beyond_ascii = (addresses.str.len_bytes() != addresses.str.len_chars()).fill_null(value=False)
+    if beyond_ascii.any():
+        folded = [address.casefold() for address in addresses.filter(beyond_ascii)]
+        keys = keys.scatter(beyond_ascii.arg_true(), pl.Series(folded, dtype=pl.String))
+    return keys
 
 
 def created_pair() -> list[pl.Expr]:
@@ -158,11 +195,12 @@ def entra_creates(
     wanted = active.get_column("email_key").implode()
     taken = pl.concat(
         [
-            entra_all.select(pl.col("email_key").alias("address")),
-            entra_all.select(pl.col("mail").str.to_lowercase().alias("address")),
-            entra_all.select(pl.col("user_principal_name").str.to_lowercase().alias("address")),
+            entra_all.get_column("email_key"),
+            _address_keys(entra_all.get_column("mail")),
+            _address_keys(entra_all.get_column("user_principal_name")),
         ]
-    ).filter(pl.col("address").is_in(wanted))
+    )
+    taken = taken.filter(taken.is_in(wanted))
     # The display name is the optional field's value when it is on, else both names.
     display_name = pl.concat_str("given_name", "family_name", separator=" ")
     if "display_name" in active.columns:
@@ -180,10 +218,14 @@ def entra_creates(
         if HUMA_TO_ENTRA in u.directions and u.name not in extra and not u.graph_reference
     )
     domain = email_domain()
+    invalid = _invalid_address(pl.col("email"))
     blocked = (
+        # An address that is not one is never sent, whatever the tenant's domains.
+        pl.when(invalid.is_not_null())
+        .then(invalid)
         # Every tenant has a verified domain (its initial `onmicrosoft.com` one): none known means
         # this run could not learn them, which says nothing about the address.
-        pl.when(pl.lit(not context.verified_domains))
+        .when(pl.lit(not context.verified_domains))
         .then(pl.lit(_DOMAINS_UNKNOWN))
         .when(~domain.is_in(sorted(context.verified_domains)).fill_null(value=False))
         .then(
@@ -194,7 +236,7 @@ def entra_creates(
         )
         .when(~pl.col("email").str.contains(_UPN_LOCAL_PART))
         .then(pl.lit("Entra does not accept this address's local part in a user principal name"))
-        .when(pl.col("email_key").is_in(taken.get_column("address").implode()))
+        .when(pl.col("email_key").is_in(taken.implode()))
         .then(
             pl.lit("an Entra user already has this address (a guest, another user's, or held out)")
         )

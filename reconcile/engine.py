@@ -157,6 +157,7 @@ def plan_run(
         baseline=state.baseline,
         huma_all=huma,
         policy=policy,
+        entra_partial=context.entra_partial,
     )
     entra_only = matching.entra_only.filter(pl.col("account_enabled").fill_null(value=False))
     if context.targeted:

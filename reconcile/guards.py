@@ -161,7 +161,7 @@ def enforce(
     seen = {(held.guard, held.side): held.observed for held in context.held_trips}
     records = []
     for trip in _with_held(trips, context):
-        beyond = _beyond_what_was_seen(trip, seen.get((trip["guard"], trip["side"])))
+        beyond = _beyond_what_was_seen(trip, seen)
         overridden = trip["guard"] in context.guard_overrides and beyond is None
         message = trip["message"]
         if overridden:
@@ -198,16 +198,32 @@ def enforce(
     return rows, frame
 
 
-def _beyond_what_was_seen(trip: dict[str, object], seen: float | None) -> str | None:
-    """Why an override does not cover `trip` (None when it does): a share of changed users or a
-    shrink larger than the held trip the person overrode (`seen`) showed."""
-    observed = trip["observed"]
-    if trip["guard"] not in (GUARD_MASS_CHANGE, GUARD_SNAPSHOT_SHRINK) or seen is None:
+def _beyond_what_was_seen(
+    trip: dict[str, object], seen: dict[tuple[object, object], float | None]
+) -> str | None:
+    """Why an override does not cover `trip` (None when it does): the guard held on another side
+    only (the person saw that side, not this one), or a share of changed users or a shrink larger
+    than the held trip the person overrode showed.
+
+    Args:
+        trip: This run's trip (or a held one carried).
+        seen: What each held trip showed, by guard and side.
+    """
+    guard, side = trip["guard"], trip["side"]
+    if (guard, side) not in seen:
+        if any(held_guard == guard for held_guard, _ in seen):
+            return (
+                f"not overridden: the override answers the stopped run, which showed this guard "
+                f"on another side, not on the {side} snapshot; it waits for an override of its own"
+            )
+        return None  # no trip of this guard held: an override given in advance covers it
+    observed, seen_observed = trip["observed"], seen[(guard, side)]
+    if guard not in (GUARD_MASS_CHANGE, GUARD_SNAPSHOT_SHRINK) or seen_observed is None:
         return None
-    if not isinstance(observed, float) or observed <= seen:
+    if not isinstance(observed, float) or observed <= seen_observed:
         return None
     return (
-        f"not overridden: the override covers at most {seen:.1%}, what the stopped run "
+        f"not overridden: the override covers at most {seen_observed:.1%}, what the stopped run "
         "showed; this run goes further, so it waits for an override of its own"
     )
 

@@ -38,8 +38,10 @@ _OFFERED: Final = "deleted in Huma: re-creating the user from Entra is offered a
 
 
 def is_guest() -> pl.Expr:
-    """Entra guests: `userType` Guest, or an `#EXT#` user principal name (any case)."""
-    guest_type = pl.col("user_type").str.to_lowercase().eq("guest").fill_null(value=False)
+    """Entra guests: `userType` Guest, or an `#EXT#` user principal name (any case). A `userType`
+    Graph does not document (neither Member nor Guest) is not guessed to be a member: it counts
+    as a guest; none at all (older accounts) is a member, as Graph treats it."""
+    guest_type = pl.col("user_type").str.to_lowercase().ne("member").fill_null(value=False)
     external = pl.col("user_principal_name").str.to_uppercase().str.contains("#EXT#", literal=True)
     return guest_type | external.fill_null(value=False)
 
@@ -131,6 +133,7 @@ def deleted_in_huma(
     baseline: pl.DataFrame | pl.LazyFrame,
     huma_all: pl.DataFrame,
     policy: Policy,
+    entra_partial: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Re-creation decisions and notices for linked users deleted in Huma.
 
@@ -141,6 +144,8 @@ def deleted_in_huma(
         baseline: The kept baseline (for `entra_seen`).
         huma_all: The whole Huma snapshot (uniqueness of the address).
         policy: The default group.
+        entra_partial: Entra's snapshot is partial: an Entra user absent from it was not read,
+            and is never reported gone (SPEC §7).
 
     Returns:
         `(rows, notices)`: `recreate_huma` plan rows (null `change_id`) and one notice per user.
@@ -148,8 +153,16 @@ def deleted_in_huma(
     if huma_missing.height == 0:
         return pl.DataFrame(schema=SYNC_PLAN_SCHEMA), pl.DataFrame(schema=NOTICES_SCHEMA)
     known = huma_missing.join(
-        entra_all.select("entra_id", "email_key", "account_enabled"), on="entra_id", how="left"
-    ).with_columns(valid=pl.col("entra_id").is_in(entra_valid.get_column("entra_id").implode()))
+        entra_all.select(
+            "entra_id", "email_key", "account_enabled", pl.lit(value=True).alias("read")
+        ),
+        on="entra_id",
+        how="left",
+    ).with_columns(
+        valid=pl.col("entra_id").is_in(entra_valid.get_column("entra_id").implode()),
+        # In the snapshot, whatever it holds (its key may be unknown): gone only when absent.
+        read=pl.col("read").fill_null(value=False),
+    )
     enabled = known.filter(pl.col("valid") & pl.col("account_enabled").fill_null(value=False))
     candidates = huma_missing.join(entra_valid, on="entra_id").join(
         enabled.select("huma_id"), on="huma_id", how="semi"
@@ -157,7 +170,9 @@ def deleted_in_huma(
     changed = _changed_since_seen(candidates, baseline)
     offered = candidates.join(changed.filter(~pl.col("changed")), on="huma_id", how="semi")
     message = (
-        pl.when(pl.col("email_key").is_null())
+        pl.when(~pl.col("read") & pl.lit(entra_partial))
+        .then(pl.lit("deleted in Huma; the Entra user was not read (Entra's snapshot is partial)"))
+        .when(~pl.col("read"))
         .then(pl.lit("deleted in Huma and gone from Entra: nothing to do"))
         .when(~pl.col("valid"))
         .then(pl.lit("deleted in Huma; the Entra user is out of scope or held out: not offered"))

@@ -281,7 +281,7 @@ class GraphClient:
         pages = read_ahead((body, content), after, ahead=PAGES_AHEAD, thread_name="graph-pages")
         with contextlib.closing(pages):  # a caller that stops stops the reading ahead
             for page_body, page_content in pages:
-                yield UserPage(page_body.get("value", []), page_content)
+                yield UserPage(page_body["value"], page_content)
 
     def _page(
         self,
@@ -290,10 +290,18 @@ class GraphClient:
         headers: Mapping[str, str] | None,
         what: str,
     ) -> tuple[Any, bytes]:
-        """One page's answer, decoded (`decoded_json`), and its body."""
+        """One page's answer, decoded (`decoded_json`), and its body.
+
+        Raises:
+            UntrustedAnswer: the answer is not a page of users (an object whose `value` is a
+                list): read as a page of nobody, it would end the paging early unnoticed.
+        """
         response = self.send("GET", url, params=params, headers=headers, what=what)
         raise_for_graph(response, what)
-        return decoded_json(response), response.content
+        body = decoded_json(response)
+        if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
+            raise UntrustedAnswer("graph", f"{what} is not a page of users (value): stopped")
+        return body, response.content
 
     def user_count(self) -> int | None:
         """How many users the tenant has (`GET /users/$count`, eventually consistent), or None

@@ -262,7 +262,10 @@ def current_job_title(positions: Any) -> str | None:
         return None
     if not isinstance(positions, list) or not all(isinstance(p, Mapping) for p in positions):
         raise UnreadableValue(f"{kind_of(positions)} where a list of positions belongs")
-    if any(p.get("status") not in _POSITION_STATUSES for p in positions):
+    # A status of another shape (a list, an object: not hashable) is as unknown as another text.
+    if any(
+        not isinstance(s := p.get("status"), str) or s not in _POSITION_STATUSES for p in positions
+    ):
         raise UnreadableValue("a position whose status is not CURRENT, ENDED or UPCOMING")
     current = [p for p in positions if p.get("status") == "CURRENT"]
     if not current:

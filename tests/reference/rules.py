@@ -61,7 +61,8 @@ def _valid(rows: list[dict], side: str) -> list[dict]:
 
 def _in_scope(row: dict, policy: Policy) -> bool:
     upn = row["user_principal_name"] or ""
-    if (row["user_type"] or "").lower() == "guest" or "#EXT#" in upn.upper():
+    # Members only: a userType other than Member (a guest, or one Graph does not document).
+    if (row["user_type"] or "member").lower() != "member" or "#EXT#" in upn.upper():
         return False
     domain = row["email_key"].rpartition("@")[2] if row["email_key"] else None
     return not policy.entra_scope_domains or domain in policy.entra_scope_domains
