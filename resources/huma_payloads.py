@@ -6,7 +6,8 @@ the history reads them all, and it writes them a chunk at a time; the later step
 the texts are gathered into chunks of `CHUNK_ROWS` as they arrive, each chunk an Arrow IPC
 buffer compressed with zstd (JSON of one shape compresses several times), and handed out again a
 chunk at a time (`RawPayloads.frames`): the whole text is never in memory at once. What comes
-out is exactly what went in.
+out is exactly what went in. Packing takes only texts keyed by text ids, so packed payloads are
+raw frames by construction: their `schema` needs no frame to be checked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Final
 
 import polars as pl
 
+from reconcile.frames import require_schema
 from resources.snapshot_reading import UNREADABLE_ID
 
 #: Rows per compressed chunk: a chunk's texts (about 17 MB of Huma JSON) are what is held
@@ -36,6 +38,12 @@ def _pack(column: pl.Series) -> bytes:
 
 def _unpack(chunk: bytes) -> pl.Series:
     return pl.read_ipc(io.BytesIO(chunk)).to_series()
+
+
+def _texts(column: pl.Series) -> pl.Series:
+    if column.dtype != pl.String:
+        raise ValueError(f"only texts are packed, not {column.dtype} ({column.name!r})")
+    return column
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,8 +63,12 @@ class PackedTexts:
 
     @classmethod
     def from_columns(cls, columns: Iterable[pl.Series]) -> PackedTexts:
-        """The texts of `columns` in turn, one chunk each (an empty column adds none)."""
-        kept = [(_pack(column), len(column)) for column in columns if len(column)]
+        """The texts of `columns` in turn, one chunk each (an empty column adds none).
+
+        Raises:
+            ValueError: A column that does not hold texts.
+        """
+        kept = [(_pack(_texts(column)), len(column)) for column in columns if len(column)]
         return cls(tuple(c for c, _ in kept), tuple(n for _, n in kept))
 
     def __len__(self) -> int:
@@ -133,13 +145,22 @@ class RawPayloads:
     texts: PackedTexts
 
     def __post_init__(self) -> None:
+        if self.ids.dtype != pl.String:
+            raise ValueError(f"the payloads' ids must be texts, not {self.ids.dtype}")
         if len(self.ids) != len(self.texts):
             raise ValueError(f"{len(self.ids)} ids for {len(self.texts)} payloads")
 
     @classmethod
     def of(cls, frame: pl.DataFrame) -> RawPayloads:
-        """The payloads of a raw frame (`raw_frame`: its id column, then `payload`)."""
-        id_column = next(name for name in frame.columns if name != _PAYLOAD)
+        """The payloads of a raw frame (`raw_frame`: its id column, then `payload`).
+
+        Raises:
+            ValueError: `frame` is not a raw frame (two text columns, one of them `payload`).
+        """
+        id_column = next((name for name in frame.columns if name != _PAYLOAD), "id")
+        require_schema(
+            frame, pl.Schema({id_column: pl.String(), _PAYLOAD: pl.String()}), "raw payloads"
+        )
         return cls(frame.get_column(id_column), PackedTexts.of(frame.get_column(_PAYLOAD)))
 
     @classmethod
@@ -154,7 +175,7 @@ class RawPayloads:
 
     @property
     def schema(self) -> pl.Schema:
-        """The raw frame's schema: the id column and `payload`."""
+        """The raw frame's schema: the id column and `payload`, both texts (by construction)."""
         return pl.Schema({self.ids.name: self.ids.dtype, _PAYLOAD: pl.String()})
 
     def frames(self) -> Iterator[pl.DataFrame]:

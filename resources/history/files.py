@@ -5,11 +5,13 @@ Opening. DuckDB lets one process at a time hold a file for writing, and while it
 process can open it, not even read-only (TOOLCHAIN: DuckDB). So every write is one short transaction
 on its own connection, and an opener that finds the file held retries until its timeout (longer
 while a run writes: `RUN_WRITING_PATIENCE`), then raises `HistoryLocked`. A writer leaves a small
-note beside the file (`<file>.holder.json`: process id, what it is doing, since when) for the
-duration of its transaction, so a run that gives up can say which run was writing; the note is
-trusted only when its process id is the one DuckDB names. A holder without a note (a session opened
-on the file) is named in the log after `NAME_HOLDER_AFTER_SECONDS`, while the opener still waits,
-with its program and user, so that it can be closed before the opener gives up.
+note beside the file (`<file>.holder.json`: process id and start time, what it is doing, since
+when) for the duration of its transaction, so a run that gives up can say which run was writing;
+the note is trusted only when its process is the one DuckDB names: the same id, started at the
+same time (a writer killed mid-write leaves its note, and its id may later be another process's).
+A holder without a note (a session opened on the file) is named in the log after
+`NAME_HOLDER_AFTER_SECONDS`, while the opener still waits, with its program and user, so that it
+can be closed before the opener gives up.
 
 Publishing. An analyst's session left open on the file the pipeline writes would make the next
 run wait and fail. The pipeline therefore writes its own file and, when a run ends (and after a
@@ -120,6 +122,18 @@ def _lock_conflict(exc: duckdb.Error) -> bool:
     )
 
 
+def process_started(pid: int) -> int | None:
+    """When a local process started (clock ticks after boot, field 22 of `/proc/<pid>/stat`),
+    None where unknown: with its id, what tells a process from a later one given the same id."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    # The fields after the program's name, which may itself hold spaces and parentheses.
+    after_name = stat.rpartition(")")[2].split()
+    return int(after_name[19]) if len(after_name) > 19 else None
+
+
 def _holder(path: Path, pid: int | None) -> str | None:
     """What the holder said it was doing, if its note is there and is really its own."""
     if pid is None:
@@ -128,8 +142,10 @@ def _holder(path: Path, pid: int | None) -> str | None:
         note = json.loads(holder_note_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if note.get("pid") != pid:
+    if not isinstance(note, dict) or note.get("pid") != pid:
         return None  # a stale note of a process that died mid-write
+    if note.get("started") != process_started(pid):
+        return None  # the same: its id now names another process
     return f"{note.get('doing', 'a writer')} since {note.get('since', '?')}"
 
 
@@ -260,6 +276,7 @@ def holder_note(path: Path, doing: str) -> Iterator[None]:
     text = json.dumps(
         {
             "pid": os.getpid(),
+            "started": process_started(os.getpid()),
             "doing": doing,
             "since": datetime.now(UTC).isoformat(timespec="seconds"),
         }

@@ -23,6 +23,7 @@ from resources.history.files import (
     transaction,
 )
 from resources.history.schema import LATEST_VERSION, apply_next, check_known, schema_version
+from resources.history.scratch import clear_stale_scratch
 from resources.private_files import PRIVATE_FILE
 
 logger = logging.getLogger(__name__)
@@ -169,6 +170,8 @@ class StoreBase:
             on_wait=self.on_wait,
         )
         try:
+            # Under the write lock: what a killed writer left beside the file goes first.
+            clear_stale_scratch(self.path)
             with holder_note(self.path, doing):
                 yield conn
         finally:

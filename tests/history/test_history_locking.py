@@ -6,6 +6,7 @@ with each other."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from resources.history import HistoryLocked, HistoryStore, read_only_store
+from resources.history.files import holder_note, holder_note_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,4 +146,23 @@ def test_a_stale_holder_note_is_not_believed(path: Path) -> None:
     note.write_text('{"pid": 1, "doing": "run ghost", "since": "yesterday"}', encoding="utf-8")
     with held(path, "writer"), pytest.raises(HistoryLocked) as caught:
         read_only_store(path, lock_timeout_seconds=0.2).runs(connection="acme")
+    assert "ghost" not in str(caught.value)
+
+
+def test_a_dead_writers_note_naming_a_reused_process_id_is_not_believed(path: Path) -> None:
+    """A writer killed mid-write leaves its note; when its process id is later reused by a
+    process that holds the file without being a run (an analyst's session), the note must not
+    make an opener take that session for a run writing and wait ten times its timeout."""
+    note = holder_note_path(path)
+    with holder_note(path, "run ghost of connection acme"):  # what a writer leaves behind
+        left_behind = json.loads(note.read_text(encoding="utf-8"))
+    with held(path, "reader") as session:
+        # The dead writer's id, now the session's.
+        note.write_text(json.dumps(left_behind | {"pid": session.pid}), encoding="utf-8")
+        with pytest.raises(HistoryLocked) as caught:
+            HistoryStore(path, lock_timeout_seconds=0.2).begin_run(
+                run_id="r1", connection="acme", mode="apply", started_at=datetime.now(UTC)
+            )
+    assert caught.value.holder_pid == session.pid
+    assert caught.value.holder is None  # so the opener waited its own timeout, not a run's
     assert "ghost" not in str(caught.value)

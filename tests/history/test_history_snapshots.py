@@ -126,6 +126,11 @@ def test_connections_keep_their_own_payloads(store: HistoryStore) -> None:
         pytest.param({"side": "sap"}, "side must be", id="unknown-side"),
         pytest.param({"users": HUMA.drop("email")}, "missing", id="users-schema"),
         pytest.param({"raw": pl.DataFrame({"huma_id": ["h1"]})}, "raw payloads", id="raw-schema"),
+        pytest.param(
+            {"raw": RawPayloads.of(pl.DataFrame({"entra_id": ["e1"], "payload": ["{}"]}))},
+            "raw payloads",
+            id="packed-raw-of-the-other-side",
+        ),
     ],
 )
 def test_frames_that_break_their_schema_are_refused(

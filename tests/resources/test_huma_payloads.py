@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 
 import polars as pl
 import pytest
@@ -83,6 +84,37 @@ def test_raw_payloads_hand_out_chunks_that_make_the_frame_and_filter_like_it() -
     assert nothing.frame().schema == frame.schema
     with pytest.raises(ValueError, match="ids"):
         RawPayloads(frame.get_column("huma_id").head(3), PackedTexts.of(["{}"]))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(
+            lambda: RawPayloads.of(pl.DataFrame({"huma_id": ["h1"], "payload": [1]})),
+            id="payload-not-text",
+        ),
+        pytest.param(
+            lambda: RawPayloads.of(pl.DataFrame({"huma_id": [1], "payload": ["{}"]})),
+            id="id-not-text",
+        ),
+        pytest.param(
+            lambda: RawPayloads.of(
+                pl.DataFrame({"huma_id": ["h1"], "payload": ["{}"], "name": ["Ann"]})
+            ),
+            id="another-column",
+        ),
+        pytest.param(lambda: RawPayloads.of(pl.DataFrame({"huma_id": ["h1"]})), id="no-payload"),
+        pytest.param(
+            lambda: RawPayloads(pl.Series("huma_id", [1]), PackedTexts.of(["{}"])), id="ids"
+        ),
+        pytest.param(lambda: PackedTexts.of(pl.Series("payload", [1])), id="texts"),
+    ],
+)
+def test_what_is_not_a_raw_frame_is_refused_when_packed(make: Callable[[], object]) -> None:
+    # The history checks packed payloads by their schema, which packing vouches for: whatever
+    # packing takes must already be texts keyed by text ids.
+    with pytest.raises(ValueError, match=r"raw payloads|texts|ids"):
+        make()
 
 
 def test_a_huma_snapshot_given_a_raw_frame_keeps_it_packed() -> None:
