@@ -196,7 +196,9 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
             )
         outcomes = results.select(APPLY_OUTCOMES_SCHEMA.names())
         with clock.part("next_state"):
-            state = next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)
+            # Handed over to `save_state` (nothing else holds it), which frees its baseline once
+            # written to a file: at activation every row, before the database writes them.
+            handed_over = [next_state(run_plan.state, run_plan.result, outcomes, run_plan.context)]
         run_id = context.run.run_id
         with (
             clock.part("history"),
@@ -210,7 +212,7 @@ def applying_asset(connection: str, policy: Policy) -> dg.AssetsDefinition:
                         "change_id", "status", pl.coalesce("error", "note").alias("reason")
                     ),
                 )
-            store.save_state(connection=connection, run_id=run_id, state=state)
+            store.save_state(connection=connection, run_id=run_id, state=handed_over.pop())
         covered = finish_events(context, connection)
         done = dict(results.get_column("status").value_counts().iter_rows())
         return dg.Output(

@@ -98,7 +98,9 @@ def plan_run(
     # Frames read from storage come in many chunks, and gathering rows by position from chunked
     # string columns costs several times a gather from one chunk (measured: 2.1 CPU s against
     # 0.14 for a million shuffled Entra rows). The frames later steps gather from are made one
-    # chunk each, as they are made (a copy each way; the chunked one is dropped at once).
+    # chunk each, as they are made (a copy each way; the chunked one is dropped at once). Huma's
+    # valid users are gathered from only where some are unpaired (`differences.differing_pairs`)
+    # and by their ids (`keys.matches`): those steps make what they gather one chunk.
     state = replace(state, links=state.links.rechunk())
     entra_in_scope = entra.filter(lifecycle.in_scope(policy)).rechunk()
     huma_valid, entra_valid, failures = validate_snapshots(huma, entra_in_scope, unreadable)
@@ -110,7 +112,6 @@ def plan_run(
         failures = pl.concat([failures, shared, shared_in_entra]).sort(
             "side", "user_id", "field", "rule", "value", nulls_last=True
         )
-    huma_valid = huma_valid.rechunk()
     matching = match_users(
         links=state.links,
         huma_valid=huma_valid,

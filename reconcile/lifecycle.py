@@ -42,7 +42,9 @@ def is_guest() -> pl.Expr:
     Graph does not document (neither Member nor Guest) is not guessed to be a member: it counts
     as a guest; none at all (older accounts) is a member, as Graph treats it."""
     guest_type = pl.col("user_type").str.to_lowercase().ne("member").fill_null(value=False)
-    external = pl.col("user_principal_name").str.to_uppercase().str.contains("#EXT#", literal=True)
+    # A case-blind search, not an upper-cased copy of every name: a third of the CPU, and the
+    # same answer (no other character folds to E, X or T).
+    external = pl.col("user_principal_name").str.contains("(?i)#EXT#")
     return guest_type | external.fill_null(value=False)
 
 

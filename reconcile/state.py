@@ -145,27 +145,6 @@ def baseline_rows(baseline: pl.DataFrame | pl.LazyFrame, huma_ids: pl.Series) ->
     return rows.filter(pl.col("huma_id").is_in(wanted.implode()))
 
 
-def baseline_rows_of_fields(
-    baseline: pl.DataFrame | pl.LazyFrame, keys: pl.DataFrame
-) -> pl.DataFrame:
-    """The baseline rows of the given users' fields, read without materialising the rest.
-
-    Args:
-        baseline: The kept baseline, eager or lazy.
-        keys: `huma_id`, `field` of the rows wanted.
-
-    Returns:
-        Their rows (`BASELINE_SCHEMA`), in the baseline's order.
-    """
-    wanted = keys.select("huma_id", "field").unique()
-    # The cut of `baseline_rows`, on both key columns' hashes (a row in seven passes rather than
-    # every row of a differing user), then the exact test.
-    key_hash = pl.col("huma_id").hash() ^ pl.col("field").hash()
-    maybe = key_hash.is_in(wanted.select(key_hash).to_series().implode())
-    rows = baseline.lazy().filter(maybe).collect()
-    return rows.join(wanted, on=["huma_id", "field"], how="semi", maintain_order="left")
-
-
 def empty_state() -> SyncState:
     """The state of a connection that has never run: no links, no baseline, no decisions."""
     return SyncState(**{name: empty_frame(schema) for name, schema in STATE_SCHEMAS.items()})

@@ -29,6 +29,7 @@ from pandera.api.polars.types import PolarsData
 
 from reconcile.mapping import ISO_3166_ALPHA2, MAPPING, Mapped, active, carried_by
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
+from reconcile.screening import UNIQUE_NON_NULL, suspect_columns, unique_verdict
 from reconcile.vocabulary import ENTRA, HUMA
 
 _ISO_CODES: Final = sorted(ISO_3166_ALPHA2)
@@ -64,21 +65,13 @@ class _UniqueKeysModel(pa.DataFrameModel):
 
     # pandera's `unique=True` counts nulls as duplicates, and its duplicate search costs a quarter
     # of a second per million strings even when there is none: ids and keys use this check.
-    @pa.check(f"^({'|'.join(_UNIQUE_COLUMNS)})$", regex=True, name="unique_non_null")
+    @pa.check(f"^({'|'.join(_UNIQUE_COLUMNS)})$", regex=True, name=UNIQUE_NON_NULL)
     @classmethod
     def unique_non_null(cls, data: PolarsData) -> pl.LazyFrame:
         """Duplicates among the non-null values of a key column."""
         column = pl.col(data.key)
-        # Counting distinct 64-bit hashes costs a sixth of counting distinct strings. Distinct
-        # hashes prove distinct values; any shared hash (a duplicate, or a rare collision, or a
-        # value hashing like null) falls through to the exact search below.
-        counts = data.lazyframe.select(
-            column.hash().n_unique().alias("distinct"),
-            column.null_count().alias("nulls"),
-            pl.len().alias("rows"),
-        ).collect()
-        distinct, nulls, rows = counts.row(0)
-        if distinct == rows - max(nulls - 1, 0):
+        # Distinct hashes first (`screening.unique_verdict`): the exact search only when needed.
+        if data.lazyframe.select(unique_verdict(column)).collect().item():
             return data.lazyframe.select(pl.repeat(value=True, n=pl.len()).alias(data.key))
         return data.lazyframe.select(column.is_null() | ~column.is_duplicated())
 
@@ -155,7 +148,7 @@ def _rule_and_message(check: str, column: str) -> tuple[str, str]:
     """Turn a pandera check name into our rule name and a sentence for the report."""
     if check == "not_nullable":
         return "required", f"{column} is required"
-    if check in {"field_uniqueness", "unique_non_null"}:
+    if check in {"field_uniqueness", UNIQUE_NON_NULL}:
         return "unique", f"{column} is shared with another user"
     if length := _LENGTH_CHECK.fullmatch(check):
         limit = length.group(1)
@@ -173,12 +166,18 @@ def _failures(
     Returns:
         `VALIDATION_FAILURES_SCHEMA` plus `index`, the failing row's position in `frame`.
     """
+    none = pl.DataFrame(schema={"index": pl.UInt32(), **VALIDATION_FAILURES_SCHEMA})
+    schema = model.to_schema()
+    # One pass finds the columns that may fail; pandera checks those alone (`screening`).
+    suspects = suspect_columns(frame, schema)
+    if not suspects:
+        return none
     try:
-        model.validate(frame, lazy=True)
+        schema.select_columns(suspects).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
     else:
-        return pl.DataFrame(schema={"index": pl.UInt32(), **VALIDATION_FAILURES_SCHEMA})
+        return none
     if cases.filter(pl.col("index").is_null()).height:
         # A frame-level failure cannot be attributed to users: it is a bug in the producer.
         raise ValueError(f"{side} snapshot failed frame-level validation:\n{cases}")

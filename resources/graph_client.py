@@ -5,8 +5,9 @@ Reads list `GET /users` with an explicit `$select` and `$top=999`, following the
 more pages than the first page's `@odata.count` allows (SPEC §12). A connection that syncs the
 manager also reads `$expand=manager($select=id)`: Graph then pages at most 100 users whatever
 `$top` asks, and refuses `$expand` in an advanced query, so the count comes first from
-`GET /users/$count` and bounds pages of 100. The next page is asked for while the caller reads
-the current one (`user_pages`). Every request is paced to the app's throttling budget
+`GET /users/$count` and bounds pages of 100. Each page is asked for as soon as the page before
+it is in, while the caller reads the pages before (`user_pages`, `resources.read_ahead`: up to
+`PAGES_AHEAD` pages wait for the caller). Every request is paced to the app's throttling budget
 (`GraphPacer`) and retried on 429/503 after `Retry-After` (a read also on 500, 502 and 504; a
 write answered 504 is not resent, `resources.http`). Writes in bulk go through
 `resources.graph_batch.BatchExecutor`.
@@ -14,14 +15,13 @@ write answered 504 is not resent, `resources.http`). Writes in bulk go through
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import itertools
 import json
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import httpx
@@ -36,6 +36,7 @@ from resources.http import (
     same_origin_link,
     send_with_retries,
 )
+from resources.read_ahead import read_ahead
 from resources.remote_ids import path_segment
 from resources.retrying import RetryPolicy, retry_after_seconds
 
@@ -83,6 +84,8 @@ PAGE_SIZE = 999  # Graph's maximum `$top` for users
 #: Graph's page size with `$expand` on directory objects, whatever `$top` asks (a known issue
 #: Microsoft documents: "$expand on directory objects returns a maximum of 100 objects").
 EXPAND_PAGE_SIZE = 100
+#: Pages read that may wait for the caller while the next one is asked for (each ~0.5 MB).
+PAGES_AHEAD = 2
 #: Pages a read may take beyond what the first page's count announced: users created while the
 #: read goes on, and the empty pages Graph may send, but never a read without end.
 SPARE_PAGES = 10
@@ -267,17 +270,18 @@ class GraphClient:
             url = same_origin_link(link, self.http.base_url, service="graph", what=what)
             return self._page(url, None, advanced, f"users page {page_number + 1}")
 
+        def after(page_number: int, page: tuple[Any, bytes]) -> tuple[Any, bytes] | None:
+            link = page[0].get("@odata.nextLink")
+            return following(page_number, link) if link else None
+
         # The next page is asked for as soon as a page's link is known, while the caller reads
-        # that page: one request under way at a time, as without reading ahead. Whatever stops
-        # the paging (a link refused, a failed request) is raised after the page before it.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-pages") as ahead:
-            for page_number in itertools.count(1):
-                link = body.get("@odata.nextLink")
-                next_page = ahead.submit(following, page_number, link) if link else None
-                yield UserPage(body["value"], content)
-                if next_page is None:
-                    return
-                body, content = next_page.result()
+        # the pages before it (`PAGES_AHEAD` at most wait): one request under way at a time, as
+        # without reading ahead. Whatever stops the paging (a link refused, a failed request) is
+        # raised after the page before it.
+        pages = read_ahead((body, content), after, ahead=PAGES_AHEAD, thread_name="graph-pages")
+        with contextlib.closing(pages):  # a caller that stops stops the reading ahead
+            for page_body, page_content in pages:
+                yield UserPage(page_body["value"], page_content)
 
     def _page(
         self,

@@ -21,6 +21,7 @@ user by user as above. All three give the same rows, listing and raw texts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Final
@@ -32,7 +33,7 @@ from reconcile.frames import ENTRA_USERS_SCHEMA, entra_users_schema
 from reconcile.mapping import DATE, Mapped, active
 from reconcile.outputs import VALIDATION_FAILURES_SCHEMA
 from reconcile.vocabulary import ENTRA
-from resources.graph_plain_page import Kind, PlainPages
+from resources.graph_plain_page import HELD_USERS, Kind, PlainPages
 from resources.normalise import (
     UnreadableValue,
     email_key,
@@ -165,10 +166,12 @@ class EntraUsersOnArrival:
 
     Args:
         fields: The optional fields switched on.
+        held_users: How many users of plain pages are held before they are read together.
     """
 
-    def __init__(self, fields: Iterable[str] = ()) -> None:
+    def __init__(self, fields: Iterable[str] = (), held_users: int = HELD_USERS) -> None:
         fields = tuple(fields)
+        self._held_users = held_users
         self._properties = _properties(fields)
         self._schema = entra_users_schema(fields)
         self._columns = ColumnChunks(self._schema)
@@ -206,15 +209,45 @@ class EntraUsersOnArrival:
             exact: The same page decoded as the standard library's `json` does, when `users`
                 came from a faster decoder that reads numbers beyond 64 bits otherwise: read
                 instead of `users` when the page holds anything but plain users.
-            content: The page's body (`users` is its `value`): a page of plain users written
-                as compact JSON without escapes is read from it by Polars (`PlainPages`).
+            content: The page's body (`users` is its `value`): a page that may hold only plain
+                users (written as compact JSON without escapes) is read from it by Polars
+                (`PlainPages`), with the pages after it, once they hold `held_users` users or
+                the reading is `finished`.
         """
-        if content is not None and isinstance(users, list):
-            read = self._pages.read(content, users)
+        if content is not None and isinstance(users, list) and self._pages.take(content, users):
+            if self._pages.held >= self._held_users:
+                self._read_held()
+            return
+        self._read_held()
+        self._read_decoded(users, exact)
+
+    def finished(self) -> tuple[SnapshotRead, pl.Series]:
+        """The frame, the listing of unreadable values and the raw texts (`payload`), in the
+        order read."""
+        self._read_held()
+        read = SnapshotRead(
+            users=self._columns.frame(),
+            unreadable=pl.DataFrame(self._failures, schema=VALIDATION_FAILURES_SCHEMA),
+        )
+        texts = self._texts.column()
+        self._columns, self._texts, self._failures = ColumnChunks(self._schema), RawTexts(), []
+        return read, texts
+
+    def _read_held(self) -> None:
+        """Read the pages `PlainPages` holds; one that is not plain after all is decoded again
+        (as `json` decodes it) and read as any other page."""
+        for content, read in self._pages.read():
             if read is not None:
                 self._columns.extend_frame(read[0])
                 self._texts.extend_column(read[1])
-                return
+            else:
+                self._read_decoded(json.loads(content)["value"], None)
+
+    def _read_decoded(
+        self, users: Iterable[Any], exact: Callable[[], Iterable[Any]] | None
+    ) -> None:
+        """Read a page's decoded users: column by column when every one is plain, else user by
+        user (`exact` decoded when given)."""
         columns = self._plain_columns(users) if isinstance(users, list) else None
         if columns is not None:
             self._columns.extend(columns, len(users))
@@ -225,17 +258,6 @@ class EntraUsersOnArrival:
             self._failures.extend(reading.failures("entra_id"))
             self._columns.append_row(reading.finished())
             self._texts.append(raw_json(user))
-
-    def finished(self) -> tuple[SnapshotRead, pl.Series]:
-        """The frame, the listing of unreadable values and the raw texts (`payload`), in the
-        order read."""
-        read = SnapshotRead(
-            users=self._columns.frame(),
-            unreadable=pl.DataFrame(self._failures, schema=VALIDATION_FAILURES_SCHEMA),
-        )
-        texts = self._texts.column()
-        self._columns, self._texts, self._failures = ColumnChunks(self._schema), RawTexts(), []
-        return read, texts
 
     def _plain_columns(self, users: list[Any]) -> dict[str, Sequence[Any]] | None:
         """The page's columns when every user is plain (what `_read_user` would read without a

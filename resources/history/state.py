@@ -8,15 +8,18 @@ can be traced. Saving twice for one run id gives the same tables and the same lo
 Each table is changed by difference, each change logged once per run. Writing only what differs
 keeps a nightly save small (a steady night changes a few thousand baseline rows, not seven per
 user) and the file from churning. Re-saving the same run computes the same log: rows the run
-itself wrote count as its changes, and rows it removed stay logged.
+itself wrote count as its changes, and rows it removed stay logged. A connection's first
+baseline (the activation's, every row new) is inserted as it is: comparing it would hold a copy
+of every row, and is written with DuckDB's memory capped (`STATE_WRITE_MEMORY_LIMIT`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -34,6 +37,9 @@ from resources.history.kept_baseline import KeptBaseline, baseline_fingerprint
 from resources.history.plan import read_decisions
 from resources.history.store import StoreBase
 from resources.history.tables import column_list, read_frame
+
+#: DuckDB's memory while a connection's first baseline is written (see `_insert_first`).
+STATE_WRITE_MEMORY_LIMIT = "256MB"
 
 
 @dataclass(frozen=True)
@@ -178,35 +184,74 @@ def _stage_changes(conn: duckdb.DuckDBPyConnection, connection: str, changes: St
         conn.unregister("removed_ids")
 
 
-def _stage_whole(
-    conn: duckdb.DuckDBPyConnection, connection: str, run_id: str, baseline: pl.DataFrame | Path
-) -> None:
-    names = BASELINE_SCHEMA.names()
-    cols = column_list(names)
+@contextlib.contextmanager
+def _new_baseline(conn: duckdb.DuckDBPyConnection, baseline: pl.DataFrame | Path) -> Iterator[None]:
+    """The whole next baseline as the relation `new_baseline`, for the block's statements."""
     if isinstance(baseline, Path):
-        literal = str(baseline).replace("'", "''")
+        literal = str(baseline).replace("'", "''")  # a view takes no parameters
         conn.execute(
             f"CREATE OR REPLACE TEMP VIEW new_baseline AS SELECT * FROM read_parquet('{literal}')"
         )
     else:
         conn.register("new_baseline", baseline)
     try:
-        conn.execute(
-            f"CREATE OR REPLACE TEMP TABLE ups AS SELECT {cols} FROM new_baseline EXCEPT "
-            f"SELECT {cols} FROM baseline WHERE connection = ? AND run_id <> ?",
-            [connection, run_id],
-        )
-        conn.execute(
-            f"CREATE OR REPLACE TEMP TABLE gone AS SELECT {column_list(names, 'b.')} "
-            "FROM baseline AS b WHERE b.connection = ? AND NOT EXISTS (SELECT 1 FROM new_baseline "
-            "AS n WHERE n.huma_id = b.huma_id AND n.field = b.field)",
-            [connection],
-        )
+        yield
     finally:
         if isinstance(baseline, Path):
             conn.execute("DROP VIEW new_baseline")
         else:
             conn.unregister("new_baseline")
+
+
+def _stage_whole(conn: duckdb.DuckDBPyConnection, connection: str, run_id: str) -> None:
+    names = BASELINE_SCHEMA.names()
+    cols = column_list(names)
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE ups AS SELECT {cols} FROM new_baseline EXCEPT "
+        f"SELECT {cols} FROM baseline WHERE connection = ? AND run_id <> ?",
+        [connection, run_id],
+    )
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE gone AS SELECT {column_list(names, 'b.')} "
+        "FROM baseline AS b WHERE b.connection = ? AND NOT EXISTS (SELECT 1 FROM new_baseline "
+        "AS n WHERE n.huma_id = b.huma_id AND n.field = b.field)",
+        [connection],
+    )
+
+
+def _holds_baseline(conn: duckdb.DuckDBPyConnection, connection: str) -> bool:
+    found = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM baseline WHERE connection = ?)", [connection]
+    ).fetchall()
+    return bool(found[0][0])
+
+
+def _insert_first(conn: duckdb.DuckDBPyConnection, connection: str, run_id: str) -> None:
+    """The connection's first baseline (the activation's): every distinct row is new, none gone.
+
+    What `_stage_whole` and the upsert would write, without their copies of the whole baseline
+    (the rows to upsert held as a temporary table, the keys to delete as a hash table): at
+    activation that is every row, about fifteen per person.
+    """
+    cols = column_list(BASELINE_SCHEMA.names())
+    conn.execute("DELETE FROM baseline_changes WHERE run_id = ? AND NOT removed", [run_id])
+    # DuckDB would keep the blocks it writes cached, and the rows it keeps apart, up to most of
+    # the machine's memory: capped, it drops written blocks and spills the rest beside the file.
+    # Only here: a later run's comparison spills too under the cap, at twice the CPU.
+    conn.execute(f"SET memory_limit = '{STATE_WRITE_MEMORY_LIMIT}'")
+    conn.execute(
+        f"INSERT INTO baseline BY NAME SELECT ? AS connection, ? AS run_id, {cols} "
+        f"FROM (SELECT DISTINCT {cols} FROM new_baseline)",
+        [connection, run_id],
+    )
+    conn.execute(
+        f"INSERT INTO baseline_changes BY NAME SELECT ? AS run_id, ? AS connection, "
+        f"false AS removed, {cols} FROM baseline WHERE connection = ?",
+        [run_id, connection, connection],
+    )
+    # Not in a `finally`: after a failed statement the transaction accepts no other; the cap
+    # then lasts as long as the connection, no longer.
+    conn.execute("RESET memory_limit")
 
 
 def save_baseline(
@@ -221,12 +266,18 @@ def save_baseline(
         conn: A writable connection inside the save's transaction.
         connection: The connection.
         run_id: The run saving.
-        baseline: Only the changes, or the whole next baseline (a frame, or a Parquet file).
+        baseline: Only the changes, or the whole next baseline (a frame, or a Parquet file):
+            compared with the table, or, when the table holds none of the connection's rows,
+            inserted without a comparison (`_insert_first`).
     """
-    if isinstance(baseline, pl.DataFrame | Path):
-        _stage_whole(conn, connection, run_id, baseline)
-    else:
+    if isinstance(baseline, StateChanges):
         _stage_changes(conn, connection, baseline)
+    else:
+        with _new_baseline(conn, baseline):
+            if not _holds_baseline(conn, connection):
+                _insert_first(conn, connection, run_id)
+                return
+            _stage_whole(conn, connection, run_id)
     cols = column_list(BASELINE_SCHEMA.names())
     conn.execute("DELETE FROM baseline_changes WHERE run_id = ? AND NOT removed", [run_id])
     for removed, source in ((False, "ups"), (True, "gone")):
@@ -334,8 +385,9 @@ class StateMixin(StoreBase):
         """Keep the state after a run, in one transaction.
 
         Links, activation and deleted users are replaced by the given ones; the baseline is
-        replaced by a `SyncState`'s (compared in the database: only differing rows are written)
-        or changed by a `StateChanges`' rows. Decisions are not touched (`record_decisions`).
+        replaced by a `SyncState`'s (compared in the database: only differing rows are written;
+        a first baseline is inserted whole) or changed by a `StateChanges`' rows. Decisions
+        are not touched (`record_decisions`).
         A whole state's baseline file is kept beside the history for the next load once the
         transaction committed (`kept_baseline`); saving only the changes drops the kept file.
         A dry run, or a run whose snapshot guard stopped it, should not save at all.
@@ -344,7 +396,9 @@ class StateMixin(StoreBase):
             connection: The connection.
             run_id: The run (begun for `connection`) that computed the state.
             state: The whole next state (`reconcile.next_state.next_state`; a lazy baseline is
-                streamed, never loaded whole), or only what changed.
+                streamed, never loaded whole), or only what changed. A caller that holds no
+                other reference to it (`state=pending.pop()`) has the baseline's frames freed
+                once they are written to a file, before the database writes them.
 
         Raises:
             ValueError: The run is not the connection's, or frames do not match their schemas.
@@ -357,6 +411,10 @@ class StateMixin(StoreBase):
         try:
             with tempfile.TemporaryDirectory(prefix="history-baseline-") as scratch:
                 baseline = _baseline_input(state, staged or Path(scratch) / "baseline.parquet")
+                if isinstance(state, SyncState):
+                    # The file holds it now: the frames behind the baseline (at activation,
+                    # every row) are freed here when the caller handed the state over.
+                    state = replace(state, baseline=pl.DataFrame(schema=BASELINE_SCHEMA))
                 with self._write(f"run {run_id} of connection {connection}: state") as conn:
                     self._check_run(conn, run_id, connection)
                     save_replaced(conn, connection, run_id, state)
