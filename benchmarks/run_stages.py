@@ -72,6 +72,10 @@ class Sampler:
         """CPU seconds used by `moment` (the last sample before it)."""
         return max((cpu for at, cpu, _ in self.samples if at <= moment), default=0.0)
 
+    def highest(self) -> tuple[float, float] | None:
+        """When the highest resident set was sampled, and its MB."""
+        return max(((rss, at) for at, _, rss in self.samples), default=None)
+
     def peak(self, start: float, end: float) -> float | None:
         """Highest resident MB sampled between `start` and `end`."""
         return max((rss for at, _, rss in self.samples if start <= at <= end), default=None)
@@ -122,6 +126,29 @@ def measure_run(env: dict[str, str], emulators: Emulators) -> RunMeasure:
     }
     windows, metadata = _events(env["DAGSTER_HOME"])
     return _stages(started, ended, usage, sampler, windows, metadata, requests)
+
+
+def _highest_sample(
+    sampler: Sampler, started: float, windows: dict[str, tuple[float, float]]
+) -> dict[str, Any]:
+    """The highest resident set sampled, when (seconds after start) and in which step.
+
+    The whole run's peak is the kernel's high-water mark: when it is above every step's sampled
+    peak, this says whether the process peaked between steps or too briefly to be sampled.
+    """
+    highest = sampler.highest()
+    if highest is None:
+        return {"sampled_peak_mb": None, "sampled_peak_at_s": None, "sampled_peak_in": None}
+    mb, at = highest
+    step = next((s for s, (a, b) in windows.items() if a <= at <= b), None)
+    if step is None:
+        before = [s for s, (_, b) in sorted(windows.items(), key=lambda w: w[1]) if b < at]
+        step = f"after step {before[-1]}" if before else "before the first step"
+    return {
+        "sampled_peak_mb": mb,
+        "sampled_peak_at_s": round(at - started, 1),
+        "sampled_peak_in": step,
+    }
 
 
 def _events(home: str) -> tuple[dict[str, tuple[float, float]], dict[str, dict[str, Any]]]:
@@ -219,6 +246,7 @@ def _stages(
         "cpu_s": total_cpu,
         "peak_mb": usage.ru_maxrss / 1024,
         "requests": len(every_request),
+        **_highest_sample(sampler, started, windows),
     }
     for row in [*rows, total]:
         row["wall_s"], row["cpu_s"] = round(row["wall_s"], 3), round(row["cpu_s"], 3)

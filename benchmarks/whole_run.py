@@ -247,7 +247,8 @@ def _size_lines(size: dict[str, Any]) -> list[str]:
             f"| **whole run** | {_cells(activation['total'])} |",
             "",
             f"First request {_seconds(activation['first_request_s'])} after the process "
-            f"started. Emulators' peak resident memory: {emulators}.",
+            f"started. Emulators' peak resident memory: {emulators}. "
+            f"{_highest(activation['total'])}",
         ]
     lines = [
         "",
@@ -269,7 +270,8 @@ def _size_lines(size: dict[str, Any]) -> list[str]:
         lines.append(
             f"First request {_seconds(activation['first_request_s'])} (activation) and "
             f"{_seconds(incremental['first_request_s'])} (incremental) after the process started. "
-            f"Emulators' peak resident memory: {emulators}."
+            f"Emulators' peak resident memory: {emulators}. "
+            f"{_highest(activation['total'])} {_highest(incremental['total'])}"
         )
         return lines
     lines += [
@@ -302,9 +304,20 @@ def _size_lines(size: dict[str, Any]) -> list[str]:
         f"Graph snapshot / its floor {_ratio(stage['Graph snapshot']['wall_s'], graph_floor)}. "
         f"First request {_seconds(activation['first_request_s'])} (activation) and "
         f"{_seconds(incremental['first_request_s'])} (incremental) after the process started. "
-        f"Emulators' peak resident memory: {emulators}.",
+        f"Emulators' peak resident memory: {emulators}. "
+        f"{_highest(activation['total'])} {_highest(incremental['total'])}",
     ]
     return lines
+
+
+def _highest(total: dict[str, Any]) -> str:
+    """Where the run's highest sampled resident set was (runs measured before it have none)."""
+    if total.get("sampled_peak_mb") is None:
+        return ""
+    return (
+        f"Highest resident set sampled: {total['sampled_peak_mb']:,.0f} MB, "
+        f"{total['sampled_peak_at_s']:.1f} s in ({total['sampled_peak_in']})."
+    )
 
 
 def _seconds(value: float | None) -> str:
