@@ -40,10 +40,15 @@ _STEPS = {"huma_users_raw", "entra_users_raw", "plan", "applied_changes", "sync_
 
 @dataclass
 class Sampler:
-    """Samples a process's CPU seconds and resident memory until it exits."""
+    """Samples a process's CPU seconds, resident memory and its high-water mark until it exits.
+
+    The high-water mark (`VmHWM`) catches a peak too brief to fall on a sample: a step whose
+    window holds a rise of it peaked at least that high.
+    """
 
     pid: int
-    samples: list[tuple[float, float, float]] = field(default_factory=list)
+    #: (time, CPU seconds, resident MB, high-water MB)
+    samples: list[tuple[float, float, float, float]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -51,18 +56,16 @@ class Sampler:
         while not self._stop.is_set():
             try:
                 cpu = process_cpu_seconds(self.pid)
-                rss = next(
-                    (
-                        int(line.split()[1]) / 1024
-                        for line in status.read_text().splitlines()
-                        if line.startswith("VmRSS:")
-                    ),
-                    None,
-                )
+                figures = {
+                    line.split(":")[0]: int(line.split()[1]) / 1024
+                    for line in status.read_text().splitlines()
+                    if line.startswith(("VmRSS:", "VmHWM:"))
+                }
             except (FileNotFoundError, ProcessLookupError):
                 return
-            if rss is not None:
-                self.samples.append((time.time(), cpu, rss))
+            if "VmRSS" in figures:
+                rss = figures["VmRSS"]
+                self.samples.append((time.time(), cpu, rss, figures.get("VmHWM", rss)))
             self._stop.wait(0.02)
 
     def stop(self) -> None:
@@ -70,15 +73,22 @@ class Sampler:
 
     def cpu_at(self, moment: float) -> float:
         """CPU seconds used by `moment` (the last sample before it)."""
-        return max((cpu for at, cpu, _ in self.samples if at <= moment), default=0.0)
+        return max((cpu for at, cpu, _, _ in self.samples if at <= moment), default=0.0)
 
     def highest(self) -> tuple[float, float] | None:
-        """When the highest resident set was sampled, and its MB."""
-        return max(((rss, at) for at, _, rss in self.samples), default=None)
+        """The process's high-water MB and the first sample that saw it (its time)."""
+        if not self.samples:
+            return None
+        top = max(hwm for _, _, _, hwm in self.samples)
+        return top, next(at for at, _, _, hwm in self.samples if hwm == top)
 
     def peak(self, start: float, end: float) -> float | None:
-        """Highest resident MB sampled between `start` and `end`."""
-        return max((rss for at, _, rss in self.samples if start <= at <= end), default=None)
+        """Highest resident MB between `start` and `end`: sampled, or the high-water mark
+        where it rose in between."""
+        before = max((hwm for at, _, _, hwm in self.samples if at < start), default=0.0)
+        inside = [(rss, hwm) for at, _, rss, hwm in self.samples if start <= at <= end]
+        risen = [hwm for _, hwm in inside if hwm > before]
+        return max([rss for rss, _ in inside] + risen, default=None)
 
 
 @dataclass
@@ -131,11 +141,8 @@ def measure_run(env: dict[str, str], emulators: Emulators) -> RunMeasure:
 def _highest_sample(
     sampler: Sampler, started: float, windows: dict[str, tuple[float, float]]
 ) -> dict[str, Any]:
-    """The highest resident set sampled, when (seconds after start) and in which step.
-
-    The whole run's peak is the kernel's high-water mark: when it is above every step's sampled
-    peak, this says whether the process peaked between steps or too briefly to be sampled.
-    """
+    """The process's high-water mark, when a sample first saw it (seconds after start), and in
+    which step (or after which one) that sample fell."""
     highest = sampler.highest()
     if highest is None:
         return {"sampled_peak_mb": None, "sampled_peak_at_s": None, "sampled_peak_in": None}

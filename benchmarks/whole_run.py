@@ -315,7 +315,7 @@ def _highest(total: dict[str, Any]) -> str:
     if total.get("sampled_peak_mb") is None:
         return ""
     return (
-        f"Highest resident set sampled: {total['sampled_peak_mb']:,.0f} MB, "
+        f"High-water mark {total['sampled_peak_mb']:,.0f} MB, first seen "
         f"{total['sampled_peak_at_s']:.1f} s in ({total['sampled_peak_in']})."
     )
 
