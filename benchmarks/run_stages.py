@@ -49,6 +49,8 @@ class Sampler:
     pid: int
     #: (time, CPU seconds, resident MB, high-water MB)
     samples: list[tuple[float, float, float, float]] = field(default_factory=list)
+    #: The process's descendants seen while sampling: pid -> (command line, high-water MB).
+    descendants: dict[int, tuple[str, float]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -66,7 +68,36 @@ class Sampler:
             if "VmRSS" in figures:
                 rss = figures["VmRSS"]
                 self.samples.append((time.time(), cpu, rss, figures.get("VmHWM", rss)))
+            self._note_descendants()
             self._stop.wait(0.02)
+
+    def _note_descendants(self) -> None:
+        """Keep each live descendant's high-water mark: the run's `rusage` counts theirs too."""
+        pending = [self.pid]
+        while pending:
+            for tasks in Path(f"/proc/{pending.pop()}/task").glob("*/children"):
+                try:
+                    children = [int(pid) for pid in tasks.read_text().split()]
+                except OSError:
+                    continue
+                for child in children:
+                    pending.append(child)
+                    try:
+                        status = Path(f"/proc/{child}/status").read_text()
+                        command = Path(f"/proc/{child}/cmdline").read_bytes()
+                    except OSError:
+                        continue
+                    hwm = next(
+                        (
+                            int(line.split()[1]) / 1024
+                            for line in status.splitlines()
+                            if line.startswith("VmHWM:")
+                        ),
+                        0.0,
+                    )
+                    name = command.replace(b"\0", b" ").decode(errors="replace")[:120]
+                    seen = self.descendants.get(child, (name, 0.0))[1]
+                    self.descendants[child] = (name, max(seen, hwm))
 
     def stop(self) -> None:
         self._stop.set()
@@ -147,6 +178,7 @@ def _highest_sample(
     if highest is None:
         return {"sampled_peak_mb": None, "sampled_peak_at_s": None, "sampled_peak_in": None}
     mb, at = highest
+    biggest = max(sampler.descendants.values(), key=lambda d: d[1], default=None)
     step = next((s for s, (a, b) in windows.items() if a <= at <= b), None)
     if step is None:
         before = [s for s, (_, b) in sorted(windows.items(), key=lambda w: w[1]) if b < at]
@@ -155,6 +187,9 @@ def _highest_sample(
         "sampled_peak_mb": mb,
         "sampled_peak_at_s": round(at - started, 1),
         "sampled_peak_in": step,
+        "largest_descendant": None
+        if biggest is None
+        else {"command": biggest[0], "peak_mb": biggest[1]},
     }
 
 

@@ -316,7 +316,12 @@ def _highest(total: dict[str, Any]) -> str:
         return ""
     return (
         f"High-water mark {total['sampled_peak_mb']:,.0f} MB, first seen "
-        f"{total['sampled_peak_at_s']:.1f} s in ({total['sampled_peak_in']})."
+        f"{total['sampled_peak_at_s']:.1f} s in ({total['sampled_peak_in']}). "
+        + (
+            f"Its largest child process: {child['peak_mb']:,.0f} MB (`{child['command'].strip()}`)."
+            if (child := total.get("largest_descendant"))
+            else ""
+        )
     )
 
 
