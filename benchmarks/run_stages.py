@@ -3,10 +3,11 @@
 Wall and CPU time of each stage come from the run's own numeric metadata
 (`assets.metadata.StageClock`: each step times its parts, history writes apart); start-up is the
 time from spawning the process to its first step. Peak memory per stage is the highest resident
-set sampled (every 20 ms, from `/proc`) in the stage's step; requests per stage are the emulators'
-request-log entries in that step. What is left of the whole process's time (Dagster's own events,
-passing outputs between steps, the process's exit) is "framework, between steps". The totals are
-the child's `rusage`.
+set sampled (every 20 ms, from `/proc`) in the stage's step, or its high-water mark where that rose
+in the step; requests per stage are the emulators' request-log entries in that step. What is left
+of the whole process's time (Dagster's own events, passing outputs between steps, the process's
+exit) is "framework, between steps". The totals' times are the child's `rusage`; its peak is the
+process's own high-water mark (`VmHWM`), sampled until it exits.
 """
 
 from __future__ import annotations
@@ -286,7 +287,10 @@ def _stages(
         "stage": "whole run",
         "wall_s": ended - started,
         "cpu_s": total_cpu,
-        "peak_mb": usage.ru_maxrss / 1024,
+        # Not `ru_maxrss`: a child started by `vfork` and `exec` inherits its parent's high-water
+        # mark there, so it would report this benchmark's own peak (generating a million people)
+        # whenever that is the higher.
+        "peak_mb": (sampler.highest() or (None,))[0],
         "requests": len(every_request),
         **_highest_sample(sampler, started, windows),
     }

@@ -48,6 +48,9 @@ def test_the_benchmark_prints_every_stage_of_both_runs_beside_the_floor(tmp_path
         assert by_name["Graph snapshot"]["requests"] >= 1
         total = size[run]["total"]
         assert total["peak_mb"] > 0
+        # The run's own high-water mark, which every step's peak is at most.
+        assert total["peak_mb"] == total["sampled_peak_mb"]
+        assert all(s["peak_mb"] is None or s["peak_mb"] <= total["peak_mb"] for s in stages)
         assert total["requests"] >= by_name["Huma snapshot"]["requests"]
     assert [p["part"].split(" ")[:2] for p in size["floor"]] == [
         ["tokens", "(Huma"],
