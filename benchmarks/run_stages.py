@@ -96,7 +96,7 @@ class Sampler:
                         ),
                         0.0,
                     )
-                    name = command.replace(b"\0", b" ").decode(errors="replace")[:120]
+                    name = command.replace(b"\0", b" ").decode(errors="replace")[:400]
                     seen = self.descendants.get(child, (name, 0.0))[1]
                     self.descendants[child] = (name, max(seen, hwm))
 

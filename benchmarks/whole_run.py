@@ -271,7 +271,8 @@ def _size_lines(size: dict[str, Any]) -> list[str]:
             f"First request {_seconds(activation['first_request_s'])} (activation) and "
             f"{_seconds(incremental['first_request_s'])} (incremental) after the process started. "
             f"Emulators' peak resident memory: {emulators}. "
-            f"{_highest(activation['total'])} {_highest(incremental['total'])}"
+            f"{_highest(activation['total'], 'activation')} "
+            f"{_highest(incremental['total'], 'incremental run')}"
         )
         return lines
     lines += [
@@ -305,20 +306,23 @@ def _size_lines(size: dict[str, Any]) -> list[str]:
         f"First request {_seconds(activation['first_request_s'])} (activation) and "
         f"{_seconds(incremental['first_request_s'])} (incremental) after the process started. "
         f"Emulators' peak resident memory: {emulators}. "
-        f"{_highest(activation['total'])} {_highest(incremental['total'])}",
+        f"{_highest(activation['total'], 'activation')} "
+        f"{_highest(incremental['total'], 'incremental run')}",
     ]
     return lines
 
 
-def _highest(total: dict[str, Any]) -> str:
+def _highest(total: dict[str, Any], run: str = "") -> str:
     """Where the run's highest sampled resident set was (runs measured before it have none)."""
     if total.get("sampled_peak_mb") is None:
         return ""
     return (
-        f"High-water mark {total['sampled_peak_mb']:,.0f} MB, first seen "
+        f"{run.capitalize() + ': h' if run else 'H'}igh-water mark "
+        f"{total['sampled_peak_mb']:,.0f} MB, first seen "
         f"{total['sampled_peak_at_s']:.1f} s in ({total['sampled_peak_in']}). "
         + (
-            f"Its largest child process: {child['peak_mb']:,.0f} MB (`{child['command'].strip()}`)."
+            f"Its largest child process: {child['peak_mb']:,.0f} MB "
+            f"(`{' '.join(Path(word).name for word in child['command'].split()[:2])}`)."
             if (child := total.get("largest_descendant"))
             else ""
         )
