@@ -185,8 +185,10 @@ def _run(job) -> str:
     import polars as pl
 
     from cli.console import dagster_instance
+    from pipelines.in_process import execute_in_process
 
-    result = job.execute_in_process(
+    result = execute_in_process(
+        job,
         instance=dagster_instance(),
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         raise_on_error=True,

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from assets.run_exclusion import CONSOLE_LOCK_TAG, refusal, running_before
     from cli.console import dagster_instance
     from pipelines.definitions import deployment_definitions
+    from pipelines.in_process import execute_in_process
     from resources.run_lock import RunInProgress, connection_run_lock, run_lock_folder
 
     try:
@@ -107,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
             if running is not None:
                 return fail(CommandError(refusal(connection.name, running), FAILED))
             job = deployment_definitions([connection]).resolve_job_def(job_name(connection.name))
-            result = job.execute_in_process(
+            result = execute_in_process(
+                job,
                 instance=instance,
                 run_id=run_id,
                 tags=options.as_tags() | {CONSOLE_LOCK_TAG: str(lock.resolve())},

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 import orjson
 
+from pipelines.in_process import execute_in_process
 from pipelines.webhook_sensor import evaluate, webhook_sensor_name
 from resources.webhook_events import EventUser, WebhookEventStore
 
@@ -56,6 +57,6 @@ def tick_and_run(
         "dagster/sensor_name": webhook_sensor_name(connection),
         "dagster/run_key": asked.run_key or "",
     }
-    return job.execute_in_process(
-        instance=instance, tags=tags, run_config=_QUIET, raise_on_error=False
+    return execute_in_process(
+        job, instance=instance, tags=tags, run_config=_QUIET, raise_on_error=False
     )

@@ -9,6 +9,9 @@ afresh (and remembers failures in `.hypothesis/`) when you want Hypothesis to lo
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import settings
 
@@ -24,3 +27,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     worker busy for minutes while the others sit idle.
     """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _signal_dispositions_kept() -> Iterator[None]:
+    """Each test leaves SIGINT and SIGTERM as it found them.
+
+    A test that executes a job in process ends with SIGTERM given SIGINT's disposition (Dagster's
+    doing: `pipelines.in_process`). With the suite started with SIGINT ignored (a background job
+    of a shell without job control), every later test's child processes would ignore SIGTERM: a
+    receiver that cannot be stopped, a compute-log `tail` that outlives its run.
+    """
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, disposition in before.items():
+        if disposition is not None and signal.getsignal(sig) is not disposition:
+            signal.signal(sig, disposition)
