@@ -10,7 +10,10 @@ keeps a nightly save small (a steady night changes a few thousand baseline rows,
 user) and the file from churning. Re-saving the same run computes the same log: rows the run
 itself wrote count as its changes, and rows it removed stay logged. A connection's first
 baseline (the activation's, every row new) is inserted as it is: comparing it would hold a copy
-of every row, and is written with DuckDB's memory capped (`STATE_WRITE_MEMORY_LIMIT`).
+of every row. The baseline, inserted or compared, is written with DuckDB's memory capped
+(`STATE_WRITE_MEMORY_LIMIT`): uncapped, DuckDB keeps what it writes and compares in memory, up
+to most of the machine's (at 1,000,000 people a night's comparison took 1.7 GB; capped, 0.5 GB
+and about 5 s more, spilled beside the file).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from resources.history.plan import read_decisions
 from resources.history.store import StoreBase
 from resources.history.tables import column_list, read_frame
 
-#: DuckDB's memory while a connection's first baseline is written (see `_insert_first`).
+#: DuckDB's memory while a baseline is written (`_memory_capped`).
 STATE_WRITE_MEMORY_LIMIT = "256MB"
 
 
@@ -194,13 +197,13 @@ def _new_baseline(conn: duckdb.DuckDBPyConnection, baseline: pl.DataFrame | Path
         )
     else:
         conn.register("new_baseline", baseline)
-    try:
-        yield
-    finally:
-        if isinstance(baseline, Path):
-            conn.execute("DROP VIEW new_baseline")
-        else:
-            conn.unregister("new_baseline")
+    yield
+    # Not in a `finally`: after a failed statement the transaction accepts no other statement,
+    # not even these, whose error would hide the one that failed; its rollback drops the view.
+    if isinstance(baseline, Path):
+        conn.execute("DROP VIEW new_baseline")
+    else:
+        conn.unregister("new_baseline")
 
 
 def _stage_whole(conn: duckdb.DuckDBPyConnection, connection: str, run_id: str) -> None:
@@ -235,10 +238,6 @@ def _insert_first(conn: duckdb.DuckDBPyConnection, connection: str, run_id: str)
     """
     cols = column_list(BASELINE_SCHEMA.names())
     conn.execute("DELETE FROM baseline_changes WHERE run_id = ? AND NOT removed", [run_id])
-    # DuckDB would keep the blocks it writes cached, and the rows it keeps apart, up to most of
-    # the machine's memory: capped, it drops written blocks and spills the rest beside the file.
-    # Only here: a later run's comparison spills too under the cap, at twice the CPU.
-    conn.execute(f"SET memory_limit = '{STATE_WRITE_MEMORY_LIMIT}'")
     conn.execute(
         f"INSERT INTO baseline BY NAME SELECT ? AS connection, ? AS run_id, {cols} "
         f"FROM (SELECT DISTINCT {cols} FROM new_baseline)",
@@ -249,6 +248,18 @@ def _insert_first(conn: duckdb.DuckDBPyConnection, connection: str, run_id: str)
         f"false AS removed, {cols} FROM baseline WHERE connection = ?",
         [run_id, connection, connection],
     )
+
+
+@contextlib.contextmanager
+def _memory_capped(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block's statements with DuckDB's memory capped at `STATE_WRITE_MEMORY_LIMIT`.
+
+    Uncapped, DuckDB keeps the blocks it writes cached, and the rows it compares or keeps apart,
+    up to most of the machine's memory; capped, it drops written blocks and spills the rest
+    beside the file.
+    """
+    conn.execute(f"SET memory_limit = '{STATE_WRITE_MEMORY_LIMIT}'")
+    yield
     # Not in a `finally`: after a failed statement the transaction accepts no other; the cap
     # then lasts as long as the connection, no longer.
     conn.execute("RESET memory_limit")
@@ -270,14 +281,20 @@ def save_baseline(
             compared with the table, or, when the table holds none of the connection's rows,
             inserted without a comparison (`_insert_first`).
     """
-    if isinstance(baseline, StateChanges):
-        _stage_changes(conn, connection, baseline)
-    else:
-        with _new_baseline(conn, baseline):
-            if not _holds_baseline(conn, connection):
-                _insert_first(conn, connection, run_id)
-                return
-            _stage_whole(conn, connection, run_id)
+    with _memory_capped(conn):
+        if isinstance(baseline, StateChanges):
+            _stage_changes(conn, connection, baseline)
+        else:
+            with _new_baseline(conn, baseline):
+                if not _holds_baseline(conn, connection):
+                    _insert_first(conn, connection, run_id)
+                    return
+                _stage_whole(conn, connection, run_id)
+        _write_staged(conn, connection, run_id)
+
+
+def _write_staged(conn: duckdb.DuckDBPyConnection, connection: str, run_id: str) -> None:
+    """Log the staged rows (`ups`, `gone`) as the run's changes, and make them the table's."""
     cols = column_list(BASELINE_SCHEMA.names())
     conn.execute("DELETE FROM baseline_changes WHERE run_id = ? AND NOT removed", [run_id])
     for removed, source in ((False, "ups"), (True, "gone")):

@@ -11,6 +11,7 @@ import weakref
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -18,7 +19,7 @@ from reconcile.baseline import baseline_changes
 from reconcile.engine import plan_run
 from reconcile.next_state import next_state
 from reconcile.outputs import APPLY_OUTCOMES_SCHEMA
-from reconcile.state import ACTIVATION_SCHEMA, RunContext
+from reconcile.state import ACTIVATION_SCHEMA, BASELINE_SCHEMA, LINKS_SCHEMA, RunContext, SyncState
 from resources.history import HistoryStore, StateChanges
 from resources.history import state as state_module
 from resources.history.files import connect
@@ -151,3 +152,91 @@ def test_a_handed_over_state_is_let_go_before_the_database_writes_its_baseline(
 
     assert held_while_writing == [False]
     assert len(_rows(store)["baseline"]) == 1
+
+
+def _big_state(people: int, changed: int, mark: str) -> SyncState:
+    """`people` linked, five baseline rows each; the first `changed` people's phones `mark`ed."""
+    ids = pl.int_range(people, eager=True).cast(pl.String)
+    baseline = (
+        pl.DataFrame({"huma_id": "h" + ids})
+        .join(
+            pl.DataFrame({"field": ["phone", "city", "title", "department", "country"]}),
+            how="cross",
+        )
+        .with_columns(
+            has_agreed=pl.lit(True),
+            agreed=pl.col("field") + "-" + pl.col("huma_id") + "-" * 40,
+        )
+        .with_columns(
+            agreed=pl.when(
+                (pl.col("field") == "phone")
+                & (pl.col("huma_id").str.slice(1).cast(pl.Int64) < changed)
+            )
+            .then(pl.col("agreed") + mark)
+            .otherwise(pl.col("agreed"))
+        )
+        .with_columns(huma_seen=pl.col("agreed"), entra_seen=pl.col("agreed"))
+    )
+    links = pl.DataFrame(
+        {"huma_id": "h" + ids, "entra_id": "e" + ids, "linked_at": NIGHT_1, "linked_by": "email"}
+    ).cast(dict(LINKS_SCHEMA))
+    activation = pl.DataFrame({"activated_at": [NIGHT_1]}, schema=ACTIVATION_SCHEMA)
+    return state_with(
+        links=links, baseline=baseline.cast(dict(BASELINE_SCHEMA)), activation=activation
+    )
+
+
+def test_a_night_compared_under_a_memory_cap_it_must_spill_beyond_saves_the_same_history(
+    store: HistoryStore, second_store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 60,000 people: 300,000 baseline rows, some 45 MB of text to compare with the table.
+    people, changed = 60_000, 600
+    caps_while_comparing = []
+    compare = state_module._stage_whole
+
+    def watched(conn, connection: str, run_id: str) -> None:
+        compare(conn, connection, run_id)
+        caps_while_comparing.append(conn.sql("SELECT current_setting('memory_limit')").fetchall())
+
+    monkeypatch.setattr(state_module, "_stage_whole", watched)
+    for saving, cap in ((store, "64MB"), (second_store, "4GB")):
+        monkeypatch.setattr(state_module, "STATE_WRITE_MEMORY_LIMIT", cap)
+        saving.begin_run(run_id="acme-1", connection=ACME, mode="apply", started_at=NIGHT_1)
+        saving.save_state(connection=ACME, run_id="acme-1", state=_big_state(people, 0, ""))
+        saving.begin_run(run_id="acme-2", connection=ACME, mode="apply", started_at=NIGHT_2)
+        saving.save_state(connection=ACME, run_id="acme-2", state=_big_state(people, changed, "!"))
+
+    conn = connect(store.path, read_only=True, timeout_seconds=5)
+    try:
+        conn.execute("SET memory_limit = '64MB'")
+        capped = conn.sql("SELECT current_setting('memory_limit')").fetchall()
+    finally:
+        conn.close()
+    assert caps_while_comparing[0] == capped
+    rows = _rows(store)
+    assert rows == _rows(second_store)
+    night_2 = [r for r in rows["baseline_changes"] if "acme-2" in r]
+    assert len(night_2) == changed  # one phone row each, nothing else
+
+
+@pytest.mark.parametrize("later", [False, True], ids=["activation", "later-night"])
+def test_a_baseline_write_that_fails_says_why_and_leaves_the_history_as_it_was(
+    store: HistoryStore, monkeypatch: pytest.MonkeyPatch, later: bool
+) -> None:
+    if later:
+        store.begin_run(run_id="acme-1", connection=ACME, mode="apply", started_at=NIGHT_1)
+        store.save_state(connection=ACME, run_id="acme-1", state=_big_state(100, 0, ""))
+    before = _rows(store)
+    # Far below what DuckDB needs to write any baseline: the write fails inside the transaction.
+    monkeypatch.setattr(state_module, "STATE_WRITE_MEMORY_LIMIT", "1MB")
+    store.begin_run(run_id="acme-2", connection=ACME, mode="apply", started_at=NIGHT_2)
+
+    with pytest.raises(duckdb.OutOfMemoryException):  # not "the transaction is aborted"
+        store.save_state(connection=ACME, run_id="acme-2", state=_big_state(100, 10, "!"))
+
+    assert _rows(store) == before
+    monkeypatch.undo()
+    store.save_state(connection=ACME, run_id="acme-2", state=_big_state(100, 10, "!"))
+    assert len([r for r in _rows(store)["baseline_changes"] if "acme-2" in r]) == (
+        10 if later else 500
+    )
