@@ -10,8 +10,8 @@ baseline (seven rows per user) scanned lazily from a Parquet file, the engine wi
 in memory; with `--history`, also as a real run gets it: the child keeps the links and the baseline
 in a history file (`HistoryStore.save_state`, which keeps the baseline's Parquet file beside it),
 and the phases are the history's `load_state` without the kept file (exporting the table) and with
-it, the engine planning with the state it returned, and a night's `save_state` of the next state
-(into a fresh copy of the history each time). Then (by default up to 100,000 users; `--python`
+it, the engine planning with the state it returned, a night's `next_state` after that plan, and
+its `save_state` (into a fresh copy of the history each time). Then (by default up to 100,000 users; `--python`
 forces it) `tests.reference.rules.plan_linked`, a straightforward dict-and-loop reading of the same
 rules for linked users, and last a floor measured in the same run (a plain Polars join of the two
 snapshots through the links, every column, the least any planner must do). The engine's results are
@@ -285,7 +285,12 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
             if loaded
             else None
         )
-        saved = _saving(path, loaded[0], kept[0], args.repeat) if loaded and kept else None
+        following = (
+            _measure(lambda: _following(loaded[0], kept[0]), args.repeat)
+            if loaded and kept
+            else None
+        )
+        saved = _saving(path, following[0], args.repeat) if following else None
         # The steps with the baseline as a run gets it, when the history is measured.
         stepped = loaded[0] if loaded else scanned
         plan = lambda: plan_run(huma, entra, stepped, policy, context)  # noqa: E731
@@ -325,6 +330,11 @@ def run_size(users: int, args: argparse.Namespace, out: Any) -> None:
         )
         + (_row("history: `load_state`, the kept baseline file", loaded, floor) if loaded else "")
         + (_row("engine, baseline as the history kept it", kept, floor) if kept else "")
+        + (
+            _row("engine: `next_state` after the plan (a night)", following, floor)
+            if following
+            else ""
+        )
         + (_row("history: `save_state` of the next state (a night)", saved, floor) if saved else "")
         + (_row("plain Python (incl. frames to dicts)", python, floor) if python else "")
     )
@@ -382,12 +392,16 @@ def _from_history(path: Path, times: int, kept: bool = True) -> tuple[Any, ...]:
     return _measure(lambda: store.load_state(connection=_CONNECTION, baseline_dir=folder), times)
 
 
-def _saving(path: Path, state: SyncState, result: PlanResult, times: int) -> tuple[Any, ...]:
-    """`_measure` of a night's `save_state`: the next state after `result` with nothing applied
-    (the seen values of the differing fields move), each time into a fresh copy of the history
-    and its kept baseline file."""
+def _following(state: SyncState, result: PlanResult) -> SyncState:
+    """A night's next state: after `result` with nothing applied (the seen values of the
+    differing fields move)."""
     context = RunContext(run_at=RUN_AT, verified_domains=frozenset({"example.com"}))
-    following = next_state(state, result, pl.DataFrame(schema=APPLY_OUTCOMES_SCHEMA), context)
+    return next_state(state, result, pl.DataFrame(schema=APPLY_OUTCOMES_SCHEMA), context)
+
+
+def _saving(path: Path, following: SyncState, times: int) -> tuple[Any, ...]:
+    """`_measure` of a night's `save_state` of `following` (`_following`), each time into a
+    fresh copy of the history and its kept baseline file."""
     measured = []
     for attempt in range(times):
         history = path / f"saving-{attempt}.duckdb"

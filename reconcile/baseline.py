@@ -109,10 +109,10 @@ def baseline_changes(
     )
     pairs = _pair_rows(result)
     parts = [
-        _unit_changes(baseline, _unit_now(result, pairs, unit), written, held, unit.name)
+        _unit_changes(baseline, _unit_now(result, pairs, unit), written, held, unit.name).collect()
         for unit in carried_by(result.huma_users.columns)
     ]
-    return pl.concat([*pl.collect_all(parts), _created(result, applied_ids)])
+    return pl.concat([*parts, _created(result, applied_ids)])
 
 
 def _unit_changes(
