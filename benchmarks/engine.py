@@ -10,19 +10,19 @@ baseline (seven rows per user) scanned lazily from a Parquet file, the engine wi
 in memory; with `--history`, also as a real run gets it: the child keeps the links and the baseline
 in a history file (`HistoryStore.save_state`, which keeps the baseline's Parquet file beside it),
 and the phases are the history's `load_state` without the kept file (exporting the table) and with
-it, the engine planning with the state it returned, a night's `next_state` after that plan, and
-its `save_state` (into a fresh copy of the history each time). Then (by default up to 100,000 users; `--python`
-forces it) `tests.reference.rules.plan_linked`, a straightforward dict-and-loop reading of the same
-rules for linked users, and last a floor measured in the same run (a plain Polars join of the two
-snapshots through the links, every column, the least any planner must do). The engine's results are
-compared frame for frame (every frame of `PlanResult`: the plan with its change ids, the field
-differences, the decisions' cases and outcomes, failures, links, notices), and the plain Python plan
-row for row. `--save DIR` keeps the engine's result in `DIR/<users>/` (Arrow IPC, one file per
-frame) and `--expect DIR` compares with a result kept so, e.g. by another build of the engine on the
-same inputs (same `--users`, `--differing-share`, `--seed`, `--shuffled`). `--shuffled` gives the
-Entra snapshot, the links and the baseline an order of their own (as Graph and the history hand them
-over) instead of Huma's; `--stages` adds a table of the engine's steps (`benchmarks.engine_stages`),
-baseline scanned.
+it, the engine planning with the state it returned, a night's `next_state` after that plan, and its
+`save_state` (into a fresh copy of the history each time). Then (by default up to 100,000 users;
+`--python` forces it) `tests.reference.rules.plan_linked`, a straightforward dict-and-loop reading
+of the same rules for linked users, and last a floor measured in the same run (a plain Polars join
+of the two snapshots through the links, every column, the least any planner must do). The engine's
+results are compared frame for frame (every frame of `PlanResult`: the plan with its change ids, the
+field differences, the decisions' cases and outcomes, failures, links, notices), and the plain
+Python plan row for row. `--save DIR` keeps the engine's result in `DIR/<users>/` (Arrow IPC, one
+file per frame) and `--expect DIR` compares with a result kept so, e.g. by another build of the
+engine on the same inputs (same `--users`, `--differing-share`, `--seed`, `--shuffled`).
+`--shuffled` gives the Entra snapshot, the links and the baseline an order of their own (as Graph
+and the history hand them over) instead of Huma's; `--stages` adds a table of the engine's steps
+(`benchmarks.engine_stages`), baseline scanned.
 Time is wall-clock and CPU (all threads) of the phase, the median of `--repeat` runs; the machine
 is shared and noisy, so compare each figure with the floor's, measured in the same run. Peak
 memory is the process's peak resident set during each phase (Linux `VmHWM`, reset before each),
