@@ -22,6 +22,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -64,10 +65,9 @@ def tls_context() -> ssl.SSLContext:
     """
     cafile = os.environ.get("SSL_CERT_FILE") or None
     bundle = cafile or ssl.get_default_verify_paths().cafile
-    if cafile is None and (bundle is None or not os.path.isfile(bundle)):
+    if cafile is None and (bundle is None or not Path(bundle).is_file()):
         return ssl.create_default_context()  # a directory of hashed files, read as needed
-    with open(bundle, "rb") as file:
-        content = hashlib.sha256(file.read()).digest()
+    content = hashlib.sha256(Path(bundle).read_bytes()).digest()
     with _TLS_CONTEXTS_LOCK:
         known = _TLS_CONTEXTS.get(bundle)
         if known is not None and known[0] == content:

@@ -10,7 +10,6 @@ store in its place.
 
 from __future__ import annotations
 
-import os
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +74,7 @@ def test_a_bundle_replaced_is_the_trust_of_the_next_client(
     if how == "renamed over it":
         staged = bundle.with_suffix(".new")
         staged.write_bytes(replacement)
-        os.replace(staged, bundle)
+        staged.replace(bundle)
     else:  # at once: same file, and perhaps the same size and time stamps
         with bundle.open("r+b") as file:
             file.write(replacement)
