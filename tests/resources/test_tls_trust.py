@@ -2,7 +2,7 @@
 
 Pins, against a TLS server whose certificate one local CA vouches for: clients made while
 `SSL_CERT_FILE` holds the same bundle share one verifying context (reading a bundle cost each
-client 20-60 ms); a bundle replaced by another CA's (renamed over it, or rewritten in place at
+client about 20 ms); a bundle replaced by another CA's (renamed over it, or rewritten in place at
 once) is trusted by the next client made, which refuses the server the old CA vouched for; a
 bundle restored is trusted again; a bundle that cannot be read is an error, never the system's
 store in its place.
