@@ -56,8 +56,9 @@ def tls_context() -> ssl.SSLContext:
 
     One context per bundle content, shared by every client of the process: reading a bundle of
     a hundred authorities costs about 20 ms at rest and more on a busy machine, which each client
-    paid before (a Graph step made two, its client's and MSAL's). The bundle's bytes are hashed on each call (well under a
-    millisecond), so a client made after a CA rotation, however quick, trusts the new bundle.
+    paid before (a Graph step made two, its client's and MSAL's). The bundle's bytes are hashed
+    on each call (well under a millisecond), so a client made after a CA rotation, however
+    quick, trusts the new bundle.
     No caller changes the context; httpx sets its ALPN to HTTP/1.1, which every client speaks.
 
     Raises:
