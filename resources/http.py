@@ -48,6 +48,11 @@ USER_AGENT = "huma-entra-sync/0.1"
 _BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
+#: Each bundle's context, with the digest of the bytes it was read from (`tls_context`).
+_TLS_CONTEXTS: dict[str, tuple[bytes, ssl.SSLContext]] = {}
+_TLS_CONTEXTS_LOCK = threading.Lock()
+
+
 def tls_context() -> ssl.SSLContext:
     """A verifying TLS context that trusts `SSL_CERT_FILE` when it is set (SPEC §11), else the
     system's store.
@@ -58,16 +63,18 @@ def tls_context() -> ssl.SSLContext:
     a hundred authorities costs about 20 ms at rest and more on a busy machine, which each client
     paid before (a Graph step made two, its client's and MSAL's). The bundle's bytes are hashed
     on each call (well under a millisecond), so a client made after a CA rotation, however
-    quick, trusts the new bundle.
-    No caller changes the context; httpx sets its ALPN to HTTP/1.1, which every client speaks.
+    quick, trusts the new bundle. No caller changes the context; httpx sets its ALPN to
+    HTTP/1.1, which every client speaks.
 
     Raises:
         OSError: `SSL_CERT_FILE` names a file that cannot be read.
     """
     cafile = os.environ.get("SSL_CERT_FILE") or None
+    # The system's bundle file; None when there is none (only a directory of hashed files, which
+    # OpenSSL reads as it needs them). A missing `SSL_CERT_FILE` fails below, never falls back.
     bundle = cafile or ssl.get_default_verify_paths().cafile
-    if cafile is None and (bundle is None or not Path(bundle).is_file()):
-        return ssl.create_default_context()  # a directory of hashed files, read as needed
+    if bundle is None:
+        return ssl.create_default_context()
     content = hashlib.sha256(Path(bundle).read_bytes()).digest()
     with _TLS_CONTEXTS_LOCK:
         known = _TLS_CONTEXTS.get(bundle)
@@ -76,11 +83,6 @@ def tls_context() -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=cafile)
         _TLS_CONTEXTS[bundle] = (content, context)
         return context
-
-
-#: Each bundle's context, with the digest of the bytes it was read from (`tls_context`).
-_TLS_CONTEXTS: dict[str, tuple[bytes, ssl.SSLContext]] = {}
-_TLS_CONTEXTS_LOCK = threading.Lock()
 
 
 def is_bearer_token(token: object) -> bool:
